@@ -1,0 +1,200 @@
+"""Cookies: building ``Set-Cookie`` values and reading ``Cookie`` / ``Authorization`` headers.
+
+Everything here is strict on purpose. A ``Cookie`` refuses any name, value or
+attribute that could change the meaning of the header it ends up in, so no
+caller can inject a second attribute or header through a cookie value. The
+readers never raise: a malformed request header reads as "no cookie" or "no
+token", which is what an attacker-controlled header deserves.
+
+``http.cookies`` is not used: it quietly accepts input that RFC 6265 forbids
+and raises ``CookieError`` on other input, and it treats names
+case-insensitively in places, which would let ``__HOST-x`` pass for ``__Host-x``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final, Literal
+
+__all__ = [
+    "MAX_COOKIE_AGE",
+    "Cookie",
+    "CookieAttributes",
+    "SameSite",
+    "parse_cookie_header",
+    "read_bearer_token",
+    "read_cookie",
+]
+
+MAX_COOKIE_AGE: int = 400 * 24 * 3600
+"""RFC 6265bis caps a cookie's lifetime at 400 days; browsers shorten anything longer."""
+
+SameSite = Literal["lax", "strict", "none"]
+
+# Bounds the work an attacker can make us do with one header; real Cookie
+# headers stay far below this (browsers cap them around 8-16 KiB).
+_MAX_COOKIE_HEADER_LENGTH: Final = 64 * 1024
+
+# RFC 9110 tchar. Explicit ASCII ranges: the classes must not match non-ASCII letters.
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 6265 cookie-octet: printable ASCII except space, DQUOTE, comma, semicolon, backslash.
+_COOKIE_OCTETS: Final = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
+# RFC 6265 path-value: any CHAR except CTLs or ";". It must also start with "/",
+# since browsers silently replace any other path with the request's directory.
+_PATH: Final = re.compile(r"/[\x20-\x3a\x3c-\x7e]*")
+# A host name (optionally with the legacy leading dot); IDNs must come as A-labels.
+_DOMAIN: Final = re.compile(r"\.?[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*")
+# RFC 6750 b64token / RFC 7235 token68.
+_BEARER: Final = re.compile(r"([A-Za-z]+) +([A-Za-z0-9\-._~+/]+=*)")
+
+_SAME_SITE_NAMES: Final[dict[str, str]] = {"lax": "Lax", "strict": "Strict", "none": "None"}
+
+
+@dataclass(frozen=True, slots=True)
+class CookieAttributes:
+    """The attributes of a ``Set-Cookie`` header. The defaults suit a session cookie.
+
+    ``max_age=None`` makes a browser-session cookie (no ``Max-Age``). Construction
+    raises ``ValueError`` for attributes that are unsafe or that a browser would
+    silently reject or reinterpret.
+    """
+
+    path: str = "/"
+    domain: str | None = None
+    max_age: int | None = None
+    secure: bool = True
+    http_only: bool = True
+    same_site: SameSite = "lax"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.path, str) or _PATH.fullmatch(self.path) is None:
+            raise ValueError(
+                "cookie path must start with '/' and hold only printable ASCII without ';'"
+            )
+        if self.domain is not None and (
+            not isinstance(self.domain, str) or _DOMAIN.fullmatch(self.domain) is None
+        ):
+            raise ValueError("cookie domain must be an ASCII host name")
+        if self.max_age is not None and (
+            not isinstance(self.max_age, int) or isinstance(self.max_age, bool)
+        ):
+            raise TypeError("cookie max_age must be an int (seconds) or None")
+        if self.same_site not in _SAME_SITE_NAMES:
+            raise ValueError("cookie same_site must be 'lax', 'strict' or 'none'")
+        if self.same_site == "none" and not self.secure:
+            # Browsers drop SameSite=None cookies that are not Secure.
+            raise ValueError("a SameSite=None cookie must be Secure")
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Cookie:
+    """A cookie to send with ``Set-Cookie``; ``str(cookie)`` is the header value.
+
+    Construction raises ``ValueError`` when the name is not an RFC 6265 token, the
+    value holds a character outside cookie-octet, or the name's ``__Host-`` /
+    ``__Secure-`` prefix rules are broken. Validating here rather than only in
+    ``serialize()`` also protects integrations that hand ``name`` and ``value`` to a
+    framework's own ``set_cookie``. Error messages never include the value.
+    """
+
+    name: str
+    value: str
+    attributes: CookieAttributes = CookieAttributes()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not isinstance(self.value, str):
+            raise TypeError("cookie name and value must be str")
+        if not isinstance(self.attributes, CookieAttributes):
+            raise TypeError("cookie attributes must be a CookieAttributes")
+        if _TOKEN.fullmatch(self.name) is None:
+            raise ValueError("cookie name is not an RFC 6265 token")
+        if _COOKIE_OCTETS.fullmatch(self.value) is None:
+            raise ValueError("cookie value holds a character outside RFC 6265 cookie-octet")
+        # Browsers match the prefixes case-insensitively when storing (RFC 6265bis
+        # §5.7), so "__HOST-x" must meet the rules too or it would be dropped.
+        folded = self.name.lower()
+        attrs = self.attributes
+        if folded.startswith("__host-"):
+            if not attrs.secure or attrs.domain is not None or attrs.path != "/":
+                raise ValueError(
+                    f"cookie {self.name!r} needs Secure, Path=/ and no Domain (__Host- prefix)"
+                )
+        elif folded.startswith("__secure-") and not attrs.secure:
+            raise ValueError(f"cookie {self.name!r} needs Secure (__Secure- prefix)")
+
+    def serialize(self) -> str:
+        """Return the ``Set-Cookie`` header value; ``Max-Age`` is clamped to 0..400 days."""
+        attrs = self.attributes
+        parts = [f"{self.name}={self.value}"]
+        if attrs.max_age is not None:
+            parts.append(f"Max-Age={min(max(attrs.max_age, 0), MAX_COOKIE_AGE)}")
+        parts.append(f"Path={attrs.path}")
+        if attrs.domain is not None:
+            parts.append(f"Domain={attrs.domain}")
+        if attrs.http_only:
+            parts.append("HttpOnly")
+        if attrs.secure:
+            parts.append("Secure")
+        parts.append(f"SameSite={_SAME_SITE_NAMES[attrs.same_site]}")
+        return "; ".join(parts)
+
+    def __str__(self) -> str:
+        """Same as ``serialize()``."""
+        return self.serialize()
+
+    def __repr__(self) -> str:
+        """Show everything but the value, which is usually a session token."""
+        return f"Cookie(name={self.name!r}, value=<masked>, attributes={self.attributes!r})"
+
+
+def _iter_cookie_pairs(header: object) -> Iterator[tuple[str, str]]:
+    """Yield the well-formed ``(name, value)`` pairs of a Cookie header, in order."""
+    if not isinstance(header, str) or len(header) > _MAX_COOKIE_HEADER_LENGTH:
+        return
+    for raw_pair in header.split(";"):
+        name, sep, value = raw_pair.strip(" \t").partition("=")
+        if not sep or _TOKEN.fullmatch(name) is None:
+            continue
+        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+            value = value[1:-1]
+        if _COOKIE_OCTETS.fullmatch(value) is None:
+            continue
+        yield name, value
+
+
+def parse_cookie_header(header: str | None) -> dict[str, str]:
+    """Parse a request ``Cookie`` header into ``{name: value}``; never raises.
+
+    Malformed pairs are skipped, names are case-sensitive, and the first
+    occurrence of a name wins, because browsers send the cookie with the most
+    specific path first. Non-str input and headers over 64 KiB give ``{}``.
+    """
+    cookies: dict[str, str] = {}
+    for name, value in _iter_cookie_pairs(header):
+        cookies.setdefault(name, value)
+    return cookies
+
+
+def read_cookie(header: str | None, name: str) -> str | None:
+    """Return the value of cookie ``name`` from a ``Cookie`` header, or None if absent or empty."""
+    for pair_name, value in _iter_cookie_pairs(header):
+        if pair_name == name:
+            # First occurrence wins, even when it is empty (a cleared cookie).
+            return value or None
+    return None
+
+
+def read_bearer_token(authorization: str | None) -> str | None:
+    """Return the token of an ``Authorization: Bearer <token68>`` header, or None; never raises.
+
+    The scheme is case-insensitive; anything but exactly one token68 after it gives None.
+    """
+    if not isinstance(authorization, str):
+        return None
+    # Servers normally trim OWS from field values already; trim again for those that don't.
+    match = _BEARER.fullmatch(authorization.strip(" \t"))
+    if match is None or match.group(1).lower() != "bearer":
+        return None
+    return match.group(2)
