@@ -1,0 +1,42 @@
+"""lucia: authentication for Python web apps.
+
+Users, the keys that sign them in, server-side sessions carried in a cookie or
+a bearer token, passwords done right, and (in ``lucia.oauth``) sign-in with
+OAuth 2.0 and OpenID Connect providers.
+"""
+
+from lucia.__about__ import __version__
+from lucia.cookies import Cookie, CookieAttributes
+from lucia.core import AsyncLucia, Lucia
+from lucia.csrf import verify_request_origin
+from lucia.errors import (
+    DatabaseError,
+    DuplicateKeyError,
+    InvalidCredentialsError,
+    InvalidPasswordError,
+    KeyNotFoundError,
+    LuciaError,
+    OAuthError,
+    UserNotFoundError,
+)
+from lucia.models import Key, Session, User
+
+__all__ = [
+    "AsyncLucia",
+    "Cookie",
+    "CookieAttributes",
+    "DatabaseError",
+    "DuplicateKeyError",
+    "InvalidCredentialsError",
+    "InvalidPasswordError",
+    "Key",
+    "KeyNotFoundError",
+    "Lucia",
+    "LuciaError",
+    "OAuthError",
+    "Session",
+    "User",
+    "UserNotFoundError",
+    "__version__",
+    "verify_request_origin",
+]

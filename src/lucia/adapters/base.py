@@ -1,0 +1,194 @@
+"""The adapter interface: what a database must do for lucia.
+
+An adapter stores users, keys and sessions. ``Lucia`` calls a sync adapter,
+``AsyncLucia`` an async one with the same methods as coroutines. A store that
+keeps only sessions (Redis) implements ``SessionAdapter`` and is combined with
+any ``UserAdapter``: ``Lucia(user_adapter, session_adapter=redis_adapter)``.
+
+The rules every adapter follows (the conformance suite in
+``tests/conformance`` checks them all):
+
+- ``insert_user`` writes a user and its first key atomically: when the key
+  exists it raises ``DuplicateKeyError`` and nothing is left behind. The
+  uniqueness of (provider_id, provider_user_id) is enforced by the store itself
+  (a primary key or unique index), never by a read-then-write in Python, so
+  concurrent sign-ins of one new identity make exactly one user.
+- Key lookups are exact and case-sensitive.
+- ``get_session_and_user`` fetches a session with its user in one round trip.
+- Writes on a session that no longer exists change nothing (in particular
+  ``update_session_expiry`` never resurrects a deleted session).
+- Deleting a user deletes its keys and (for a combined adapter) its sessions.
+- Failures of the store itself surface as ``lucia.errors.DatabaseError``
+  naming the cause, never with row contents in the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from lucia.models import Session, User
+
+__all__ = [
+    "Adapter",
+    "AsyncAdapter",
+    "AsyncSessionAdapter",
+    "AsyncUserAdapter",
+    "KeyRecord",
+    "SessionAdapter",
+    "SessionRecord",
+    "UserAdapter",
+    "UserRecord",
+]
+
+
+# A user row is exactly what applications get; stores build ``User`` directly
+# (``User.from_json`` when the attributes are still JSON text).
+UserRecord = User
+
+
+@dataclass(slots=True)
+class KeyRecord:
+    """A row of the key table. ``hashed_password`` is never shown by ``repr()``."""
+
+    provider_id: str
+    provider_user_id: str
+    user_id: str
+    hashed_password: str | None = field(default=None, repr=False)
+
+
+@dataclass(slots=True)
+class SessionRecord(Session):
+    """A session as stored: a ``Session`` plus the SHA-256 of its secret.
+
+    Stores return these and lucia hands them on as the ``Session`` itself (one
+    object per validation, not two). ``secret_hash`` is never shown by ``repr()``
+    and is useless to an attacker: it cannot be turned back into the secret.
+    """
+
+    secret_hash: bytes = field(default=b"", repr=False, compare=False, kw_only=True)
+
+
+@runtime_checkable
+class UserAdapter(Protocol):
+    """Users and keys, synchronously."""
+
+    def create_tables(self) -> None:
+        """Create the tables (or their equivalent) when missing; safe to call again."""
+
+    def insert_user(self, user: UserRecord, key: KeyRecord, created_at: datetime) -> None:
+        """Store a user and its first key atomically; ``DuplicateKeyError`` when the key exists."""
+
+    def get_user(self, user_id: str) -> UserRecord | None:
+        """The user with this id, or None."""
+
+    def get_user_by_key(
+        self, provider_id: str, provider_user_id: str
+    ) -> tuple[UserRecord, KeyRecord] | None:
+        """The key (exact, case-sensitive match) and its user, in one round trip, or None."""
+
+    def update_user_attributes(self, user_id: str, attributes: dict[str, Any]) -> UserRecord | None:
+        """Merge ``attributes`` into the user's (top-level keys replaced) atomically.
+
+        Returns the updated user, or None when there is no such user.
+        """
+
+    def delete_user(self, user_id: str) -> None:
+        """Delete the user with its keys (and its sessions, when this store keeps them)."""
+
+    def insert_key(self, key: KeyRecord) -> None:
+        """Store a key; ``DuplicateKeyError`` when it exists, ``UserNotFoundError`` without user."""
+
+    def get_user_keys(self, user_id: str) -> list[KeyRecord]:
+        """The user's keys, ordered by provider id then provider user id."""
+
+    def update_key_password(
+        self, provider_id: str, provider_user_id: str, hashed_password: str | None
+    ) -> bool:
+        """Set (or clear) the key's password hash; False when there is no such key."""
+
+    def delete_key(self, provider_id: str, provider_user_id: str) -> bool:
+        """Delete the key; False when there was none."""
+
+
+@runtime_checkable
+class SessionAdapter(Protocol):
+    """Sessions, synchronously."""
+
+    def create_tables(self) -> None:
+        """Create the tables (or their equivalent) when missing; safe to call again."""
+
+    def insert_session(self, session: SessionRecord) -> None:
+        """Store a new session (``UserNotFoundError`` when the store can tell there is no user)."""
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        """The session with this id, expired or not, or None."""
+
+    def get_user_sessions(self, user_id: str) -> list[SessionRecord]:
+        """The user's sessions, expired or not, oldest first."""
+
+    def update_session_expiry(self, session_id: str, expires_at: datetime) -> None:
+        """Move the session's expiry; does nothing when the session no longer exists."""
+
+    def delete_session(self, session_id: str) -> None:
+        """Delete the session if it exists."""
+
+    def delete_user_sessions(self, user_id: str) -> None:
+        """Delete all of the user's sessions."""
+
+    def delete_expired_sessions(self, now: datetime) -> int:
+        """Delete the sessions whose expiry is at or before ``now``; how many went."""
+
+
+@runtime_checkable
+class Adapter(UserAdapter, SessionAdapter, Protocol):
+    """A store for users, keys and sessions together (every SQL database)."""
+
+    def get_session_and_user(self, session_id: str) -> tuple[SessionRecord, UserRecord] | None:
+        """The session and its user in one round trip (a join), or None."""
+
+
+@runtime_checkable
+class AsyncUserAdapter(Protocol):
+    """``UserAdapter`` with coroutines; the same promises."""
+
+    async def create_tables(self) -> None: ...
+    async def insert_user(self, user: UserRecord, key: KeyRecord, created_at: datetime) -> None: ...
+    async def get_user(self, user_id: str) -> UserRecord | None: ...
+    async def get_user_by_key(
+        self, provider_id: str, provider_user_id: str
+    ) -> tuple[UserRecord, KeyRecord] | None: ...
+    async def update_user_attributes(
+        self, user_id: str, attributes: dict[str, Any]
+    ) -> UserRecord | None: ...
+    async def delete_user(self, user_id: str) -> None: ...
+    async def insert_key(self, key: KeyRecord) -> None: ...
+    async def get_user_keys(self, user_id: str) -> list[KeyRecord]: ...
+    async def update_key_password(
+        self, provider_id: str, provider_user_id: str, hashed_password: str | None
+    ) -> bool: ...
+    async def delete_key(self, provider_id: str, provider_user_id: str) -> bool: ...
+
+
+@runtime_checkable
+class AsyncSessionAdapter(Protocol):
+    """``SessionAdapter`` with coroutines; the same promises."""
+
+    async def create_tables(self) -> None: ...
+    async def insert_session(self, session: SessionRecord) -> None: ...
+    async def get_session(self, session_id: str) -> SessionRecord | None: ...
+    async def get_user_sessions(self, user_id: str) -> list[SessionRecord]: ...
+    async def update_session_expiry(self, session_id: str, expires_at: datetime) -> None: ...
+    async def delete_session(self, session_id: str) -> None: ...
+    async def delete_user_sessions(self, user_id: str) -> None: ...
+    async def delete_expired_sessions(self, now: datetime) -> int: ...
+
+
+@runtime_checkable
+class AsyncAdapter(AsyncUserAdapter, AsyncSessionAdapter, Protocol):
+    """``Adapter`` with coroutines; the same promises."""
+
+    async def get_session_and_user(
+        self, session_id: str
+    ) -> tuple[SessionRecord, UserRecord] | None: ...

@@ -1,0 +1,187 @@
+"""What every SQL adapter shares: table names, the DDL per dialect, each DML
+statement written once, and the mapping between rows and records.
+
+A driver-specific adapter only executes these statements and maps its driver's
+exceptions; it writes no SQL of its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from lucia._json import decode_json, encode_json
+from lucia.adapters.base import KeyRecord, SessionRecord, UserRecord
+
+__all__ = ["DEFAULT_TABLES", "Dialect", "Statements", "Tables", "ddl", "decode_json", "encode_json"]
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """The names of lucia's three tables; plain identifiers only (no quoting games)."""
+
+    user: str = "auth_user"
+    key: str = "auth_key"
+    session: str = "auth_session"
+
+    def __post_init__(self) -> None:
+        for name in (self.user, self.key, self.session):
+            if not _IDENTIFIER.fullmatch(name):
+                raise ValueError(f"invalid table name {name!r}: letters, digits and _ only")
+
+
+DEFAULT_TABLES = Tables()
+
+
+def ddl(dialect: str, tables: Tables = DEFAULT_TABLES) -> list[str]:
+    """The CREATE statements of ``dialect`` (``sqlite``, ``postgres``, ``mysql``), idempotent."""
+    text = resources.files(__package__).joinpath(f"{dialect}.sql").read_text("utf-8")
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    text = text.format(user_table=tables.user, key_table=tables.key, session_table=tables.session)
+    return [statement.strip() for statement in text.split(";") if statement.strip()]
+
+
+def _epoch_seconds(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+# A C-level callable: this runs twice per validated session.
+_from_epoch_seconds: Callable[[Any], datetime] = functools.partial(datetime.fromtimestamp, tz=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How one database spells parameters, times and JSON."""
+
+    name: str
+    placeholder: str = "?"
+    encode_time: Callable[[datetime], Any] = _epoch_seconds
+    decode_time: Callable[[Any], datetime] = _from_epoch_seconds
+    # Appended to the SELECT that reads a user's attributes before merging them, so
+    # the row stays locked until the transaction ends (" FOR UPDATE" on servers).
+    lock_suffix: str = ""
+
+
+class Statements:
+    """Every DML statement lucia runs, written once, and the row mapping for them."""
+
+    def __init__(self, dialect: Dialect, tables: Tables = DEFAULT_TABLES) -> None:
+        self.dialect = dialect
+        self.tables = tables
+        u, k, s = tables.user, tables.key, tables.session
+        session_columns = "id, user_id, secret_hash, expires_at, created_at, attributes"
+
+        def sql(text: str) -> str:
+            return text.replace("?", dialect.placeholder)
+
+        self.insert_user = sql(f"INSERT INTO {u} (id, attributes, created_at) VALUES (?, ?, ?)")
+        self.get_user = sql(f"SELECT id, attributes FROM {u} WHERE id = ?")
+        self.get_user_by_key = sql(
+            f"SELECT u.id, u.attributes, k.hashed_password FROM {k} k"
+            f" JOIN {u} u ON u.id = k.user_id WHERE k.provider_id = ? AND k.provider_user_id = ?"
+        )
+        self.lock_user_attributes = sql(
+            f"SELECT attributes FROM {u} WHERE id = ?{dialect.lock_suffix}"
+        )
+        self.update_user_attributes = sql(f"UPDATE {u} SET attributes = ? WHERE id = ?")
+        self.delete_user = sql(f"DELETE FROM {u} WHERE id = ?")
+        self.insert_key = sql(
+            f"INSERT INTO {k} (provider_id, provider_user_id, user_id, hashed_password)"
+            " VALUES (?, ?, ?, ?)"
+        )
+        self.get_user_keys = sql(
+            f"SELECT provider_id, provider_user_id, user_id, hashed_password FROM {k}"
+            " WHERE user_id = ? ORDER BY provider_id, provider_user_id"
+        )
+        self.update_key_password = sql(
+            f"UPDATE {k} SET hashed_password = ? WHERE provider_id = ? AND provider_user_id = ?"
+        )
+        self.delete_key = sql(f"DELETE FROM {k} WHERE provider_id = ? AND provider_user_id = ?")
+        self.insert_session = sql(f"INSERT INTO {s} ({session_columns}) VALUES (?, ?, ?, ?, ?, ?)")
+        self.get_session = sql(f"SELECT {session_columns} FROM {s} WHERE id = ?")
+        self.get_session_and_user = sql(
+            "SELECT s.id, s.user_id, s.secret_hash, s.expires_at, s.created_at, s.attributes,"
+            f" u.attributes FROM {s} s JOIN {u} u ON u.id = s.user_id WHERE s.id = ?"
+        )
+        self.get_user_sessions = sql(
+            f"SELECT {session_columns} FROM {s} WHERE user_id = ? ORDER BY created_at, id"
+        )
+        self.update_session_expiry = sql(f"UPDATE {s} SET expires_at = ? WHERE id = ?")
+        self.delete_session = sql(f"DELETE FROM {s} WHERE id = ?")
+        self.delete_user_sessions = sql(f"DELETE FROM {s} WHERE user_id = ?")
+        self.delete_expired_sessions = sql(f"DELETE FROM {s} WHERE expires_at <= ?")
+
+    # Parameters, in the order of the statements above.
+
+    def user_params(self, user: UserRecord, created_at: datetime) -> tuple[Any, ...]:
+        return (user.id, encode_json(user.attributes), self.dialect.encode_time(created_at))
+
+    @staticmethod
+    def key_params(key: KeyRecord) -> tuple[Any, ...]:
+        return (key.provider_id, key.provider_user_id, key.user_id, key.hashed_password)
+
+    def session_params(self, session: SessionRecord) -> tuple[Any, ...]:
+        encode_time = self.dialect.encode_time
+        return (
+            session.id,
+            session.user_id,
+            session.secret_hash,
+            encode_time(session.expires_at),
+            encode_time(session.created_at),
+            encode_json(session.attributes),
+        )
+
+    # Rows to records.
+
+    @staticmethod
+    def user_from_row(row: Sequence[Any]) -> UserRecord:
+        return UserRecord.from_json(row[0], row[1])
+
+    @staticmethod
+    def key_from_row(row: Sequence[Any]) -> KeyRecord:
+        return KeyRecord(row[0], row[1], row[2], row[3])
+
+    def user_and_key_from_row(
+        self, row: Sequence[Any], provider_id: str, provider_user_id: str
+    ) -> tuple[UserRecord, KeyRecord]:
+        return (
+            UserRecord.from_json(row[0], row[1]),
+            KeyRecord(provider_id, provider_user_id, row[0], row[2]),
+        )
+
+    def session_from_row(self, row: Sequence[Any]) -> SessionRecord:
+        decode_time = self.dialect.decode_time
+        return SessionRecord(
+            row[0],
+            row[1],
+            decode_time(row[3]),
+            decode_time(row[4]),
+            False,
+            decode_json(row[5]),
+            secret_hash=bytes(row[2]),
+        )
+
+    def session_and_user_from_row(self, row: Sequence[Any]) -> tuple[SessionRecord, UserRecord]:
+        # The hot path of every request: session_from_row() inlined.
+        decode_time = self.dialect.decode_time
+        attributes = row[5]
+        session = SessionRecord(
+            row[0],
+            row[1],
+            decode_time(row[3]),
+            decode_time(row[4]),
+            False,
+            {} if attributes == "{}" else decode_json(attributes),
+            secret_hash=bytes(row[2]),
+        )
+        return session, UserRecord.from_json(row[1], row[6])
+
+
+SQLITE = Dialect("sqlite")

@@ -1,0 +1,659 @@
+"""``Lucia`` and ``AsyncLucia``: users, keys, sessions and cookies.
+
+Each operation is written once, as a generator that yields the I/O it needs
+(an adapter call, or a CPU-heavy password hash) and receives the result. The
+sync ``Lucia`` runs those steps inline; ``AsyncLucia`` awaits the adapter's
+coroutines and runs password hashing in a worker thread so the event loop
+never blocks. Neither class holds logic of its own beyond that driving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import secrets
+from collections.abc import Callable, Generator
+from datetime import datetime, timedelta
+from typing import Any, Generic, Literal, TypeVar, cast
+
+from lucia import sessions as _tokens
+from lucia.adapters.base import (
+    Adapter,
+    AsyncAdapter,
+    AsyncSessionAdapter,
+    AsyncUserAdapter,
+    KeyRecord,
+    SessionAdapter,
+    SessionRecord,
+    UserAdapter,
+    UserRecord,
+)
+from lucia.cookies import MAX_COOKIE_AGE, Cookie, CookieAttributes, read_bearer_token, read_cookie
+from lucia.errors import (
+    DuplicateKeyError,
+    InvalidCredentialsError,
+    KeyNotFoundError,
+    LuciaError,
+    UserNotFoundError,
+)
+from lucia.models import Key, Session, User
+from lucia.passwords import PasswordHasher, PasswordPolicy
+from lucia.sessions import SessionPolicy, utc_now
+
+__all__ = ["AsyncLucia", "Lucia"]
+
+logger = logging.getLogger("lucia")
+
+T = TypeVar("T")
+UA = TypeVar("UA")
+SA = TypeVar("SA")
+
+# What a flow yields: (target, what, args). For USERS and SESSIONS ``what`` is
+# the adapter method's name; for CPU it is the function to run off the loop.
+_USERS, _SESSIONS, _CPU = 0, 1, 2
+_Op = tuple[int, Any, tuple[Any, ...]]
+_Flow = Generator[_Op, Any, T]
+
+_MAX_KEY_PART = 255
+_GET_OR_CREATE_ATTEMPTS = 3
+
+
+def generate_user_id() -> str:
+    """A new user id: 120 random bits, lowercase base32 (24 characters)."""
+    return base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
+
+
+def _check_key(provider_id: object, provider_user_id: object) -> None:
+    for part in (provider_id, provider_user_id):
+        if not isinstance(part, str) or not part or len(part) > _MAX_KEY_PART:
+            raise ValueError("provider_id and provider_user_id must be 1 to 255 characters")
+
+
+def _attributes(attributes: dict[str, Any] | None) -> dict[str, Any]:
+    # A JSON round trip both validates (JSON object, string keys) and copies, so
+    # every store keeps exactly what the others would.
+    if attributes is None:
+        return {}
+    if not isinstance(attributes, dict) or not all(isinstance(k, str) for k in attributes):
+        raise TypeError("attributes must be a dict with string keys")
+    try:
+        copied: dict[str, Any] = json.loads(json.dumps(attributes))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"attributes must be JSON-serialisable: {exc}") from None
+    return copied
+
+
+def _key(record: KeyRecord) -> Key:
+    return Key(
+        record.provider_id,
+        record.provider_user_id,
+        record.user_id,
+        record.hashed_password is not None,
+    )
+
+
+class _LuciaBase(Generic[UA, SA]):
+    """Configuration, the operations as flows, and the cookie helpers both flavours share."""
+
+    def __init__(
+        self,
+        adapter: UA,
+        *,
+        session_adapter: SA | None = None,
+        session_expires_in: timedelta = timedelta(days=30),
+        session_absolute_lifetime: timedelta | None = None,
+        session_cookie_name: str = "auth_session",
+        secure_cookies: bool = True,
+        cookie_host_prefix: bool = False,
+        cookie_same_site: Literal["lax", "strict", "none"] = "lax",
+        cookie_domain: str | None = None,
+        persistent_cookies: bool = True,
+        password_hasher: PasswordHasher | None = None,
+        password_policy: PasswordPolicy | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.adapter = adapter
+        # Without a separate session store the adapter keeps sessions too, and a
+        # session is read with its user in one round trip.
+        self.session_adapter: SA = session_adapter or cast(SA, adapter)
+        self._joined = session_adapter is None
+        self._targets: tuple[Any, Any] = (adapter, self.session_adapter)
+        self.session_policy = SessionPolicy(session_expires_in, session_absolute_lifetime)
+        if cookie_host_prefix:
+            if not secure_cookies or cookie_domain is not None:
+                raise ValueError(
+                    "the __Host- prefix needs secure_cookies=True and no cookie_domain"
+                )
+            session_cookie_name = "__Host-" + session_cookie_name
+        self.session_cookie_name = session_cookie_name
+        self._cookie_attributes = CookieAttributes(
+            path="/",
+            domain=cookie_domain,
+            secure=secure_cookies,
+            http_only=True,
+            same_site=cookie_same_site,
+        )
+        # Checked now, so a bad name or attribute fails at start-up, not at sign-in.
+        Cookie(session_cookie_name, "", self._cookie_attributes).serialize()
+        self.persistent_cookies = persistent_cookies
+        self.password_hasher = password_hasher or PasswordHasher()
+        self.password_policy = password_policy or PasswordPolicy()
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.adapter!r})"
+
+    # Cookies and request headers: no I/O, the same for both flavours.
+
+    def create_session_cookie(self, session: Session) -> Cookie:
+        """The cookie that carries ``session``; Max-Age is the session's remaining life."""
+        if session.token is None:
+            raise ValueError(
+                "only a session just created or renewed (fresh) carries its token for a cookie"
+            )
+        max_age: int | None = None
+        if self.persistent_cookies:
+            remaining = session.expires_at - self.clock()
+            max_age = min(MAX_COOKIE_AGE, max(0, int(remaining.total_seconds())))
+        attributes = CookieAttributes(
+            path=self._cookie_attributes.path,
+            domain=self._cookie_attributes.domain,
+            max_age=max_age,
+            secure=self._cookie_attributes.secure,
+            http_only=True,
+            same_site=self._cookie_attributes.same_site,
+        )
+        return Cookie(self.session_cookie_name, session.token, attributes)
+
+    def create_blank_session_cookie(self) -> Cookie:
+        """A cookie that clears the session cookie: same name, path and domain, Max-Age=0."""
+        attributes = CookieAttributes(
+            path=self._cookie_attributes.path,
+            domain=self._cookie_attributes.domain,
+            max_age=0,
+            secure=self._cookie_attributes.secure,
+            http_only=True,
+            same_site=self._cookie_attributes.same_site,
+        )
+        return Cookie(self.session_cookie_name, "", attributes)
+
+    def read_session_cookie(self, cookie_header: str | None) -> str | None:
+        """The session token from a ``Cookie`` request header, or None. Never raises."""
+        return read_cookie(cookie_header, self.session_cookie_name)
+
+    def read_bearer_token(self, authorization_header: str | None) -> str | None:
+        """The token from an ``Authorization: Bearer`` header, or None. Never raises."""
+        return read_bearer_token(authorization_header)
+
+    # Users and keys
+
+    def _create_user(
+        self,
+        provider_id: str,
+        provider_user_id: str,
+        password: str | None,
+        attributes: dict[str, Any] | None,
+        user_id: str | None,
+    ) -> _Flow[User]:
+        _check_key(provider_id, provider_user_id)
+        attrs = _attributes(attributes)
+        hashed = None
+        if password is not None:
+            self.password_policy.check(password)
+            hashed = yield (_CPU, self.password_hasher.hash, (password,))
+        user = UserRecord(user_id or generate_user_id(), attrs)
+        key = KeyRecord(provider_id, provider_user_id, user.id, hashed)
+        yield (_USERS, "insert_user", (user, key, self.clock()))
+        logger.info("user created", extra={"user_id": user.id, "provider_id": provider_id})
+        return User(user.id, attrs)
+
+    def _get_user(self, user_id: str) -> _Flow[User | None]:
+        record: UserRecord | None = yield (_USERS, "get_user", (user_id,))
+        return record
+
+    def _get_user_by_key(self, provider_id: str, provider_user_id: str) -> _Flow[User | None]:
+        found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
+        return None if found is None else found[0]
+
+    def _get_or_create_user(
+        self, provider_id: str, provider_user_id: str, attributes: dict[str, Any] | None
+    ) -> _Flow[tuple[User, bool]]:
+        _check_key(provider_id, provider_user_id)
+        attrs = _attributes(attributes)
+        # The store's unique key decides the race: every loser of the insert
+        # reads the winner's user. The loop only matters if the key is deleted
+        # between the failed insert and the read.
+        for _ in range(_GET_OR_CREATE_ATTEMPTS):
+            found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
+            if found is not None:
+                return found[0], False
+            user = UserRecord(generate_user_id(), attrs)
+            key = KeyRecord(provider_id, provider_user_id, user.id, None)
+            try:
+                yield (_USERS, "insert_user", (user, key, self.clock()))
+            except DuplicateKeyError:
+                continue
+            logger.info("user created", extra={"user_id": user.id, "provider_id": provider_id})
+            return User(user.id, attrs), True
+        raise LuciaError("the key kept changing while signing in; try again")
+
+    def _authenticate(self, provider_id: str, provider_user_id: str, password: str) -> _Flow[User]:
+        hasher = self.password_hasher
+        if not isinstance(password, str) or len(password) > self.password_policy.max_length:
+            # Refused before any hashing: an oversized password must not buy CPU time.
+            raise InvalidCredentialsError()
+        found: tuple[User, KeyRecord] | None = None
+        if isinstance(provider_id, str) and isinstance(provider_user_id, str):
+            found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
+        hashed = None if found is None else found[1].hashed_password
+        if found is None or hashed is None:
+            # Same work and same error as a wrong password: no account enumeration.
+            yield (_CPU, hasher.dummy_verify, (password,))
+            logger.info("sign-in failed", extra={"provider_id": provider_id})
+            raise InvalidCredentialsError()
+        user = found[0]
+        if not (yield (_CPU, hasher.verify, (hashed, password))):
+            logger.info("sign-in failed", extra={"provider_id": provider_id, "user_id": user.id})
+            raise InvalidCredentialsError()
+        if hasher.needs_rehash(hashed):
+            rehashed = yield (_CPU, hasher.hash, (password,))
+            yield (_USERS, "update_key_password", (provider_id, provider_user_id, rehashed))
+            logger.info("password rehashed", extra={"user_id": user.id})
+        return user
+
+    def _add_key(
+        self, user_id: str, provider_id: str, provider_user_id: str, password: str | None
+    ) -> _Flow[Key]:
+        _check_key(provider_id, provider_user_id)
+        hashed = None
+        if password is not None:
+            self.password_policy.check(password)
+            hashed = yield (_CPU, self.password_hasher.hash, (password,))
+        record = KeyRecord(provider_id, provider_user_id, user_id, hashed)
+        yield (_USERS, "insert_key", (record,))
+        logger.info("key added", extra={"user_id": user_id, "provider_id": provider_id})
+        return _key(record)
+
+    def _get_user_keys(self, user_id: str) -> _Flow[list[Key]]:
+        records: list[KeyRecord] = yield (_USERS, "get_user_keys", (user_id,))
+        return [_key(record) for record in records]
+
+    def _delete_key(self, provider_id: str, provider_user_id: str) -> _Flow[None]:
+        if (yield (_USERS, "delete_key", (provider_id, provider_user_id))):
+            logger.info("key deleted", extra={"provider_id": provider_id})
+
+    def _update_key_password(
+        self,
+        provider_id: str,
+        provider_user_id: str,
+        password: str | None,
+        invalidate_sessions: bool,
+    ) -> _Flow[None]:
+        found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
+        if found is None:
+            raise KeyNotFoundError()
+        hashed = None
+        if password is not None:
+            self.password_policy.check(password)
+            hashed = yield (_CPU, self.password_hasher.hash, (password,))
+        if not (yield (_USERS, "update_key_password", (provider_id, provider_user_id, hashed))):
+            raise KeyNotFoundError()
+        user_id = found[0].id
+        logger.info("password changed", extra={"user_id": user_id, "provider_id": provider_id})
+        if invalidate_sessions:
+            yield (_SESSIONS, "delete_user_sessions", (user_id,))
+            logger.info("sessions revoked", extra={"user_id": user_id})
+
+    def _update_user_attributes(self, user_id: str, attributes: dict[str, Any]) -> _Flow[User]:
+        attrs = _attributes(attributes)
+        record: UserRecord | None = yield (_USERS, "update_user_attributes", (user_id, attrs))
+        if record is None:
+            raise UserNotFoundError()
+        return record
+
+    def _delete_user(self, user_id: str) -> _Flow[None]:
+        if not self._joined:
+            yield (_SESSIONS, "delete_user_sessions", (user_id,))
+        yield (_USERS, "delete_user", (user_id,))
+        logger.info("user deleted", extra={"user_id": user_id})
+
+    # Sessions
+
+    def _create_session(self, user_id: str, attributes: dict[str, Any] | None) -> _Flow[Session]:
+        attrs = _attributes(attributes)
+        if not self._joined and (yield (_USERS, "get_user", (user_id,))) is None:
+            raise UserNotFoundError()
+        now = self.clock().replace(microsecond=0)
+        session_id = _tokens.generate_session_id()
+        secret = _tokens.generate_session_secret()
+        expires_at = self.session_policy.new_expiry(now)
+        record = SessionRecord(
+            session_id,
+            user_id,
+            expires_at,
+            now,
+            attributes=attrs,
+            secret_hash=_tokens.hash_secret(secret),
+        )
+        yield (_SESSIONS, "insert_session", (record,))
+        logger.info("session created", extra={"user_id": user_id})
+        # Set only now, so no store ever sees the token.
+        record.fresh = True
+        record.token = _tokens.create_token(session_id, secret)
+        return record
+
+    def _validate_session(self, token: str) -> _Flow[tuple[Session, User] | None]:
+        parsed = _tokens.parse_token(token)
+        if parsed is None:
+            return None
+        session_id, secret = parsed
+        user: UserRecord | None
+        if self._joined:
+            found = yield (_SESSIONS, "get_session_and_user", (session_id,))
+            if found is None:
+                return None
+            record, user = found
+        else:
+            record = yield (_SESSIONS, "get_session", (session_id,))
+            if record is None:
+                return None
+        if not _tokens.verify_secret(secret, record.secret_hash):
+            return None
+        now = self.clock()
+        if now >= record.expires_at:
+            # Expired rows never validate, purged or not; this one goes now.
+            yield (_SESSIONS, "delete_session", (session_id,))
+            return None
+        if not self._joined:
+            user = yield (_USERS, "get_user", (record.user_id,))
+            if user is None:
+                yield (_SESSIONS, "delete_session", (session_id,))
+                return None
+        assert user is not None  # both branches above set it
+        renewed = self.session_policy.renewed_expiry(record.expires_at, record.created_at, now)
+        if renewed is not None:
+            yield (_SESSIONS, "update_session_expiry", (session_id, renewed))
+            record.expires_at = renewed
+            record.fresh = True
+            record.token = token
+        return record, user
+
+    def _get_user_sessions(self, user_id: str) -> _Flow[list[Session]]:
+        records: list[SessionRecord] = yield (_SESSIONS, "get_user_sessions", (user_id,))
+        now = self.clock()
+        return [record for record in records if record.expires_at > now]
+
+    def _invalidate_session(self, session_id: str) -> _Flow[None]:
+        yield (_SESSIONS, "delete_session", (session_id,))
+        logger.info("session invalidated")
+
+    def _invalidate_user_sessions(self, user_id: str) -> _Flow[None]:
+        yield (_SESSIONS, "delete_user_sessions", (user_id,))
+        logger.info("sessions revoked", extra={"user_id": user_id})
+
+    def _delete_expired_sessions(self) -> _Flow[int]:
+        count: int = yield (_SESSIONS, "delete_expired_sessions", (self.clock(),))
+        return count
+
+
+class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter]):
+    """The synchronous API (Flask, Django, scripts) over a sync adapter.
+
+    ``adapter`` stores users and keys, and sessions too unless a separate
+    ``session_adapter`` (for example Redis) is given.
+    """
+
+    def _run(self, flow: _Flow[T]) -> T:
+        targets = self._targets
+        send = flow.send
+        try:
+            op = send(None)
+            while True:
+                target, what, args = op
+                try:
+                    result = (
+                        what(*args) if target == _CPU else getattr(targets[target], what)(*args)
+                    )
+                except Exception as exc:  # handed to the flow, which may handle it
+                    op = flow.throw(exc)
+                    continue
+                op = send(result)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+
+    def create_user(
+        self,
+        provider_id: str,
+        provider_user_id: str,
+        *,
+        password: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        user_id: str | None = None,
+    ) -> User:
+        """Create a user with its first key; ``DuplicateKeyError`` if the key exists.
+
+        A password is checked against the password policy (``InvalidPasswordError``)
+        and stored as an Argon2id hash.
+        """
+        return self._run(
+            self._create_user(provider_id, provider_user_id, password, attributes, user_id)
+        )
+
+    def get_user(self, user_id: str) -> User | None:
+        """The user with this id, or None."""
+        return self._run(self._get_user(user_id))
+
+    def get_user_by_key(self, provider_id: str, provider_user_id: str) -> User | None:
+        """The user who owns this key (exact, case-sensitive), or None."""
+        return self._run(self._get_user_by_key(provider_id, provider_user_id))
+
+    def get_or_create_user(
+        self, provider_id: str, provider_user_id: str, *, attributes: dict[str, Any] | None = None
+    ) -> tuple[User, bool]:
+        """The key's user, created with ``attributes`` if new; race-safe. The bool is "created"."""
+        return self._run(self._get_or_create_user(provider_id, provider_user_id, attributes))
+
+    def authenticate(self, provider_id: str, provider_user_id: str, password: str) -> User:
+        """The key's user if the password matches; ``InvalidCredentialsError`` otherwise.
+
+        An unknown key, a key without password and a wrong password cost the same
+        hashing work and raise the same error. A weaker hash is upgraded on success.
+        """
+        return self._run(self._authenticate(provider_id, provider_user_id, password))
+
+    def add_key(
+        self,
+        user_id: str,
+        provider_id: str,
+        provider_user_id: str,
+        *,
+        password: str | None = None,
+    ) -> Key:
+        """Link another way to sign in (``DuplicateKeyError``, ``UserNotFoundError``)."""
+        return self._run(self._add_key(user_id, provider_id, provider_user_id, password))
+
+    def get_user_keys(self, user_id: str) -> list[Key]:
+        """The user's keys."""
+        return self._run(self._get_user_keys(user_id))
+
+    def delete_key(self, provider_id: str, provider_user_id: str) -> None:
+        """Unlink a key; nothing happens if it does not exist."""
+        return self._run(self._delete_key(provider_id, provider_user_id))
+
+    def update_key_password(
+        self,
+        provider_id: str,
+        provider_user_id: str,
+        password: str | None,
+        *,
+        invalidate_sessions: bool = True,
+    ) -> None:
+        """Set (None: remove) the key's password and sign the user out everywhere.
+
+        Create a new session for the current device afterwards. ``KeyNotFoundError``
+        when there is no such key.
+        """
+        return self._run(
+            self._update_key_password(provider_id, provider_user_id, password, invalidate_sessions)
+        )
+
+    def update_user_attributes(self, user_id: str, attributes: dict[str, Any]) -> User:
+        """Merge ``attributes`` into the user's (top-level keys replaced), atomically."""
+        return self._run(self._update_user_attributes(user_id, attributes))
+
+    def delete_user(self, user_id: str) -> None:
+        """Delete the user with its keys and sessions."""
+        return self._run(self._delete_user(user_id))
+
+    def create_session(self, user_id: str, *, attributes: dict[str, Any] | None = None) -> Session:
+        """A new session for the user; its ``token`` exists only on this object."""
+        return self._run(self._create_session(user_id, attributes))
+
+    def validate_session(self, token: str) -> tuple[Session, User] | None:
+        """The session and user for a token; None for unknown, malformed or expired tokens.
+
+        When less than half of the session's life is left it is extended and
+        ``fresh`` (set its cookie again).
+        """
+        return self._run(self._validate_session(token))
+
+    def get_user_sessions(self, user_id: str) -> list[Session]:
+        """The user's unexpired sessions, oldest first (without tokens)."""
+        return self._run(self._get_user_sessions(user_id))
+
+    def invalidate_session(self, session_id: str) -> None:
+        """Delete a session (sign-out)."""
+        return self._run(self._invalidate_session(session_id))
+
+    def invalidate_user_sessions(self, user_id: str) -> None:
+        """Delete all of the user's sessions (sign out everywhere)."""
+        return self._run(self._invalidate_user_sessions(user_id))
+
+    def delete_expired_sessions(self) -> int:
+        """Purge expired sessions; how many went."""
+        return self._run(self._delete_expired_sessions())
+
+
+class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter]):
+    """The asyncio API (Starlette, FastAPI) over an async adapter; the same methods as
+    ``Lucia``, as coroutines. Password hashing runs in a worker thread.
+    """
+
+    async def _run(self, flow: _Flow[T]) -> T:
+        targets = self._targets
+        send = flow.send
+        try:
+            op = send(None)
+            while True:
+                target, what, args = op
+                try:
+                    if target == _CPU:
+                        result = await asyncio.to_thread(what, *args)
+                    else:
+                        result = await getattr(targets[target], what)(*args)
+                except Exception as exc:  # handed to the flow, which may handle it
+                    op = flow.throw(exc)
+                    continue
+                op = send(result)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+
+    async def create_user(
+        self,
+        provider_id: str,
+        provider_user_id: str,
+        *,
+        password: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        user_id: str | None = None,
+    ) -> User:
+        """See ``Lucia.create_user``."""
+        return await self._run(
+            self._create_user(provider_id, provider_user_id, password, attributes, user_id)
+        )
+
+    async def get_user(self, user_id: str) -> User | None:
+        """See ``Lucia.get_user``."""
+        return await self._run(self._get_user(user_id))
+
+    async def get_user_by_key(self, provider_id: str, provider_user_id: str) -> User | None:
+        """See ``Lucia.get_user_by_key``."""
+        return await self._run(self._get_user_by_key(provider_id, provider_user_id))
+
+    async def get_or_create_user(
+        self, provider_id: str, provider_user_id: str, *, attributes: dict[str, Any] | None = None
+    ) -> tuple[User, bool]:
+        """See ``Lucia.get_or_create_user``."""
+        return await self._run(self._get_or_create_user(provider_id, provider_user_id, attributes))
+
+    async def authenticate(self, provider_id: str, provider_user_id: str, password: str) -> User:
+        """See ``Lucia.authenticate``."""
+        return await self._run(self._authenticate(provider_id, provider_user_id, password))
+
+    async def add_key(
+        self,
+        user_id: str,
+        provider_id: str,
+        provider_user_id: str,
+        *,
+        password: str | None = None,
+    ) -> Key:
+        """See ``Lucia.add_key``."""
+        return await self._run(self._add_key(user_id, provider_id, provider_user_id, password))
+
+    async def get_user_keys(self, user_id: str) -> list[Key]:
+        """See ``Lucia.get_user_keys``."""
+        return await self._run(self._get_user_keys(user_id))
+
+    async def delete_key(self, provider_id: str, provider_user_id: str) -> None:
+        """See ``Lucia.delete_key``."""
+        return await self._run(self._delete_key(provider_id, provider_user_id))
+
+    async def update_key_password(
+        self,
+        provider_id: str,
+        provider_user_id: str,
+        password: str | None,
+        *,
+        invalidate_sessions: bool = True,
+    ) -> None:
+        """See ``Lucia.update_key_password``."""
+        return await self._run(
+            self._update_key_password(provider_id, provider_user_id, password, invalidate_sessions)
+        )
+
+    async def update_user_attributes(self, user_id: str, attributes: dict[str, Any]) -> User:
+        """See ``Lucia.update_user_attributes``."""
+        return await self._run(self._update_user_attributes(user_id, attributes))
+
+    async def delete_user(self, user_id: str) -> None:
+        """See ``Lucia.delete_user``."""
+        return await self._run(self._delete_user(user_id))
+
+    async def create_session(
+        self, user_id: str, *, attributes: dict[str, Any] | None = None
+    ) -> Session:
+        """See ``Lucia.create_session``."""
+        return await self._run(self._create_session(user_id, attributes))
+
+    async def validate_session(self, token: str) -> tuple[Session, User] | None:
+        """See ``Lucia.validate_session``."""
+        return await self._run(self._validate_session(token))
+
+    async def get_user_sessions(self, user_id: str) -> list[Session]:
+        """See ``Lucia.get_user_sessions``."""
+        return await self._run(self._get_user_sessions(user_id))
+
+    async def invalidate_session(self, session_id: str) -> None:
+        """See ``Lucia.invalidate_session``."""
+        return await self._run(self._invalidate_session(session_id))
+
+    async def invalidate_user_sessions(self, user_id: str) -> None:
+        """See ``Lucia.invalidate_user_sessions``."""
+        return await self._run(self._invalidate_user_sessions(user_id))
+
+    async def delete_expired_sessions(self) -> int:
+        """See ``Lucia.delete_expired_sessions``."""
+        return await self._run(self._delete_expired_sessions())

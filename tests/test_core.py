@@ -1,0 +1,437 @@
+"""Lucia's own promises beyond the store: tokens, cookies, no leaks, timing parity."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import re
+import secrets
+import threading
+from datetime import timedelta
+from typing import Any
+
+import argon2
+import pytest
+
+import lucia.sessions
+from lucia import (
+    AsyncLucia,
+    InvalidCredentialsError,
+    InvalidPasswordError,
+    Lucia,
+    LuciaError,
+)
+from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
+from lucia.cookies import MAX_COOKIE_AGE
+from lucia.passwords import PasswordHasher
+from tests.conftest import Clock
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def auth(clock: Clock) -> Lucia:
+    return Lucia(MemoryAdapter(), clock=clock, session_expires_in=timedelta(hours=2))
+
+
+def test_public_contract_names() -> None:
+    import lucia
+
+    for name in [
+        "Lucia",
+        "AsyncLucia",
+        "User",
+        "Session",
+        "Key",
+        "Cookie",
+        "verify_request_origin",
+        "LuciaError",
+        "DuplicateKeyError",
+        "UserNotFoundError",
+        "KeyNotFoundError",
+        "InvalidCredentialsError",
+        "InvalidPasswordError",
+        "OAuthError",
+    ]:
+        assert hasattr(lucia, name), name
+    codes = {
+        "DuplicateKeyError": "AUTH_DUPLICATE_KEY_ID",
+        "UserNotFoundError": "AUTH_INVALID_USER_ID",
+        "KeyNotFoundError": "AUTH_INVALID_KEY_ID",
+        "InvalidCredentialsError": "AUTH_INVALID_CREDENTIALS",
+        "InvalidPasswordError": "AUTH_INVALID_PASSWORD",
+    }
+    for name, code in codes.items():
+        error = getattr(lucia, name)
+        assert issubclass(error, LuciaError)
+        assert error.code == code
+    sync_methods = {n for n in dir(Lucia) if not n.startswith("_")}
+    async_methods = {n for n in dir(AsyncLucia) if not n.startswith("_")}
+    assert sync_methods == async_methods
+
+
+# A. Sessions
+
+
+def test_sec1_every_sign_in_gets_a_new_token(auth: Lucia) -> None:
+    user = auth.create_user("email", "ada@example.com", password=PASSWORD)
+    before = auth.create_session(user.id)
+    # Signing in again (the app's login route) makes a new session; the old one
+    # is then invalidated and stops working.
+    after = auth.create_session(auth.authenticate("email", "ada@example.com", PASSWORD).id)
+    auth.invalidate_session(before.id)
+    assert after.token != before.token
+    assert after.id != before.id
+    assert auth.validate_session(before.token) is None
+    assert auth.validate_session(after.token) is not None
+
+
+def test_sec1_planted_token_is_never_adopted(auth: Lucia) -> None:
+    user = auth.create_user("github", "1")
+    planted = lucia.sessions.create_token(
+        lucia.sessions.generate_session_id(), lucia.sessions.generate_session_secret()
+    )
+    assert auth.validate_session(planted) is None
+    session = auth.create_session(user.id)
+    assert session.token != planted
+    assert not session.token.startswith(planted.split(".")[0])
+
+
+def test_sec3_token_strength(auth: Lucia, monkeypatch: pytest.MonkeyPatch) -> None:
+    requested: list[int] = []
+    real = secrets.token_urlsafe
+
+    def spy(nbytes: int) -> str:
+        requested.append(nbytes)
+        return real(nbytes)
+
+    monkeypatch.setattr(lucia.sessions.secrets, "token_urlsafe", spy)
+    user = auth.create_user("github", "1")
+    session = auth.create_session(user.id)
+    session_id, secret = session.token.split(".")
+    assert requested == [15, 32]  # 120-bit id, 256-bit secret, from the CSPRNG
+    assert re.fullmatch(r"[A-Za-z0-9_-]{20}", session_id)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", secret)
+    assert session.id == session_id
+
+
+def test_sec3_secret_compared_in_constant_time(
+    auth: Lucia, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(lucia.sessions.hmac, "compare_digest", spy)
+    user = auth.create_user("github", "1")
+    session = auth.create_session(user.id)
+    assert auth.validate_session(session.token) is not None
+    assert len(calls) == 1
+    assert auth.validate_session(session.id + "." + "A" * 43) is None
+    assert len(calls) == 2
+
+
+def test_sec4_absolute_lifetime_caps_renewal(clock: Clock) -> None:
+    auth = Lucia(
+        MemoryAdapter(),
+        clock=clock,
+        session_expires_in=timedelta(minutes=30),
+        session_absolute_lifetime=timedelta(hours=1),
+    )
+    user = auth.create_user("github", "1")
+    session = auth.create_session(user.id)
+    cap = session.created_at + timedelta(hours=1)
+    for _ in range(10):
+        clock.advance(minutes=20)
+        found = auth.validate_session(session.token)
+        if found is None:
+            break
+        assert found[0].expires_at <= cap
+    else:
+        raise AssertionError("an active session outlived its absolute lifetime")
+    assert clock.now >= cap
+    assert auth.validate_session(session.token) is None
+
+
+def test_sec4_idle_limit_plus_one_second(clock: Clock) -> None:
+    auth = Lucia(MemoryAdapter(), clock=clock, session_expires_in=timedelta(minutes=15))
+    user = auth.create_user("github", "1")
+    session = auth.create_session(user.id)
+    clock.advance(minutes=15, seconds=1)
+    assert auth.validate_session(session.token) is None
+    assert auth.session_adapter.get_session(session.id) is None
+
+
+def test_session_policy_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        Lucia(MemoryAdapter(), session_expires_in=timedelta(0))
+    with pytest.raises(ValueError, match="positive"):
+        Lucia(MemoryAdapter(), session_absolute_lifetime=timedelta(seconds=-1))
+
+
+# Cookies
+
+
+def test_sec11_session_cookie_attributes(auth: Lucia, clock: Clock) -> None:
+    user = auth.create_user("github", "1")
+    session = auth.create_session(user.id)
+    cookie = auth.create_session_cookie(session)
+    assert cookie.name == "auth_session"
+    assert cookie.value == session.token
+    assert str(cookie) == (
+        f"auth_session={session.token}; Max-Age=7200; Path=/; HttpOnly; Secure; SameSite=Lax"
+    )
+    assert "Domain" not in cookie.serialize()
+    assert auth.read_session_cookie(f"theme=dark; auth_session={session.token}") == session.token
+    # Names are read case-sensitively: an attacker's look-alike is ignored.
+    assert auth.read_session_cookie(f"AUTH_SESSION={session.token}") is None
+
+
+def test_sec11_host_prefix_and_strict(clock: Clock) -> None:
+    auth = Lucia(MemoryAdapter(), clock=clock, cookie_host_prefix=True, cookie_same_site="strict")
+    user = auth.create_user("github", "1")
+    session = auth.create_session(user.id)
+    cookie = auth.create_session_cookie(session)
+    assert cookie.name == "__Host-auth_session"
+    serialized = cookie.serialize()
+    assert serialized.startswith(f"__Host-auth_session={session.token}; ")
+    assert "; Path=/;" in serialized
+    assert "; Secure;" in serialized
+    assert "SameSite=Strict" in serialized
+    assert "Domain" not in serialized
+    assert auth.read_session_cookie(f"__HOST-auth_session={session.token}") is None
+    assert auth.read_session_cookie(f"__Host-auth_session={session.token}") == session.token
+    with pytest.raises(ValueError, match="__Host-"):
+        Lucia(MemoryAdapter(), cookie_host_prefix=True, secure_cookies=False)
+    with pytest.raises(ValueError, match="__Host-"):
+        Lucia(MemoryAdapter(), cookie_host_prefix=True, cookie_domain="example.com")
+
+
+def test_insecure_cookies_only_by_choice(auth: Lucia) -> None:
+    assert "; Secure" in str(auth.create_blank_session_cookie())
+    dev = Lucia(MemoryAdapter(), secure_cookies=False)
+    assert "Secure" not in str(dev.create_blank_session_cookie())
+
+
+def test_sec12_max_age_is_remaining_life_and_resent_when_fresh(auth: Lucia, clock: Clock) -> None:
+    user = auth.create_user("github", "1")
+    session = auth.create_session(user.id)
+    clock.advance(minutes=30)
+    found = auth.validate_session(session.token)
+    assert found is not None
+    assert not found[0].fresh
+    with pytest.raises(ValueError, match="token"):
+        auth.create_session_cookie(found[0])  # nothing to re-send
+    clock.advance(minutes=31)
+    renewed, _ = auth.validate_session(session.token)
+    assert renewed.fresh
+    cookie = auth.create_session_cookie(renewed)
+    assert cookie.attributes.max_age == 7200
+
+
+def test_sec12_max_age_never_exceeds_400_days(clock: Clock) -> None:
+    auth = Lucia(MemoryAdapter(), clock=clock, session_expires_in=timedelta(days=1000))
+    session = auth.create_session(auth.create_user("github", "1").id)
+    assert auth.create_session_cookie(session).attributes.max_age == MAX_COOKIE_AGE
+    assert f"Max-Age={MAX_COOKIE_AGE};" in str(auth.create_session_cookie(session))
+
+
+def test_sec12_browser_session_cookies(clock: Clock) -> None:
+    auth = Lucia(MemoryAdapter(), clock=clock, persistent_cookies=False)
+    session = auth.create_session(auth.create_user("github", "1").id)
+    assert "Max-Age" not in str(auth.create_session_cookie(session))
+    clock.advance(days=31)  # the server-side expiry still applies
+    assert auth.validate_session(session.token) is None
+
+
+def test_sec5_blank_cookie_clears(auth: Lucia) -> None:
+    blank = auth.create_blank_session_cookie()
+    assert str(blank) == "auth_session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax"
+
+
+def test_read_bearer_token(auth: Lucia) -> None:
+    session = auth.create_session(auth.create_user("github", "1").id)
+    assert auth.read_bearer_token(f"Bearer {session.token}") == session.token
+    assert auth.read_bearer_token(f"Basic {session.token}") is None
+    assert auth.read_bearer_token(None) is None
+
+
+# C. Passwords
+
+
+class CountingHasher(PasswordHasher):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def hash(self, password: str) -> str:
+        self.calls.append("hash")
+        return super().hash(password)
+
+    def verify(self, hashed: str, password: str) -> bool:
+        self.calls.append("verify")
+        return super().verify(hashed, password)
+
+    def dummy_verify(self, password: str) -> None:
+        self.calls.append("dummy_verify")
+        super().dummy_verify(password)
+
+
+def test_sec20_hasher_runs_once_on_every_failure_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    auth = Lucia(MemoryAdapter())
+    auth.create_user("email", "ada@example.com", password=PASSWORD)
+    auth.create_user("github", "1")
+    auth.password_hasher.dummy_verify("warm up")  # its hash is made once, on first use
+    verified: list[str] = []
+    real_verify = argon2.PasswordHasher.verify
+
+    def spy(self: argon2.PasswordHasher, hashed: str, password: str | bytes) -> bool:
+        verified.append(hashed)
+        return real_verify(self, hashed, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", spy)
+    for key in [("email", "ada@example.com"), ("email", "nobody@example.com"), ("github", "1")]:
+        verified.clear()
+        with pytest.raises(InvalidCredentialsError) as caught:
+            auth.authenticate(*key, "not the password")
+        assert str(caught.value) == "invalid credentials"
+        assert len(verified) == 1  # one full Argon2id verification, whichever path
+        assert argon2.extract_parameters(verified[0]) == argon2.extract_parameters(
+            auth.password_hasher.hash("x")
+        )
+
+
+def test_sec17_huge_password_refused_before_hashing() -> None:
+    hasher = CountingHasher()
+    auth = Lucia(MemoryAdapter(), password_hasher=hasher)
+    auth.create_user("email", "ada@example.com", password=PASSWORD)
+    hasher.calls.clear()
+    huge = "x" * 1_000_000
+    with pytest.raises(InvalidCredentialsError):
+        auth.authenticate("email", "ada@example.com", huge)
+    with pytest.raises(InvalidPasswordError) as caught:
+        auth.create_user("email", "big@example.com", password=huge)
+    assert caught.value.reason == "too_long"
+    with pytest.raises(InvalidPasswordError):
+        auth.update_key_password("email", "ada@example.com", huge)
+    assert hasher.calls == []
+
+
+def test_sec18_password_used_as_typed(auth: Lucia) -> None:
+    auth.create_user("email", "ada@example.com", password="  Mixed Case Pass  ")
+    assert auth.authenticate("email", "ada@example.com", "  Mixed Case Pass  ")
+    for variant in ["Mixed Case Pass", "  mixed case pass  ", "  MIXED CASE PASS  "]:
+        with pytest.raises(InvalidCredentialsError):
+            auth.authenticate("email", "ada@example.com", variant)
+
+
+async def test_async_hashing_runs_off_the_event_loop() -> None:
+    threads: list[int] = []
+
+    class ThreadRecordingHasher(PasswordHasher):
+        def hash(self, password: str) -> str:
+            threads.append(threading.get_ident())
+            return super().hash(password)
+
+        def verify(self, hashed: str, password: str) -> bool:
+            threads.append(threading.get_ident())
+            return super().verify(hashed, password)
+
+    auth = AsyncLucia(AsyncMemoryAdapter(), password_hasher=ThreadRecordingHasher())
+    await auth.create_user("email", "ada@example.com", password=PASSWORD)
+    await auth.authenticate("email", "ada@example.com", PASSWORD)
+    assert len(threads) == 2
+    assert threading.get_ident() not in threads
+
+    # And the loop keeps serving while a hash runs.
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await auth.authenticate("email", "ada@example.com", PASSWORD)
+    task.cancel()
+    assert ticks > 1
+
+
+# 9. No leaks
+
+
+def _secrets_of(auth: Lucia) -> tuple[list[str], list[Any]]:
+    user = auth.create_user("email", "ada@example.com", password=PASSWORD)
+    session = auth.create_session(user.id)
+    _, secret = session.token.split(".")
+    record = auth.session_adapter.get_session(session.id)
+    _, key = auth.adapter.get_user_by_key("email", "ada@example.com")
+    needles = [session.token, secret, PASSWORD, record.secret_hash.hex(), key.hashed_password]
+    objects = [
+        session,
+        record,
+        key,
+        auth.create_session_cookie(session),
+        auth.validate_session(session.token),
+        auth,
+    ]
+    return needles, objects
+
+
+def test_sec9_no_secret_in_reprs(auth: Lucia) -> None:
+    needles, objects = _secrets_of(auth)
+    for obj in objects:
+        text = repr(obj)
+        for needle in needles:
+            assert needle not in text, (type(obj).__name__, text)
+    assert str(record_bytes := objects[1].secret_hash) not in repr(objects[1]), record_bytes
+
+
+def test_sec9_no_secret_in_errors(auth: Lucia) -> None:
+    user = auth.create_user("email", "ada@example.com", password=PASSWORD)
+    errors: list[BaseException] = []
+    for attempt in [
+        lambda: auth.authenticate("email", "ada@example.com", "wrong " + PASSWORD),
+        lambda: auth.create_user("email", "x@example.com", password="qwertyuiop"),
+        lambda: auth.create_user("email", "ada@example.com", password=PASSWORD + "!"),
+        lambda: auth.create_session(user.id, attributes={"bad": {1, 2}}),
+        lambda: auth.create_session_cookie(
+            auth.validate_session(auth.create_session(user.id).token)[0]
+        ),
+    ]:
+        try:
+            attempt()
+        except Exception as exc:
+            errors.append(exc)
+    assert len(errors) == 5
+    tokens = [s.id for s in auth.get_user_sessions(user.id)]
+    for exc in errors:
+        for needle in [PASSWORD, "qwertyuiop", *tokens]:
+            assert needle not in str(exc)
+            assert needle not in repr(exc)
+
+
+def test_sec9_no_secret_in_logs(auth: Lucia, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    needles, _ = _secrets_of(auth)
+    user = auth.get_user_by_key("email", "ada@example.com")
+    with pytest.raises(InvalidCredentialsError):
+        auth.authenticate("email", "ada@example.com", "wrong " + PASSWORD)
+    auth.update_key_password("email", "ada@example.com", "another good passphrase")
+    auth.invalidate_user_sessions(user.id)
+    records = caplog.records
+    assert {"user created", "session created", "sign-in failed", "password changed"} <= {
+        r.getMessage() for r in records
+    }
+    for record in records:
+        text = record.getMessage() + repr(record.__dict__)
+        for needle in [*needles, "another good passphrase"]:
+            assert needle not in text
+    created = next(r for r in records if r.getMessage() == "user created")
+    assert created.user_id == user.id  # type: ignore[attr-defined]
+    assert created.provider_id == "email"  # type: ignore[attr-defined]
