@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 EXTRAS := dev
 
-.PHONY: test lint typecheck pytest demo bench clean services
+.PHONY: test lint typecheck pytest demo bench clean services venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,10 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-pytest: venv
+services:
+	@sh scripts/services.sh
+
+pytest: venv services
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

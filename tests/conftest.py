@@ -9,6 +9,10 @@ from typing import Any
 
 import pytest
 
+from tests.servers import mysql_url, postgres_conninfo, redis_prefix, redis_url
+
+__all__ = ["mysql_url", "postgres_conninfo", "redis_prefix", "redis_url"]
+
 
 class Clock:
     """A clock the tests move by hand."""

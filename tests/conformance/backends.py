@@ -8,10 +8,12 @@ adapter joins the suite by adding one entry to ``BACKENDS``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
 from lucia.adapters.sqlite import AsyncSQLiteAdapter, SQLiteAdapter
@@ -27,7 +29,9 @@ class Stores:
 class Backend:
     name: str
     is_async: bool
-    open: Callable[[Path], Any]  # a context manager factory yielding Stores
+    # A context manager factory yielding fresh, empty Stores. It receives the
+    # pytest request (for server fixtures such as postgres_conninfo) and a tmp dir.
+    open: Callable[[pytest.FixtureRequest, Path], AbstractContextManager[Stores]]
 
     @property
     def id(self) -> str:
@@ -35,17 +39,17 @@ class Backend:
 
 
 @contextmanager
-def _memory(tmp: Path) -> Iterator[Stores]:
+def _memory(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Stores]:
     yield Stores(MemoryAdapter())
 
 
 @contextmanager
-def _async_memory(tmp: Path) -> Iterator[Stores]:
+def _async_memory(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Stores]:
     yield Stores(AsyncMemoryAdapter())
 
 
 @contextmanager
-def _sqlite_file(tmp: Path) -> Iterator[Stores]:
+def _sqlite_file(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Stores]:
     adapter = SQLiteAdapter(tmp / "lucia.sqlite3")
     adapter.create_tables()
     yield Stores(adapter)
@@ -53,7 +57,7 @@ def _sqlite_file(tmp: Path) -> Iterator[Stores]:
 
 
 @contextmanager
-def _async_sqlite_file(tmp: Path) -> Iterator[Stores]:
+def _async_sqlite_file(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Stores]:
     adapter = AsyncSQLiteAdapter(tmp / "lucia.sqlite3")
     adapter.sync.create_tables()
     yield Stores(adapter)
@@ -61,7 +65,7 @@ def _async_sqlite_file(tmp: Path) -> Iterator[Stores]:
 
 
 @contextmanager
-def _sqlite_memory(tmp: Path) -> Iterator[Stores]:
+def _sqlite_memory(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Stores]:
     adapter = SQLiteAdapter(":memory:")
     adapter.create_tables()
     yield Stores(adapter)
@@ -69,14 +73,14 @@ def _sqlite_memory(tmp: Path) -> Iterator[Stores]:
 
 
 @contextmanager
-def _async_sqlite_memory(tmp: Path) -> Iterator[Stores]:
+def _async_sqlite_memory(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Stores]:
     adapter = AsyncSQLiteAdapter(":memory:")
     adapter.sync.create_tables()
     yield Stores(adapter)
     adapter.close()
 
 
-BACKENDS: list[Backend] = [
+LOCAL_BACKENDS: list[Backend] = [
     Backend("memory", False, _memory),
     Backend("memory", True, _async_memory),
     Backend("sqlite-file", False, _sqlite_file),
@@ -84,3 +88,24 @@ BACKENDS: list[Backend] = [
     Backend("sqlite-memory", False, _sqlite_memory),
     Backend("sqlite-memory", True, _async_sqlite_memory),
 ]
+
+
+def _all_backends() -> list[Backend]:
+    # Imported here: each server module imports only its own driver.
+    from tests.conformance import (
+        backends_mysql,
+        backends_postgres,
+        backends_redis,
+        backends_sqlalchemy,
+    )
+
+    return [
+        *LOCAL_BACKENDS,
+        *backends_postgres.BACKENDS,
+        *backends_mysql.BACKENDS,
+        *backends_redis.BACKENDS,
+        *backends_sqlalchemy.BACKENDS,
+    ]
+
+
+BACKENDS = _all_backends()

@@ -20,8 +20,8 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 
 
 @pytest.fixture
-def stores(backend: Backend, tmp_path: Path) -> Iterator[Stores]:
-    with backend.open(tmp_path) as opened:
+def stores(backend: Backend, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
+    with backend.open(request, tmp_path) as opened:
         yield opened
 
 

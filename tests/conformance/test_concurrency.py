@@ -12,15 +12,17 @@ from lucia import AsyncLucia, Lucia
 from tests.conformance.backends import Backend, Stores
 from tests.conftest import Clock
 
-SIGN_INS = 50
+SIGN_INS = 100
+SESSIONS = 1000
 
 
 async def test_concurrent_first_sign_ins_make_one_user(
     backend: Backend, lucia: Lucia | AsyncLucia, stores: Stores, tmp_path: Path, clock: Clock
 ) -> None:
     if isinstance(lucia, AsyncLucia):
-        results = await asyncio.gather(
-            *(lucia.get_or_create_user("github", "12345") for _ in range(SIGN_INS))
+        results = await _gather_bounded(
+            (lucia.get_or_create_user("github", "12345") for _ in range(SIGN_INS)),
+            limit=SIGN_INS,
         )
     else:
         results = _in_threads(lucia, SIGN_INS)
@@ -49,14 +51,63 @@ def _in_threads(lucia: Lucia, count: int) -> list[Any]:
 
 
 async def test_concurrent_sessions_all_validate(lucia: Lucia | AsyncLucia) -> None:
+    # 1,000 sessions for different users, created at once, all validate.
+    if isinstance(lucia, AsyncLucia):
+        users = [await lucia.create_user("github", str(n)) for n in range(SESSIONS)]
+        sessions = await _gather_bounded(lucia.create_session(u.id) for u in users)
+        found = await _gather_bounded(lucia.validate_session(s.token) for s in sessions)
+    else:
+        users = [lucia.create_user("github", str(n)) for n in range(SESSIONS)]
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            sessions = list(pool.map(lambda u: lucia.create_session(u.id), users))
+            found = list(pool.map(lambda s: lucia.validate_session(s.token), sessions))
+    assert len({s.id for s in sessions}) == SESSIONS
+    assert [f[1].id if f else None for f in found] == [u.id for u in users]
+
+
+async def test_revocation_racing_validation_leaves_nothing_valid(
+    lucia: Lucia | AsyncLucia, clock: Clock
+) -> None:
+    # Validation renews these sessions (a write) while the user is signed out
+    # everywhere: a renewal must never bring a deleted session back.
+    count = 40
     if isinstance(lucia, AsyncLucia):
         user = await lucia.create_user("github", "1")
-        sessions = await asyncio.gather(*(lucia.create_session(user.id) for _ in range(100)))
-        found = await asyncio.gather(*(lucia.validate_session(s.token) for s in sessions))
+        sessions = [await lucia.create_session(user.id) for _ in range(count)]
+        clock.advance(hours=1, minutes=30)
+        calls: list[Any] = [lucia.validate_session(s.token) for s in sessions]
+        calls.insert(count // 2, lucia.invalidate_user_sessions(user.id))
+        await asyncio.gather(*calls)
+        after = await asyncio.gather(*(lucia.validate_session(s.token) for s in sessions))
     else:
         user = lucia.create_user("github", "1")
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            sessions = list(pool.map(lambda _: lucia.create_session(user.id), range(100)))
-            found = list(pool.map(lambda s: lucia.validate_session(s.token), sessions))
-    assert len({s.id for s in sessions}) == 100
-    assert all(f is not None and f[1].id == user.id for f in found)
+        sessions = [lucia.create_session(user.id) for _ in range(count)]
+        clock.advance(hours=1, minutes=30)
+        barrier = threading.Barrier(count + 1)
+
+        def validate(token: str) -> None:
+            barrier.wait()
+            lucia.validate_session(token)
+
+        def revoke() -> None:
+            barrier.wait()
+            lucia.invalidate_user_sessions(user.id)
+
+        with ThreadPoolExecutor(max_workers=count + 1) as pool:
+            futures = [pool.submit(validate, s.token) for s in sessions]
+            futures.append(pool.submit(revoke))
+            for future in futures:
+                future.result()
+        after = [lucia.validate_session(s.token) for s in sessions]
+    assert after == [None] * count
+
+
+async def _gather_bounded(coroutines: Any, limit: int = 32) -> list[Any]:
+    # At most `limit` at once, as a server's connection pool would allow.
+    semaphore = asyncio.Semaphore(limit)
+
+    async def bounded(coroutine: Any) -> Any:
+        async with semaphore:
+            return await coroutine
+
+    return await asyncio.gather(*(bounded(c) for c in coroutines))
