@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 EXTRAS := dev
 
-.PHONY: test lint typecheck pytest demo bench clean services venv
+.PHONY: test lint typecheck pytest demo bench clean services venv node
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,16 @@ typecheck: venv
 services:
 	@sh scripts/services.sh
 
-pytest: venv services
+# The real OpenID provider the OAuth tests run against (npm oidc-provider@9),
+# installed into an ignored folder next to its test server script.
+NODE_PROVIDER := tests/oauth/node/node_modules/oidc-provider/package.json
+$(NODE_PROVIDER): tests/oauth/node/package.json
+	cd tests/oauth/node && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: $(NODE_PROVIDER)
+
+pytest: venv services node
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
@@ -40,4 +49,4 @@ demo:
 	@exit 1
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis dist build
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis dist build tests/oauth/node/node_modules

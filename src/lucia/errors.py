@@ -91,7 +91,12 @@ class DatabaseError(LuciaError):
 
 
 class OAuthError(LuciaError):
-    """Base class of the errors of the OAuth 2.0 / OpenID Connect flow."""
+    """Base class of the errors of the OAuth 2.0 / OpenID Connect flow.
+
+    ``status`` is the HTTP status an integration answers with: 4xx when the
+    request was bad (a forged state, a denied consent), 502 when the provider failed.
+    """
 
     code = "AUTH_OAUTH_ERROR"
     default_message = "the OAuth sign-in failed"
+    status: ClassVar[int] = 400

@@ -1,0 +1,64 @@
+"""Sign in with OAuth 2.0 and OpenID Connect providers.
+
+    from lucia.oauth import GitHub, generate_state, generate_code_verifier
+
+Providers build the authorization URL, exchange the code for ``OAuth2Tokens``,
+and fetch the provider's user as a ``ProviderUser``, sync or async (``a``-prefixed
+methods). ``lucia.oauth.flow`` runs the whole eight-step sign-in.
+"""
+
+from lucia.oauth.client import (
+    OAuth2Client,
+    OAuth2Tokens,
+    create_code_challenge,
+    generate_code_verifier,
+    generate_nonce,
+    generate_state,
+)
+from lucia.oauth.errors import (
+    OAuthError,
+    OAuthProviderError,
+    OAuthResponseError,
+    OAuthTransportError,
+)
+from lucia.oauth.flow import (
+    FlowResult,
+    FlowStart,
+    SignInError,
+    SignInFlow,
+    normalize_email,
+    safe_next,
+)
+from lucia.oauth.oidc import IDTokenError, OIDCDiscoveryError, OIDCMetadata
+from lucia.oauth.providers.base import OAuthProvider, ProviderUser
+from lucia.oauth.providers.github import GitHub
+from lucia.oauth.providers.google import Google
+from lucia.oauth.providers.openid import OIDCTokens, OpenIDConnect
+
+__all__ = [
+    "FlowResult",
+    "FlowStart",
+    "GitHub",
+    "Google",
+    "IDTokenError",
+    "OAuth2Client",
+    "OAuth2Tokens",
+    "OAuthError",
+    "OAuthProvider",
+    "OAuthProviderError",
+    "OAuthResponseError",
+    "OAuthTransportError",
+    "OIDCDiscoveryError",
+    "OIDCMetadata",
+    "OIDCTokens",
+    "OpenIDConnect",
+    "ProviderUser",
+    "SignInError",
+    "SignInFlow",
+    "create_code_challenge",
+    "generate_code_verifier",
+    "generate_nonce",
+    "generate_state",
+    "normalize_email",
+    "safe_next",
+]

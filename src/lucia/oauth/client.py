@@ -1,0 +1,314 @@
+"""The OAuth 2.0 client: authorization URLs, code exchange, refresh, revocation.
+
+Like lucia's core, every exchange is written once as a *flow*: a generator
+that yields the ``httpx.Request`` it needs sent and receives the
+``httpx.Response``. ``run_flow`` sends with an ``httpx.Client``,
+``arun_flow`` with an ``httpx.AsyncClient``; nothing else differs between the
+sync and async APIs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from collections.abc import Generator, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeVar, cast
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+
+from lucia.oauth.errors import OAuthProviderError, OAuthResponseError, OAuthTransportError
+from lucia.sessions import utc_now
+
+__all__ = [
+    "HTTPFlow",
+    "OAuth2Client",
+    "OAuth2Tokens",
+    "TokenEndpointAuth",
+    "arun_flow",
+    "create_code_challenge",
+    "generate_code_verifier",
+    "generate_nonce",
+    "generate_state",
+    "json_response",
+    "run_flow",
+]
+
+T = TypeVar("T")
+HTTPFlow = Generator[httpx.Request, httpx.Response, T]
+TokenEndpointAuth = Literal["client_secret_basic", "client_secret_post", "none"]
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0)
+# A token or user response is a few KiB; a provider sending megabytes is broken
+# or hostile, and must not make us parse it.
+MAX_RESPONSE_BYTES = 1024 * 1024
+USER_AGENT = "lucia-auth"
+
+
+def generate_state() -> str:
+    """A new OAuth ``state``: 256 random bits, base64url (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def generate_code_verifier() -> str:
+    """A new PKCE code verifier: 32 random bytes, base64url (43 characters, RFC 7636 §4.1)."""
+    return secrets.token_urlsafe(32)
+
+
+def generate_nonce() -> str:
+    """A new OpenID Connect ``nonce``: 256 random bits, base64url."""
+    return secrets.token_urlsafe(32)
+
+
+def create_code_challenge(code_verifier: str) -> str:
+    """The S256 challenge of a verifier: base64url(SHA-256(verifier)), unpadded (RFC 7636 §4.2)."""
+    digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class OAuth2Tokens:
+    """A token endpoint's answer. Tokens are never shown by ``repr()``."""
+
+    access_token: str = field(repr=False)
+    token_type: str = "bearer"
+    expires_at: datetime | None = None
+    refresh_token: str | None = field(default=None, repr=False)
+    scopes: tuple[str, ...] = ()
+    id_token: str | None = field(default=None, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_response(cls, data: Any, *, now: datetime | None = None) -> OAuth2Tokens:
+        """Parse a successful token response (RFC 6749 §5.1); ``OAuthResponseError`` if invalid.
+
+        Only Bearer tokens are accepted, compared case-insensitively (§5.1 and
+        RFC 6750 §4); a missing ``token_type`` is taken as Bearer, as GitHub sends it.
+        """
+        if not isinstance(data, Mapping):
+            raise OAuthResponseError("the token response is not a JSON object")
+        access_token = data.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise OAuthResponseError("no access_token in the token response")
+        token_type = data.get("token_type", "bearer")
+        if not isinstance(token_type, str) or token_type.lower() != "bearer":
+            raise OAuthResponseError("the token type is not Bearer")
+        expires_at = None
+        expires_in = data.get("expires_in")
+        if isinstance(expires_in, str) and expires_in.isdigit():
+            expires_in = int(expires_in)  # some providers send a string
+        if isinstance(expires_in, int) and not isinstance(expires_in, bool) and expires_in >= 0:
+            expires_at = (now or utc_now()) + timedelta(seconds=min(expires_in, 10 * 365 * 86400))
+        refresh_token = data.get("refresh_token")
+        scope = data.get("scope")
+        # Scopes are space-separated (RFC 6749 §3.3); GitHub separates them with commas.
+        scopes = tuple(scope.replace(",", " ").split()) if isinstance(scope, str) else ()
+        id_token = data.get("id_token")
+        return cls(
+            access_token=access_token,
+            token_type="bearer",
+            expires_at=expires_at,
+            refresh_token=refresh_token if isinstance(refresh_token, str) else None,
+            scopes=scopes,
+            id_token=id_token if isinstance(id_token, str) else None,
+            raw=dict(data),
+        )
+
+
+def json_response(response: httpx.Response, *, what: str) -> Any:
+    """The JSON body of a successful response, or the right ``OAuthError``.
+
+    An OAuth error body (``{"error": ...}``) becomes ``OAuthProviderError`` whatever
+    the status — GitHub answers token errors with HTTP 200. Anything else that
+    is not a 2xx JSON answer becomes ``OAuthResponseError`` with a safe excerpt.
+    """
+    content = response.content
+    if len(content) > MAX_RESPONSE_BYTES:
+        raise OAuthResponseError(
+            f"{what}: the response is too large", http_status=response.status_code
+        )
+    try:
+        data = json.loads(content) if content else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        description = data.get("error_description")
+        uri = data.get("error_uri")
+        raise OAuthProviderError(
+            data["error"],
+            description if isinstance(description, str) else None,
+            uri if isinstance(uri, str) else None,
+            http_status=response.status_code,
+        )
+    if not response.is_success:
+        raise OAuthResponseError(
+            f"{what} failed", http_status=response.status_code, body=_text(content)
+        )
+    if data is None:
+        raise OAuthResponseError(
+            f"{what}: the response is not JSON",
+            http_status=response.status_code,
+            body=_text(content),
+        )
+    return data
+
+
+def _text(content: bytes) -> str:
+    return content[:400].decode("utf-8", "replace")
+
+
+def _transport_error(request: httpx.Request, exc: httpx.HTTPError) -> OAuthTransportError:
+    # Only the host: a URL's query could hold a code or a token.
+    host = request.url.host
+    if isinstance(exc, httpx.TimeoutException):
+        return OAuthTransportError(f"the provider at {host} did not answer in time")
+    return OAuthTransportError(
+        f"the provider at {host} could not be reached ({type(exc).__name__})"
+    )
+
+
+def run_flow(flow: HTTPFlow[T], client: httpx.Client) -> T:
+    """Run a flow, sending its requests with ``client``."""
+    try:
+        request = next(flow)
+        while True:
+            try:
+                response = client.send(request)
+            except httpx.HTTPError as exc:
+                raise _transport_error(request, exc) from None
+            request = flow.send(response)
+    except StopIteration as stop:
+        return cast(T, stop.value)
+
+
+async def arun_flow(flow: HTTPFlow[T], client: httpx.AsyncClient) -> T:
+    """Run a flow, sending its requests with ``client``."""
+    try:
+        request = next(flow)
+        while True:
+            try:
+                response = await client.send(request)
+            except httpx.HTTPError as exc:
+                raise _transport_error(request, exc) from None
+            request = flow.send(response)
+    except StopIteration as stop:
+        return cast(T, stop.value)
+
+
+class OAuth2Client:
+    """An OAuth 2.0 client of one provider: builds requests, parses answers.
+
+    ``token_endpoint_auth`` is how the client authenticates at the token
+    endpoint: HTTP Basic (the default, RFC 6749 §2.3.1), in the form body, or
+    not at all (a public client). Authorization code is the only grant used
+    to sign in (no implicit or password grant, RFC 9700 §2.1.2, §2.4).
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str | None,
+        redirect_uri: str | None,
+        *,
+        authorization_endpoint: str,
+        token_endpoint: str,
+        revocation_endpoint: str | None = None,
+        token_endpoint_auth: TokenEndpointAuth = "client_secret_basic",
+    ) -> None:
+        for name, url in [
+            ("authorization_endpoint", authorization_endpoint),
+            ("token_endpoint", token_endpoint),
+            ("revocation_endpoint", revocation_endpoint),
+            ("redirect_uri", redirect_uri),
+        ]:
+            if url is not None and urlsplit(url).scheme not in ("https", "http"):
+                raise ValueError(f"{name} must be an http(s) URL")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.redirect_uri = redirect_uri
+        self.authorization_endpoint = authorization_endpoint
+        self.token_endpoint = token_endpoint
+        self.revocation_endpoint = revocation_endpoint
+        self.token_endpoint_auth: TokenEndpointAuth = token_endpoint_auth
+
+    def __repr__(self) -> str:
+        return f"OAuth2Client(client_id={self.client_id!r}, token_endpoint={self.token_endpoint!r})"
+
+    def create_authorization_url(
+        self,
+        state: str,
+        code_verifier: str | None = None,
+        *,
+        scopes: Iterable[str] = (),
+        nonce: str | None = None,
+        extra_params: Mapping[str, str] | None = None,
+    ) -> str:
+        """The URL to send the user to. With a verifier, PKCE S256 (``plain`` is never sent)."""
+        params: dict[str, str] = {"response_type": "code", "client_id": self.client_id}
+        if self.redirect_uri is not None:
+            params["redirect_uri"] = self.redirect_uri
+        scope = " ".join(scopes)
+        if scope:
+            params["scope"] = scope
+        params["state"] = state
+        if code_verifier is not None:
+            params["code_challenge"] = create_code_challenge(code_verifier)
+            params["code_challenge_method"] = "S256"
+        if nonce is not None:
+            params["nonce"] = nonce
+        for key, value in (extra_params or {}).items():
+            params.setdefault(key, value)
+        separator = "&" if urlsplit(self.authorization_endpoint).query else "?"
+        return f"{self.authorization_endpoint}{separator}{urlencode(params)}"
+
+    def _token_request(self, url: str, form: dict[str, str]) -> httpx.Request:
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if self.token_endpoint_auth == "client_secret_basic" and self._client_secret is not None:
+            # RFC 6749 §2.3.1: form-urlencode both parts before joining them.
+            user = urlencode({"": self.client_id})[1:]
+            password = urlencode({"": self._client_secret})[1:]
+            credentials = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            headers["Authorization"] = f"Basic {credentials}"
+        else:
+            form["client_id"] = self.client_id
+            if self.token_endpoint_auth == "client_secret_post" and self._client_secret is not None:
+                form["client_secret"] = self._client_secret
+        return httpx.Request("POST", url, data=form, headers=headers)
+
+    def validate_authorization_code(
+        self, code: str, code_verifier: str | None = None
+    ) -> HTTPFlow[OAuth2Tokens]:
+        """Flow: exchange an authorization code for tokens (RFC 6749 §4.1.3)."""
+        form = {"grant_type": "authorization_code", "code": code}
+        if self.redirect_uri is not None:
+            form["redirect_uri"] = self.redirect_uri
+        if code_verifier is not None:
+            form["code_verifier"] = code_verifier
+        response = yield self._token_request(self.token_endpoint, form)
+        return OAuth2Tokens.from_response(json_response(response, what="the token request"))
+
+    def refresh_access_token(
+        self, refresh_token: str, scopes: Iterable[str] = ()
+    ) -> HTTPFlow[OAuth2Tokens]:
+        """Flow: new tokens from a refresh token (RFC 6749 §6)."""
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        scope = " ".join(scopes)
+        if scope:
+            form["scope"] = scope
+        response = yield self._token_request(self.token_endpoint, form)
+        return OAuth2Tokens.from_response(json_response(response, what="the refresh request"))
+
+    def revoke_token(self, token: str, token_type_hint: str | None = None) -> HTTPFlow[None]:
+        """Flow: revoke a token (RFC 7009); the provider must have a revocation endpoint."""
+        if self.revocation_endpoint is None:
+            raise NotImplementedError("this provider has no token revocation endpoint")
+        form = {"token": token}
+        if token_type_hint is not None:
+            form["token_type_hint"] = token_type_hint
+        response = yield self._token_request(self.revocation_endpoint, form)
+        if not response.is_success:
+            json_response(response, what="the revocation request")

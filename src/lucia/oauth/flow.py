@@ -1,0 +1,1049 @@
+"""The eight-step "Sign in with <provider>" flow as one reusable, framework-agnostic handler.
+
+    flow = SignInFlow(auth, [github, google])
+
+    # GET /login/{provider}
+    start = flow.start(provider, next=request.query.get("next"))
+    # -> 302 to start.url, Set-Cookie: start.cookie
+
+    # GET /login/{provider}/callback
+    try:
+        result = flow.callback(provider, request.query_string, request.headers.get("cookie"))
+    except SignInError as error:
+        # -> error.status, error.render_html(), Set-Cookie: error.cookies, error.headers
+    # -> 303 to result.redirect_to, Set-Cookie: result.cookies, result.headers
+
+``start`` mints a transaction (state, PKCE verifier, OpenID nonce, the provider's
+name and issuer, a safe ``next``, and for a link flow the signed-in user's id),
+keeps it in a short-lived cookie in the browser, and returns the provider's
+authorization URL. ``callback`` checks the provider's answer against that
+cookie, exchanges the code, fetches the provider's user, finds or creates the
+lucia user keyed on ``(provider.name, provider_user.id)`` and creates a session.
+Every failure is a ``SignInError`` (an ``OAuthError``) with the HTTP ``status``
+to answer, the ``cookies`` to set (the transaction cookie's deletion) and a
+``render_html()`` that escapes everything the provider said.
+
+The callback is written once, as a generator that yields what it needs done (a
+provider's HTTP flow, or a lucia call); ``callback`` runs it with ``Lucia`` and
+the provider's ``httpx.Client``, ``acallback`` with ``AsyncLucia`` and its
+``httpx.AsyncClient``, exactly like ``lucia.core`` drives its flows.
+
+Why the transaction cookie is not signed: lucia has no application secret to
+sign with, and it does not need one. The cookie is written by this server into
+the user's browser, ``HttpOnly`` and (when secure) ``__Host-``-prefixed, so
+neither scripts nor sibling subdomains can read or plant it. What it defends
+against is an attacker getting *someone else's* browser to finish a sign-in
+(login CSRF, code injection, mix-up): that needs the victim's cookie to hold the
+state the attacker put in the callback URL, which the attacker can neither read
+nor write. Anything a user forges into their *own* cookie only affects their
+own sign-in, and every field is re-checked on read anyway: the state must equal
+the callback's ``state``, the provider must be the callback's provider, ``next``
+goes through ``safe_next`` again, the expiry is enforced server-side, and a link
+intent only acts when the callback's signed-in user is that same user, so a
+forged link target cannot attach an identity to somebody else's account.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import hmac
+import html
+import json
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Generator, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar, cast
+from urllib.parse import parse_qsl, unquote
+
+from lucia.cookies import Cookie, CookieAttributes, read_cookie
+from lucia.core import AsyncLucia, Lucia
+from lucia.errors import DuplicateKeyError, OAuthError, UserNotFoundError
+from lucia.models import Session, User
+from lucia.oauth.client import HTTPFlow, OAuth2Tokens, generate_code_verifier, generate_nonce
+from lucia.oauth.client import generate_state as _generate_state
+from lucia.oauth.errors import OAuthResponseError, safe_excerpt
+from lucia.oauth.providers.base import OAuthProvider, ProviderUser
+
+__all__ = [
+    "RESPONSE_HEADERS",
+    "FlowResult",
+    "FlowStart",
+    "IdentityInUseError",
+    "InvalidCallbackError",
+    "InvalidStateError",
+    "IssuerMismatchError",
+    "LinkMismatchError",
+    "ProviderDeniedError",
+    "ProviderFailedError",
+    "SignInError",
+    "SignInFlow",
+    "UnknownProviderError",
+    "default_user_attributes",
+    "normalize_email",
+    "safe_next",
+]
+
+logger = logging.getLogger("lucia.oauth")
+
+T = TypeVar("T")
+
+RESPONSE_HEADERS: Mapping[str, str] = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+}
+"""Headers for the login and callback responses: never cached, and the callback
+URL (which holds the code and state) never leaks through ``Referer``."""
+
+EMAIL_PROVIDER_ID = "email"
+"""The ``provider_id`` of the keys ``("email", normalize_email(address))`` that
+``link_by_verified_email`` looks accounts up by."""
+
+MAX_TRANSACTION_AGE = 600
+# A real transaction cookie is about 1 KiB; anything much larger is not ours.
+_MAX_COOKIE_VALUE = 4096
+_MAX_NEXT_LENGTH = 2048
+_MAX_PARAMETER = 4096
+_MAX_QUERY_LENGTH = 16 * 1024
+_MAX_KEY_PART = 255
+_TRANSACTION_VERSION = 1
+_CONSUMED_STATES_LIMIT = 50_000
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
+_ERROR_CODE_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+# RFC 7636 §4.1 code_verifier: 43-128 unreserved characters.
+_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+# A provider's route name is a URL path segment: unreserved characters only.
+_ROUTE_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_TRANSACTION_KEYS = frozenset({"v", "p", "s", "cv", "n", "i", "ir", "r", "l", "e"})
+# Parameters of an authorization response (RFC 6749 §4.1.2, RFC 9207): each may
+# appear once (§3.1); a repeated one is an attack or a broken provider.
+_RESPONSE_PARAMETERS = ("code", "state", "iss", "error", "error_description", "error_uri")
+
+
+# Helpers
+
+
+def safe_next(value: object, default: str = "/") -> str:
+    """``value`` if it is a same-origin relative path, else ``default`` (else "/").
+
+    Accepted: printable ASCII without spaces, starting with exactly one "/",
+    without backslash; percent-decoded (up to three rounds) it must still start
+    with one "/" and hold no backslash or control character, so ``/%2F/evil.com``
+    and ``/%09/evil.com`` are refused too. Refused: schemes (``https:``,
+    ``javascript:``), scheme-relative ``//host`` and ``/\\host``, control
+    characters and whitespace (browsers strip tabs and newlines, turning
+    ``/<tab>/evil.com`` into ``//evil.com``), and anything over 2048 characters.
+    The result always starts with a single "/" followed by neither "/" nor "\\".
+    """
+    if _is_safe_path(value):
+        return cast(str, value)
+    return default if _is_safe_path(default) else "/"
+
+
+def _is_safe_path(value: object) -> bool:
+    if not isinstance(value, str) or not 0 < len(value) <= _MAX_NEXT_LENGTH:
+        return False
+    # As sent: printable ASCII only, so no control character, space or Unicode
+    # look-alike reaches a Location header.
+    if not all("\x21" <= char <= "\x7e" for char in value):
+        return False
+    candidate = value
+    for _ in range(4):
+        if not _is_plain_path(candidate):
+            return False
+        try:
+            decoded = unquote(candidate, errors="strict")
+        except UnicodeDecodeError:
+            return False
+        if decoded == candidate:
+            return True
+        candidate = decoded
+    # Still changing after three decodings: nobody needs that, refuse it.
+    return False
+
+
+def _is_plain_path(value: str) -> bool:
+    """One "/" first, no backslash, no control character: also checked after decoding,
+    for servers and frameworks that decode a redirect target before using it."""
+    if not value.startswith("/") or value[1:2] == "/" or "\\" in value:
+        return False
+    return not any(char < "\x20" or "\x7f" <= char <= "\x9f" for char in value)
+
+
+def normalize_email(address: object) -> str | None:
+    """The form of an email address that ``("email", ...)`` keys are made of, or None.
+
+    Stripped and lowercased; None unless it is printable ASCII with exactly one
+    "@" and a non-empty part on each side. Addresses outside ASCII are refused
+    rather than folded (NFKC would turn a fullwidth at sign into "@"), so a Unicode
+    look-alike never matches someone else's key (SECURITY.md 41). Use the same
+    function wherever the app creates email keys.
+    """
+    if not isinstance(address, str) or len(address) > 320:
+        return None
+    normalized = address.strip().lower()
+    if not all("\x21" <= char <= "\x7e" for char in normalized):
+        return None
+    local, at, domain = normalized.rpartition("@")
+    if not at or not local or not domain or "@" in local:
+        return None
+    return normalized
+
+
+def default_user_attributes(provider: OAuthProvider, user: ProviderUser) -> dict[str, Any]:
+    """The attributes a new user gets by default: the provider's profile fields that are set.
+
+    ``email_verified`` is the provider's word at creation time; an app that
+    changes the ``email`` attribute later must reset it.
+    """
+    attributes: dict[str, Any] = {
+        "email": user.email,
+        "email_verified": bool(user.email and user.email_verified),
+        "name": user.name,
+        "username": user.username,
+        "avatar_url": user.avatar_url,
+    }
+    return {key: value for key, value in attributes.items() if value is not None}
+
+
+# Errors
+
+
+class SignInError(OAuthError):
+    """A failed sign-in: answer with ``status``, ``render_html()``, ``cookies``, ``headers``.
+
+    ``cookies`` deletes the transaction cookie (set by the flow on every error it
+    raises); ``public_message`` is fixed text, safe to show.
+    """
+
+    code = "AUTH_OAUTH_SIGN_IN_FAILED"
+    default_message = "the sign-in failed"
+    public_message: ClassVar[str] = "Signing in failed. Please try again."
+    status: ClassVar[int] = 400
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message)
+        self.cookies: tuple[Cookie, ...] = ()
+        self.headers: Mapping[str, str] = RESPONSE_HEADERS
+        self.provider: str | None = None
+
+    def render_html(self) -> str:
+        """A minimal HTML page for the error; everything in it is escaped."""
+        title = html.escape(self.public_message)
+        return (
+            '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="referrer" content="no-referrer">'
+            f"<title>{title}</title></head>\n<body><h1>{title}</h1>{self._details_html()}"
+            '<p><a href="/">Back</a></p></body></html>\n'
+        )
+
+    def _details_html(self) -> str:
+        return ""
+
+
+class UnknownProviderError(SignInError):
+    """No provider of that name is configured."""
+
+    code = "AUTH_OAUTH_UNKNOWN_PROVIDER"
+    default_message = "unknown sign-in provider"
+    public_message = "This sign-in provider does not exist."
+    status = 404
+
+
+class InvalidStateError(SignInError):
+    """The callback does not belong to a transaction this browser started.
+
+    ``reason`` says which check failed: ``missing_cookie``, ``malformed_cookie``,
+    ``expired``, ``wrong_provider``, ``missing_state``, ``state_mismatch`` or
+    ``replayed``.
+    """
+
+    code = "AUTH_OAUTH_INVALID_STATE"
+    default_message = "the sign-in request is invalid or expired"
+    public_message = "This sign-in link is invalid or has expired. Please start again."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid OAuth state: {reason}")
+        self.reason = reason
+
+
+class IssuerMismatchError(SignInError):
+    """RFC 9207: the response's ``iss`` is not the issuer the transaction was started with,
+    or is missing where the provider promises it."""
+
+    code = "AUTH_OAUTH_ISSUER_MISMATCH"
+    default_message = "the authorization response came from the wrong issuer"
+
+
+class InvalidCallbackError(SignInError):
+    """The callback's parameters are malformed (no code, a repeated parameter, ...)."""
+
+    code = "AUTH_OAUTH_INVALID_CALLBACK"
+    default_message = "the authorization response is malformed"
+
+
+class ProviderDeniedError(SignInError):
+    """The provider answered the authorization request with an error (RFC 6749 §4.1.2.1),
+    typically ``access_denied`` when the user declined.
+
+    ``error``, ``error_description`` and ``error_uri`` are the provider's words,
+    untrusted (cut and stripped of control characters, but not escaped):
+    ``render_html()`` escapes them; escape them yourself anywhere else.
+    """
+
+    code = "AUTH_OAUTH_PROVIDER_DENIED"
+    default_message = "the provider refused the sign-in"
+    public_message = "The sign-in was cancelled or refused by the provider."
+
+    def __init__(
+        self, error: str, error_description: str | None = None, error_uri: str | None = None
+    ) -> None:
+        self.error = safe_excerpt(error, 100)
+        self.error_description = (
+            None if error_description is None else safe_excerpt(error_description, 500)
+        )
+        self.error_uri = None if error_uri is None else safe_excerpt(error_uri, 500)
+        # The message (logged, maybe shown by a careless page) holds only a
+        # sanitised code; the provider's own text stays in the attributes.
+        super().__init__(f"the provider answered {_ERROR_CODE_UNSAFE.sub('?', self.error)!r}")
+
+    def _details_html(self) -> str:
+        parts = [f"<p>The provider said: <code>{html.escape(self.error)}</code></p>"]
+        if self.error_description:
+            parts.append(f"<p>{html.escape(self.error_description)}</p>")
+        return "".join(parts)
+
+
+class LinkMismatchError(SignInError):
+    """A link flow finished without the signed-in user that started it."""
+
+    code = "AUTH_OAUTH_LINK_MISMATCH"
+    default_message = "the account link was started by another user"
+    public_message = "Sign in with the account you started linking from, then try again."
+    status = 403
+
+
+class IdentityInUseError(SignInError):
+    """The provider identity to link already belongs to another user."""
+
+    code = "AUTH_OAUTH_IDENTITY_IN_USE"
+    default_message = "this provider account is linked to another user"
+    public_message = "This account is already linked to another user."
+    status = 409
+
+
+class ProviderFailedError(SignInError):
+    """The code exchange or the user request failed: ``cause`` is the provider's
+    ``OAuthError`` (``OAuthProviderError``, ``OAuthResponseError``, ``OAuthTransportError``
+    or an id_token error), whose ``status`` this error takes (400 for a refused
+    code, 502 when the provider failed)."""
+
+    code = "AUTH_OAUTH_PROVIDER_FAILED"
+    default_message = "the provider could not complete the sign-in"
+    public_message = "The provider could not complete the sign-in. Please try again."
+
+    def __init__(self, cause: OAuthError) -> None:
+        super().__init__(f"the provider could not complete the sign-in: {cause.message}")
+        self.cause = cause
+        self.status = cause.status  # type: ignore[misc]  # per instance: the cause's
+
+
+# Results
+
+
+@dataclass(frozen=True, slots=True)
+class FlowStart:
+    """Where to send the user (``url``, a 302) and the transaction ``cookie`` to set.
+
+    ``repr()`` hides the URL: it carries the state, nonce and PKCE challenge.
+    """
+
+    url: str = field(repr=False)
+    cookie: Cookie
+    provider: str
+
+    @property
+    def cookies(self) -> tuple[Cookie, ...]:
+        """The cookies to set: the transaction cookie."""
+        return (self.cookie,)
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Headers for the redirect response (no caching, no Referer)."""
+        return RESPONSE_HEADERS
+
+
+@dataclass(frozen=True, slots=True)
+class FlowResult:
+    """A finished callback: answer with a 303 to ``redirect_to``, setting ``cookies``.
+
+    ``session`` is the new session (None after a link flow, which keeps the
+    current one); ``created`` is True when the user was created now, ``linked``
+    when the provider identity was attached to an existing user now.
+    ``cookies`` holds the session cookie (if any) and the transaction cookie's
+    deletion; ``tokens`` are the provider's tokens, for calling its API.
+    """
+
+    user: User
+    session: Session | None
+    created: bool
+    linked: bool
+    redirect_to: str
+    provider: str
+    provider_user: ProviderUser
+    tokens: OAuth2Tokens = field(repr=False)
+    cookies: tuple[Cookie, ...]
+    headers: Mapping[str, str] = field(default_factory=lambda: RESPONSE_HEADERS, repr=False)
+
+
+# The transaction
+
+
+@dataclass(frozen=True, slots=True)
+class _Transaction:
+    provider: str
+    state: str = field(repr=False)
+    code_verifier: str | None = field(repr=False)
+    nonce: str | None = field(repr=False)
+    issuer: str | None
+    issuer_required: bool
+    next: str
+    link_user_id: str | None
+    expires_at: int
+
+    def encode(self) -> str:
+        data = {
+            "v": _TRANSACTION_VERSION,
+            "p": self.provider,
+            "s": self.state,
+            "cv": self.code_verifier,
+            "n": self.nonce,
+            "i": self.issuer,
+            "ir": self.issuer_required,
+            "r": self.next,
+            "l": self.link_user_id,
+            "e": self.expires_at,
+        }
+        raw = json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+    @classmethod
+    def decode(cls, value: str) -> _Transaction | None:
+        """The transaction in a cookie value, or None if it is not exactly one of ours."""
+        if len(value) > _MAX_COOKIE_VALUE or _B64URL.fullmatch(value) is None:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            data = json.loads(raw)
+        except (binascii.Error, ValueError, RecursionError):
+            return None
+        if not isinstance(data, dict) or data.keys() != _TRANSACTION_KEYS:
+            return None
+        if data["v"] != _TRANSACTION_VERSION:
+            return None
+        provider, state, verifier, nonce = data["p"], data["s"], data["cv"], data["n"]
+        issuer, required, next_ = data["i"], data["ir"], data["r"]
+        link, expires = data["l"], data["e"]
+        valid = (
+            _is_key_part(provider)
+            and isinstance(state, str)
+            and 22 <= len(state) <= 128
+            and _B64URL.fullmatch(state) is not None
+            and (verifier is None or (isinstance(verifier, str) and _VERIFIER.fullmatch(verifier)))
+            and (nonce is None or (isinstance(nonce, str) and 0 < len(nonce) <= 255))
+            and (issuer is None or (isinstance(issuer, str) and 0 < len(issuer) <= 2048))
+            and isinstance(required, bool)
+            and isinstance(next_, str)
+            and _is_safe_path(next_)
+            and (link is None or _is_key_part(link))
+            and type(expires) is int
+        )
+        if not valid:
+            return None
+        return cls(provider, state, verifier, nonce, issuer, required, next_, link, expires)
+
+
+def _is_key_part(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= _MAX_KEY_PART
+
+
+class _ConsumedStates:
+    """The states this process has seen at a callback, until their transactions expire.
+
+    A replayed callback (same cookie, same code) is refused here before any
+    request to the provider. It is per process: across processes or after a
+    restart the provider's own rule that a code is redeemed once (RFC 6749
+    §4.1.2) is what stops the replay, and the browser's cookie is deleted by the
+    first answer anyway. Past ``limit`` entries the oldest are forgotten first.
+    """
+
+    def __init__(self, limit: int = _CONSUMED_STATES_LIMIT) -> None:
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[bytes, int] = OrderedDict()
+        self._limit = limit
+
+    def consume(self, state: str, expires_at: int, now: int) -> bool:
+        """Mark ``state`` used; False if it already was."""
+        # Only a digest is kept, so the states themselves never sit in memory.
+        digest = hashlib.sha256(state.encode("ascii")).digest()
+        with self._lock:
+            while self._seen:
+                oldest, expiry = next(iter(self._seen.items()))
+                if expiry >= now and len(self._seen) < self._limit:
+                    break
+                del self._seen[oldest]
+            if digest in self._seen:
+                return False
+            self._seen[digest] = expires_at
+            return True
+
+
+# What the callback flow yields
+
+
+@dataclass(frozen=True, slots=True)
+class _ProviderCall:
+    provider: OAuthProvider
+    flow: HTTPFlow[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _AuthCall:
+    method: str
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+_Op = _ProviderCall | _AuthCall
+_Flow = Generator[_Op, Any, T]
+
+
+def _auth(method: str, *args: Any, **kwargs: Any) -> _AuthCall:
+    return _AuthCall(method, args, kwargs)
+
+
+# The flow
+
+
+class SignInFlow:
+    """Sign-in (and account linking) with OAuth 2.0 / OpenID Connect providers.
+
+    ``providers`` maps the name each provider has in the routes
+    (``/login/{name}``) to the provider; a plain list uses each provider's own
+    ``name``. Users are keyed on ``(provider.name, provider_user.id)`` either
+    way, so an ``OpenIDConnect`` provider, whose ``name`` is its issuer URL, is
+    given a route name with a mapping: ``{"corp": OpenIDConnect(...)}``.
+
+    The transaction cookie is ``HttpOnly``, ``SameSite=Lax``, ``Path=/``, lives
+    ``transaction_max_age`` seconds (at most 600), and is ``Secure`` and named
+    ``__Host-<transaction_cookie_name>`` unless ``secure_cookies`` is False
+    (default: what ``auth`` uses for its session cookie). ``default_redirect``
+    is where users land when ``next`` is absent or unsafe.
+
+    ``link_by_verified_email`` (off by default) lets a first sign-in with a new
+    identity attach it to an existing user instead of creating one, only when the
+    provider says the email is verified *and* lucia's side says so too: a key
+    ``("email", normalize_email(address))`` owned by a user whose attributes hold
+    that ``email`` and ``email_verified: True``. With it on, users created here
+    with a provider-verified email get that email key too, so a second provider
+    can find them. ``user_attributes`` makes a new user's attributes (default:
+    ``default_user_attributes``).
+    """
+
+    def __init__(
+        self,
+        auth: Lucia | AsyncLucia,
+        providers: Mapping[str, OAuthProvider] | Iterable[OAuthProvider],
+        *,
+        default_redirect: str = "/",
+        transaction_cookie_name: str = "lucia_oauth",
+        transaction_max_age: int = MAX_TRANSACTION_AGE,
+        secure_cookies: bool | None = None,
+        link_by_verified_email: bool = False,
+        user_attributes: Callable[[OAuthProvider, ProviderUser], dict[str, Any]] | None = None,
+    ) -> None:
+        if not isinstance(auth, Lucia | AsyncLucia):
+            raise TypeError("auth must be a Lucia or an AsyncLucia")
+        self.auth = auth
+        named = (
+            list(providers.items())
+            if isinstance(providers, Mapping)
+            else [(getattr(provider, "name", None), provider) for provider in providers]
+        )
+        self.providers: dict[str, OAuthProvider] = {}
+        for route_name, provider in named:
+            if not isinstance(provider, OAuthProvider):
+                raise TypeError("providers must be OAuthProvider instances")
+            if not isinstance(route_name, str) or not _ROUTE_NAME.fullmatch(route_name):
+                raise ValueError(
+                    f"provider route name {route_name!r}: use 1 to 64 of A-Z a-z 0-9 . _ - "
+                    "(pass a mapping to name a provider whose name is a URL)"
+                )
+            if not _is_key_part(provider.name):
+                raise ValueError("a provider's name must be 1 to 255 characters")
+            if route_name in self.providers:
+                raise ValueError(f"two providers are named {route_name!r}")
+            self.providers[route_name] = provider
+        if safe_next(default_redirect, "") != default_redirect:
+            raise ValueError("default_redirect must be a same-origin path such as '/'")
+        self.default_redirect = default_redirect
+        if (
+            not isinstance(transaction_max_age, int)
+            or not 0 < transaction_max_age <= MAX_TRANSACTION_AGE
+        ):
+            raise ValueError("transaction_max_age must be 1 to 600 seconds")
+        self.transaction_max_age = transaction_max_age
+        if secure_cookies is None:
+            secure_cookies = auth.create_blank_session_cookie().attributes.secure
+        if secure_cookies and not transaction_cookie_name.startswith("__Host-"):
+            # __Host-: only this exact host can set it, over HTTPS, for Path=/ —
+            # a sibling subdomain cannot plant a transaction in the user's browser.
+            transaction_cookie_name = "__Host-" + transaction_cookie_name
+        self._cookie_attributes = CookieAttributes(
+            path="/", max_age=transaction_max_age, secure=secure_cookies, same_site="lax"
+        )
+        # Built now so a bad name fails at start-up, not at the first sign-in.
+        self.transaction_cookie_name = Cookie(
+            transaction_cookie_name, "", self._cookie_attributes
+        ).name
+        self.link_by_verified_email = link_by_verified_email
+        self.user_attributes = user_attributes or default_user_attributes
+        self._consumed = _ConsumedStates()
+
+    def __repr__(self) -> str:
+        return f"SignInFlow(providers={list(self.providers)!r})"
+
+    # Cookies
+
+    def clear_transaction_cookie(self) -> Cookie:
+        """The cookie that deletes the transaction cookie (Max-Age=0)."""
+        attributes = CookieAttributes(
+            path="/", max_age=0, secure=self._cookie_attributes.secure, same_site="lax"
+        )
+        return Cookie(self.transaction_cookie_name, "", attributes)
+
+    def _provider(self, name: object) -> OAuthProvider | None:
+        return self.providers.get(name) if isinstance(name, str) else None
+
+    def _now(self) -> int:
+        return int(self.auth.clock().timestamp())
+
+    # Start
+
+    def start(
+        self,
+        provider: str,
+        *,
+        next: str | None = None,
+        link_user_id: str | None = None,
+        scopes: Iterable[str] = (),
+    ) -> FlowStart:
+        """Begin a sign-in (or, with the signed-in user's ``link_user_id``, a link) with
+        ``provider``: the authorization URL to redirect to and the transaction cookie.
+
+        ``next`` is where to land afterwards if ``safe_next`` accepts it. No I/O,
+        except what a provider needs first (OpenID Connect discovery, once; use
+        ``astart`` on an event loop). ``UnknownProviderError`` (404) for an unknown
+        provider, ``ProviderFailedError`` (502) when discovery fails.
+        """
+        return _run_sync(self._start(provider, next, link_user_id, tuple(scopes)))
+
+    async def astart(
+        self,
+        provider: str,
+        *,
+        next: str | None = None,
+        link_user_id: str | None = None,
+        scopes: Iterable[str] = (),
+    ) -> FlowStart:
+        """See ``start``; a provider's discovery runs on the event loop."""
+        return await _run_async(self._start(provider, next, link_user_id, tuple(scopes)))
+
+    def _start(
+        self,
+        provider_name: str,
+        next: str | None,
+        link_user_id: str | None,
+        scopes: tuple[str, ...],
+    ) -> _Flow[FlowStart]:
+        provider = self._provider(provider_name)
+        if provider is None:
+            raise UnknownProviderError()
+        if link_user_id is not None and not _is_key_part(link_user_id):
+            raise ValueError("link_user_id must be a user id")
+        prepare = _preparation(provider)
+        if prepare is not None:
+            yield from _provider_step(provider, prepare)
+        # Fresh for every start, so nothing from an earlier failed attempt is reused.
+        state = _generate_state()
+        code_verifier = generate_code_verifier() if provider.uses_pkce else None
+        nonce = generate_nonce() if provider.uses_nonce else None
+        url = provider.create_authorization_url(state, code_verifier, scopes=scopes, nonce=nonce)
+        transaction = _Transaction(
+            provider=provider_name,
+            state=state,
+            code_verifier=code_verifier,
+            nonce=nonce,
+            issuer=provider.issuer,
+            issuer_required=bool(provider.requires_iss_parameter),
+            next=safe_next(next, self.default_redirect),
+            link_user_id=link_user_id,
+            expires_at=self._now() + self.transaction_max_age,
+        )
+        cookie = Cookie(self.transaction_cookie_name, transaction.encode(), self._cookie_attributes)
+        logger.debug(
+            "oauth sign-in started",
+            extra={"provider_id": provider.name, "link": link_user_id is not None},
+        )
+        return FlowStart(url, cookie, provider_name)
+
+    # Callback
+
+    def callback(
+        self,
+        provider: str,
+        query: Mapping[str, str] | str,
+        cookie_header: str | None,
+        *,
+        session_attributes: dict[str, Any] | None = None,
+        current_user_id: str | None = None,
+    ) -> FlowResult:
+        """Finish the sign-in the provider redirected back from.
+
+        ``query`` is the callback's query string (raw, preferably: a repeated
+        parameter is then refused) or its parameters; ``cookie_header`` the
+        request's ``Cookie`` header; ``current_user_id`` the signed-in user, needed
+        to finish a link flow. Returns the ``FlowResult`` or raises a
+        ``SignInError``. Needs a ``Lucia``; with ``AsyncLucia`` use ``acallback``.
+        """
+        if not isinstance(self.auth, Lucia):
+            raise TypeError("callback() needs a Lucia; use acallback() with an AsyncLucia")
+        auth = self.auth
+        flow = self._callback(provider, query, cookie_header, session_attributes, current_user_id)
+        return _run_sync(flow, auth)
+
+    async def acallback(
+        self,
+        provider: str,
+        query: Mapping[str, str] | str,
+        cookie_header: str | None,
+        *,
+        session_attributes: dict[str, Any] | None = None,
+        current_user_id: str | None = None,
+    ) -> FlowResult:
+        """See ``callback``; needs an ``AsyncLucia``."""
+        if not isinstance(self.auth, AsyncLucia):
+            raise TypeError("acallback() needs an AsyncLucia; use callback() with a Lucia")
+        auth = self.auth
+        flow = self._callback(provider, query, cookie_header, session_attributes, current_user_id)
+        return await _run_async(flow, auth)
+
+    def _callback(
+        self,
+        provider_name: str,
+        query: Mapping[str, str] | str,
+        cookie_header: str | None,
+        session_attributes: dict[str, Any] | None,
+        current_user_id: str | None,
+    ) -> _Flow[FlowResult]:
+        try:
+            result = yield from self._callback_steps(
+                provider_name, query, cookie_header, session_attributes, current_user_id
+            )
+        except SignInError as error:
+            error.cookies = (self.clear_transaction_cookie(),)
+            provider = self._provider(provider_name)
+            error.provider = None if provider is None else provider_name
+            extra: dict[str, Any] = {
+                "provider_id": None if provider is None else provider.name,
+                "error_code": error.code,
+            }
+            if isinstance(error, InvalidStateError):
+                extra["reason"] = error.reason
+            elif isinstance(error, ProviderDeniedError):
+                extra["provider_error"] = error.error
+            elif isinstance(error, ProviderFailedError):
+                extra["cause"] = error.cause.code
+            logger.info("oauth sign-in failed", extra=extra)
+            raise
+        return result
+
+    def _callback_steps(
+        self,
+        provider_name: str,
+        query: Mapping[str, str] | str,
+        cookie_header: str | None,
+        session_attributes: dict[str, Any] | None,
+        current_user_id: str | None,
+    ) -> _Flow[FlowResult]:
+        # 1. Which provider, and is this the browser that started it (state, cookie)?
+        provider = self._provider(provider_name)
+        if provider is None:
+            raise UnknownProviderError()
+        params = _callback_parameters(query)
+        value = read_cookie(cookie_header, self.transaction_cookie_name)
+        if value is None:
+            raise InvalidStateError("missing_cookie")
+        transaction = _Transaction.decode(value)
+        if transaction is None:
+            raise InvalidStateError("malformed_cookie")
+        now = self._now()
+        if now >= transaction.expires_at:
+            raise InvalidStateError("expired")
+        if transaction.provider != provider_name:
+            raise InvalidStateError("wrong_provider")
+        state = params.get("state")
+        if state is None:
+            raise InvalidStateError("missing_state")
+        if not hmac.compare_digest(state.encode(), transaction.state.encode()):
+            raise InvalidStateError("state_mismatch")
+        if not self._consumed.consume(transaction.state, transaction.expires_at, now):
+            raise InvalidStateError("replayed")
+
+        # 2. RFC 9207: the answer comes from the issuer the transaction went to.
+        prepare = _preparation(provider)
+        if prepare is not None:
+            # The metadata (discovery) says whether the provider always sends iss.
+            yield from _provider_step(provider, prepare)
+        iss = params.get("iss")
+        if transaction.issuer is not None:
+            if iss is None:
+                if transaction.issuer_required or provider.requires_iss_parameter:
+                    raise IssuerMismatchError("the authorization response has no iss")
+            elif iss != transaction.issuer:
+                raise IssuerMismatchError()
+
+        # 3. The provider's own error (the user declined, ...).
+        error = params.get("error")
+        if error is not None:
+            raise ProviderDeniedError(
+                error, params.get("error_description"), params.get("error_uri")
+            )
+        code = params.get("code")
+        if not code:
+            raise InvalidCallbackError("the authorization response has no code")
+        if transaction.link_user_id is not None and current_user_id != transaction.link_user_id:
+            # Checked before the code is redeemed: a link flow finished in another
+            # user's session must not even fetch the identity.
+            raise LinkMismatchError()
+
+        # 4. Redeem the code (PKCE verifier, nonce) and fetch the provider's user.
+        tokens: OAuth2Tokens = yield from _provider_step(
+            provider,
+            provider._validate_authorization_code(
+                code, transaction.code_verifier, transaction.nonce
+            ),
+        )
+        provider_user: ProviderUser = yield from _provider_step(
+            provider, provider._get_user(tokens)
+        )
+        if not isinstance(provider_user, ProviderUser) or not _is_key_part(provider_user.id):
+            raise ProviderFailedError(OAuthResponseError("the provider's user has no usable id"))
+
+        # 5-8. The lucia side.
+        if transaction.link_user_id is not None:
+            user, linked = yield from self._link(provider, provider_user, transaction.link_user_id)
+            if linked:
+                logger.info(
+                    "oauth identity linked",
+                    extra={"provider_id": provider.name, "user_id": user.id},
+                )
+            return FlowResult(
+                user=user,
+                session=None,
+                created=False,
+                linked=linked,
+                redirect_to=transaction.next,
+                provider=provider_name,
+                provider_user=provider_user,
+                tokens=tokens,
+                cookies=(self.clear_transaction_cookie(),),
+            )
+        user, created, linked = yield from self._find_or_create(provider, provider_user)
+        session: Session = yield _auth("create_session", user.id, attributes=session_attributes)
+        logger.info(
+            "oauth sign-in",
+            extra={
+                "provider_id": provider.name,
+                "user_id": user.id,
+                "user_created": created,
+                "identity_linked": linked,
+            },
+        )
+        return FlowResult(
+            user=user,
+            session=session,
+            created=created,
+            linked=linked,
+            redirect_to=transaction.next,
+            provider=provider_name,
+            provider_user=provider_user,
+            tokens=tokens,
+            cookies=(self.auth.create_session_cookie(session), self.clear_transaction_cookie()),
+        )
+
+    def _find_or_create(
+        self, provider: OAuthProvider, provider_user: ProviderUser
+    ) -> _Flow[tuple[User, bool, bool]]:
+        """The identity's user, (user, created, linked): the key's owner, else (opt-in) a
+        verified-email match, else a new user. Keyed on the immutable id only."""
+        name, subject = provider.name, provider_user.id
+        found: User | None = yield _auth("get_user_by_key", name, subject)
+        if found is not None:
+            return found, False, False
+        email = normalize_email(provider_user.email) if provider_user.email_verified else None
+        if self.link_by_verified_email and email is not None:
+            owner: User | None = yield _auth("get_user_by_key", EMAIL_PROVIDER_ID, email)
+            if owner is not None and _email_verified_on_lucia(owner, email):
+                try:
+                    yield _auth("add_key", owner.id, name, subject)
+                except (DuplicateKeyError, UserNotFoundError):
+                    # A concurrent first sign-in linked or created it already,
+                    # or the owner is gone: fall through to the key's owner.
+                    pass
+                else:
+                    logger.info(
+                        "oauth identity linked by verified email",
+                        extra={"provider_id": name, "user_id": owner.id},
+                    )
+                    return owner, False, True
+        attributes = self.user_attributes(provider, provider_user)
+        user, created = yield _auth("get_or_create_user", name, subject, attributes=attributes)
+        if created:
+            logger.info("oauth user created", extra={"provider_id": name, "user_id": user.id})
+            if self.link_by_verified_email and email is not None:
+                # If someone else holds that address's key (maybe an unverified
+                # sign-up), it stays theirs and is never merged with this user.
+                with contextlib.suppress(DuplicateKeyError):
+                    yield _auth("add_key", user.id, EMAIL_PROVIDER_ID, email)
+        return user, created, False
+
+    def _link(
+        self, provider: OAuthProvider, provider_user: ProviderUser, user_id: str
+    ) -> _Flow[tuple[User, bool]]:
+        """Attach the identity to ``user_id``: (user, newly linked). ``IdentityInUseError``
+        if another user owns it; linking one's own identity again changes nothing."""
+        name, subject = provider.name, provider_user.id
+        owner: User | None = yield _auth("get_user_by_key", name, subject)
+        linked = False
+        if owner is None:
+            try:
+                yield _auth("add_key", user_id, name, subject)
+                linked = True
+            except UserNotFoundError:
+                raise LinkMismatchError("the user who started the link no longer exists") from None
+            except DuplicateKeyError:
+                owner = yield _auth("get_user_by_key", name, subject)
+        if owner is not None and owner.id != user_id:
+            raise IdentityInUseError()
+        user: User | None = yield _auth("get_user", user_id)
+        if user is None:
+            raise LinkMismatchError("the user who started the link no longer exists")
+        return user, linked
+
+
+def _email_verified_on_lucia(user: User, email: str) -> bool:
+    attributes = user.attributes
+    return attributes.get("email_verified") is True and (
+        normalize_email(attributes.get("email")) == email
+    )
+
+
+def _callback_parameters(query: Mapping[str, str] | str) -> dict[str, str]:
+    """The authorization response's parameters; ``InvalidCallbackError`` if malformed."""
+    params: dict[str, str] = {}
+    if isinstance(query, str):
+        if len(query) > _MAX_QUERY_LENGTH:
+            raise InvalidCallbackError("the callback's query string is too long")
+        try:
+            pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=64)
+        except ValueError:
+            raise InvalidCallbackError("the callback's query string is malformed") from None
+        for key, value in pairs:
+            if key in _RESPONSE_PARAMETERS:
+                if key in params:
+                    raise InvalidCallbackError(f"the parameter {key!r} is repeated")
+                params[key] = value
+    elif isinstance(query, Mapping):
+        for key in _RESPONSE_PARAMETERS:
+            given = query.get(key)
+            if given is None:
+                continue
+            if not isinstance(given, str):
+                raise InvalidCallbackError(f"the parameter {key!r} is not a string")
+            params[key] = given
+    else:
+        raise TypeError("query must be the query string or a mapping of its parameters")
+    for key, value in params.items():
+        if len(value) > _MAX_PARAMETER:
+            raise InvalidCallbackError(f"the parameter {key!r} is too long")
+    return params
+
+
+def _provider_step(provider: OAuthProvider, flow: HTTPFlow[T]) -> _Flow[T]:
+    """Yield a provider's HTTP flow; its failures become ``ProviderFailedError``."""
+    try:
+        result: T = yield _ProviderCall(provider, flow)
+    except OAuthError as exc:
+        raise ProviderFailedError(exc) from exc
+    except Exception as exc:
+        # A provider bug or an answer it did not foresee: still a failed login,
+        # not a crash. Only the type is logged: a message could quote a token.
+        logger.warning(
+            "oauth provider failed unexpectedly",
+            extra={"provider_id": provider.name, "exception": type(exc).__name__},
+        )
+        cause = OAuthResponseError("the provider's answer could not be processed")
+        raise ProviderFailedError(cause) from exc
+    return result
+
+
+def _preparation(provider: OAuthProvider) -> HTTPFlow[Any] | None:
+    """The flow a provider must run before it can build an authorization URL, if any:
+    an OpenID provider's discovery (a no-op once its metadata is cached)."""
+    return provider._prepare()
+
+
+# Drivers: the only code that differs between sync and async.
+
+
+def _run_sync(flow: _Flow[T], auth: Lucia | None = None) -> T:
+    try:
+        op = flow.send(None)
+        while True:
+            try:
+                if isinstance(op, _ProviderCall):
+                    result = op.provider.run(op.flow)
+                else:
+                    assert auth is not None  # only the callback yields lucia calls
+                    result = getattr(auth, op.method)(*op.args, **op.kwargs)
+            except Exception as exc:  # handed to the flow, which may handle it
+                op = flow.throw(exc)
+                continue
+            op = flow.send(result)
+    except StopIteration as stop:
+        return cast(T, stop.value)
+
+
+async def _run_async(flow: _Flow[T], auth: AsyncLucia | None = None) -> T:
+    try:
+        op = flow.send(None)
+        while True:
+            try:
+                if isinstance(op, _ProviderCall):
+                    result = await op.provider.arun(op.flow)
+                else:
+                    assert auth is not None  # only the callback yields lucia calls
+                    result = await getattr(auth, op.method)(*op.args, **op.kwargs)
+            except Exception as exc:  # handed to the flow, which may handle it
+                op = flow.throw(exc)
+                continue
+            op = flow.send(result)
+    except StopIteration as stop:
+        return cast(T, stop.value)

@@ -1,0 +1,373 @@
+"""Any OpenID Connect provider, through discovery.
+
+    provider = OpenIDConnect("https://id.example.com", client_id, client_secret, redirect_uri)
+    await provider.adiscover()            # or provider.discover(); cached afterwards
+    url = provider.create_authorization_url(state, verifier, nonce=nonce)
+    tokens = await provider.avalidate_authorization_code(code, verifier, nonce=nonce)
+    user = await provider.aget_user(tokens)   # user.id is the id_token's sub
+
+Endpoints come from the provider's discovery document, fetched once and
+cached on the provider object (sync and async share the cache). Building the
+authorization URL is not a flow (no I/O), so it needs the metadata already
+there: the sign-in flow calls ``discover()`` / ``adiscover()`` first, which
+also surfaces a provider outage at the start of the sign-in rather than at
+the callback. The other operations discover on their own when needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+import httpx
+from joserfc.jwk import Key, OctKey
+
+from lucia.oauth.client import (
+    USER_AGENT,
+    HTTPFlow,
+    OAuth2Client,
+    OAuth2Tokens,
+    TokenEndpointAuth,
+    json_response,
+)
+from lucia.oauth.errors import OAuthResponseError
+from lucia.oauth.oidc import (
+    ASYMMETRIC_ALGORITHMS,
+    DEFAULT_LEEWAY,
+    PROTOCOL_CLAIMS,
+    SYMMETRIC_ALGORITHMS,
+    IDTokenError,
+    JWKSCache,
+    OIDCMetadata,
+    check_issuer,
+    decode_header,
+    discover,
+    validate_id_token,
+)
+from lucia.oauth.providers.base import OAuthProvider, ProviderUser
+from lucia.sessions import utc_now
+
+__all__ = ["OIDCTokens", "OpenIDConnect"]
+
+logger = logging.getLogger("lucia.oauth.oidc")
+
+
+@dataclass(frozen=True, slots=True)
+class OIDCTokens(OAuth2Tokens):
+    """Tokens whose ID token was validated; ``id_token_claims`` holds its claims (not in repr)."""
+
+    id_token_claims: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_tokens(cls, tokens: OAuth2Tokens, claims: Mapping[str, Any]) -> OIDCTokens:
+        """``tokens`` with the validated ``claims`` of their ID token attached."""
+        values = {f.name: getattr(tokens, f.name) for f in fields(OAuth2Tokens)}
+        return cls(**values, id_token_claims=dict(claims))
+
+
+class OpenIDConnect(OAuthProvider):
+    """An OpenID provider found by discovery from its ``issuer`` URL.
+
+    ``name`` (the key's ``provider_id``) defaults to the issuer, so identities
+    are keyed on (issuer, sub) (SECURITY.md item 37). ``allowed_algorithms``
+    defaults to the public-key algorithms the provider advertises; HS256/384/512
+    are accepted only when listed here, and are then keyed by the client secret.
+    ``trusted_audiences`` are the extra ``aud`` values tolerated beside
+    ``client_id``. ``token_endpoint_auth`` defaults to client_secret_basic,
+    or client_secret_post when that is all the provider supports. ``metadata``
+    skips discovery (a provider whose endpoints are known, or a test).
+    """
+
+    uses_pkce: ClassVar[bool] = True
+    uses_nonce: ClassVar[bool] = True
+    #: Issuer strings accepted in ID tokens besides the configured issuer (Google's quirk).
+    additional_issuers: ClassVar[tuple[str, ...]] = ()
+    leeway: timedelta = DEFAULT_LEEWAY
+
+    def __init__(
+        self,
+        issuer: str,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str,
+        *,
+        name: str | None = None,
+        scopes: Iterable[str] = ("openid", "email", "profile"),
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+        allowed_algorithms: Collection[str] | None = None,
+        trusted_audiences: Collection[str] = (),
+        clock: Callable[[], datetime] | None = None,
+        token_endpoint_auth: TokenEndpointAuth | None = None,
+        metadata: OIDCMetadata | None = None,
+        jwks_refetch_interval: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self._oauth_client: OAuth2Client | None = None
+        self._metadata: OIDCMetadata | None = None
+        self._require_iss: bool | None = None
+        # The base class stores its client through the ``client`` property below;
+        # ours exists only once the endpoints are known.
+        super().__init__(None, http_client=http_client, async_http_client=async_http_client)
+        self.issuer: str = check_issuer(issuer)
+        self.name = name or issuer
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.redirect_uri = redirect_uri
+        scope_list = tuple(scopes)
+        self.default_scopes = scope_list if "openid" in scope_list else ("openid", *scope_list)
+        if allowed_algorithms is not None:
+            algorithms = frozenset(allowed_algorithms)
+            unknown = algorithms - ASYMMETRIC_ALGORITHMS - SYMMETRIC_ALGORITHMS
+            if unknown or not algorithms:
+                raise ValueError("allowed_algorithms: unsupported or empty (never 'none')")
+            if algorithms & SYMMETRIC_ALGORITHMS and not client_secret:
+                raise ValueError("HS256/384/512 need a client secret")
+            self._allowed: frozenset[str] | None = algorithms
+        else:
+            self._allowed = None
+        self.trusted_audiences = frozenset(trusted_audiences)
+        self._clock = clock or utc_now
+        self._token_endpoint_auth = token_endpoint_auth
+        self.jwks = JWKSCache(refetch_interval=jwks_refetch_interval, clock=self._clock)
+        if metadata is not None:
+            if metadata.issuer != self.issuer:
+                raise ValueError("metadata.issuer must equal the issuer")
+            self._use_metadata(metadata)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(name={self.name!r}, issuer={self.issuer!r}, "
+            f"client_id={self.client_id!r})"
+        )
+
+    # Metadata and the OAuth 2.0 client built from it
+
+    @property
+    def client(self) -> OAuth2Client:
+        """The OAuth 2.0 client for the discovered endpoints (``discover()`` must have run)."""
+        if self._oauth_client is None:
+            raise RuntimeError(
+                f"{type(self).__name__}: call discover() or adiscover() before using the endpoints"
+            )
+        return self._oauth_client
+
+    @client.setter
+    def client(self, value: OAuth2Client | None) -> None:
+        self._oauth_client = value
+
+    @property
+    def metadata(self) -> OIDCMetadata | None:
+        """The provider's metadata, or None before discovery."""
+        return self._metadata
+
+    @property
+    def requires_iss_parameter(self) -> bool:
+        """RFC 9207: True when the provider says it sends ``iss`` in authorization responses.
+
+        Needs the metadata (``discover()``), so that a callback handled before
+        discovery cannot skip the check by accident.
+        """
+        if self._require_iss is not None:
+            return self._require_iss
+        if self._metadata is None:
+            raise RuntimeError(f"{type(self).__name__}: call discover() or adiscover() first")
+        return self._metadata.authorization_response_iss_parameter_supported
+
+    @requires_iss_parameter.setter
+    def requires_iss_parameter(self, value: bool) -> None:
+        self._require_iss = value
+
+    def _use_metadata(self, metadata: OIDCMetadata) -> None:
+        auth = self._token_endpoint_auth
+        if auth is None:
+            methods = metadata.token_endpoint_auth_methods_supported
+            only_post = "client_secret_basic" not in methods and "client_secret_post" in methods
+            auth = "client_secret_post" if only_post else "client_secret_basic"
+        self.client = OAuth2Client(
+            self.client_id,
+            self._client_secret,
+            self.redirect_uri,
+            authorization_endpoint=metadata.authorization_endpoint,
+            token_endpoint=metadata.token_endpoint,
+            revocation_endpoint=metadata.revocation_endpoint,
+            token_endpoint_auth=auth,
+        )
+        self._metadata = metadata
+
+    def _discover(self) -> HTTPFlow[OIDCMetadata]:
+        if self._metadata is None:
+            self._use_metadata((yield from discover(self.issuer)))
+        assert self._metadata is not None
+        return self._metadata
+
+    def _prepare(self) -> HTTPFlow[OIDCMetadata]:
+        return self._discover()
+
+    def discover(self) -> OIDCMetadata:
+        """The provider's metadata, fetched once (``OIDCDiscoveryError`` if its issuer differs)."""
+        return self.run(self._discover())
+
+    async def adiscover(self) -> OIDCMetadata:
+        """See ``discover``."""
+        return await self.arun(self._discover())
+
+    def allowed_algorithms(self, metadata: OIDCMetadata) -> frozenset[str]:
+        """The ``alg`` values accepted for ID tokens (see the class docstring)."""
+        if self._allowed is not None:
+            return self._allowed
+        return frozenset(metadata.id_token_signing_alg_values_supported) & ASYMMETRIC_ALGORITHMS
+
+    # The authorization URL and the flows
+
+    def _authorization_params(self) -> dict[str, str]:
+        """Provider-specific query parameters added to the authorization URL."""
+        return {}
+
+    def create_authorization_url(
+        self,
+        state: str,
+        code_verifier: str | None = None,
+        *,
+        scopes: Iterable[str] = (),
+        nonce: str | None = None,
+    ) -> str:
+        """The URL to send the user to, with ``openid`` always among the scopes.
+
+        Needs the metadata: call ``discover()`` / ``adiscover()`` first.
+        """
+        scope_list = tuple(scopes) or self.default_scopes
+        if "openid" not in scope_list:
+            scope_list = ("openid", *scope_list)
+        return self.client.create_authorization_url(
+            state,
+            code_verifier,
+            scopes=scope_list,
+            nonce=nonce,
+            extra_params=self._authorization_params(),
+        )
+
+    def _validate_id_token(
+        self,
+        id_token: str,
+        *,
+        nonce: str | None,
+        access_token: str | None,
+        code: str | None,
+    ) -> HTTPFlow[dict[str, Any]]:
+        metadata = yield from self._discover()
+        try:
+            # Header checks first: an oversized or alg=none token costs no JWKS request.
+            header = decode_header(id_token, self.allowed_algorithms(metadata))
+            key: Key
+            if header["alg"] in SYMMETRIC_ALGORITHMS:
+                key = OctKey.import_key(self._client_secret)  # OIDC Core 10.1
+            else:
+                key = yield from self.jwks.key_for(header, metadata.jwks_uri)
+            return validate_id_token(
+                id_token,
+                key,
+                issuer=(self.issuer, *self.additional_issuers),
+                client_id=self.client_id,
+                allowed_algorithms=self.allowed_algorithms(metadata),
+                nonce=nonce,
+                access_token=access_token,
+                code=code,
+                trusted_audiences=self.trusted_audiences,
+                now=self._clock(),
+                leeway=self.leeway,
+            )
+        except IDTokenError as exc:
+            logger.info("ID token from %s rejected: %s", self.issuer, exc.check)
+            raise
+
+    def _validate_authorization_code(
+        self, code: str, code_verifier: str | None, nonce: str | None
+    ) -> HTTPFlow[OAuth2Tokens]:
+        """Flow: exchange the code, then validate the ID token (nonce, ``at_hash``, ``c_hash``).
+
+        ``nonce`` is the one sent in the authorization request; None (no nonce
+        was sent) skips that check, leaving PKCE alone to bind the code to the
+        browser. The sign-in flow always sends one (``uses_nonce``).
+        """
+        yield from self._discover()
+        tokens = yield from self.client.validate_authorization_code(code, code_verifier)
+        if tokens.id_token is None:
+            raise IDTokenError("missing", "the token response has no id_token")
+        claims = yield from self._validate_id_token(
+            tokens.id_token, nonce=nonce, access_token=tokens.access_token, code=code
+        )
+        return OIDCTokens.from_tokens(tokens, claims)
+
+    def _refresh_access_token(self, refresh_token: str) -> HTTPFlow[OAuth2Tokens]:
+        """Flow: refresh; an ID token in the answer is validated, without nonce (OIDC Core 12.2)."""
+        yield from self._discover()
+        tokens = yield from self.client.refresh_access_token(refresh_token)
+        if tokens.id_token is None:
+            return tokens
+        claims = yield from self._validate_id_token(
+            tokens.id_token, nonce=None, access_token=tokens.access_token, code=None
+        )
+        return OIDCTokens.from_tokens(tokens, claims)
+
+    def _revoke_token(self, token: str) -> HTTPFlow[None]:
+        yield from self._discover()
+        yield from self.client.revoke_token(token)
+
+    def _get_user(self, tokens: OAuth2Tokens) -> HTTPFlow[ProviderUser]:
+        """Flow: the user of a validated ID token, checked against UserInfo when there is one.
+
+        ``user.id`` is the ID token's ``sub``; a UserInfo ``sub`` that differs is
+        refused (OIDC Core 5.3.2).
+        """
+        claims = tokens.id_token_claims if isinstance(tokens, OIDCTokens) else None
+        if not claims:
+            raise IDTokenError(
+                "missing", "get_user needs the tokens validate_authorization_code returned"
+            )
+        metadata = yield from self._discover()
+        userinfo: dict[str, Any] | None = None
+        if metadata.userinfo_endpoint is not None:
+            response = yield httpx.Request(
+                "GET",
+                metadata.userinfo_endpoint,
+                headers={
+                    "Authorization": f"Bearer {tokens.access_token}",
+                    "Accept": "application/json",
+                    "User-Agent": USER_AGENT,
+                },
+            )
+            data = json_response(response, what="the userinfo request")
+            if not isinstance(data, dict):
+                raise OAuthResponseError("the userinfo response is not a JSON object")
+            if not isinstance(data.get("sub"), str):
+                raise OAuthResponseError("the userinfo response has no sub")
+            if data["sub"] != claims["sub"]:
+                logger.info("UserInfo from %s rejected: its sub differs", self.issuer)
+                raise IDTokenError("userinfo_sub", "the UserInfo sub is not the ID token's")
+            userinfo = data
+        return self._user(claims, userinfo)
+
+    def _user(self, claims: Mapping[str, Any], userinfo: Mapping[str, Any] | None) -> ProviderUser:
+        raw = {k: v for k, v in claims.items() if k not in PROTOCOL_CLAIMS}
+        raw.update(userinfo or {})
+        # The address and its verification must come from the same answer.
+        source = userinfo if userinfo is not None and "email" in userinfo else claims
+        email = source.get("email")
+        email = email if isinstance(email, str) and email else None
+
+        def text(name: str) -> str | None:
+            value = raw.get(name)
+            return value if isinstance(value, str) and value else None
+
+        return ProviderUser(
+            id=claims["sub"],
+            email=email,
+            email_verified=email is not None and source.get("email_verified") is True,
+            name=text("name"),
+            username=text("preferred_username"),
+            avatar_url=text("picture"),
+            raw=raw,
+        )
