@@ -99,5 +99,9 @@ def _reset(sock: socket.socket) -> None:
     # SO_LINGER 0 sends RST: the peer sees "connection reset", as when a server dies.
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    # shutdown() wakes a pump thread blocked in recv() and tells the peer at once;
+    # close() alone does neither while another thread is reading the socket.
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         sock.close()

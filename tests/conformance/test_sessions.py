@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from tests.conformance.conftest import SESSION_LIFE
 from tests.conftest import Clock, Harness
@@ -175,6 +175,8 @@ async def test_session_for_unknown_user(auth: Harness) -> None:
 async def test_update_expiry_never_resurrects(store: Harness, auth: Harness, clock: Clock) -> None:
     _, session = await _user_and_session(auth)
     await store.delete_session(session.id)
-    await store.update_session_expiry(session.id, clock.now + timedelta(days=1))
+    # A real-clock expiry: a store with TTLs (Redis) would otherwise drop a
+    # resurrected key at once and hide the bug.
+    await store.update_session_expiry(session.id, datetime.now(UTC) + timedelta(days=1))
     assert await store.get_session(session.id) is None
     assert await auth.validate_session(session.token) is None
