@@ -111,3 +111,21 @@ def test_console_script_help() -> None:
     assert result.returncode == 0
     assert "migrate" in result.stdout
     assert "sessions" in result.stdout
+
+
+def test_migrate_and_purge_on_mysql(mysql_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", mysql_url, "--tables", "cli_user,cli_key,cli_session"]) == 0
+    assert main(["migrate", mysql_url, "--tables", "cli_user,cli_key,cli_session"]) == 0
+    purge = ["sessions", "purge", mysql_url, "--tables", "cli_user,cli_key,cli_session"]
+    assert main(purge) == 0
+    out = capsys.readouterr().out
+    assert "tables ready" in out
+    assert "deleted 0 expired sessions" in out
+
+
+def test_unreachable_server_exits_1_without_password(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "postgresql://app:s3cret-xyz@127.0.0.1:1/app"
+    assert main(["migrate", url]) == 1
+    err = capsys.readouterr().err
+    assert "PostgreSQL" in err
+    assert "s3cret-xyz" not in err
