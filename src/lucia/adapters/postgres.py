@@ -467,6 +467,41 @@ def _passed_pool_target(pool: _SyncPool | _AsyncPool) -> str:
     return _describe_target(pool.conninfo, pool.kwargs)
 
 
+def _flows(tables: Tables) -> SQLFlows:
+    return SQLFlows(Statements(POSTGRES, tables), ddl("postgres", tables))
+
+
+def _driver_for(
+    conninfo_or_pool: Any,
+    pool_class: Any,
+    driver_class: Any,
+    watched_connection_class: Any,
+    *,
+    open_now: bool,
+    min_size: int,
+    max_size: int,
+    connect_timeout: float,
+) -> Any:
+    """The driver over a pool passed in (used as is), or over a pool made from a conninfo."""
+    if isinstance(conninfo_or_pool, pool_class):
+        return driver_class(
+            conninfo_or_pool,
+            owned=False,
+            target=_passed_pool_target(conninfo_or_pool),
+            timeout=conninfo_or_pool.timeout,
+            health=None,
+        )
+    target, settings = _pool_settings(conninfo_or_pool, min_size, max_size, connect_timeout)
+    health = _Health()
+    pool = pool_class(
+        conninfo_or_pool,
+        connection_class=watched_connection_class(health),
+        open=open_now,
+        **settings,
+    )
+    return driver_class(pool, owned=True, target=target, timeout=connect_timeout, health=health)
+
+
 class PostgresAdapter(SQLAdapter):
     """``Adapter`` on PostgreSQL through a psycopg ``ConnectionPool``.
 
@@ -491,27 +526,17 @@ class PostgresAdapter(SQLAdapter):
         connect_timeout: float = 5.0,
     ) -> None:
         self.tables = tables
-        if isinstance(conninfo_or_pool, ConnectionPool):
-            driver = PostgresDriver(
-                conninfo_or_pool,
-                owned=False,
-                target=_passed_pool_target(conninfo_or_pool),
-                timeout=conninfo_or_pool.timeout,
-                health=None,
-            )
-        else:
-            target, settings = _pool_settings(conninfo_or_pool, min_size, max_size, connect_timeout)
-            health = _Health()
-            pool: _SyncPool = ConnectionPool(
-                conninfo_or_pool,
-                connection_class=_watched_connection_class(health),
-                open=True,
-                **settings,
-            )
-            driver = PostgresDriver(
-                pool, owned=True, target=target, timeout=connect_timeout, health=health
-            )
-        super().__init__(SQLFlows(Statements(POSTGRES, tables), ddl("postgres", tables)), driver)
+        driver: PostgresDriver = _driver_for(
+            conninfo_or_pool,
+            ConnectionPool,
+            PostgresDriver,
+            _watched_connection_class,
+            open_now=True,
+            min_size=min_size,
+            max_size=max_size,
+            connect_timeout=connect_timeout,
+        )
+        super().__init__(_flows(tables), driver)
 
     def __repr__(self) -> str:
         return f"PostgresAdapter({self.driver.target!r})"
@@ -551,27 +576,18 @@ class AsyncPostgresAdapter(AsyncSQLAdapter):
         connect_timeout: float = 5.0,
     ) -> None:
         self.tables = tables
-        if isinstance(conninfo_or_pool, AsyncConnectionPool):
-            driver = AsyncPostgresDriver(
-                conninfo_or_pool,
-                owned=False,
-                target=_passed_pool_target(conninfo_or_pool),
-                timeout=conninfo_or_pool.timeout,
-                health=None,
-            )
-        else:
-            target, settings = _pool_settings(conninfo_or_pool, min_size, max_size, connect_timeout)
-            health = _Health()
-            pool: _AsyncPool = AsyncConnectionPool(
-                conninfo_or_pool,
-                connection_class=_watched_async_connection_class(health),
-                open=False,
-                **settings,
-            )
-            driver = AsyncPostgresDriver(
-                pool, owned=True, target=target, timeout=connect_timeout, health=health
-            )
-        super().__init__(SQLFlows(Statements(POSTGRES, tables), ddl("postgres", tables)), driver)
+        # An AsyncConnectionPool must open inside the loop that uses it: on first use.
+        driver: AsyncPostgresDriver = _driver_for(
+            conninfo_or_pool,
+            AsyncConnectionPool,
+            AsyncPostgresDriver,
+            _watched_async_connection_class,
+            open_now=False,
+            min_size=min_size,
+            max_size=max_size,
+            connect_timeout=connect_timeout,
+        )
+        super().__init__(_flows(tables), driver)
         self._closing: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
