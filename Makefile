@@ -41,8 +41,9 @@ pytest: venv services node
 
 test: lint typecheck pytest
 
-bench: venv
+bench: venv services
 	$(BIN)/python benchmarks/validate_session.py
+	$(BIN)/python benchmarks/adapters.py
 
 demo:
 	@echo "The demo app arrives with issue 6 (see README); nothing to run yet." >&2
