@@ -44,6 +44,7 @@ test: lint typecheck pytest
 bench: venv services
 	$(BIN)/python benchmarks/validate_session.py
 	$(BIN)/python benchmarks/adapters.py
+	$(BIN)/python benchmarks/starlette_middleware.py
 
 demo:
 	@echo "The demo app arrives with issue 6 (see README); nothing to run yet." >&2

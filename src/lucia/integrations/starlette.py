@@ -1,0 +1,385 @@
+"""Starlette integration: ``LuciaMiddleware`` (pure ASGI) and ``auth_routes``.
+
+    app = Starlette(
+        routes=[*auth_routes(auth, flow), Route("/", home)],
+        middleware=[Middleware(LuciaMiddleware, auth=auth)],
+    )
+
+    async def home(request: Request) -> Response:
+        user = request.state.user  # a lucia User, or None when signed out
+
+The middleware reads the session once per HTTP request, from the session
+cookie or else an ``Authorization: Bearer`` token, and puts ``session`` and
+``user`` in ``request.state``. It re-sets the cookie when the session was just
+renewed (``fresh``), clears a cookie that did not validate, marks every
+response that read or set a session ``Cache-Control: no-store`` and
+``Vary: Cookie``, and refuses unsafe cross-site requests with 403 (the origin
+check of ``lucia.csrf``). A ``lucia.errors.DatabaseError`` becomes a plain 503.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any, Final
+
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from lucia.cookies import Cookie
+from lucia.core import AsyncLucia
+from lucia.csrf import verify_request_origin
+from lucia.errors import DatabaseError
+from lucia.models import Session, User
+from lucia.oauth.flow import RESPONSE_HEADERS, SignInError, SignInFlow, safe_next
+
+__all__ = [
+    "AuthEndpoints",
+    "LuciaMiddleware",
+    "auth_routes",
+    "current_session",
+    "current_user",
+    "session_attributes",
+    "sign_in",
+    "sign_out",
+]
+
+logger = logging.getLogger("lucia.integrations")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Where the middleware leaves its marker in scope["state"], so routes can tell
+# it ran (and refuse to guess the session when it did not).
+_MARK: Final = "lucia_middleware"
+_MAX_USER_AGENT: Final = 512
+
+
+class LuciaMiddleware:
+    """Pure ASGI middleware: session and user in ``request.state``, cookie upkeep, CSRF.
+
+    ``allowed_origins`` lists the origins (``https://app.example``) or hosts
+    unsafe requests may come from; empty means the request's own ``Host``
+    (``X-Forwarded-Host`` when ``trust_proxy``). ``csrf_exempt`` lists path
+    prefixes (``/webhooks``; matched on whole segments) whose unsafe requests
+    skip the origin check; on those, the cookie session is not loaded for
+    unsafe methods, so an exempt route can never act on a browser's ambient
+    cookie. ``bearer`` enables ``Authorization: Bearer`` tokens; an unsafe
+    request authenticated by a valid bearer token and carrying no session
+    cookie skips the origin check, because a browser never attaches that header
+    on its own: there is no ambient credential to forge a request with.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        auth: AsyncLucia,
+        *,
+        allowed_origins: Iterable[str] = (),
+        trust_proxy: bool = False,
+        csrf_exempt: Iterable[str] = (),
+        bearer: bool = True,
+    ) -> None:
+        if not isinstance(auth, AsyncLucia):
+            raise TypeError("LuciaMiddleware needs an AsyncLucia")
+        if isinstance(allowed_origins, str) or isinstance(csrf_exempt, str):
+            raise TypeError("allowed_origins and csrf_exempt must be lists of strings")
+        self.app = app
+        self.auth = auth
+        self.allowed_origins = tuple(allowed_origins)
+        self.trust_proxy = trust_proxy
+        exempt = tuple(csrf_exempt)
+        for prefix in exempt:
+            if not isinstance(prefix, str) or not prefix.startswith("/"):
+                raise ValueError("csrf_exempt entries are path prefixes starting with '/'")
+        self.csrf_exempt = tuple(prefix.rstrip("/") for prefix in exempt)
+        self.bearer = bearer
+        self._cookie_prefix = (auth.session_cookie_name + "=").encode("latin-1")
+
+    def _exempt(self, path: str) -> bool:
+        for prefix in self.csrf_exempt:
+            if not prefix or path == prefix or path.startswith(prefix + "/"):
+                return True
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        auth = self.auth
+        method = str(scope.get("method", "GET")).upper()
+        unsafe = method in _UNSAFE_METHODS
+        exempt = unsafe and bool(self.csrf_exempt) and self._exempt(str(scope.get("path", "")))
+        # One pass over the raw headers; several Cookie headers (HTTP/2) are joined.
+        cookie_parts: list[str] = []
+        authorization: str | None = None
+        for name, value in scope.get("headers", ()):
+            if name == b"cookie":
+                cookie_parts.append(value.decode("latin-1"))
+            elif name == b"authorization" and authorization is None:
+                authorization = value.decode("latin-1")
+
+        cookie_token = None
+        if cookie_parts and not exempt:
+            cookie_token = auth.read_session_cookie("; ".join(cookie_parts))
+        bearer_token = None
+        if cookie_token is None and self.bearer and authorization is not None:
+            bearer_token = auth.read_bearer_token(authorization)
+        token = cookie_token or bearer_token
+        if unsafe and not exempt and bearer_token is None and not self._origin_ok(method, scope):
+            await _forbidden(scope, receive, send)
+            return
+
+        found: tuple[Session, User] | None = None
+        if token is not None:
+            try:
+                found = await auth.validate_session(token)
+            except DatabaseError as exc:
+                await _unavailable(scope, receive, send, exc)
+                return
+        # An invalid bearer token is no credential at all: check as usual.
+        bearer_failed = bearer_token is not None and found is None
+        if bearer_failed and unsafe and not exempt and not self._origin_ok(method, scope):
+            await _forbidden(scope, receive, send)
+            return
+
+        session, user = found if found is not None else (None, None)
+        state = scope.setdefault("state", {})
+        state["session"] = session
+        state["user"] = user
+        state[_MARK] = True
+
+        set_cookie: Cookie | None = None
+        if cookie_token is not None:
+            if session is None:
+                set_cookie = auth.create_blank_session_cookie()
+            elif session.fresh:
+                set_cookie = auth.create_session_cookie(session)
+        read_session = token is not None
+        started = False
+
+        async def wrapped_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = self._response_headers(
+                    list(message.get("headers", [])), set_cookie, read_session
+                )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, wrapped_send)
+        except DatabaseError as exc:
+            if started:
+                raise
+            await _unavailable(scope, receive, send, exc)
+
+    def _origin_ok(self, method: str, scope: Scope) -> bool:
+        return verify_request_origin(
+            method, Headers(scope=scope), self.allowed_origins, trust_proxy=self.trust_proxy
+        )
+
+    def _response_headers(
+        self,
+        raw: list[tuple[bytes, bytes]],
+        set_cookie: Cookie | None,
+        read_session: bool,
+    ) -> list[tuple[bytes, bytes]]:
+        """The response's headers plus the session cookie upkeep and no-store."""
+        # A route that set or cleared the session cookie itself (sign-in,
+        # sign-out) has the last word; the middleware's re-set would undo it.
+        route_set = any(
+            name.lower() == b"set-cookie" and value.startswith(self._cookie_prefix)
+            for name, value in raw
+        )
+        if set_cookie is not None and not route_set:
+            raw.append((b"set-cookie", set_cookie.serialize().encode("latin-1")))
+            route_set = True
+        if not (read_session or route_set):
+            return raw
+        out: list[tuple[bytes, bytes]] = []
+        vary: list[bytes] = []
+        for name, value in raw:
+            lowered = name.lower()
+            if lowered == b"cache-control":
+                continue  # replaced below: a page with a user's data is never cached
+            if lowered == b"vary":
+                vary.append(value)
+                continue
+            out.append((name, value))
+        out.append((b"cache-control", b"no-store"))
+        if not any(b"cookie" in value.lower() or b"*" in value for value in vary):
+            vary.append(b"Cookie")
+        out.append((b"vary", b", ".join(vary)))
+        return out
+
+
+async def _forbidden(scope: Scope, receive: Receive, send: Send) -> None:
+    response = PlainTextResponse("Forbidden: cross-site request", status_code=403)
+    await response(scope, receive, send)
+
+
+async def _unavailable(scope: Scope, receive: Receive, send: Send, exc: DatabaseError) -> None:
+    # The error's class and code only: the answer and the log stay free of
+    # connection strings, SQL and tracebacks.
+    logger.error("authentication database unavailable", extra={"error_code": exc.code})
+    response = PlainTextResponse(
+        "Service unavailable", status_code=503, headers={"Cache-Control": "no-store"}
+    )
+    await response(scope, receive, send)
+
+
+# Request helpers for views
+
+
+def _state(request: Request) -> dict[str, Any]:
+    state: dict[str, Any] = request.scope.get("state", {})
+    if not state.get(_MARK):
+        raise RuntimeError("LuciaMiddleware is not installed on this app")
+    return state
+
+
+def current_session(request: Request) -> Session | None:
+    """The request's validated session, or None; needs ``LuciaMiddleware``."""
+    session: Session | None = _state(request).get("session")
+    return session
+
+
+def current_user(request: Request) -> User | None:
+    """The request's signed-in user, or None; needs ``LuciaMiddleware``."""
+    user: User | None = _state(request).get("user")
+    return user
+
+
+def session_attributes(request: Request) -> dict[str, Any]:
+    """What a new session records about the request: user agent and client address."""
+    user_agent = request.headers.get("user-agent", "")[:_MAX_USER_AGENT]
+    client = request.client
+    return {"user_agent": user_agent, "ip": client.host if client is not None else None}
+
+
+def _set_cookie(response: Response, cookie: Cookie) -> None:
+    response.raw_headers.append((b"set-cookie", cookie.serialize().encode("latin-1")))
+
+
+async def sign_in(
+    auth: AsyncLucia,
+    request: Request,
+    response: Response,
+    user_id: str,
+    *,
+    attributes: dict[str, Any] | None = None,
+) -> Session:
+    """Start a session for ``user_id`` (after a password check, say) and set its cookie.
+
+    The request's current session, if any, is invalidated first, so a login
+    always issues a new token and kills the old one (no session fixation).
+    ``attributes`` default to ``session_attributes(request)``.
+    """
+    old = current_session(request)
+    if old is not None:
+        await auth.invalidate_session(old.id)
+    session = await auth.create_session(
+        user_id, attributes=session_attributes(request) if attributes is None else attributes
+    )
+    _set_cookie(response, auth.create_session_cookie(session))
+    response.headers["Cache-Control"] = "no-store"
+    return session
+
+
+async def sign_out(auth: AsyncLucia, request: Request, response: Response) -> None:
+    """Invalidate the request's session server-side and clear the session cookie."""
+    session = current_session(request)
+    if session is not None:
+        await auth.invalidate_session(session.id)
+    _set_cookie(response, auth.create_blank_session_cookie())
+    response.headers["Cache-Control"] = "no-store"
+
+
+# The OAuth sign-in routes and sign-out
+
+
+class AuthEndpoints:
+    """The route handlers, shared by ``auth_routes`` and the FastAPI router."""
+
+    def __init__(self, auth: AsyncLucia, flow: SignInFlow, *, after_logout: str = "/") -> None:
+        if flow.auth is not auth:
+            raise ValueError("the SignInFlow must use the same AsyncLucia")
+        if safe_next(after_logout, "") != after_logout:
+            raise ValueError("after_logout must be a same-origin path such as '/'")
+        self.auth = auth
+        self.flow = flow
+        self.after_logout = after_logout
+
+    async def login(self, request: Request) -> Response:
+        """``GET /login/{provider}``: 302 to the provider, with the transaction cookie."""
+        provider = request.path_params["provider"]
+        try:
+            start = await self.flow.astart(provider, next=request.query_params.get("next"))
+        except SignInError as error:
+            return _error_response(error)
+        response = RedirectResponse(start.url, status_code=302, headers=dict(start.headers))
+        for cookie in start.cookies:
+            _set_cookie(response, cookie)
+        return response
+
+    async def callback(self, request: Request) -> Response:
+        """``GET /login/{provider}/callback``: finish, then 303 to the stored ``next``."""
+        provider = request.path_params["provider"]
+        old = current_session(request)
+        user = current_user(request)
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        try:
+            result = await self.flow.acallback(
+                provider,
+                query,
+                request.headers.get("cookie"),
+                session_attributes=session_attributes(request),
+                current_user_id=None if user is None else user.id,
+            )
+        except SignInError as error:
+            return _error_response(error)
+        if result.session is not None and old is not None:
+            # A sign-in replaces whatever session the browser held (fixation).
+            await self.auth.invalidate_session(old.id)
+        response = RedirectResponse(result.redirect_to, status_code=303)
+        response.headers.update(RESPONSE_HEADERS)
+        response.headers.update(result.headers)
+        for cookie in result.cookies:
+            _set_cookie(response, cookie)
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        """``POST /logout``: delete the session server-side, clear the cookie, 303 to ``/``."""
+        response = RedirectResponse(self.after_logout, status_code=303)
+        await sign_out(self.auth, request, response)
+        return response
+
+
+def _error_response(error: SignInError) -> Response:
+    response = HTMLResponse(error.render_html(), status_code=error.status)
+    response.headers.update(RESPONSE_HEADERS)
+    response.headers.update(error.headers)
+    for cookie in error.cookies:
+        _set_cookie(response, cookie)
+    return response
+
+
+def auth_routes(
+    auth: AsyncLucia, flow: SignInFlow, *, prefix: str = "", after_logout: str = "/"
+) -> list[Route]:
+    """Routes ``{prefix}/login/{provider}``, ``{prefix}/login/{provider}/callback``
+    (GET) and ``{prefix}/logout`` (POST; origin-checked by ``LuciaMiddleware``)."""
+    endpoints = AuthEndpoints(auth, flow, after_logout=after_logout)
+    prefix = prefix.rstrip("/")
+    return [
+        Route(f"{prefix}/login/{{provider}}", endpoints.login, methods=["GET"]),
+        Route(f"{prefix}/login/{{provider}}/callback", endpoints.callback, methods=["GET"]),
+        Route(f"{prefix}/logout", endpoints.logout, methods=["POST"]),
+    ]
