@@ -1,0 +1,304 @@
+"""Password accounts: sign-up, sign-in and password change, for any framework's views.
+
+    signed = accounts.sign_up(auth, form["email"], form["password"])
+    # -> set signed.cookie on the response (or send signed.session.token to an API client)
+
+    signed = accounts.sign_in(auth, email, password, current_session_id=old_session_id)
+    signed = accounts.change_password(auth, user.id, email, current, new)
+
+Accounts are keyed ``("email", normalize_email(address))`` — the same key
+``lucia.oauth.flow`` uses for ``link_by_verified_email`` — and a new account's
+attributes hold that ``email`` with ``email_verified: False`` (an app sets it to
+True once it has proved the address, never before).
+
+Each operation is written once, as a generator yielding the ``Lucia`` calls it
+needs; ``sign_up`` and friends drive it with a ``Lucia``, ``asign_up`` and
+friends await the same calls on an ``AsyncLucia``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from lucia.cookies import Cookie
+from lucia.core import AsyncLucia, Lucia
+from lucia.errors import DuplicateKeyError, InvalidCredentialsError, LuciaError
+from lucia.models import Session, User
+from lucia.oauth.flow import EMAIL_PROVIDER_ID, normalize_email
+
+__all__ = [
+    "EmailTakenError",
+    "InvalidEmailError",
+    "SignedIn",
+    "achange_password",
+    "asign_in",
+    "asign_up",
+    "change_password",
+    "sign_in",
+    "sign_up",
+]
+
+
+T = TypeVar("T")
+
+
+class EmailTakenError(LuciaError):
+    """Sign-up with an address that already has an account.
+
+    Telling the visitor so reveals that the address is registered; apps that
+    must not reveal it answer as for a success and email the owner instead.
+    """
+
+    code = "AUTH_EMAIL_TAKEN"
+    default_message = "an account with this email address already exists"
+
+
+class InvalidEmailError(LuciaError):
+    """Sign-up with something ``normalize_email`` does not accept as an address."""
+
+    code = "AUTH_INVALID_EMAIL"
+    default_message = "the email address is not valid"
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """The outcome of a successful sign-up, sign-in or password change.
+
+    ``cookie`` is the session cookie to set; ``session.token`` is the same
+    secret for clients that use ``Authorization: Bearer``. Neither ``repr``
+    shows the token.
+    """
+
+    user: User
+    session: Session
+    cookie: Cookie
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    method: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+_Flow = Generator[_Call, Any, T]
+
+
+def _call(method: str, *args: Any, **kwargs: Any) -> _Call:
+    return _Call(method, args, kwargs)
+
+
+# The operations, once
+
+
+def _sign_up(
+    auth: Lucia | AsyncLucia,
+    email: str,
+    password: str,
+    attributes: dict[str, Any] | None,
+    session_attributes: dict[str, Any] | None,
+) -> _Flow[SignedIn]:
+    normalized = normalize_email(email)
+    if normalized is None:
+        raise InvalidEmailError()
+    # Ours win over the caller's: a new address is never born verified.
+    user_attributes = {**(attributes or {}), "email": normalized, "email_verified": False}
+    try:
+        user: User = yield _call(
+            "create_user",
+            EMAIL_PROVIDER_ID,
+            normalized,
+            password=password,
+            attributes=user_attributes,
+        )
+    except DuplicateKeyError:
+        raise EmailTakenError() from None
+    return (yield from _new_session(auth, user, session_attributes))
+
+
+def _sign_in(
+    auth: Lucia | AsyncLucia,
+    email: str,
+    password: str,
+    current_session_id: str | None,
+    session_attributes: dict[str, Any] | None,
+) -> _Flow[SignedIn]:
+    # An address that cannot exist still costs a (dummy) hash inside
+    # authenticate: the same time and error as a wrong password.
+    normalized = normalize_email(email) or ""
+    user: User = yield _call("authenticate", EMAIL_PROVIDER_ID, normalized, password)
+    if current_session_id is not None:
+        # The session the browser held before is never carried over (fixation).
+        yield _call("invalidate_session", current_session_id)
+    return (yield from _new_session(auth, user, session_attributes))
+
+
+def _change_password(
+    auth: Lucia | AsyncLucia,
+    user_id: str,
+    email: str,
+    current_password: str,
+    new_password: str,
+    session_attributes: dict[str, Any] | None,
+) -> _Flow[SignedIn]:
+    normalized = normalize_email(email) or ""
+    user: User = yield _call("authenticate", EMAIL_PROVIDER_ID, normalized, current_password)
+    if user.id != user_id:
+        # Someone else's address and password: not this user's key to change.
+        raise InvalidCredentialsError()
+    # The policy is checked before anything changes; every session, this
+    # device's included, is revoked with the old password.
+    yield _call(
+        "update_key_password",
+        EMAIL_PROVIDER_ID,
+        normalized,
+        new_password,
+        invalidate_sessions=True,
+    )
+    return (yield from _new_session(auth, user, session_attributes))
+
+
+def _new_session(
+    auth: Lucia | AsyncLucia, user: User, session_attributes: dict[str, Any] | None
+) -> _Flow[SignedIn]:
+    session: Session = yield _call("create_session", user.id, attributes=session_attributes)
+    return SignedIn(user, session, auth.create_session_cookie(session))
+
+
+# Drivers: the only code that differs between sync and async.
+
+
+def _run_sync(flow: _Flow[T], auth: Lucia) -> T:
+    if not isinstance(auth, Lucia):
+        raise TypeError("this function needs a Lucia; use the a-prefixed one with an AsyncLucia")
+    try:
+        op = flow.send(None)
+        while True:
+            try:
+                result = getattr(auth, op.method)(*op.args, **op.kwargs)
+            except Exception as exc:  # handed to the flow, which may handle it
+                op = flow.throw(exc)
+                continue
+            op = flow.send(result)
+    except StopIteration as stop:
+        return cast(T, stop.value)
+
+
+async def _run_async(flow: _Flow[T], auth: AsyncLucia) -> T:
+    if not isinstance(auth, AsyncLucia):
+        raise TypeError("this function needs an AsyncLucia; use the plain one with a Lucia")
+    try:
+        op = flow.send(None)
+        while True:
+            try:
+                result = await getattr(auth, op.method)(*op.args, **op.kwargs)
+            except Exception as exc:  # handed to the flow, which may handle it
+                op = flow.throw(exc)
+                continue
+            op = flow.send(result)
+    except StopIteration as stop:
+        return cast(T, stop.value)
+
+
+# The public API
+
+
+def sign_up(
+    auth: Lucia,
+    email: str,
+    password: str,
+    *,
+    attributes: dict[str, Any] | None = None,
+    session_attributes: dict[str, Any] | None = None,
+) -> SignedIn:
+    """Create a password account and its first session.
+
+    ``InvalidEmailError`` when the address is not accepted, ``EmailTakenError``
+    when it has an account already, ``InvalidPasswordError`` (with its
+    ``reason``) when the password policy refuses the password. ``attributes``
+    are stored with the user; ``email`` and ``email_verified: False`` override them.
+    """
+    return _run_sync(_sign_up(auth, email, password, attributes, session_attributes), auth)
+
+
+def sign_in(
+    auth: Lucia,
+    email: str,
+    password: str,
+    *,
+    current_session_id: str | None = None,
+    session_attributes: dict[str, Any] | None = None,
+) -> SignedIn:
+    """Check the password and start a new session.
+
+    ``InvalidCredentialsError`` for an unknown address and a wrong password
+    alike. On success ``current_session_id`` (the request's session, if any) is
+    invalidated, so a sign-in never keeps a session the browser held before.
+    """
+    return _run_sync(_sign_in(auth, email, password, current_session_id, session_attributes), auth)
+
+
+def change_password(
+    auth: Lucia,
+    user_id: str,
+    email: str,
+    current_password: str,
+    new_password: str,
+    *,
+    session_attributes: dict[str, Any] | None = None,
+) -> SignedIn:
+    """Change the signed-in user's password, given the current one.
+
+    ``InvalidCredentialsError`` unless ``current_password`` is right for the
+    account ``email`` of ``user_id``; ``InvalidPasswordError`` if the new one is
+    refused (nothing changes then). On success every session of the user is
+    revoked and a new one, for this device, is returned: set its cookie.
+    """
+    return _run_sync(
+        _change_password(auth, user_id, email, current_password, new_password, session_attributes),
+        auth,
+    )
+
+
+async def asign_up(
+    auth: AsyncLucia,
+    email: str,
+    password: str,
+    *,
+    attributes: dict[str, Any] | None = None,
+    session_attributes: dict[str, Any] | None = None,
+) -> SignedIn:
+    """See ``sign_up``; needs an ``AsyncLucia``."""
+    return await _run_async(_sign_up(auth, email, password, attributes, session_attributes), auth)
+
+
+async def asign_in(
+    auth: AsyncLucia,
+    email: str,
+    password: str,
+    *,
+    current_session_id: str | None = None,
+    session_attributes: dict[str, Any] | None = None,
+) -> SignedIn:
+    """See ``sign_in``; needs an ``AsyncLucia``."""
+    return await _run_async(
+        _sign_in(auth, email, password, current_session_id, session_attributes), auth
+    )
+
+
+async def achange_password(
+    auth: AsyncLucia,
+    user_id: str,
+    email: str,
+    current_password: str,
+    new_password: str,
+    *,
+    session_attributes: dict[str, Any] | None = None,
+) -> SignedIn:
+    """See ``change_password``; needs an ``AsyncLucia``."""
+    return await _run_async(
+        _change_password(auth, user_id, email, current_password, new_password, session_attributes),
+        auth,
+    )

@@ -1,0 +1,384 @@
+"""Flask integration: the ``LuciaFlask`` extension, ``current_user`` and ``login_required``.
+
+    auth = Lucia(SQLiteAdapter("app.db"))
+    lucia_ext = LuciaFlask(app, auth=auth, flow=SignInFlow(auth, {"github": github}))
+
+    @app.get("/me")
+    @login_required
+    def me() -> str:
+        return g.user.id  # a lucia User; g.session is its Session
+
+Before every request the extension reads the session once, from the session
+cookie or else an ``Authorization: Bearer`` token, into ``g.session`` and
+``g.user`` (None when signed out). After it, it re-sets the cookie when the
+session was just renewed (``fresh``), clears a cookie that did not validate,
+and marks every response that read or set a session ``Cache-Control: no-store``
+and ``Vary: Cookie``. Unsafe cross-site requests get 403 (the origin check of
+``lucia.csrf``), and a ``lucia.errors.DatabaseError`` becomes a plain 503. With
+a ``flow``, it registers the blueprint ``lucia`` with ``GET /login/<provider>``,
+``GET /login/<provider>/callback`` and ``POST /logout``. The behaviour is the
+Starlette integration's, the Flask way.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Final, ParamSpec, TypeVar, cast
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask, Response, current_app, g, redirect, request, url_for
+from werkzeug.local import LocalProxy
+from werkzeug.wrappers import Response as BaseResponse
+
+from lucia.accounts import SignedIn
+from lucia.cookies import Cookie
+from lucia.core import Lucia
+from lucia.csrf import verify_request_origin
+from lucia.errors import DatabaseError
+from lucia.models import Session, User
+from lucia.oauth.flow import RESPONSE_HEADERS, SignInError, SignInFlow, safe_next
+
+__all__ = [
+    "LuciaFlask",
+    "current_session",
+    "current_user",
+    "login_required",
+    "session_attributes",
+    "sign_in_response",
+    "sign_out",
+]
+
+logger = logging.getLogger("lucia.integrations")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_EXTENSION: Final = "lucia"
+_MAX_USER_AGENT: Final = 512
+
+
+@dataclass(slots=True)
+class _RequestState:
+    """What ``before_request`` learnt, for ``after_request``."""
+
+    set_cookie: Cookie | None = None
+    read_session: bool = False
+
+
+class LuciaFlask:
+    """The Flask extension: session and user in ``g``, cookie upkeep, CSRF, OAuth routes.
+
+    ``allowed_origins`` lists the origins (``https://app.example``) or hosts
+    unsafe requests may come from; empty means the request's own ``Host``
+    (``X-Forwarded-Host`` when ``trust_proxy``). ``csrf_exempt`` lists path
+    prefixes (``/webhooks``; matched on whole segments) whose unsafe requests
+    skip the origin check; on those the cookie session is not loaded, so an
+    exempt route never acts on a browser's ambient cookie. ``bearer`` enables
+    ``Authorization: Bearer`` tokens; an unsafe request authenticated by a valid
+    bearer token and carrying no session cookie skips the origin check, since a
+    browser never attaches that header on its own. ``login_view`` (a path or an
+    endpoint name) makes ``login_required`` redirect signed-out GET requests
+    there with ``?next=``; without it they get 401. ``url_prefix`` prefixes the
+    OAuth routes; ``after_logout`` is where ``POST /logout`` redirects.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        auth: Lucia,
+        flow: SignInFlow | None = None,
+        allowed_origins: Iterable[str] = (),
+        trust_proxy: bool = False,
+        csrf_exempt: Iterable[str] = (),
+        bearer: bool = True,
+        url_prefix: str = "",
+        login_view: str | None = None,
+        after_logout: str = "/",
+    ) -> None:
+        if not isinstance(auth, Lucia):
+            raise TypeError("LuciaFlask needs a Lucia (Flask views are synchronous)")
+        if flow is not None and flow.auth is not auth:
+            raise ValueError("the SignInFlow must use the same Lucia")
+        if isinstance(allowed_origins, str) or isinstance(csrf_exempt, str):
+            raise TypeError("allowed_origins and csrf_exempt must be lists of strings")
+        exempt = tuple(csrf_exempt)
+        for prefix in exempt:
+            if not isinstance(prefix, str) or not prefix.startswith("/"):
+                raise ValueError("csrf_exempt entries are path prefixes starting with '/'")
+        if safe_next(after_logout, "") != after_logout:
+            raise ValueError("after_logout must be a same-origin path such as '/'")
+        if url_prefix and safe_next(url_prefix, "") != url_prefix:
+            raise ValueError("url_prefix must be a path such as '/auth'")
+        self.auth = auth
+        self.flow = flow
+        self.allowed_origins = tuple(allowed_origins)
+        self.trust_proxy = trust_proxy
+        self.csrf_exempt = tuple(prefix.rstrip("/") for prefix in exempt)
+        self.bearer = bearer
+        self.url_prefix = url_prefix.rstrip("/")
+        self.login_view = login_view
+        self.after_logout = after_logout
+        self._cookie_prefix = auth.session_cookie_name + "="
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Install the request hooks, the 503 handler and (with a flow) the blueprint."""
+        if _EXTENSION in app.extensions:
+            raise RuntimeError("LuciaFlask is already installed on this app")
+        app.extensions[_EXTENSION] = self
+        app.before_request(self._before_request)
+        app.after_request(self._after_request)
+        app.register_error_handler(DatabaseError, _unavailable)
+        if self.flow is not None:
+            app.register_blueprint(self._blueprint(), url_prefix=self.url_prefix or None)
+
+    # Per request
+
+    def _exempt(self, path: str) -> bool:
+        for prefix in self.csrf_exempt:
+            if not prefix or path == prefix or path.startswith(prefix + "/"):
+                return True
+        return False
+
+    def _origin_ok(self) -> bool:
+        return verify_request_origin(
+            request.method,
+            cast(Any, request.headers),
+            self.allowed_origins,
+            trust_proxy=self.trust_proxy,
+        )
+
+    def _before_request(self) -> BaseResponse | None:
+        auth = self.auth
+        g.session = None
+        g.user = None
+        state = _RequestState()
+        g._lucia = state
+        unsafe = request.method in _UNSAFE_METHODS
+        exempt = unsafe and bool(self.csrf_exempt) and self._exempt(request.path)
+        cookie_token = None
+        if not exempt:
+            # The raw header: Werkzeug's own parser would repair malformed cookies.
+            cookie_token = auth.read_session_cookie(request.environ.get("HTTP_COOKIE"))
+        bearer_token = None
+        if cookie_token is None and self.bearer:
+            bearer_token = auth.read_bearer_token(request.headers.get("Authorization"))
+        token = cookie_token or bearer_token
+        if unsafe and not exempt and bearer_token is None and not self._origin_ok():
+            return _forbidden()
+        found: tuple[Session, User] | None = None
+        if token is not None:
+            state.read_session = True
+            found = auth.validate_session(token)  # DatabaseError: the 503 handler
+        # An invalid bearer token is no credential at all: check as usual.
+        if bearer_token is not None and found is None and unsafe and not self._origin_ok():
+            return _forbidden()
+        if found is not None:
+            g.session, g.user = found
+        if cookie_token is not None:
+            if found is None:
+                state.set_cookie = auth.create_blank_session_cookie()
+            elif found[0].fresh:
+                state.set_cookie = auth.create_session_cookie(found[0])
+        return None
+
+    def _after_request(self, response: BaseResponse) -> BaseResponse:
+        state: _RequestState | None = g.get("_lucia")
+        if state is None:
+            return response
+        # A view that set or cleared the session cookie itself (sign-in,
+        # sign-out) has the last word; the extension's re-set would undo it.
+        route_set = any(
+            value.startswith(self._cookie_prefix)
+            for value in response.headers.getlist("Set-Cookie")
+        )
+        if state.set_cookie is not None and not route_set:
+            response.headers.add("Set-Cookie", state.set_cookie.serialize())
+            route_set = True
+        if state.read_session or route_set:
+            _no_store(response)
+        return response
+
+    # The OAuth routes and sign-out
+
+    def _blueprint(self) -> Blueprint:
+        blueprint = Blueprint("lucia", __name__)
+        blueprint.add_url_rule("/login/<provider>", "login", self._login, methods=["GET"])
+        blueprint.add_url_rule(
+            "/login/<provider>/callback", "callback", self._callback, methods=["GET"]
+        )
+        blueprint.add_url_rule("/logout", "logout", self._logout, methods=["POST"])
+        return blueprint
+
+    def _login(self, provider: str) -> BaseResponse:
+        """``GET /login/<provider>``: 302 to the provider, with the transaction cookie."""
+        assert self.flow is not None
+        try:
+            start = self.flow.start(provider, next=request.args.get("next"))
+        except SignInError as error:
+            return _error_response(error)
+        response = redirect(start.url, code=302)
+        response.headers.update(start.headers)
+        for cookie in start.cookies:
+            response.headers.add("Set-Cookie", cookie.serialize())
+        return response
+
+    def _callback(self, provider: str) -> BaseResponse:
+        """``GET /login/<provider>/callback``: finish, then 303 to the stored ``next``."""
+        assert self.flow is not None
+        old: Session | None = g.session
+        user: User | None = g.user
+        try:
+            result = self.flow.callback(
+                provider,
+                request.query_string.decode("latin-1"),
+                request.environ.get("HTTP_COOKIE"),
+                session_attributes=session_attributes(),
+                current_user_id=None if user is None else user.id,
+            )
+        except SignInError as error:
+            return _error_response(error)
+        if result.session is not None and old is not None:
+            # A sign-in replaces whatever session the browser held (fixation).
+            self.auth.invalidate_session(old.id)
+        response = redirect(result.redirect_to, code=303)
+        response.headers.update(RESPONSE_HEADERS)
+        response.headers.update(result.headers)
+        for cookie in result.cookies:
+            response.headers.add("Set-Cookie", cookie.serialize())
+        return response
+
+    def _logout(self) -> BaseResponse:
+        """``POST /logout``: delete the session server-side, clear the cookie, 303."""
+        response = redirect(self.after_logout, code=303)
+        sign_out(response)
+        return response
+
+
+def _extension() -> LuciaFlask:
+    extension = current_app.extensions.get(_EXTENSION)
+    if not isinstance(extension, LuciaFlask) or "_lucia" not in g:
+        raise RuntimeError("LuciaFlask is not installed on this app")
+    return extension
+
+
+def _no_store(response: BaseResponse) -> None:
+    response.headers["Cache-Control"] = "no-store"
+    if "*" not in response.vary:
+        response.vary.add("Cookie")
+
+
+def _forbidden() -> BaseResponse:
+    return Response("Forbidden: cross-site request", status=403, mimetype="text/plain")
+
+
+def _unavailable(exc: DatabaseError) -> BaseResponse:
+    # The error's class and code only: the answer and the log stay free of
+    # connection strings, SQL and tracebacks.
+    logger.error("authentication database unavailable", extra={"error_code": exc.code})
+    return Response(
+        "Service unavailable",
+        status=503,
+        mimetype="text/plain",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _error_response(error: SignInError) -> BaseResponse:
+    response = Response(error.render_html(), status=error.status, mimetype="text/html")
+    response.headers.update(RESPONSE_HEADERS)
+    response.headers.update(error.headers)
+    for cookie in error.cookies:
+        response.headers.add("Set-Cookie", cookie.serialize())
+    return response
+
+
+# Request helpers for views
+
+
+def current_session() -> Session | None:
+    """The request's validated session, or None; needs ``LuciaFlask``."""
+    _extension()
+    session: Session | None = g.session
+    return session
+
+
+def _current_user() -> User | None:
+    _extension()
+    user: User | None = g.user
+    return user
+
+
+current_user: User | None = cast(Any, LocalProxy(_current_user))
+"""The signed-in user, or a proxy to None: test it with ``if current_user:``
+(``current_user is None`` is never true for a proxy) or use ``g.user``."""
+
+
+def session_attributes() -> dict[str, Any]:
+    """What a new session records about the request: user agent and client address."""
+    return {
+        "user_agent": request.headers.get("User-Agent", "")[:_MAX_USER_AGENT],
+        "ip": request.remote_addr,
+    }
+
+
+def login_required(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
+    """Let only signed-in users through.
+
+    Signed out: 401 (plain text), or, when the extension has a ``login_view``
+    and the request is a GET or HEAD, a 302 there with ``?next=`` the current path.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | BaseResponse:
+        extension = _extension()
+        if g.user is not None:
+            return view(*args, **kwargs)
+        if extension.login_view is not None and request.method in ("GET", "HEAD"):
+            target = extension.login_view
+            if not target.startswith("/"):
+                target = url_for(target)
+            query = request.query_string.decode("latin-1")
+            here = safe_next(request.path + ("?" + query if query else ""))
+            return redirect(f"{target}?{urlencode({'next': here})}", code=302)
+        return Response("Unauthorized", status=401, mimetype="text/plain")
+
+    return wrapper
+
+
+def sign_in_response(response: BaseResponse, session: Session | SignedIn) -> BaseResponse:
+    """Set the cookie of a session just created (``lucia.accounts`` gives one) on ``response``.
+
+    The request's previous session, if any, is invalidated server-side, so a
+    sign-in never keeps what the browser held before (fixation). The response
+    is marked ``Cache-Control: no-store``.
+    """
+    extension = _extension()
+    new = session.session if isinstance(session, SignedIn) else session
+    old: Session | None = g.session
+    if old is not None and old.id != new.id:
+        extension.auth.invalidate_session(old.id)
+        g.session = None
+        g.user = None
+    response.headers.add("Set-Cookie", extension.auth.create_session_cookie(new).serialize())
+    _no_store(response)
+    return response
+
+
+def sign_out(response: BaseResponse) -> BaseResponse:
+    """Invalidate the request's session server-side and clear the session cookie."""
+    extension = _extension()
+    session: Session | None = g.session
+    if session is not None:
+        extension.auth.invalidate_session(session.id)
+        g.session = None
+        g.user = None
+    response.headers.add("Set-Cookie", extension.auth.create_blank_session_cookie().serialize())
+    _no_store(response)
+    return response

@@ -1,0 +1,238 @@
+"""lucia.accounts: password sign-up, sign-in and change, with Lucia and with AsyncLucia.
+
+Every test runs twice: once through the sync functions on ``Lucia`` over a
+``MemoryAdapter``, once through the ``a``-prefixed ones on ``AsyncLucia`` over
+an ``AsyncMemoryAdapter`` sharing the same kind of store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from lucia import accounts
+from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
+from lucia.core import AsyncLucia, Lucia
+from lucia.errors import InvalidCredentialsError, InvalidPasswordError
+from lucia.oauth.flow import EMAIL_PROVIDER_ID
+from tests.conftest import Harness
+
+PASSWORD = "correct horse battery staple"
+NEW_PASSWORD = "a brand new passphrase 42"
+
+
+@dataclass
+class Env:
+    """The store, the lucia object behind a Harness, and the accounts functions to call."""
+
+    store: MemoryAdapter
+    auth: Lucia | AsyncLucia
+    lucia: Harness
+    mode: str
+
+    async def call(self, name: str, *args: Any, **kwargs: Any) -> accounts.SignedIn:
+        fn: Callable[..., Any] = getattr(accounts, name if self.mode == "sync" else "a" + name)
+        result = fn(self.auth, *args, **kwargs)
+        if self.mode == "async":
+            result = await result
+        assert isinstance(result, accounts.SignedIn)
+        return result
+
+    async def sign_up(self, email: str = "ada@example.com", **kwargs: Any) -> accounts.SignedIn:
+        return await self.call("sign_up", email, PASSWORD, **kwargs)
+
+
+@pytest.fixture(params=["sync", "async"])
+def env(request: pytest.FixtureRequest) -> Env:
+    store = MemoryAdapter()
+    auth: Lucia | AsyncLucia = (
+        Lucia(store) if request.param == "sync" else AsyncLucia(AsyncMemoryAdapter(store))
+    )
+    return Env(store, auth, Harness(auth), request.param)
+
+
+async def valid(env: Env, token: str | None) -> bool:
+    assert token is not None
+    return await env.lucia.validate_session(token) is not None
+
+
+# Sign-up
+
+
+async def test_sign_up_creates_an_unverified_email_account_and_a_session(env: Env) -> None:
+    signed = await env.sign_up(
+        "  Ada@Example.COM ",
+        attributes={"name": "Ada", "email_verified": True, "email": "x@evil.example"},
+        session_attributes={"ip": "192.0.2.1"},
+    )
+    assert signed.user.attributes == {
+        "name": "Ada",
+        "email": "ada@example.com",
+        "email_verified": False,
+    }
+    owner = await env.lucia.get_user_by_key(EMAIL_PROVIDER_ID, "ada@example.com")
+    assert owner is not None
+    assert owner.id == signed.user.id
+    assert signed.session.attributes == {"ip": "192.0.2.1"}
+    assert signed.cookie.name == env.auth.session_cookie_name
+    assert signed.cookie.value == signed.session.token
+    assert await valid(env, signed.session.token)
+    assert signed.session.token not in repr(signed)
+
+
+async def test_sign_up_with_a_taken_email_is_a_typed_error(env: Env) -> None:
+    await env.sign_up()
+    with pytest.raises(accounts.EmailTakenError) as caught:
+        await env.sign_up("ADA@example.com")
+    assert caught.value.code == "AUTH_EMAIL_TAKEN"
+    assert len(env.store._users) == 1
+
+
+@pytest.mark.parametrize(
+    "email", ["", "no-at-sign", "@example.com", "ada@", "\uff41da@example.com"]
+)
+async def test_sign_up_refuses_invalid_addresses(env: Env, email: str) -> None:
+    with pytest.raises(accounts.InvalidEmailError) as caught:
+        await env.sign_up(email)
+    assert caught.value.code == "AUTH_INVALID_EMAIL"
+    assert env.store._users == {}
+
+
+async def test_sign_up_refuses_a_weak_password_with_its_reason(env: Env) -> None:
+    with pytest.raises(InvalidPasswordError) as caught:
+        await env.call("sign_up", "ada@example.com", "short")
+    assert caught.value.reason == "too_short"
+    assert env.store._users == {}
+    assert env.store._sessions == {}
+
+
+# Sign-in
+
+
+async def test_sign_in_with_the_right_password(env: Env) -> None:
+    user_id = (await env.sign_up()).user.id
+    signed = await env.call("sign_in", "ADA@example.com ", PASSWORD)
+    assert signed.user.id == user_id
+    assert await valid(env, signed.session.token)
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [
+        ("ada@example.com", "not the password at all"),
+        ("bob@example.com", PASSWORD),
+        ("not an address", PASSWORD),
+        ("ada@example.com", ""),
+    ],
+    ids=["wrong-password", "unknown-email", "invalid-email", "empty-password"],
+)
+async def test_sign_in_failures_are_indistinguishable(env: Env, email: str, password: str) -> None:
+    await env.sign_up()
+    sessions_before = dict(env.store._sessions)
+    with pytest.raises(InvalidCredentialsError) as caught:
+        await env.call("sign_in", email, password)
+    assert caught.value.code == "AUTH_INVALID_CREDENTIALS"
+    assert caught.value.message == "invalid credentials"
+    assert env.store._sessions == sessions_before
+
+
+async def test_sec1_sign_in_replaces_current_session(env: Env) -> None:
+    first = await env.sign_up()
+    signed = await env.call(
+        "sign_in", "ada@example.com", PASSWORD, current_session_id=first.session.id
+    )
+    assert signed.session.id != first.session.id
+    assert not await valid(env, first.session.token)
+    assert await valid(env, signed.session.token)
+
+
+async def test_sec1_failed_sign_in_keeps_the_current_session(env: Env) -> None:
+    first = await env.sign_up()
+    with pytest.raises(InvalidCredentialsError):
+        await env.call("sign_in", "ada@example.com", "wrong", current_session_id=first.session.id)
+    assert await valid(env, first.session.token)
+
+
+# Password change
+
+
+async def test_sec19_change_requires_current_password(env: Env) -> None:
+    first = await env.sign_up()
+    with pytest.raises(InvalidCredentialsError):
+        await env.call(
+            "change_password", first.user.id, "ada@example.com", "wrong guess", NEW_PASSWORD
+        )
+    # Nothing changed: the old password still works, the new one does not, the session lives.
+    assert await valid(env, first.session.token)
+    await env.call("sign_in", "ada@example.com", PASSWORD)
+    with pytest.raises(InvalidCredentialsError):
+        await env.call("sign_in", "ada@example.com", NEW_PASSWORD)
+
+
+async def test_sec19_change_refuses_another_users_account(env: Env) -> None:
+    ada = await env.sign_up()
+    await env.sign_up("eve@example.com")
+    # Eve knows her own password; that does not let Ada's session change Eve's key.
+    with pytest.raises(InvalidCredentialsError):
+        await env.call("change_password", ada.user.id, "eve@example.com", PASSWORD, NEW_PASSWORD)
+    await env.call("sign_in", "eve@example.com", PASSWORD)
+
+
+async def test_sec6_change_revokes_other_sessions(env: Env) -> None:
+    first = await env.sign_up()
+    other_device = await env.call("sign_in", "ada@example.com", PASSWORD)
+    changed = await env.call(
+        "change_password",
+        first.user.id,
+        "ada@example.com",
+        PASSWORD,
+        NEW_PASSWORD,
+        session_attributes={"ip": "192.0.2.9"},
+    )
+    assert not await valid(env, first.session.token)
+    assert not await valid(env, other_device.session.token)
+    assert await valid(env, changed.session.token)
+    assert changed.session.attributes == {"ip": "192.0.2.9"}
+    assert [s.id for s in await env.lucia.get_user_sessions(first.user.id)] == [changed.session.id]
+    with pytest.raises(InvalidCredentialsError):
+        await env.call("sign_in", "ada@example.com", PASSWORD)
+    await env.call("sign_in", "ada@example.com", NEW_PASSWORD)
+
+
+async def test_change_refuses_a_weak_new_password_and_changes_nothing(env: Env) -> None:
+    first = await env.sign_up()
+    with pytest.raises(InvalidPasswordError) as caught:
+        await env.call("change_password", first.user.id, "ada@example.com", PASSWORD, "short")
+    assert caught.value.reason == "too_short"
+    assert await valid(env, first.session.token)
+    await env.call("sign_in", "ada@example.com", PASSWORD)
+
+
+# Flavours and logs
+
+
+async def test_sync_functions_refuse_async_lucia_and_vice_versa() -> None:
+    with pytest.raises(TypeError, match="a-prefixed"):
+        accounts.sign_in(AsyncLucia(AsyncMemoryAdapter()), "a@b.c", PASSWORD)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="AsyncLucia"):
+        await accounts.asign_in(Lucia(MemoryAdapter()), "a@b.c", PASSWORD)  # type: ignore[arg-type]
+
+
+async def test_g42_no_password_or_token_in_logs(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        first = await env.sign_up()
+        with pytest.raises(InvalidCredentialsError):
+            await env.call("sign_in", "ada@example.com", "wrong password here")
+        changed = await env.call(
+            "change_password", first.user.id, "ada@example.com", PASSWORD, NEW_PASSWORD
+        )
+    text = caplog.text + "".join(repr(r.__dict__) for r in caplog.records)
+    for secret in (PASSWORD, NEW_PASSWORD, "wrong password here"):
+        assert secret not in text
+    for token in (first.session.token, changed.session.token):
+        assert token is not None
+        assert token not in text
