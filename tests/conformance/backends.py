@@ -93,6 +93,7 @@ LOCAL_BACKENDS: list[Backend] = [
 def _all_backends() -> list[Backend]:
     # Imported here: each server module imports only its own driver.
     from tests.conformance import (
+        backends_django,
         backends_mysql,
         backends_postgres,
         backends_redis,
@@ -105,6 +106,7 @@ def _all_backends() -> list[Backend]:
         *backends_mysql.BACKENDS,
         *backends_redis.BACKENDS,
         *backends_sqlalchemy.BACKENDS,
+        *backends_django.BACKENDS,
     ]
 
 

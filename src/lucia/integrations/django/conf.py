@@ -1,0 +1,211 @@
+"""lucia's configuration from ``settings.LUCIA``, and the objects built from it.
+
+    LUCIA = {
+        "PROVIDERS": {"github": GitHub(...)},    # or a list, a callable, a dotted path
+        "SESSION_EXPIRES_IN": timedelta(days=30),
+        "COOKIE_NAME": "auth_session",
+        "SECURE_COOKIES": True,
+        "ALLOWED_ORIGINS": [],                   # empty: the request's own host
+        "TRUST_PROXY": False,
+        "CSRF_EXEMPT": ["/webhooks"],
+        "LOGIN_URL": None,                       # login_required: None answers 401
+    }
+
+``get_lucia()``, ``get_async_lucia()`` and ``get_flow()`` build these once and
+cache them; changing ``settings.LUCIA`` (``override_settings`` in tests) drops
+the cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings  # type: ignore[import-untyped]
+from django.core.signals import setting_changed  # type: ignore[import-untyped]
+from django.utils.module_loading import import_string  # type: ignore[import-untyped]
+
+from lucia.core import AsyncLucia, Lucia
+from lucia.oauth.flow import SignInFlow
+from lucia.oauth.providers.base import OAuthProvider
+
+__all__ = ["LuciaSettings", "get_async_lucia", "get_flow", "get_lucia", "lucia_settings"]
+
+_DEFAULT_ADAPTER = "lucia.integrations.django.adapter.DjangoAdapter"
+_KNOWN = frozenset(
+    {
+        "ADAPTER",
+        "SESSION_EXPIRES_IN",
+        "COOKIE_NAME",
+        "SECURE_COOKIES",
+        "ALLOWED_ORIGINS",
+        "TRUST_PROXY",
+        "CSRF_EXEMPT",
+        "BEARER",
+        "PROVIDERS",
+        "LOGIN_URL",
+        "DEFAULT_REDIRECT",
+        "AFTER_LOGOUT",
+        "LUCIA_OPTIONS",
+        "FLOW_OPTIONS",
+    }
+)
+
+
+@dataclass(frozen=True)
+class LuciaSettings:
+    """``settings.LUCIA``, checked, with defaults filled in."""
+
+    adapter: Any
+    session_expires_in: timedelta
+    cookie_name: str
+    secure_cookies: bool
+    allowed_origins: tuple[str, ...]
+    trust_proxy: bool
+    csrf_exempt: tuple[str, ...]
+    bearer: bool
+    providers: Any
+    login_url: str | None
+    default_redirect: str
+    after_logout: str
+    lucia_options: Mapping[str, Any]
+    flow_options: Mapping[str, Any]
+
+
+def _strings(raw: dict[str, Any], name: str) -> tuple[str, ...]:
+    value = raw.get(name, ())
+    if isinstance(value, str) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"LUCIA[{name!r}] must be a list of strings")
+    return tuple(value)
+
+
+def _read() -> LuciaSettings:
+    raw: dict[str, Any] = dict(getattr(settings, "LUCIA", {}) or {})
+    unknown = set(raw) - _KNOWN
+    if unknown:
+        raise ValueError(f"unknown settings.LUCIA keys: {sorted(unknown)}")
+    exempt = _strings(raw, "CSRF_EXEMPT")
+    for prefix in exempt:
+        if not prefix.startswith("/"):
+            raise ValueError("LUCIA['CSRF_EXEMPT'] entries are path prefixes starting with '/'")
+    return LuciaSettings(
+        adapter=raw.get("ADAPTER", _DEFAULT_ADAPTER),
+        session_expires_in=raw.get("SESSION_EXPIRES_IN", timedelta(days=30)),
+        cookie_name=raw.get("COOKIE_NAME", "auth_session"),
+        secure_cookies=bool(raw.get("SECURE_COOKIES", True)),
+        allowed_origins=_strings(raw, "ALLOWED_ORIGINS"),
+        trust_proxy=bool(raw.get("TRUST_PROXY", False)),
+        csrf_exempt=tuple(prefix.rstrip("/") for prefix in exempt),
+        bearer=bool(raw.get("BEARER", True)),
+        providers=raw.get("PROVIDERS", ()),
+        login_url=raw.get("LOGIN_URL"),
+        default_redirect=raw.get("DEFAULT_REDIRECT", "/"),
+        after_logout=raw.get("AFTER_LOGOUT", "/"),
+        lucia_options=dict(raw.get("LUCIA_OPTIONS", {})),
+        flow_options=dict(raw.get("FLOW_OPTIONS", {})),
+    )
+
+
+# Reentrant: building one object asks for others (the flow needs Lucia).
+_lock = threading.RLock()
+_cache: dict[str, Any] = {}
+
+
+def _cached(name: str, build: Callable[[], Any]) -> Any:
+    # Double-checked: built once even when the first requests arrive together.
+    try:
+        return _cache[name]
+    except KeyError:
+        pass
+    with _lock:
+        if name not in _cache:
+            _cache[name] = build()
+        return _cache[name]
+
+
+def reset() -> None:
+    """Forget everything built from ``settings.LUCIA`` (done when the setting changes)."""
+    with _lock:
+        _cache.clear()
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("LUCIA", "DATABASES"):
+        reset()
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="lucia.integrations.django.conf")
+
+
+def lucia_settings() -> LuciaSettings:
+    """The checked ``settings.LUCIA``."""
+    result: LuciaSettings = _cached("settings", _read)
+    return result
+
+
+def _sync_adapter() -> Any:
+    spec = lucia_settings().adapter
+    if isinstance(spec, str):
+        spec = import_string(spec)
+    return spec() if isinstance(spec, type) or callable(spec) else spec
+
+
+def _lucia_kwargs(conf: LuciaSettings) -> dict[str, Any]:
+    return {
+        "session_expires_in": conf.session_expires_in,
+        "session_cookie_name": conf.cookie_name,
+        "secure_cookies": conf.secure_cookies,
+        **conf.lucia_options,
+    }
+
+
+def _build_lucia() -> Lucia:
+    return Lucia(_cached("adapter", _sync_adapter), **_lucia_kwargs(lucia_settings()))
+
+
+def _build_async_lucia() -> AsyncLucia:
+    from lucia.integrations.django.adapter import AsyncDjangoAdapter
+
+    adapter = AsyncDjangoAdapter(_cached("adapter", _sync_adapter))
+    return AsyncLucia(adapter, **_lucia_kwargs(lucia_settings()))
+
+
+def get_lucia() -> Lucia:
+    """The project's ``Lucia`` (sync), built from ``settings.LUCIA`` once."""
+    result: Lucia = _cached("lucia", _build_lucia)
+    return result
+
+
+def get_async_lucia() -> AsyncLucia:
+    """The project's ``AsyncLucia``: the same adapter, each call on Django's sync thread."""
+    result: AsyncLucia = _cached("async_lucia", _build_async_lucia)
+    return result
+
+
+def _providers() -> Mapping[str, OAuthProvider] | Iterable[OAuthProvider]:
+    spec = lucia_settings().providers
+    if isinstance(spec, str):
+        spec = import_string(spec)
+    if callable(spec) and not isinstance(spec, OAuthProvider):
+        spec = spec()
+    result: Mapping[str, OAuthProvider] | Iterable[OAuthProvider] = spec
+    return result
+
+
+def _build_flow() -> SignInFlow:
+    conf = lucia_settings()
+    return SignInFlow(
+        get_lucia(),
+        _providers(),
+        default_redirect=conf.default_redirect,
+        **conf.flow_options,
+    )
+
+
+def get_flow() -> SignInFlow:
+    """The ``SignInFlow`` over ``get_lucia()`` and ``LUCIA["PROVIDERS"]``, built once."""
+    result: SignInFlow = _cached("flow", _build_flow)
+    return result

@@ -1,0 +1,98 @@
+"""The OAuth sign-in views and sign-out, on ``SignInFlow`` (mounted by ``urls.py``).
+
+They are sync views: the flow runs with ``Lucia`` and each provider's sync
+``httpx`` client, which works under WSGI and (in Django's sync thread) under
+ASGI alike, with no event loop bound to a provider's client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import (  # type: ignore[import-untyped]
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+
+from lucia.integrations.django.conf import get_flow, get_lucia, lucia_settings
+from lucia.integrations.django.middleware import (
+    current_session,
+    current_user,
+    session_attributes,
+    set_cookie,
+    sign_out,
+)
+from lucia.oauth.flow import RESPONSE_HEADERS, SignInError, safe_next
+
+__all__ = ["callback", "login", "logout"]
+
+
+class _SeeOther(HttpResponseRedirect):  # type: ignore[misc]
+    status_code = 303
+
+
+def _with_headers(response: HttpResponse, *header_sets: Any) -> HttpResponse:
+    for headers in header_sets:
+        for name, value in headers.items():
+            response[name] = value
+    return response
+
+
+def _error_response(error: SignInError) -> HttpResponse:
+    response = HttpResponse(
+        error.render_html(), status=error.status, content_type="text/html; charset=utf-8"
+    )
+    _with_headers(response, RESPONSE_HEADERS, error.headers)
+    for cookie in error.cookies:
+        set_cookie(response, cookie)
+    return response
+
+
+def login(request: Any, provider: str) -> HttpResponse:
+    """``GET login/<provider>/``: 302 to the provider, with the transaction cookie."""
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
+    try:
+        start = get_flow().start(provider, next=request.GET.get("next"))
+    except SignInError as error:
+        return _error_response(error)
+    response = _with_headers(HttpResponseRedirect(start.url), start.headers)
+    for cookie in start.cookies:
+        set_cookie(response, cookie)
+    return response
+
+
+def callback(request: Any, provider: str) -> HttpResponse:
+    """``GET login/<provider>/callback/``: finish, then 303 to the stored ``next``."""
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
+    old = current_session(request)
+    user = current_user(request)
+    try:
+        result = get_flow().callback(
+            provider,
+            request.META.get("QUERY_STRING", ""),
+            request.META.get("HTTP_COOKIE"),
+            session_attributes=session_attributes(request),
+            current_user_id=None if user is None else user.id,
+        )
+    except SignInError as error:
+        return _error_response(error)
+    if result.session is not None and old is not None:
+        # A sign-in replaces whatever session the browser held (fixation).
+        get_lucia().invalidate_session(old.id)
+    response = _with_headers(_SeeOther(result.redirect_to), RESPONSE_HEADERS, result.headers)
+    for cookie in result.cookies:
+        set_cookie(response, cookie)
+    return response
+
+
+def logout(request: Any) -> HttpResponse:
+    """``POST logout/``: delete the session server-side, clear the cookie, 303 to
+    ``LUCIA["AFTER_LOGOUT"]`` (origin-checked by ``LuciaMiddleware``)."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    response = _SeeOther(safe_next(lucia_settings().after_logout))
+    sign_out(request, response)
+    return response

@@ -1,0 +1,475 @@
+"""The Django integration on a small test project, driven by Django's test clients.
+
+Sign-in goes through ``LocalOIDCProvider`` with ``OpenIDConnect``; the sync
+stack (WSGI ``Client``) and the async one (``AsyncClient``: async middleware,
+``AsyncDjangoAdapter``) are both exercised. Security tests are named after
+SECURITY.md items.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from http.cookies import Morsel
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from tests.conformance.backends_django import fresh_database
+from tests.integrations.django_project import setup
+
+setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.test import AsyncClient, Client, override_settings  # noqa: E402
+
+from lucia.adapters.base import SessionRecord, UserRecord  # noqa: E402
+from lucia.errors import DatabaseError  # noqa: E402
+from lucia.integrations.django.adapter import DjangoAdapter  # noqa: E402
+from lucia.integrations.django.conf import get_flow, get_lucia  # noqa: E402
+from lucia.integrations.django.models import LuciaSession, LuciaUser  # noqa: E402
+from lucia.oauth.providers.openid import OpenIDConnect  # noqa: E402
+from lucia.sessions import utc_now  # noqa: E402
+from lucia.testing.oidc_provider import LocalOIDCProvider  # noqa: E402
+from tests.conftest import Clock  # noqa: E402
+
+BASE = "https://testserver"
+SAME_SITE = {"HTTP_ORIGIN": BASE}
+ROUTE = "local"
+COOKIE = "auth_session"
+TRANSACTION = "__Host-lucia_oauth"
+PASSWORD = "correct horse battery staple"
+
+
+class FlakyAdapter(DjangoAdapter):
+    """A Django adapter whose session reads fail on demand, like a database going away."""
+
+    failing = False
+
+    def get_session_and_user(self, session_id: str) -> tuple[SessionRecord, UserRecord] | None:
+        if self.failing:
+            raise DatabaseError("connection to postgres://admin:hunter2@db failed")
+        return super().get_session_and_user(session_id)
+
+
+@pytest.fixture(scope="module")
+def op_server() -> Iterator[LocalOIDCProvider]:
+    with LocalOIDCProvider() as op:
+        yield op
+
+
+@dataclass
+class Env:
+    clock: Clock
+    adapter: FlakyAdapter
+    provider: OpenIDConnect
+    op: LocalOIDCProvider
+    client: Client
+
+    def get(self, path: str, **extra: Any) -> Any:
+        return self.client.get(path, secure=True, **extra)
+
+    def post(self, path: str, **extra: Any) -> Any:
+        return self.client.post(path, secure=True, **extra)
+
+    def oidc_sign_in(self, next: str | None = None) -> Any:
+        """Sign in through the provider like a browser; the callback's response."""
+        data = {"next": next} if next is not None else {}
+        start = self.get(f"/auth/login/{ROUTE}/", data=data)
+        assert start.status_code == 302
+        callback_url = self.op.login(start["Location"])
+        assert callback_url.startswith(f"{BASE}/auth/login/{ROUTE}/callback/?")
+        return self.get(callback_url)
+
+    def token(self) -> str | None:
+        morsel = self.client.cookies.get(COOKIE)
+        return morsel.value if morsel is not None and morsel.value else None
+
+    def with_token(self, path: str, token: str) -> Any:
+        """GET ``path`` from a fresh browser holding only this session cookie."""
+        other = Client()
+        other.cookies[COOKIE] = token
+        return other.get(path, secure=True)
+
+
+@pytest.fixture
+def env(op_server: LocalOIDCProvider) -> Iterator[Env]:
+    fresh_database()
+    clock = Clock(utc_now().replace(microsecond=0))
+    adapter = FlakyAdapter()
+    provider = OpenIDConnect(
+        op_server.issuer,
+        op_server.client_id,
+        op_server.client_secret,
+        f"{BASE}/auth/login/{ROUTE}/callback/",
+    )
+    lucia_settings = {
+        "ADAPTER": adapter,
+        "PROVIDERS": {ROUTE: provider},
+        "CSRF_EXEMPT": ["/webhooks"],
+        "LUCIA_OPTIONS": {"clock": clock},
+    }
+    with override_settings(LUCIA=lucia_settings):
+        yield Env(clock, adapter, provider, op_server, Client())
+    provider.close()
+
+
+def cookie(response: Any, name: str) -> Morsel[str]:
+    morsel: Morsel[str] = response.cookies[name]
+    return morsel
+
+
+# Sign-in, protected views, renewal, sign-out
+
+
+def test_oidc_sign_in_then_protected_view_works(env: Env) -> None:
+    assert env.get("/me").status_code == 401
+    callback = env.oidc_sign_in()
+    assert callback.status_code == 303
+    assert callback["Location"] == "/"
+    me = env.get("/me")
+    assert me.status_code == 200
+    user = get_lucia().get_user_by_key(env.provider.name, env.op.user["sub"])
+    assert user is not None
+    assert me.json()["id"] == user.id
+    # The rows are visible through the (read-only) models too.
+    assert LuciaUser.objects.get(id=user.id).created_at is not None
+    assert LuciaSession.objects.filter(user_id=user.id).count() == 1
+
+
+def test_next_is_honoured_when_safe(env: Env) -> None:
+    assert env.oidc_sign_in(next="/settings?tab=2")["Location"] == "/settings?tab=2"
+
+
+async def test_async_stack_signs_in_and_serves_async_views(env: Env) -> None:
+    client = AsyncClient()
+    start = await client.get(f"/auth/login/{ROUTE}/", secure=True)
+    assert start.status_code == 302
+    callback = await client.get(env.op.login(start["Location"]), secure=True)
+    assert callback.status_code == 303
+    assert callback["Referrer-Policy"] == "no-referrer"
+    me = await client.get("/ame", secure=True)
+    assert me.status_code == 200
+    assert me.json()["async"] is True
+    assert me["Cache-Control"] == "no-store"
+    assert (await client.post("/change", secure=True)).status_code == 403
+    logout = await client.post("/auth/logout/", secure=True, headers={"Origin": BASE})
+    assert logout.status_code == 303
+    signed_out = await client.get("/ame", secure=True)
+    assert signed_out.status_code == 401
+    stranger = AsyncClient()
+    stranger.cookies[COOKIE] = "unknown.value"
+    cleared = await stranger.get("/ame", secure=True)
+    assert cleared.status_code == 401
+    assert str(cookie(cleared, COOKIE)["max-age"]) == "0"
+
+
+def test_password_sign_in_then_protected_view_works(env: Env) -> None:
+    user = get_lucia().create_user("email", "ada@example.com", password=PASSWORD)
+    wrong = env.post(
+        "/password/login",
+        data={"email": "ada@example.com", "password": "not it at all"},
+        content_type="application/json",
+        **SAME_SITE,
+    )
+    assert wrong.status_code == 400
+    assert env.token() is None
+    response = env.post(
+        "/password/login",
+        data={"email": "ada@example.com", "password": PASSWORD},
+        content_type="application/json",
+        **SAME_SITE,
+    )
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert env.get("/me").json()["id"] == user.id
+
+
+def test_sec12_fresh_session_cookie_is_re_set_after_time_passes(env: Env) -> None:
+    env.oidc_sign_in()
+    assert COOKIE not in env.get("/me").cookies
+    env.clock.advance(days=20)
+    renewed = env.get("/me")
+    assert renewed.status_code == 200
+    assert int(cookie(renewed, COOKIE)["max-age"]) == int(timedelta(days=30).total_seconds())
+    assert env.get("/me").status_code == 200
+
+
+def test_sec5_sign_out_deletes_the_session_and_the_old_cookie_gets_401(env: Env) -> None:
+    env.oidc_sign_in()
+    token = env.token()
+    assert token is not None
+    session_id = env.get("/me").json()["session"]
+    response = env.post("/auth/logout/", **SAME_SITE)
+    assert response.status_code == 303
+    assert response["Location"] == "/"
+    assert response["Cache-Control"] == "no-store"
+    cleared = cookie(response, COOKIE)
+    assert str(cleared["max-age"]) == "0"
+    assert cleared["path"] == "/"
+    assert env.adapter.get_session(session_id) is None
+    assert env.with_token("/me", token).status_code == 401
+
+
+def test_sec5_logout_is_post_only(env: Env) -> None:
+    env.oidc_sign_in()
+    assert env.get("/auth/logout/").status_code == 405
+    assert env.get("/me").status_code == 200
+
+
+def test_sec11_session_cookie_attributes(env: Env) -> None:
+    callback = env.oidc_sign_in()
+    morsel = cookie(callback, COOKIE)
+    assert morsel["secure"] is True
+    assert morsel["httponly"] is True
+    assert morsel["path"] == "/"
+    assert morsel["samesite"] == "Lax"
+    assert not morsel["domain"]
+
+
+def test_sec11_host_prefix_option(env: Env) -> None:
+    options = {"clock": env.clock, "cookie_host_prefix": True}
+    conf = {"ADAPTER": env.adapter, "PROVIDERS": {ROUTE: env.provider}, "LUCIA_OPTIONS": options}
+    with override_settings(LUCIA=conf):
+        callback = env.oidc_sign_in()
+        morsel = cookie(callback, "__Host-auth_session")
+        assert morsel["secure"] is True
+        assert morsel["path"] == "/"
+        assert not morsel["domain"]
+        assert env.get("/me").status_code == 200
+
+
+def test_sec42_no_secret_in_logs(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        start = env.get(f"/auth/login/{ROUTE}/")
+        transaction = env.client.cookies[TRANSACTION].value
+        callback_url = env.op.login(start["Location"])
+        env.get(callback_url)
+        env.get("/me")
+    token = env.token()
+    assert token is not None
+    code = dict(part.split("=", 1) for part in urlsplit(callback_url).query.split("&"))["code"]
+    # lucia's and Django's records (httpx's come from the test's simulated browser).
+    ours = [r for r in caplog.records if r.name.startswith(("lucia", "django"))]
+    assert any(r.name.startswith("lucia") for r in ours)
+    text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in ours)
+    for secret in (token, transaction, code, env.op.client_secret):
+        assert secret not in text
+
+
+def test_sec13_transaction_cookie_attributes_and_deletion(env: Env) -> None:
+    start = env.get(f"/auth/login/{ROUTE}/")
+    morsel = cookie(start, TRANSACTION)
+    assert morsel["secure"] is True
+    assert morsel["httponly"] is True
+    assert morsel["samesite"] == "Lax"
+    assert 0 < int(morsel["max-age"]) <= 600
+    callback = env.get(env.op.login(start["Location"]))
+    assert str(cookie(callback, TRANSACTION)["max-age"]) == "0"
+
+
+def test_sec8_no_store_when_a_session_is_read_or_set(env: Env) -> None:
+    assert "no-store" not in env.get("/").get("Cache-Control", "")
+    env.oidc_sign_in()
+    home = env.get("/")
+    assert home["Cache-Control"] == "no-store"
+    assert "Cookie" in home["Vary"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"HTTP_ORIGIN": "https://evil.example"}, {}, {"HTTP_ORIGIN": "null"}],
+)
+def test_sec14_cross_site_post_gets_403(env: Env, headers: dict[str, str]) -> None:
+    env.oidc_sign_in()
+    response = env.post("/change", **headers)
+    assert response.status_code == 403
+    assert env.post("/change", **SAME_SITE).content == b"changed"
+
+
+def test_sec14_exempt_route_skips_the_check_but_never_sees_the_cookie(env: Env) -> None:
+    env.oidc_sign_in()
+    response = env.post("/webhooks/github", HTTP_ORIGIN="https://github.example")
+    assert response.status_code == 200
+    assert response.content == b"hook user=False"
+    assert env.post("/webhooks-evil", HTTP_ORIGIN="https://evil.example").status_code == 403
+
+
+def test_sec14_bearer_token_without_cookie_skips_the_origin_check(env: Env) -> None:
+    user = get_lucia().create_user("email", "b@example.com")
+    session = get_lucia().create_session(user.id)
+    response = Client().post("/change", secure=True, HTTP_AUTHORIZATION=f"Bearer {session.token}")
+    assert response.content == b"changed"
+    bad = Client().post("/change", secure=True, HTTP_AUTHORIZATION="Bearer nope")
+    assert bad.status_code == 403
+
+
+def test_sec15_logout_is_origin_checked(env: Env) -> None:
+    env.oidc_sign_in()
+    assert env.post("/auth/logout/", HTTP_ORIGIN="https://evil.example").status_code == 403
+    assert env.get("/me").status_code == 200
+
+
+def test_sec1_planted_cookie_is_not_adopted_at_oidc_sign_in(env: Env) -> None:
+    auth = get_lucia()
+    victim = auth.create_user("email", "victim@example.com")
+    planted = auth.create_session(victim.id)
+    assert planted.token is not None
+    env.client.cookies[COOKIE] = planted.token
+    callback = env.oidc_sign_in()
+    assert env.token() not in (None, planted.token)
+    assert COOKIE in callback.cookies
+    assert env.adapter.get_session(planted.id) is None
+    assert env.with_token("/me", planted.token).status_code == 401
+
+
+def test_sec2_unknown_cookie_is_anonymous_and_cleared(env: Env) -> None:
+    response = env.get("/me", HTTP_COOKIE=f"{COOKIE}=garbage.value")
+    assert response.status_code == 401
+    assert str(cookie(response, COOKIE)["max-age"]) == "0"
+
+
+def test_database_error_gives_a_clean_503(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    env.oidc_sign_in()
+    env.adapter.failing = True
+    with caplog.at_level(logging.DEBUG):
+        response = env.get("/me")
+    assert response.status_code == 503
+    assert response.content == b"Service unavailable"
+    assert "hunter2" not in caplog.text
+    assert all(record.exc_info is None for record in caplog.records)
+
+
+def test_database_error_in_a_view_gives_503(env: Env) -> None:
+    response = env.get("/broken")
+    assert response.status_code == 503
+    assert b"SELECT" not in response.content
+
+
+async def test_async_middleware_gives_503_on_database_error(env: Env) -> None:
+    auth = get_lucia()
+    user = await sync_to_async(auth.create_user)("email", "c@example.com")
+    session = await sync_to_async(auth.create_session)(user.id)
+    env.adapter.failing = True
+    client = AsyncClient()
+    client.cookies[COOKIE] = session.token
+    response = await client.get("/ame", secure=True)
+    assert response.status_code == 503
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_login_required_redirects_to_login_url_when_set(env: Env) -> None:
+    with override_settings(LUCIA={"LOGIN_URL": "/auth/login/local/"}):
+        response = Client().get("/me?x=1", secure=True)
+    assert response.status_code == 302
+    assert response["Location"] == "/auth/login/local/?next=%2Fme%3Fx%3D1"
+
+
+# D. The OAuth callback at the HTTP level
+
+
+def test_sec22_forged_state_gets_400_and_creates_nothing(env: Env) -> None:
+    start = env.get(f"/auth/login/{ROUTE}/")
+    callback_url = env.op.login(start["Location"])
+    token_requests = env.op.count("token")
+    parts = urlsplit(callback_url)
+    forged = parts.query.replace("state=", "state=forged")
+    response = env.get(f"{parts.path}?{forged}")
+    assert response.status_code == 400
+    assert "text/html" in response["Content-Type"]
+    assert LuciaUser.objects.count() == 0
+    assert LuciaSession.objects.count() == 0
+    assert env.token() is None
+    assert env.op.count("token") == token_requests
+
+
+def test_sec22_replayed_state_gets_400(env: Env) -> None:
+    start = env.get(f"/auth/login/{ROUTE}/")
+    transaction = env.client.cookies[TRANSACTION].value
+    callback_url = env.op.login(start["Location"])
+    assert env.get(callback_url).status_code == 303
+    sessions = LuciaSession.objects.count()
+    env.client.cookies[TRANSACTION] = transaction
+    assert env.get(callback_url).status_code == 400
+    assert LuciaSession.objects.count() == sessions
+
+
+def test_sec23_state_bound_to_the_provider(env: Env) -> None:
+    other = OpenIDConnect(
+        env.op.issuer, env.op.client_id, env.op.client_secret, f"{BASE}/auth/login/other/callback/"
+    )
+    providers = {ROUTE: env.provider, "other": other}
+    with override_settings(LUCIA={"ADAPTER": env.adapter, "PROVIDERS": providers}):
+        start = env.get(f"/auth/login/{ROUTE}/")
+        query = urlsplit(env.op.login(start["Location"])).query
+        response = env.get(f"/auth/login/other/callback/?{query}")
+    other.close()
+    assert response.status_code == 400
+    assert LuciaUser.objects.count() == 0
+
+
+def test_sec26_access_denied_shows_a_page_and_deletes_the_cookie(env: Env) -> None:
+    start = env.get(f"/auth/login/{ROUTE}/")
+    env.op.authorization_error = "access_denied"
+    try:
+        callback_url = env.op.login(start["Location"])
+    finally:
+        env.op.authorization_error = None
+    response = env.get(callback_url)
+    assert 400 <= response.status_code < 500
+    assert b"<script" not in response.content
+    assert str(cookie(response, TRANSACTION)["max-age"]) == "0"
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert LuciaUser.objects.count() == 0
+
+
+def test_unknown_provider_gets_404(env: Env) -> None:
+    assert env.get("/auth/login/nope/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "next_value",
+    ["//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)"],
+)
+def test_sec29_unsafe_next_lands_on_the_default_page(env: Env, next_value: str) -> None:
+    callback = env.oidc_sign_in(next=next_value)
+    assert callback.status_code == 303
+    assert callback["Location"] == "/"
+
+
+def test_sec30_callback_is_a_303_with_no_referrer_and_no_store(env: Env) -> None:
+    callback = env.oidc_sign_in()
+    assert callback.status_code == 303
+    assert callback["Referrer-Policy"] == "no-referrer"
+    assert callback["Cache-Control"] == "no-store"
+    assert "?" not in callback["Location"]
+
+
+# Configuration and migrations
+
+
+def test_flow_is_cached_and_rebuilt_when_settings_change(env: Env) -> None:
+    flow = get_flow()
+    assert get_flow() is flow
+    with override_settings(LUCIA={"ADAPTER": env.adapter, "PROVIDERS": {"x": env.provider}}):
+        assert get_flow() is not flow
+
+
+def test_unknown_setting_is_refused() -> None:
+    with override_settings(LUCIA={"COOKIE": "x"}), pytest.raises(ValueError, match="COOKIE"):
+        get_lucia()
+
+
+def test_migrations_apply_and_nothing_is_missing() -> None:
+    fresh_database()
+    call_command("migrate", "lucia", "zero", verbosity=0)
+    call_command("migrate", "lucia", verbosity=0)
+    out = io.StringIO()
+    call_command("makemigrations", "lucia", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
+    assert LuciaUser.objects.count() == 0
