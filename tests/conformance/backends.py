@@ -7,35 +7,15 @@ adapter joins the suite by adding one entry to ``BACKENDS``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
 from lucia.adapters.sqlite import AsyncSQLiteAdapter, SQLiteAdapter
-
-
-@dataclass(frozen=True)
-class Stores:
-    adapter: Any
-    session_adapter: Any = None
-
-
-@dataclass(frozen=True)
-class Backend:
-    name: str
-    is_async: bool
-    # A context manager factory yielding fresh, empty Stores. It receives the
-    # pytest request (for server fixtures such as postgres_conninfo) and a tmp dir.
-    open: Callable[[pytest.FixtureRequest, Path], AbstractContextManager[Stores]]
-
-    @property
-    def id(self) -> str:
-        return f"{self.name}-{'async' if self.is_async else 'sync'}"
+from tests.conformance.model import Backend, Stores
 
 
 @contextmanager

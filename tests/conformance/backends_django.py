@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.backends import Backend, Stores
+from tests.conformance.model import Backend, Stores
 from tests.integrations.django_project import setup
 
 _migrated: set[str] = set()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lucia.adapters.mysql import AsyncMySQLAdapter, MySQLAdapter
-from tests.conformance.backends import Backend, Stores
+from tests.conformance.model import Backend, Stores
 
 
 def fresh_tables(url: str) -> None:

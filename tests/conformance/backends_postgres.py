@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from lucia.adapters.postgres import AsyncPostgresAdapter, PostgresAdapter
-from tests.conformance.backends import Backend, Stores
+from tests.conformance.model import Backend, Stores
 
 
 def empty_tables(conninfo: str) -> None:

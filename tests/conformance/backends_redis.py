@@ -17,7 +17,7 @@ import pytest
 from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
 from lucia.adapters.redis import AsyncRedisSessionAdapter, RedisSessionAdapter
 from lucia.adapters.sqlite import AsyncSQLiteAdapter, SQLiteAdapter
-from tests.conformance.backends import Backend, Stores
+from tests.conformance.model import Backend, Stores
 
 
 def _redis(request: pytest.FixtureRequest) -> RedisSessionAdapter:

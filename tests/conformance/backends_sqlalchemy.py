@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from lucia.adapters.sql import DEFAULT_TABLES, Tables
 from lucia.adapters.sqlalchemy import AsyncSQLAlchemyAdapter, SQLAlchemyAdapter
-from tests.conformance.backends import Backend, Stores
+from tests.conformance.model import Backend, Stores
 
 # Distinct from the plain PostgreSQL adapter's tables, which live in the same
 # per-run schema.

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lucia import AsyncLucia, Lucia
-from tests.conformance.backends import Backend, Stores
+from tests.conformance.model import Backend, Stores
 from tests.conftest import Clock
 
 SIGN_INS = 100

@@ -37,6 +37,9 @@ from lucia.oauth.providers.openid import OpenIDConnect  # noqa: E402
 from lucia.sessions import utc_now  # noqa: E402
 from lucia.testing.oidc_provider import LocalOIDCProvider  # noqa: E402
 from tests.conftest import Clock  # noqa: E402
+from tests.oauth.conftest import NodeOIDCProvider  # noqa: E402
+from tests.oauth.conftest import oidc_provider as oidc_provider  # noqa: E402  (the fixture)
+from tests.oauth.test_oidc_provider_e2e import Browser  # noqa: E402
 
 BASE = "https://testserver"
 SAME_SITE = {"HTTP_ORIGIN": BASE}
@@ -473,3 +476,37 @@ def test_migrations_apply_and_nothing_is_missing() -> None:
     call_command("makemigrations", "lucia", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
     assert LuciaUser.objects.count() == 0
+
+
+# The real OpenID provider (npm oidc-provider@9)
+
+
+def test_e2e_sign_in_through_npm_oidc_provider(oidc_provider: NodeOIDCProvider) -> None:
+    fresh_database()
+    redirect_uri = f"{BASE}/auth/login/oidc/callback/"
+    provider = OpenIDConnect(
+        oidc_provider.issuer, oidc_provider.client_id, oidc_provider.client_secret, redirect_uri
+    )
+    browser = Browser(redirect_uri)
+    login = "django-user"
+    client = Client()
+    try:
+        with override_settings(LUCIA={"ADAPTER": DjangoAdapter(), "PROVIDERS": {"oidc": provider}}):
+            start = client.get("/auth/login/oidc/", {"next": "//evil.example"}, secure=True)
+            assert start.status_code == 302
+            query = browser.sign_in(start["Location"], login)
+            callback = client.get(f"/auth/login/oidc/callback/?{query}", secure=True)
+            assert callback.status_code == 303
+            assert callback["Location"] == "/"  # next=//evil.example refused
+            assert callback["Referrer-Policy"] == "no-referrer"
+            me = client.get("/me", secure=True)
+            assert me.status_code == 200
+            user = get_lucia().get_user_by_key(provider.name, login)
+            assert user is not None
+            assert me.json()["id"] == user.id
+            replay = client.get(f"/auth/login/oidc/callback/?{query}", secure=True)
+            assert replay.status_code == 400
+            assert len(get_lucia().get_user_sessions(user.id)) == 1
+    finally:
+        browser.close()
+        provider.close()

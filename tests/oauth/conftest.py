@@ -32,6 +32,7 @@ STARTUP_TIMEOUT = 20.0
 REDIRECT_URIS = (
     "http://127.0.0.1/login/oidc/callback",
     "https://app.example/login/oidc/callback",
+    "https://testserver/auth/login/oidc/callback/",  # the Django integration's tests
 )
 
 
