@@ -20,13 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from lucia.cookies import Cookie
 from lucia.core import AsyncLucia, Lucia
 from lucia.errors import DuplicateKeyError, InvalidCredentialsError, LuciaError
 from lucia.models import Session, User
-from lucia.oauth.flow import EMAIL_PROVIDER_ID, normalize_email
+from lucia.oauth.flow import EMAIL_PROVIDER_ID, _AuthCall, normalize_email
+from lucia.oauth.flow import _run_async as _drive_async
+from lucia.oauth.flow import _run_sync as _drive_sync
 
 __all__ = [
     "EmailTakenError",
@@ -76,18 +78,11 @@ class SignedIn:
     cookie: Cookie
 
 
-@dataclass(frozen=True, slots=True)
-class _Call:
-    method: str
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
+_Flow = Generator[_AuthCall, Any, T]
 
 
-_Flow = Generator[_Call, Any, T]
-
-
-def _call(method: str, *args: Any, **kwargs: Any) -> _Call:
-    return _Call(method, args, kwargs)
+def _call(method: str, *args: Any, **kwargs: Any) -> _AuthCall:
+    return _AuthCall(method, args, kwargs)
 
 
 # The operations, once
@@ -167,39 +162,19 @@ def _new_session(
     return SignedIn(user, session, auth.create_session_cookie(session))
 
 
-# Drivers: the only code that differs between sync and async.
+# Drivers: the sign-in flow's, which run lucia calls the same way.
 
 
 def _run_sync(flow: _Flow[T], auth: Lucia) -> T:
     if not isinstance(auth, Lucia):
         raise TypeError("this function needs a Lucia; use the a-prefixed one with an AsyncLucia")
-    try:
-        op = flow.send(None)
-        while True:
-            try:
-                result = getattr(auth, op.method)(*op.args, **op.kwargs)
-            except Exception as exc:  # handed to the flow, which may handle it
-                op = flow.throw(exc)
-                continue
-            op = flow.send(result)
-    except StopIteration as stop:
-        return cast(T, stop.value)
+    return _drive_sync(flow, auth)
 
 
 async def _run_async(flow: _Flow[T], auth: AsyncLucia) -> T:
     if not isinstance(auth, AsyncLucia):
         raise TypeError("this function needs an AsyncLucia; use the plain one with a Lucia")
-    try:
-        op = flow.send(None)
-        while True:
-            try:
-                result = await getattr(auth, op.method)(*op.args, **op.kwargs)
-            except Exception as exc:  # handed to the flow, which may handle it
-                op = flow.throw(exc)
-                continue
-            op = flow.send(result)
-    except StopIteration as stop:
-        return cast(T, stop.value)
+    return await _drive_async(flow, auth)
 
 
 # The public API

@@ -23,7 +23,6 @@ from werkzeug.test import TestResponse
 from werkzeug.wrappers import Response as BaseResponse
 
 from lucia import Lucia, accounts
-from lucia.adapters.base import SessionRecord, UserRecord
 from lucia.adapters.memory import MemoryAdapter
 from lucia.errors import DatabaseError, InvalidCredentialsError, InvalidPasswordError
 from lucia.integrations.flask import (
@@ -38,6 +37,7 @@ from lucia.oauth.providers.openid import OpenIDConnect
 from lucia.sessions import utc_now
 from lucia.testing.oidc_provider import LocalOIDCProvider
 from tests.conftest import Clock
+from tests.integrations.common import PASSWORD, ROUTE, FlakyStore
 from tests.oauth.conftest import REDIRECT_URIS, NodeOIDCProvider
 from tests.oauth.conftest import oidc_provider as oidc_provider  # the session fixture
 from tests.oauth.test_oidc_provider_e2e import Browser
@@ -46,20 +46,7 @@ BASE = "https://app.example"
 HOST = "app.example"
 SAME_SITE = {"Origin": BASE}
 EVIL = {"Origin": "https://evil.example"}
-ROUTE = "local"
-PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a brand new passphrase 42"
-
-
-class FlakyStore(MemoryAdapter):
-    """A memory store whose session reads fail on demand, like a database going away."""
-
-    failing = False
-
-    def get_session_and_user(self, session_id: str) -> tuple[SessionRecord, UserRecord] | None:
-        if self.failing:
-            raise DatabaseError("connection to postgres://admin:hunter2@db failed")
-        return super().get_session_and_user(session_id)
 
 
 def set_cookies(response: TestResponse) -> dict[str, str]:
@@ -160,12 +147,6 @@ def make_app(auth: Lucia, flow: SignInFlow | None, **options: Any) -> Flask:
         return sign_in_response(app.make_response("changed"), signed)
 
     return app
-
-
-@pytest.fixture(scope="module")
-def op_server() -> Iterator[LocalOIDCProvider]:
-    with LocalOIDCProvider() as op:
-        yield op
 
 
 @dataclass

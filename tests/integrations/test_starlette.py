@@ -8,7 +8,7 @@ named after SECURITY.md items.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from http.cookies import SimpleCookie
@@ -23,8 +23,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from lucia import AsyncLucia
-from lucia.adapters.base import SessionRecord, UserRecord
-from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
+from lucia.adapters.memory import AsyncMemoryAdapter
 from lucia.errors import DatabaseError, InvalidCredentialsError
 from lucia.integrations.starlette import (
     LuciaMiddleware,
@@ -37,28 +36,10 @@ from lucia.oauth.providers.openid import OpenIDConnect
 from lucia.sessions import utc_now
 from lucia.testing.oidc_provider import LocalOIDCProvider
 from tests.conftest import Clock
+from tests.integrations.common import PASSWORD, ROUTE, FlakyStore
 
 BASE = "https://app.example"
 SAME_SITE = {"Origin": BASE}
-ROUTE = "local"
-PASSWORD = "correct horse battery staple"
-
-
-class FlakyStore(MemoryAdapter):
-    """A memory store whose session reads fail on demand, like a database going away."""
-
-    failing = False
-
-    def get_session_and_user(self, session_id: str) -> tuple[SessionRecord, UserRecord] | None:
-        if self.failing:
-            raise DatabaseError("connection to postgres://admin:hunter2@db failed")
-        return super().get_session_and_user(session_id)
-
-
-@pytest.fixture(scope="module")
-def op_server() -> Iterator[LocalOIDCProvider]:
-    with LocalOIDCProvider() as op:
-        yield op
 
 
 @dataclass
