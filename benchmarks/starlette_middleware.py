@@ -33,7 +33,6 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,20 +43,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from validate_session import populate_pairs  # benchmarks/ is the script's folder
 
 from lucia import AsyncLucia
-from lucia.adapters.base import KeyRecord, SessionRecord, UserRecord
-from lucia.adapters.sql import SQLITE, Statements
-from lucia.adapters.sqlite import AsyncSQLiteAdapter, SQLiteAdapter
-from lucia.core import generate_user_id
+from lucia.adapters.sqlite import AsyncSQLiteAdapter
 from lucia.integrations.starlette import LuciaMiddleware
-from lucia.sessions import (
-    create_token,
-    generate_session_id,
-    generate_session_secret,
-    hash_secret,
-    utc_now,
-)
 
 ROUNDS = 7
 CALLS_PER_ROUND = 3_000
@@ -70,33 +60,6 @@ ASGIApp = Callable[
     [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
     Awaitable[None],
 ]
-
-
-def populate(path: Path, users: int) -> list[tuple[str, str]]:
-    """``users`` users with one key and one session each; their (user id, token)."""
-    adapter = SQLiteAdapter(path)
-    adapter.create_tables()
-    q = Statements(SQLITE)
-    now = utc_now().replace(microsecond=0)
-    found: list[tuple[str, str]] = []
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("BEGIN")
-    for n in range(users):
-        user = UserRecord(generate_user_id(), {"email": f"user{n}@example.com", "name": "User"})
-        conn.execute(q.insert_user, q.user_params(user, now))
-        conn.execute(
-            q.insert_key, q.key_params(KeyRecord("email", f"user{n}@example.com", user.id))
-        )
-        session_id, secret = generate_session_id(), generate_session_secret()
-        record = SessionRecord(
-            session_id, user.id, now + timedelta(days=30), now, secret_hash=hash_secret(secret)
-        )
-        conn.execute(q.insert_session, q.session_params(record))
-        found.append((user.id, create_token(session_id, secret)))
-    conn.execute("COMMIT")
-    conn.close()
-    adapter.close()
-    return found
 
 
 async def endpoint(request: Request) -> Response:
@@ -182,7 +145,7 @@ async def per_request_us(app: ASGIApp, cookies: list[bytes]) -> float:
 
 
 async def run(args: argparse.Namespace, path: Path) -> dict[str, float]:
-    users = populate(path, args.users)
+    users = populate_pairs(path, args.users)
     adapter = AsyncSQLiteAdapter(path)
     auth = AsyncLucia(adapter)
     apps: dict[str, ASGIApp] = {

@@ -46,11 +46,17 @@ CALLS_PER_ROUND = 5_000
 
 def populate(path: Path, users: int) -> list[str]:
     """Fill the database with ``users`` users, one key and one session each; their tokens."""
+    return [token for _, token in populate_pairs(path, users)]
+
+
+def populate_pairs(path: Path, users: int) -> list[tuple[str, str]]:
+    """Fill the database with ``users`` users, one key and one session each;
+    their (user id, token)."""
     adapter = SQLiteAdapter(path)
     adapter.create_tables()
     q = Statements(SQLITE)
     now = utc_now().replace(microsecond=0)
-    tokens: list[str] = []
+    pairs: list[tuple[str, str]] = []
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN")
     for n in range(users):
@@ -64,11 +70,11 @@ def populate(path: Path, users: int) -> list[str]:
             session_id, user.id, now + timedelta(days=30), now, secret_hash=hash_secret(secret)
         )
         conn.execute(q.insert_session, q.session_params(record))
-        tokens.append(create_token(session_id, secret))
+        pairs.append((user.id, create_token(session_id, secret)))
     conn.execute("COMMIT")
     conn.close()
     adapter.close()
-    return tokens
+    return pairs
 
 
 def floor_validator(path: Path) -> Callable[[str], object]:
