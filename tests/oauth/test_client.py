@@ -34,6 +34,7 @@ from lucia.oauth import (
     generate_state,
 )
 from lucia.oauth.client import HTTPFlow, arun_flow, json_response, run_flow
+from lucia.oauth.errors import OAuthUnsupportedError
 
 # Chosen to need RFC 6749 §2.3.1 form-encoding: ':' would split Basic
 # credentials, '+', '/', '=', '%', ' ' and non-ASCII change when encoded.
@@ -397,8 +398,10 @@ async def test_revoke_error_is_typed(run: Runner) -> None:
 
 
 def test_revoke_without_an_endpoint_is_not_supported() -> None:
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(NotImplementedError) as caught:
         next(client().revoke_token(ACCESS_TOKEN))
+    assert isinstance(caught.value, OAuthUnsupportedError)
+    assert caught.value.code == "AUTH_OAUTH_UNSUPPORTED"
 
 
 # json_response: every answer becomes JSON or a typed error (item 27)

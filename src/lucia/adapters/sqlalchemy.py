@@ -45,7 +45,7 @@ keys and sessions). This applies to every user of that engine.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -428,14 +428,12 @@ class _DriverBase:
     def isolation_for_transaction(conn: Connection) -> IsolationLevel | None:
         """The isolation level to switch ``conn`` to before a transaction: its default
         one when the engine or connection is in AUTOCOMMIT mode, else None."""
+        # Dialects that cannot tell: the execution option is what SQLAlchemy sets.
+        autocommit = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
         dbapi_connection = conn.connection.dbapi_connection
-        try:
-            if dbapi_connection is None:
-                raise NotImplementedError
-            autocommit = conn.dialect.detect_autocommit_setting(dbapi_connection)
-        except NotImplementedError:
-            # Dialects that cannot tell: the execution option is what SQLAlchemy sets.
-            autocommit = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        if dbapi_connection is not None:
+            with suppress(NotImplementedError):
+                autocommit = conn.dialect.detect_autocommit_setting(dbapi_connection)
         return conn.default_isolation_level if autocommit else None
 
     def map_error(self, exc: BaseException) -> Exception | None:

@@ -20,6 +20,7 @@ from lucia.oauth.errors import (
     OAuthProviderError,
     OAuthResponseError,
     OAuthTransportError,
+    OAuthUnsupportedError,
 )
 from lucia.oauth.flow import (
     FlowResult,
@@ -48,6 +49,7 @@ __all__ = [
     "OAuthProviderError",
     "OAuthResponseError",
     "OAuthTransportError",
+    "OAuthUnsupportedError",
     "OIDCDiscoveryError",
     "OIDCMetadata",
     "OIDCTokens",

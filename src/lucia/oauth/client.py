@@ -21,7 +21,12 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from lucia.oauth.errors import OAuthProviderError, OAuthResponseError, OAuthTransportError
+from lucia.oauth.errors import (
+    OAuthProviderError,
+    OAuthResponseError,
+    OAuthTransportError,
+    OAuthUnsupportedError,
+)
 from lucia.sessions import utc_now
 
 __all__ = [
@@ -305,7 +310,7 @@ class OAuth2Client:
     def revoke_token(self, token: str, token_type_hint: str | None = None) -> HTTPFlow[None]:
         """Flow: revoke a token (RFC 7009); the provider must have a revocation endpoint."""
         if self.revocation_endpoint is None:
-            raise NotImplementedError("this provider has no token revocation endpoint")
+            raise OAuthUnsupportedError("this provider has no token revocation endpoint")
         form = {"token": token}
         if token_type_hint is not None:
             form["token_type_hint"] = token_type_hint

@@ -17,6 +17,7 @@ __all__ = [
     "OAuthProviderError",
     "OAuthResponseError",
     "OAuthTransportError",
+    "OAuthUnsupportedError",
     "safe_excerpt",
 ]
 
@@ -88,3 +89,14 @@ class OAuthTransportError(OAuthError):
     code = "AUTH_OAUTH_TRANSPORT_ERROR"
     default_message = "the provider could not be reached"
     status: ClassVar[int] = 502
+
+
+class OAuthUnsupportedError(OAuthError, NotImplementedError):
+    """The provider does not offer this operation (revocation without an endpoint, ...).
+
+    Also a ``NotImplementedError``: asking for it is a mistake in the calling code.
+    """
+
+    code = "AUTH_OAUTH_UNSUPPORTED"
+    default_message = "the provider does not support this operation"
+    status: ClassVar[int] = 501

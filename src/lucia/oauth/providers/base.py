@@ -167,7 +167,8 @@ class OAuthProvider:
         return self.client.revoke_token(token)
 
     def _get_user(self, tokens: OAuth2Tokens) -> HTTPFlow[ProviderUser]:
-        raise NotImplementedError
+        # Abstract: every provider says how it finds its user.
+        raise NotImplementedError(f"{type(self).__name__} must implement _get_user")
 
     # The public API, sync then async: the same flows.
 
