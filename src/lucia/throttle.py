@@ -1,0 +1,504 @@
+"""Sign-in throttling: failures counted per account and per client address.
+
+    throttle = SignInThrottle()                      # per process; RedisThrottleStore for several
+    throttle.check(account, address)                 # before the password: RateLimitedError
+    try:
+        user = auth.authenticate("email", account, password)
+    except InvalidCredentialsError:
+        throttle.record_failure(account, address)
+        raise
+
+Each counter is a fixed window: the first failure starts it, ``Limit.window``
+later it is gone. While a counter holds ``Limit.failures`` failures, ``check``
+raises ``RateLimitedError`` with ``retry_after``, the whole seconds until that
+window ends. A successful sign-in does not reset anything (allauth 65.8.1): an
+attacker who owns one account must not be able to clear the count of the
+address they guess others' passwords from. Defaults: 10 failures per account
+and 100 per address, each in 15 minutes.
+
+The account (what the user typed, normalised by the caller) is hashed with
+SHA-256 before it becomes a key, so no email address is ever a store key.
+Addresses are keyed as normalised IP text; an IPv6 client counts by its /64
+network by default (``ipv6_prefix``), because one host commonly owns a whole
+/64 and could otherwise step around the limit.
+
+``client_address`` picks the address to count from the peer and
+``X-Forwarded-For``, which it honours only when the peer is a trusted proxy.
+
+Stores: ``MemoryThrottleStore`` (one process, thread-safe, bounded memory) and
+``RedisThrottleStore`` (shared by every process; sync or asyncio client). A
+store failure is a ``DatabaseError``; integrations answer it with 503.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
+
+from lucia.errors import DatabaseError, LuciaError
+from lucia.sessions import utc_now
+
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio
+
+__all__ = [
+    "Count",
+    "Limit",
+    "MemoryThrottleStore",
+    "RateLimitedError",
+    "RedisThrottleStore",
+    "SignInThrottle",
+    "ThrottleStore",
+    "account_key",
+    "address_key",
+    "client_address",
+]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class RateLimitedError(LuciaError):
+    """Too many failed sign-ins: wait ``retry_after`` seconds (send it as ``Retry-After``).
+
+    Neither the message nor ``repr()`` names the account or the address.
+    """
+
+    code = "AUTH_RATE_LIMITED"
+    default_message = "too many failed sign-in attempts; try again later"
+    status: ClassVar[int] = 429
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(message)
+
+    def __repr__(self) -> str:
+        return f"RateLimitedError(code={self.code!r}, retry_after={self.retry_after!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """``failures`` failures within ``window`` block further attempts until the window ends."""
+
+    failures: int
+    window: timedelta
+
+    def __post_init__(self) -> None:
+        if isinstance(self.failures, bool) or not isinstance(self.failures, int):
+            raise TypeError("Limit.failures must be an int")
+        if self.failures < 1:
+            raise ValueError("Limit.failures must be at least 1")
+        if not isinstance(self.window, timedelta) or self.window < timedelta(milliseconds=1):
+            raise ValueError("Limit.window must be a timedelta of at least 1 ms")
+
+
+class Count(NamedTuple):
+    """A counter: failures in its window, and when the window ends (``now`` if none runs)."""
+
+    hits: int
+    reset_at: datetime
+
+
+class ThrottleStore(Protocol):
+    """Fixed-window counters by key.
+
+    ``hit`` adds one to the counter (starting a window of ``window`` when there is
+    none) and returns the new count; ``peek`` reads without counting. ``now`` is
+    the throttle's clock, used for ``reset_at`` (and, in memory, for expiry).
+    """
+
+    def hit(self, key: str, window: timedelta, now: datetime | None = None) -> Count: ...
+
+    def peek(self, key: str, now: datetime | None = None) -> Count: ...
+
+    async def ahit(self, key: str, window: timedelta, now: datetime | None = None) -> Count: ...
+
+    async def apeek(self, key: str, now: datetime | None = None) -> Count: ...
+
+
+class MemoryThrottleStore:
+    """Counters in this process's memory: thread-safe, at most ``max_entries`` of them.
+
+    Past ``max_entries``, expired counters go first, then the oldest live ones
+    (the ones whose windows end soonest when the windows are equal). Each counter
+    costs about 300 bytes, so the default bound is about 30 MB.
+    Several processes (gunicorn workers, several hosts) each count on their own:
+    use ``RedisThrottleStore`` there.
+    """
+
+    def __init__(
+        self, *, max_entries: int = 100_000, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self.max_entries = max_entries
+        self.clock = clock
+        # Insertion order is window-start order: a restarted window moves to the end.
+        self._counters: OrderedDict[str, list[Any]] = OrderedDict()  # key -> [count, reset_at]
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._counters)
+
+    def __repr__(self) -> str:
+        return f"MemoryThrottleStore(max_entries={self.max_entries}, size={len(self)})"
+
+    def hit(self, key: str, window: timedelta, now: datetime | None = None) -> Count:
+        """Count one; a new window of ``window`` starts when none is running."""
+        now = self.clock() if now is None else now
+        with self._lock:
+            counter = self._counters.get(key)
+            if counter is None or counter[1] <= now:
+                counter = [1, now + window]
+                self._counters[key] = counter
+                self._counters.move_to_end(key)
+                self._evict(now)
+            else:
+                counter[0] += 1
+            return Count(counter[0], counter[1])
+
+    def peek(self, key: str, now: datetime | None = None) -> Count:
+        """The current count, 0 when the window has ended or never started."""
+        now = self.clock() if now is None else now
+        with self._lock:
+            counter = self._counters.get(key)
+            if counter is None or counter[1] <= now:
+                return Count(0, now)
+            return Count(counter[0], counter[1])
+
+    # Never blocks (a lock held for a dict operation), so the event loop can call it.
+    async def ahit(self, key: str, window: timedelta, now: datetime | None = None) -> Count:
+        """``hit``, for async code."""
+        return self.hit(key, window, now)
+
+    async def apeek(self, key: str, now: datetime | None = None) -> Count:
+        """``peek``, for async code."""
+        return self.peek(key, now)
+
+    def _evict(self, now: datetime) -> None:
+        counters = self._counters
+        while counters:
+            oldest = next(iter(counters))
+            if counters[oldest][1] > now and len(counters) <= self.max_entries:
+                break
+            del counters[oldest]
+
+
+# One key per script (Cluster-safe); the count and the key's TTL come back in one
+# round trip. The TTL is set when missing, not only on the first INCR: a key
+# left without one (a PERSIST by hand) can never block an account for good.
+_HIT = """
+local n = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {n, ttl}
+"""
+
+_PEEK = """
+local n = redis.call('GET', KEYS[1])
+if not n then return {0, 0} end
+return {n, redis.call('PTTL', KEYS[1])}
+"""
+
+
+def _count(reply: Any, now: datetime) -> Count:
+    try:
+        raw_count, ttl = reply
+        value = raw_count.decode() if isinstance(raw_count, bytes) else raw_count
+        count = int(value)
+        ttl = int(ttl)
+    except (TypeError, ValueError, UnicodeDecodeError):
+        raise DatabaseError("a throttle counter in Redis is malformed") from None
+    # A key that vanished between the two reads, or one without TTL: retry soon.
+    return Count(count, now + timedelta(milliseconds=max(ttl, 0)))
+
+
+class RedisThrottleStore:
+    """Counters in Redis, shared by every process: ``INCR`` and ``PEXPIRE`` in one script.
+
+    ``client`` is a ``redis.Redis`` / ``redis.cluster.RedisCluster`` (use the
+    sync methods, ``SignInThrottle.check``) or a ``redis.asyncio.Redis`` /
+    ``redis.asyncio.cluster.RedisCluster`` (the async ones, ``acheck``). The
+    store never closes it. Keys: ``{prefix}acct:{sha256 hex}`` and
+    ``{prefix}addr:{address}``, each expiring with its window by Redis's clock.
+    Any redis-py error becomes ``DatabaseError``.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis | redis.asyncio.Redis | Any,
+        *,
+        prefix: str = "lucia:throttle:",
+    ) -> None:
+        # Imported here: lucia.throttle must import without the redis extra.
+        import redis.asyncio
+        import redis.asyncio.cluster
+
+        from lucia.adapters.redis import RedisKeys, _client_secrets
+
+        RedisKeys(prefix)  # the same prefix rules as the session adapter's
+        self.prefix = prefix
+        self.client = client
+        self.is_async = isinstance(client, redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster)
+        self._secrets = _client_secrets(client)
+        self._hit = client.register_script(_HIT)
+        self._peek = client.register_script(_PEEK)
+
+    def __repr__(self) -> str:
+        from lucia.adapters.redis import _describe
+
+        return f"RedisThrottleStore({_describe(self.client)}, prefix={self.prefix!r})"
+
+    def _error(self, exc: redis.RedisError) -> DatabaseError:
+        from lucia.adapters.redis import database_error
+
+        return database_error(exc, self._secrets)
+
+    def _require(self, is_async: bool) -> None:
+        if self.is_async != is_async:
+            flavour = "an asyncio" if self.is_async else "a sync"
+            wanted = "ahit/apeek (SignInThrottle.acheck)" if self.is_async else "hit/peek (check)"
+            raise TypeError(f"this store wraps {flavour} Redis client: use {wanted}")
+
+    def hit(self, key: str, window: timedelta, now: datetime | None = None) -> Count:
+        """Count one in Redis; a new window of ``window`` starts when none is running."""
+        import redis
+
+        self._require(False)
+        now = utc_now() if now is None else now
+        try:
+            reply = self._hit(keys=[self.prefix + key], args=[_millis(window)])
+        except redis.RedisError as exc:
+            raise self._error(exc) from None
+        return _count(reply, now)
+
+    def peek(self, key: str, now: datetime | None = None) -> Count:
+        """The current count in Redis, 0 when the window has ended or never started."""
+        import redis
+
+        self._require(False)
+        now = utc_now() if now is None else now
+        try:
+            reply = self._peek(keys=[self.prefix + key])
+        except redis.RedisError as exc:
+            raise self._error(exc) from None
+        return _count(reply, now)
+
+    async def ahit(self, key: str, window: timedelta, now: datetime | None = None) -> Count:
+        """``hit`` on an asyncio client."""
+        import redis
+
+        self._require(True)
+        now = utc_now() if now is None else now
+        try:
+            reply = await self._hit(keys=[self.prefix + key], args=[_millis(window)])
+        except redis.RedisError as exc:
+            raise self._error(exc) from None
+        return _count(reply, now)
+
+    async def apeek(self, key: str, now: datetime | None = None) -> Count:
+        """``peek`` on an asyncio client."""
+        import redis
+
+        self._require(True)
+        now = utc_now() if now is None else now
+        try:
+            reply = await self._peek(keys=[self.prefix + key])
+        except redis.RedisError as exc:
+            raise self._error(exc) from None
+        return _count(reply, now)
+
+
+def _millis(window: timedelta) -> int:
+    return max(1, window // timedelta(milliseconds=1))
+
+
+def _retry_after(reset_at: datetime, now: datetime) -> int:
+    return max(1, math.ceil((reset_at - now).total_seconds()))
+
+
+class SignInThrottle:
+    """Counts failed sign-ins per account and per address; ``check`` refuses past the limits.
+
+    ``store`` defaults to a ``MemoryThrottleStore`` on ``clock``. ``ipv6_prefix``
+    is the IPv6 network size counted as one address (128: each address alone).
+    """
+
+    def __init__(
+        self,
+        store: ThrottleStore | None = None,
+        *,
+        per_account: Limit = Limit(10, timedelta(minutes=15)),
+        per_address: Limit = Limit(100, timedelta(minutes=15)),
+        clock: Callable[[], datetime] = utc_now,
+        ipv6_prefix: int = 64,
+    ) -> None:
+        if not 1 <= ipv6_prefix <= 128:
+            raise ValueError("ipv6_prefix must be between 1 and 128")
+        self.store: ThrottleStore = store if store is not None else MemoryThrottleStore(clock=clock)
+        self.per_account = per_account
+        self.per_address = per_address
+        self.clock = clock
+        self.ipv6_prefix = ipv6_prefix
+
+    def __repr__(self) -> str:
+        return (
+            f"SignInThrottle({self.store!r}, per_account={self.per_account!r}, "
+            f"per_address={self.per_address!r})"
+        )
+
+    def _counters(self, account: str, address: str | None) -> list[tuple[str, Limit]]:
+        counters = [(account_key(account), self.per_account)]
+        if address is not None:
+            counters.append((address_key(address, self.ipv6_prefix), self.per_address))
+        return counters
+
+    @staticmethod
+    def _verdict(found: list[tuple[Count, Limit]], now: datetime) -> None:
+        # Blocked until every full counter's window has ended.
+        waits = [_retry_after(c.reset_at, now) for c, limit in found if c.hits >= limit.failures]
+        if waits:
+            raise RateLimitedError(max(waits))
+
+    def check(self, account: str, address: str | None) -> None:
+        """Raise ``RateLimitedError`` when the account's or the address's counter is full."""
+        now = self.clock()
+        found = [
+            (self.store.peek(key, now), limit) for key, limit in self._counters(account, address)
+        ]
+        self._verdict(found, now)
+
+    def record_failure(self, account: str, address: str | None) -> None:
+        """Count one failed sign-in for the account and (unless None) the address."""
+        now = self.clock()
+        for key, limit in self._counters(account, address):
+            self.store.hit(key, limit.window, now)
+
+    async def acheck(self, account: str, address: str | None) -> None:
+        """``check`` for async code (never blocks the event loop)."""
+        now = self.clock()
+        found = [
+            (await self.store.apeek(key, now), limit)
+            for key, limit in self._counters(account, address)
+        ]
+        self._verdict(found, now)
+
+    async def arecord_failure(self, account: str, address: str | None) -> None:
+        """``record_failure`` for async code."""
+        now = self.clock()
+        for key, limit in self._counters(account, address):
+            await self.store.ahit(key, limit.window, now)
+
+
+def account_key(account: str) -> str:
+    """The store key of an account: ``acct:`` and the SHA-256 (hex) of its UTF-8 text."""
+    return "acct:" + hashlib.sha256(account.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def address_key(address: str, ipv6_prefix: int = 64) -> str:
+    """The store key of a client address: ``addr:`` and its normalised IP text.
+
+    An IPv6 address counts by its ``/ipv6_prefix`` network; an IPv4-mapped IPv6
+    address as the IPv4 address. Text that is no IP address (a Unix socket
+    name) is hashed, so the key stays short.
+    """
+    ip = _parse_ip(address)
+    if ip is None:
+        return "addr:h:" + hashlib.sha256(address.encode("utf-8", "surrogatepass")).hexdigest()
+    if ip.version == 6 and ipv6_prefix < 128:
+        return f"addr:{ipaddress.IPv6Network((ip, ipv6_prefix), strict=False)}"
+    return f"addr:{ip}"
+
+
+def _parse_ip(text: str) -> IPAddress | None:
+    """An IP address (IPv4-mapped IPv6 as IPv4, no scope id), or None when ``text`` is none."""
+    try:
+        ip = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip.scope_id is not None:  # "%eth0" names a local interface: no part of the address
+            return ipaddress.IPv6Address(int(ip))
+    return ip
+
+
+def _parse_hop(entry: str) -> IPAddress | None:
+    """One ``X-Forwarded-For`` entry: an IP, ``[IPv6]:port`` or ``IPv4:port``; else None."""
+    entry = entry.strip()
+    if entry.startswith("["):
+        host, bracket, port = entry[1:].partition("]")
+        if not bracket or (port and not (port[0] == ":" and port[1:].isdigit())):
+            return None
+        return _parse_ip(host)
+    if entry.count(":") == 1:  # IPv4 with a port (some proxies add it)
+        host, _, port = entry.partition(":")
+        return _parse_ip(host) if port.isdigit() and "." in host else None
+    return _parse_ip(entry)
+
+
+def _networks(trusted_proxies: Iterable[str | IPNetwork] | str) -> list[IPNetwork]:
+    if isinstance(trusted_proxies, str):  # one entry, not its characters
+        trusted_proxies = [trusted_proxies]
+    networks: list[IPNetwork] = []
+    for entry in trusted_proxies:
+        if isinstance(entry, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            networks.append(entry)
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry.strip()))
+        except ValueError:
+            raise ValueError(f"not an IP address or CIDR network: {entry!r}") from None
+    return networks
+
+
+def _trusted(ip: IPAddress, networks: list[IPNetwork]) -> bool:
+    return any(ip.version == net.version and ip in net for net in networks)
+
+
+def client_address(
+    peer: str | None,
+    forwarded_for: str | None,
+    trusted_proxies: Iterable[str | IPNetwork] = (),
+) -> str | None:
+    """The address to count a request under.
+
+    ``peer`` is the TCP peer (``request.client.host``); ``forwarded_for`` the
+    ``X-Forwarded-For`` header (several headers joined with ``","``);
+    ``trusted_proxies`` IPs or CIDR networks (``"10.0.0.0/8"``) of your own proxies.
+    Without trusted proxies, or when the peer is not one of them, the header is
+    ignored (anyone can send it) and the peer is the answer. Behind a trusted
+    proxy the header is read from the right, skipping trusted proxies, and the
+    first untrusted address is the answer. A malformed entry ends the walk at the
+    last trusted hop, whose address is then the answer: garbage is never trusted.
+    IP addresses come back normalised (IPv4-mapped IPv6 as IPv4); a peer that is
+    no IP address comes back as it is. ValueError for an invalid trusted entry.
+    """
+    networks = _networks(trusted_proxies)
+    if peer is None:
+        return None
+    current = _parse_ip(peer)
+    if current is None:
+        return peer
+    if not networks or not _trusted(current, networks) or not forwarded_for:
+        return str(current)
+    for entry in reversed(forwarded_for.split(",")):
+        hop = _parse_hop(entry)
+        if hop is None:
+            break
+        current = hop
+        if not _trusted(hop, networks):
+            break
+    return str(current)

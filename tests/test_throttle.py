@@ -1,0 +1,677 @@
+"""Sign-in throttling (SECURITY.md item 21): limits, windows, addresses, stores.
+
+The limits and windows run on an injected clock with the memory store; the
+Redis store runs against the real server (sync and asyncio clients), where
+windows expire by Redis's own clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio
+import redis.asyncio.retry
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from lucia.errors import DatabaseError, LuciaError
+from lucia.throttle import (
+    Count,
+    Limit,
+    MemoryThrottleStore,
+    RateLimitedError,
+    RedisThrottleStore,
+    SignInThrottle,
+    account_key,
+    address_key,
+    client_address,
+)
+from tests.conftest import Clock
+
+EMAIL = "ada@example.com"
+IP = "203.0.113.7"
+WINDOW = timedelta(minutes=15)
+
+
+async def check(throttle: SignInThrottle, flavour: str, account: str, address: str | None) -> None:
+    if flavour == "async":
+        await throttle.acheck(account, address)
+    else:
+        throttle.check(account, address)
+
+
+async def fail(throttle: SignInThrottle, flavour: str, account: str, address: str | None) -> None:
+    if flavour == "async":
+        await throttle.arecord_failure(account, address)
+    else:
+        throttle.record_failure(account, address)
+
+
+async def store_hit(store: RedisThrottleStore, flavour: str, key: str, window: timedelta) -> Count:
+    return await store.ahit(key, window) if flavour == "async" else store.hit(key, window)
+
+
+async def store_peek(store: RedisThrottleStore, flavour: str, key: str) -> Count:
+    return await store.apeek(key) if flavour == "async" else store.peek(key)
+
+
+async def blocked(
+    throttle: SignInThrottle, flavour: str, account: str, address: str | None
+) -> RateLimitedError | None:
+    """The RateLimitedError ``check`` raises, or None when it lets the attempt through."""
+    try:
+        await check(throttle, flavour, account, address)
+    except RateLimitedError as exc:
+        return exc
+    return None
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(params=["sync", "async"])
+def flavour(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _throttle(clock: Clock, account: int = 3, address: int = 5) -> SignInThrottle:
+    return SignInThrottle(
+        per_account=Limit(account, WINDOW), per_address=Limit(address, WINDOW), clock=clock
+    )
+
+
+# -- limits and windows (memory store, injected clock) ------------------------------------
+
+
+async def test_sec21_per_account_limit_blocks_next_attempt(clock: Clock, flavour: str) -> None:
+    throttle = _throttle(clock, account=3, address=100)
+    for n in range(3):
+        assert await blocked(throttle, flavour, EMAIL, f"198.51.100.{n}") is None
+        await fail(throttle, flavour, EMAIL, f"198.51.100.{n}")  # a new address each time
+        clock.advance(seconds=100)
+    # The 4th attempt is refused from any address, until 15 min after the first failure.
+    exc = await blocked(throttle, flavour, EMAIL, "198.51.100.99")
+    assert exc is not None
+    assert exc.retry_after == 900 - 300
+    assert exc.status == 429
+    assert exc.code == "AUTH_RATE_LIMITED"
+    assert await blocked(throttle, flavour, EMAIL, None) is not None
+    # Other accounts from those addresses are not affected.
+    assert await blocked(throttle, flavour, "grace@example.com", "198.51.100.0") is None
+
+
+async def test_sec21_per_address_limit_blocks_next_attempt(clock: Clock, flavour: str) -> None:
+    throttle = _throttle(clock, account=100, address=5)
+    for n in range(5):
+        assert await blocked(throttle, flavour, f"user{n}@example.com", IP) is None
+        await fail(throttle, flavour, f"user{n}@example.com", IP)
+    clock.advance(seconds=60.5)
+    exc = await blocked(throttle, flavour, "someone-new@example.com", IP)
+    assert exc is not None
+    assert exc.retry_after == 840  # 839.5 s left, rounded up
+    # Another address is free to try the same accounts.
+    assert await blocked(throttle, flavour, "user0@example.com", "203.0.113.8") is None
+
+
+async def test_sec21_below_the_limit_passes(clock: Clock, flavour: str) -> None:
+    throttle = _throttle(clock, account=3)
+    for _ in range(2):
+        await fail(throttle, flavour, EMAIL, IP)
+    assert await blocked(throttle, flavour, EMAIL, IP) is None
+
+
+async def test_sec21_window_expires(clock: Clock, flavour: str) -> None:
+    throttle = _throttle(clock, account=2, address=2)
+    await fail(throttle, flavour, EMAIL, IP)
+    clock.advance(minutes=5)
+    await fail(throttle, flavour, EMAIL, IP)
+    clock.advance(minutes=10, seconds=-1)
+    exc = await blocked(throttle, flavour, EMAIL, IP)
+    assert exc is not None
+    assert exc.retry_after == 1
+    clock.advance(seconds=1)  # exactly 15 min after the first failure: the window is over
+    assert await blocked(throttle, flavour, EMAIL, IP) is None
+    # A fixed window: the next failure starts a new one, counting from 1 again.
+    await fail(throttle, flavour, EMAIL, IP)
+    assert await blocked(throttle, flavour, EMAIL, IP) is None
+    await fail(throttle, flavour, EMAIL, IP)
+    assert await blocked(throttle, flavour, EMAIL, IP) is not None
+
+
+async def test_sec21_success_does_not_reset_the_count(clock: Clock, flavour: str) -> None:
+    """A successful sign-in in the middle (it calls check, not record_failure) clears nothing."""
+    throttle = _throttle(clock, account=3, address=3)
+    await fail(throttle, flavour, EMAIL, IP)
+    await fail(throttle, flavour, EMAIL, IP)
+    # The attacker signs in to an account of their own from the same address.
+    assert await blocked(throttle, flavour, "mallory@example.com", IP) is None
+    # ... and the legitimate owner signs in successfully too.
+    assert await blocked(throttle, flavour, EMAIL, "192.0.2.1") is None
+    await fail(throttle, flavour, EMAIL, IP)
+    assert await blocked(throttle, flavour, EMAIL, IP) is not None
+    assert await blocked(throttle, flavour, "other@example.com", IP) is not None
+
+
+async def test_sec21_retry_after_is_the_longer_wait(clock: Clock, flavour: str) -> None:
+    throttle = SignInThrottle(
+        per_account=Limit(1, timedelta(minutes=1)),
+        per_address=Limit(1, timedelta(hours=1)),
+        clock=clock,
+    )
+    await fail(throttle, flavour, EMAIL, IP)
+    exc = await blocked(throttle, flavour, EMAIL, IP)
+    assert exc is not None
+    assert exc.retry_after == 3600
+    exc = await blocked(throttle, flavour, EMAIL, None)
+    assert exc is not None
+    assert exc.retry_after == 60
+
+
+async def test_address_none_counts_the_account_only(clock: Clock, flavour: str) -> None:
+    store = MemoryThrottleStore(clock=clock)
+    throttle = SignInThrottle(store, per_account=Limit(2, WINDOW), clock=clock)
+    await fail(throttle, flavour, EMAIL, None)
+    assert len(store) == 1
+    assert store.peek(account_key(EMAIL)).hits == 1
+
+
+async def test_sec21_ipv6_counts_by_64_network(clock: Clock, flavour: str) -> None:
+    throttle = _throttle(clock, account=100, address=2)
+    await fail(throttle, flavour, "a@example.com", "2001:db8:1:2::1")
+    await fail(throttle, flavour, "b@example.com", "2001:db8:1:2:ffff:ffff:ffff:fffe")
+    # Same /64 (written differently): blocked. Another /64: free.
+    assert await blocked(throttle, flavour, "c@example.com", "2001:DB8:1:2:0::77") is not None
+    assert await blocked(throttle, flavour, "c@example.com", "2001:db8:1:3::1") is None
+    exact = SignInThrottle(per_address=Limit(1, WINDOW), clock=clock, ipv6_prefix=128)
+    await fail(exact, flavour, "a@example.com", "2001:db8::1")
+    assert await blocked(exact, flavour, "b@example.com", "2001:db8::2") is None
+    assert await blocked(exact, flavour, "b@example.com", "2001:db8:0::1") is not None
+
+
+async def test_sec21_ipv4_mapped_address_is_the_ipv4_address(clock: Clock, flavour: str) -> None:
+    throttle = _throttle(clock, account=100, address=1)
+    await fail(throttle, flavour, "a@example.com", "::ffff:203.0.113.7")
+    assert await blocked(throttle, flavour, "b@example.com", IP) is not None
+
+
+def test_keys() -> None:
+    assert account_key(EMAIL) == "acct:" + hashlib.sha256(EMAIL.encode()).hexdigest()
+    assert account_key("ADA@example.com") != account_key(EMAIL)  # normalising is the caller's
+    assert address_key(IP) == f"addr:{IP}"
+    assert address_key("2001:db8:1:2:3:4:5:6") == "addr:2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:2:3:4:5:6", 128) == "addr:2001:db8:1:2:3:4:5:6"
+    assert address_key("::ffff:10.1.2.3") == "addr:10.1.2.3"
+    # Not an IP (a Unix socket, a test client): hashed, never stored as typed.
+    assert address_key("testclient").startswith("addr:h:")
+    assert "testclient" not in address_key("testclient")
+
+
+def test_sec21_account_is_hashed_in_memory(clock: Clock) -> None:
+    store = MemoryThrottleStore(clock=clock)
+    throttle = SignInThrottle(store, clock=clock)
+    throttle.record_failure(EMAIL, IP)
+    keys = list(store._counters)
+    assert keys == [account_key(EMAIL), f"addr:{IP}"]
+    assert not any("ada" in key or "example" in key for key in keys)
+
+
+def test_sec21_errors_name_neither_account_nor_address(clock: Clock) -> None:
+    throttle = SignInThrottle(per_account=Limit(1, WINDOW), clock=clock)
+    throttle.record_failure(EMAIL, IP)
+    with pytest.raises(RateLimitedError) as info:
+        throttle.check(EMAIL, IP)
+    exc = info.value
+    assert isinstance(exc, LuciaError)
+    for text in (str(exc), repr(exc), exc.message, repr(throttle)):
+        assert EMAIL not in text
+        assert "ada" not in text
+        assert IP not in text
+    assert repr(exc) == "RateLimitedError(code='AUTH_RATE_LIMITED', retry_after=900)"
+
+
+def test_rate_limited_error_retry_after_is_at_least_one() -> None:
+    assert RateLimitedError(0).retry_after == 1
+    assert RateLimitedError(-5).retry_after == 1
+    assert RateLimitedError(7).retry_after == 7
+
+
+@pytest.mark.parametrize(
+    ("failures", "window", "error"),
+    [
+        (0, WINDOW, ValueError),
+        (-1, WINDOW, ValueError),
+        (1.5, WINDOW, TypeError),
+        (True, WINDOW, TypeError),
+        (1, timedelta(0), ValueError),
+        (1, timedelta(seconds=-1), ValueError),
+        (1, 60, ValueError),
+    ],
+)
+def test_limit_refuses_nonsense(failures: Any, window: Any, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        Limit(failures, window)
+
+
+def test_defaults() -> None:
+    throttle = SignInThrottle()
+    assert throttle.per_account == Limit(10, timedelta(minutes=15))
+    assert throttle.per_address == Limit(100, timedelta(minutes=15))
+    assert isinstance(throttle.store, MemoryThrottleStore)
+    for _ in range(10):
+        throttle.check(EMAIL, IP)
+        throttle.record_failure(EMAIL, IP)
+    with pytest.raises(RateLimitedError) as info:
+        throttle.check(EMAIL, IP)
+    assert 890 <= info.value.retry_after <= 900  # real clock: some slack, never exact
+
+
+# -- the memory store ---------------------------------------------------------------------
+
+
+def test_memory_store_counts_exactly_under_threads(clock: Clock) -> None:
+    store = MemoryThrottleStore(clock=clock)
+    start = threading.Barrier(8)
+
+    def worker(n: int) -> None:
+        start.wait()
+        for _ in range(100):
+            store.hit("shared", WINDOW)
+            store.hit(f"own-{n}", WINDOW)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.peek("shared").hits == 800
+    assert [store.peek(f"own-{n}").hits for n in range(8)] == [100] * 8
+
+
+def test_memory_store_is_bounded(clock: Clock) -> None:
+    store = MemoryThrottleStore(max_entries=50, clock=clock)
+    for n in range(500):
+        store.hit(f"k{n}", WINDOW)
+        clock.advance(seconds=1)
+        assert len(store) <= 50
+    assert len(store) == 50
+    # The oldest went; the newest are all there with their counts.
+    assert store.peek("k0").hits == 0
+    assert store.peek("k449").hits == 0
+    assert all(store.peek(f"k{n}").hits == 1 for n in range(450, 500))
+
+
+def test_memory_store_drops_expired_counters_first(clock: Clock) -> None:
+    store = MemoryThrottleStore(max_entries=10, clock=clock)
+    store.hit("short", timedelta(seconds=1))
+    for n in range(5):
+        store.hit(f"k{n}", WINDOW)
+    clock.advance(seconds=2)
+    store.hit("new", WINDOW)  # "short" expired: removed on the way, nothing live is evicted
+    assert len(store) == 6
+    assert "short" not in store._counters
+
+
+def test_memory_store_restarted_window_counts_as_new(clock: Clock) -> None:
+    store = MemoryThrottleStore(max_entries=2, clock=clock)
+    store.hit("a", timedelta(seconds=1))
+    store.hit("b", WINDOW)
+    clock.advance(seconds=2)
+    assert store.hit("a", WINDOW) == Count(1, clock.now + WINDOW)  # a new window, newest now
+    store.hit("c", WINDOW)  # evicts "b", the oldest live one
+    assert store.peek("a").hits == 1
+    assert store.peek("b").hits == 0
+    assert store.peek("c").hits == 1
+
+
+def test_memory_store_peek_of_nothing(clock: Clock) -> None:
+    store = MemoryThrottleStore(clock=clock)
+    assert store.peek("nothing") == Count(0, clock.now)
+    assert "size=0" in repr(store)
+    with pytest.raises(ValueError, match="max_entries"):
+        MemoryThrottleStore(max_entries=0)
+
+
+async def test_memory_store_async_api(clock: Clock) -> None:
+    store = MemoryThrottleStore(clock=clock)
+    assert await store.ahit("k", WINDOW) == Count(1, clock.now + WINDOW)
+    assert await store.ahit("k", WINDOW) == Count(2, clock.now + WINDOW)
+    assert await store.apeek("k") == Count(2, clock.now + WINDOW)
+
+
+# -- client_address -----------------------------------------------------------------------
+
+PROXY = "10.0.0.2"
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trusted", "expected"),
+    [
+        # No trusted proxies: the header is ignored, whatever it says.
+        ("198.51.100.1", "1.2.3.4", (), "198.51.100.1"),
+        ("198.51.100.1", None, (), "198.51.100.1"),
+        # A peer that is not a trusted proxy: ignored too (anyone can send the header).
+        ("198.51.100.1", "1.2.3.4", ("10.0.0.0/8",), "198.51.100.1"),
+        # Behind a trusted proxy: the address it saw.
+        (PROXY, "198.51.100.9", ("10.0.0.0/8",), "198.51.100.9"),
+        (PROXY, "198.51.100.9", (PROXY,), "198.51.100.9"),
+        (PROXY, " 198.51.100.9 ", ["10.0.0.0/8"], "198.51.100.9"),
+        # A spoofed leftmost entry: the client sent "1.2.3.4"; the proxy appended the real one.
+        (PROXY, "1.2.3.4, 198.51.100.9", ("10.0.0.0/8",), "198.51.100.9"),
+        (PROXY, "127.0.0.1,10.9.9.9, 198.51.100.9", ("10.0.0.0/8",), "198.51.100.9"),
+        # A chain of trusted proxies is skipped, from the right.
+        (
+            PROXY,
+            "1.2.3.4, 198.51.100.9, 10.0.0.7, 172.16.0.3",
+            ("10.0.0.0/8", "172.16.0.0/12"),
+            "198.51.100.9",
+        ),
+        # Only trusted hops: the leftmost of them is the best we know.
+        (PROXY, "10.0.0.9, 10.0.0.8", ("10.0.0.0/8",), "10.0.0.9"),
+        (PROXY, None, ("10.0.0.0/8",), PROXY),
+        (PROXY, "", ("10.0.0.0/8",), PROXY),
+        # Malformed entries: the walk stops at the last trusted hop; garbage never wins.
+        (PROXY, "198.51.100.9, garbage", ("10.0.0.0/8",), PROXY),
+        (PROXY, "198.51.100.9, unknown", ("10.0.0.0/8",), PROXY),
+        (PROXY, "198.51.100.9, , 10.0.0.3", ("10.0.0.0/8",), "10.0.0.3"),
+        (PROXY, "198.51.100.9,999.1.1.1", ("10.0.0.0/8",), PROXY),
+        (PROXY, "1.2.3.4, <script>, 198.51.100.9", ("10.0.0.0/8",), "198.51.100.9"),
+        (PROXY, "198.51.100.9:abc", ("10.0.0.0/8",), PROXY),
+        (PROXY, "[2001:db8::1", ("10.0.0.0/8",), PROXY),
+        # Ports some proxies add.
+        (PROXY, "198.51.100.9:4711", ("10.0.0.0/8",), "198.51.100.9"),
+        (PROXY, "[2001:db8::1]:443", ("10.0.0.0/8",), "2001:db8::1"),
+        (PROXY, "[2001:db8::1]", ("10.0.0.0/8",), "2001:db8::1"),
+        # IPv6: normalised; trusted IPv6 networks; mixed families.
+        ("2001:db8:ffff::1", "2001:DB8:0:0::5", ("2001:db8:ffff::/48",), "2001:db8::5"),
+        ("2001:db8:ffff::1", "198.51.100.9", ("2001:db8:ffff::/48",), "198.51.100.9"),
+        (PROXY, "2001:db8::5, 10.0.0.1", ("10.0.0.0/8",), "2001:db8::5"),
+        ("2001:db8::1", "1.2.3.4", ("10.0.0.0/8",), "2001:db8::1"),
+        ("2001:0db8:0000::0001", None, (), "2001:db8::1"),
+        # IPv4-mapped IPv6, as a peer and in the header, against IPv4 networks.
+        ("::ffff:10.0.0.2", "198.51.100.9", ("10.0.0.0/8",), "198.51.100.9"),
+        (PROXY, "::ffff:10.0.0.5, ::ffff:198.51.100.9", ("10.0.0.0/8",), "198.51.100.9"),
+        ("::ffff:198.51.100.1", "1.2.3.4", (), "198.51.100.1"),
+        # Scope ids name a local interface: dropped, so they cannot make new counters.
+        ("fe80::1%eth0", None, (), "fe80::1"),
+        (PROXY, "fe80::1%7", ("10.0.0.0/8",), "fe80::1"),
+        # A peer that is no IP address (a Unix socket, a test client) is kept as it is.
+        ("testclient", "1.2.3.4", ("10.0.0.0/8",), "testclient"),
+        (None, "1.2.3.4", ("10.0.0.0/8",), None),
+        # One trusted proxy given as a plain string, not a list.
+        (PROXY, "198.51.100.9", PROXY, "198.51.100.9"),
+    ],
+)
+def test_sec21_client_address(
+    peer: str | None, forwarded: str | None, trusted: Any, expected: str | None
+) -> None:
+    assert client_address(peer, forwarded, trusted) == expected
+
+
+_HOP = st.one_of(
+    st.ip_addresses().map(str),
+    st.sampled_from(["10.0.0.3", "10.200.0.1", "unknown", "", " ", "[::1", "1.2.3.4:x"]),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hops=st.lists(_HOP, max_size=6),
+    peer=st.one_of(st.ip_addresses().map(str), st.sampled_from([PROXY, "::ffff:10.1.2.3"])),
+)
+def test_sec21_client_address_properties(hops: list[str], peer: str) -> None:
+    """Whatever the header holds: untrusted peers win, and garbage is never the answer."""
+    header = ",".join(hops)
+    ip = ipaddress.ip_address(peer)
+    peer_text = str(getattr(ip, "ipv4_mapped", None) or ip)
+    assert client_address(peer, header) == peer_text  # no trusted proxies: header ignored
+    answer = client_address(peer, header, ["10.0.0.0/8"])
+    assert answer is not None
+    assert ipaddress.ip_address(answer)  # always an IP address
+    if ipaddress.ip_address(peer_text) not in ipaddress.ip_network("10.0.0.0/8"):
+        assert answer == peer_text
+    else:
+        # The peer or an entry of the header, never one left of an untrusted address.
+        parsed = [client_address(h.strip(), None) for h in hops]
+        assert answer == peer_text or answer in parsed
+        if answer != peer_text:
+            position = len(parsed) - 1 - parsed[::-1].index(answer)
+            assert all(
+                p is not None and ipaddress.ip_address(p) in ipaddress.ip_network("10.0.0.0/8")
+                for p in parsed[position + 1 :]
+            )
+
+
+def test_client_address_refuses_bad_trusted_entries() -> None:
+    with pytest.raises(ValueError, match="not an IP address or CIDR network"):
+        client_address(PROXY, "1.2.3.4", ["10.0.0.0/33"])
+    with pytest.raises(ValueError, match="CIDR"):
+        client_address(PROXY, "1.2.3.4", ["10.0.0.1/8"])  # host bits set: a typo, most likely
+    with pytest.raises(ValueError, match="CIDR"):
+        client_address(PROXY, None, ["localhost"])
+
+
+def test_client_address_takes_network_objects() -> None:
+    nets = [ipaddress.ip_network("10.0.0.0/8")]
+    assert client_address(PROXY, "198.51.100.9", nets) == "198.51.100.9"
+
+
+# -- the Redis store ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def sync_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+async def async_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    client = redis.asyncio.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def redis_store(
+    flavour: str,
+    redis_prefix: str,
+    sync_client: redis.Redis,
+    async_client: redis.asyncio.Redis,
+) -> RedisThrottleStore:
+    client = async_client if flavour == "async" else sync_client
+    return RedisThrottleStore(client, prefix=redis_prefix)
+
+
+async def test_sec21_redis_limits(redis_store: RedisThrottleStore, flavour: str) -> None:
+    clock = Clock()
+    throttle = SignInThrottle(
+        redis_store, per_account=Limit(3, WINDOW), per_address=Limit(5, WINDOW), clock=clock
+    )
+    for n in range(3):
+        assert await blocked(throttle, flavour, EMAIL, f"198.51.100.{n}") is None
+        await fail(throttle, flavour, EMAIL, f"198.51.100.{n}")
+    exc = await blocked(throttle, flavour, EMAIL, "192.0.2.50")
+    assert exc is not None
+    # Redis keeps the window by its own clock: the wait is the window, less the test's run time.
+    assert 900 - 60 <= exc.retry_after <= 900
+    for n in range(5):
+        await fail(throttle, flavour, f"u{n}@example.com", IP)
+    assert await blocked(throttle, flavour, "fresh@example.com", IP) is not None
+    assert await blocked(throttle, flavour, "fresh@example.com", "192.0.2.51") is None
+
+
+async def test_sec21_redis_success_does_not_reset(
+    redis_store: RedisThrottleStore, flavour: str
+) -> None:
+    throttle = SignInThrottle(redis_store, per_account=Limit(2, WINDOW))
+    await fail(throttle, flavour, EMAIL, IP)
+    assert await blocked(throttle, flavour, EMAIL, IP) is None  # a success: no record_failure
+    await fail(throttle, flavour, EMAIL, IP)
+    assert await blocked(throttle, flavour, EMAIL, IP) is not None
+
+
+async def test_sec21_redis_keys_hold_no_email(
+    redis_store: RedisThrottleStore, flavour: str, redis_prefix: str, sync_client: redis.Redis
+) -> None:
+    throttle = SignInThrottle(redis_store)
+    await fail(throttle, flavour, EMAIL, IP)
+    await fail(throttle, flavour, "Grace.Hopper+x@example.org", "2001:db8:1:2::9")
+    keys = sorted(k.decode() for k in sync_client.scan_iter(match=f"{redis_prefix}*"))
+    assert keys == sorted(
+        [
+            f"{redis_prefix}{account_key(EMAIL)}",
+            f"{redis_prefix}{account_key('Grace.Hopper+x@example.org')}",
+            f"{redis_prefix}addr:{IP}",
+            f"{redis_prefix}addr:2001:db8:1:2::/64",
+        ]
+    )
+    for key in keys:
+        assert "@" not in key
+        assert "ada" not in key.lower()
+        assert "grace" not in key.lower()
+        # Every counter expires with its window.
+        assert 0 < sync_client.pttl(key) <= WINDOW.total_seconds() * 1000
+
+
+async def test_redis_counts_and_ttl(
+    redis_store: RedisThrottleStore, flavour: str, redis_prefix: str, sync_client: redis.Redis
+) -> None:
+    first = await store_hit(redis_store, flavour, "k", timedelta(seconds=30))
+    assert first.hits == 1
+    # Later hits keep the first window: a fixed window, not a sliding one.
+    second = await store_hit(redis_store, flavour, "k", timedelta(hours=5))
+    assert second.hits == 2
+    assert 0 < sync_client.pttl(f"{redis_prefix}k") <= 30_000
+    assert (await store_peek(redis_store, flavour, "k")).hits == 2
+    assert (await store_peek(redis_store, flavour, "none")).hits == 0
+    # A key someone left without a TTL gets one at the next hit: it never blocks for good.
+    sync_client.persist(f"{redis_prefix}k")
+    assert (await store_hit(redis_store, flavour, "k", timedelta(seconds=30))).hits == 3
+    assert 0 < sync_client.pttl(f"{redis_prefix}k") <= 30_000
+
+
+async def test_redis_window_expires_by_redis_clock(
+    redis_store: RedisThrottleStore, flavour: str
+) -> None:
+    throttle = SignInThrottle(redis_store, per_account=Limit(1, timedelta(milliseconds=200)))
+    await fail(throttle, flavour, EMAIL, None)
+    exc = await blocked(throttle, flavour, EMAIL, None)
+    assert exc is not None
+    assert exc.retry_after == 1
+    # Poll (no timing asserted): Redis drops the counter once its window is over.
+    deadline = time.monotonic() + 10
+    while await blocked(throttle, flavour, EMAIL, None) is not None:
+        assert time.monotonic() < deadline, "the counter never expired"
+        await asyncio.sleep(0.05)
+
+
+def test_redis_store_counts_exactly_under_threads(
+    redis_prefix: str, sync_client: redis.Redis
+) -> None:
+    store = RedisThrottleStore(sync_client, prefix=redis_prefix)
+    start = threading.Barrier(8)
+
+    def worker() -> None:
+        start.wait()
+        for _ in range(100):
+            store.hit("shared", WINDOW)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.peek("shared").hits == 800
+
+
+async def test_redis_async_store_counts_exactly_under_tasks(
+    redis_prefix: str, async_client: redis.asyncio.Redis
+) -> None:
+    store = RedisThrottleStore(async_client, prefix=redis_prefix)
+
+    async def worker() -> None:
+        for _ in range(100):
+            await store.ahit("shared", WINDOW)
+
+    await asyncio.gather(*(worker() for _ in range(8)))
+    assert (await store.apeek("shared")).hits == 800
+
+
+async def test_redis_store_flavour_mismatch(
+    redis_prefix: str, sync_client: redis.Redis, async_client: redis.asyncio.Redis
+) -> None:
+    with pytest.raises(TypeError, match="acheck"):
+        RedisThrottleStore(async_client, prefix=redis_prefix).hit("k", WINDOW)
+    with pytest.raises(TypeError, match="check"):
+        await RedisThrottleStore(sync_client, prefix=redis_prefix).ahit("k", WINDOW)
+
+
+def test_redis_store_prefix_rules(sync_client: redis.Redis) -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        RedisThrottleStore(sync_client, prefix="lucia:{throttle}:")
+    store = RedisThrottleStore(sync_client)
+    assert store.prefix == "lucia:throttle:"
+    assert repr(store).startswith("RedisThrottleStore(redis://")
+
+
+async def test_redis_garbage_is_a_database_error(
+    redis_store: RedisThrottleStore, flavour: str, redis_prefix: str, sync_client: redis.Redis
+) -> None:
+    sync_client.set(f"{redis_prefix}text", "not a number")
+    sync_client.rpush(f"{redis_prefix}list", "x")
+    for key in ("text", "list"):
+        with pytest.raises(DatabaseError):
+            await store_hit(redis_store, flavour, key, WINDOW)
+    with pytest.raises(DatabaseError, match="malformed"):
+        await store_peek(redis_store, flavour, "text")
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_sec21_redis_down_is_a_database_error(flavour: str) -> None:
+    port = _closed_port()
+    client: Any
+    if flavour == "async":
+        client = redis.asyncio.Redis(
+            port=port, socket_connect_timeout=2, retry=redis.asyncio.retry.Retry(NoBackoff(), 0)
+        )
+    else:
+        client = redis.Redis(port=port, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
+    throttle = SignInThrottle(RedisThrottleStore(client))
+    try:
+        for action in (check, fail):
+            with pytest.raises(DatabaseError) as info:
+                await action(throttle, flavour, EMAIL, IP)
+            text = f"{info.value} {info.value!r}"
+            assert "unreachable" in text
+            assert EMAIL not in text
+            assert "ada" not in text
+            assert IP not in text
+            assert account_key(EMAIL)[5:] not in text
+            assert info.value.__cause__ is None
+            assert info.value.__suppress_context__
+    finally:
+        if flavour == "async":
+            await client.aclose()
+        else:
+            client.close()
