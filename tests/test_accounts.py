@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +20,8 @@ from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
 from lucia.core import AsyncLucia, Lucia
 from lucia.errors import InvalidCredentialsError, InvalidPasswordError
 from lucia.oauth.flow import EMAIL_PROVIDER_ID
-from tests.conftest import Harness
+from lucia.sessions import utc_now
+from tests.conftest import Clock, Harness
 
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a brand new passphrase 42"
@@ -33,6 +35,7 @@ class Env:
     auth: Lucia | AsyncLucia
     lucia: Harness
     mode: str
+    clock: Clock
 
     async def call(self, name: str, *args: Any, **kwargs: Any) -> accounts.SignedIn:
         fn: Callable[..., Any] = getattr(accounts, name if self.mode == "sync" else "a" + name)
@@ -49,10 +52,13 @@ class Env:
 @pytest.fixture(params=["sync", "async"])
 def env(request: pytest.FixtureRequest) -> Env:
     store = MemoryAdapter()
+    clock = Clock(utc_now().replace(microsecond=0))
     auth: Lucia | AsyncLucia = (
-        Lucia(store) if request.param == "sync" else AsyncLucia(AsyncMemoryAdapter(store))
+        Lucia(store, clock=clock)
+        if request.param == "sync"
+        else AsyncLucia(AsyncMemoryAdapter(store), clock=clock)
     )
-    return Env(store, auth, Harness(auth), request.param)
+    return Env(store, auth, Harness(auth), request.param, clock)
 
 
 async def valid(env: Env, token: str | None) -> bool:
@@ -212,6 +218,79 @@ async def test_change_refuses_a_weak_new_password_and_changes_nothing(env: Env) 
     await env.call("sign_in", "ada@example.com", PASSWORD)
 
 
+# Recent authentication and re-authentication (SECURITY 7, 1)
+
+
+async def test_sec7_recent_authentication_expires_after_max_age(env: Env) -> None:
+    signed = await env.sign_up()
+    accounts.require_recent_authentication(env.auth, signed.session)
+    env.clock.advance(seconds=accounts.REAUTHENTICATION_MAX_AGE.total_seconds())
+    accounts.require_recent_authentication(env.auth, signed.session)  # the last second still counts
+    env.clock.advance(seconds=1)
+    with pytest.raises(accounts.ReauthenticationRequiredError) as caught:
+        accounts.require_recent_authentication(env.auth, signed.session)
+    assert caught.value.status == 403
+    assert caught.value.code == "AUTH_REAUTHENTICATION_REQUIRED"
+    accounts.require_recent_authentication(env.auth, signed.session, max_age=timedelta(hours=1))
+
+
+async def test_sec7_sliding_renewal_does_not_refresh_recent_authentication(env: Env) -> None:
+    signed = await env.sign_up()
+    # Past half the session's life, validation renews it: it is fresh, but not recent.
+    env.clock.advance(days=20)
+    found = await env.lucia.validate_session(signed.session.token)
+    assert found is not None
+    assert found[0].fresh
+    with pytest.raises(accounts.ReauthenticationRequiredError):
+        accounts.require_recent_authentication(env.auth, found[0])
+
+
+async def test_sec1_reauthenticate_replaces_the_session_and_is_recent(env: Env) -> None:
+    first = await env.sign_up(session_attributes={"ip": "192.0.2.1"})
+    env.clock.advance(minutes=30)
+    with pytest.raises(accounts.ReauthenticationRequiredError):
+        accounts.require_recent_authentication(env.auth, first.session)
+    again = await env.call("reauthenticate", first.session, "ADA@example.com", PASSWORD)
+    assert again.user.id == first.user.id
+    assert again.session.id != first.session.id
+    assert not await valid(env, first.session.token)
+    assert await valid(env, again.session.token)
+    assert again.session.attributes == {"ip": "192.0.2.1"}  # kept unless replaced
+    assert again.cookie.value == again.session.token
+    accounts.require_recent_authentication(env.auth, again.session)
+    replaced = await env.call(
+        "reauthenticate",
+        again.session,
+        "ada@example.com",
+        PASSWORD,
+        session_attributes={"ip": "192.0.2.2"},
+    )
+    assert replaced.session.attributes == {"ip": "192.0.2.2"}
+
+
+async def test_reauthenticate_refuses_a_wrong_password_and_keeps_the_session(env: Env) -> None:
+    first = await env.sign_up()
+    with pytest.raises(InvalidCredentialsError):
+        await env.call("reauthenticate", first.session, "ada@example.com", "not my password")
+    assert await valid(env, first.session.token)
+
+
+async def test_reauthenticate_refuses_another_accounts_password(env: Env) -> None:
+    ada = await env.sign_up()
+    await env.sign_up("eve@example.com")
+    # Eve's valid password proves nothing about Ada's session.
+    with pytest.raises(InvalidCredentialsError):
+        await env.call("reauthenticate", ada.session, "eve@example.com", PASSWORD)
+    assert await valid(env, ada.session.token)
+
+
+async def test_reauthenticate_needs_the_matching_flavour() -> None:
+    auth = Lucia(MemoryAdapter())
+    signed = accounts.sign_up(auth, "ada@example.com", PASSWORD)
+    with pytest.raises(TypeError, match="AsyncLucia"):
+        await accounts.areauthenticate(auth, signed.session, "ada@example.com", PASSWORD)  # type: ignore[arg-type]
+
+
 # Flavours and logs
 
 
@@ -230,9 +309,14 @@ async def test_g42_no_password_or_token_in_logs(env: Env, caplog: pytest.LogCapt
         changed = await env.call(
             "change_password", first.user.id, "ada@example.com", PASSWORD, NEW_PASSWORD
         )
+        again = await env.call("reauthenticate", changed.session, "ada@example.com", NEW_PASSWORD)
+    events = {r.getMessage(): r.__dict__ for r in caplog.records if r.levelno == logging.INFO}
+    for message in ("password sign-up", "reauthenticated"):
+        assert events[message]["user_id"] == first.user.id
+        assert events[message]["provider_id"] == EMAIL_PROVIDER_ID
     text = caplog.text + "".join(repr(r.__dict__) for r in caplog.records)
     for secret in (PASSWORD, NEW_PASSWORD, "wrong password here"):
         assert secret not in text
-    for token in (first.session.token, changed.session.token):
+    for token in (first.session.token, changed.session.token, again.session.token):
         assert token is not None
         assert token not in text

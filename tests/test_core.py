@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import re
@@ -24,6 +25,8 @@ from lucia import (
 )
 from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
 from lucia.cookies import MAX_COOKIE_AGE
+from lucia.errors import InvalidTokenError
+from lucia.models import Token
 from lucia.passwords import PasswordHasher
 from tests.conftest import Clock
 
@@ -435,3 +438,78 @@ def test_sec9_no_secret_in_logs(auth: Lucia, caplog: pytest.LogCaptureFixture) -
     created = next(r for r in records if r.getMessage() == "user created")
     assert created.user_id == user.id  # type: ignore[attr-defined]
     assert created.provider_id == "email"  # type: ignore[attr-defined]
+
+
+# One-time tokens (the stores are covered in tests/conformance/test_tokens.py)
+
+
+def test_sec3_one_time_tokens_are_32_random_bytes_stored_as_sha256(
+    auth: Lucia, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = auth.create_user("github", "1")
+    drawn: list[int] = []
+    real = secrets.token_urlsafe
+
+    def spy(nbytes: int | None = None) -> str:
+        drawn.append(nbytes or 0)
+        return real(nbytes)
+
+    monkeypatch.setattr(secrets, "token_urlsafe", spy)
+    token = auth.create_token(user.id, "reset", expires_in=timedelta(hours=1))
+    assert drawn == [32]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token)
+    (record,) = auth.adapter._tokens.values()  # type: ignore[union-attr]
+    assert record.id_hash == hashlib.sha256(token.encode()).digest()
+    assert token not in repr(record)
+
+
+def test_token_repr_and_error_hold_no_secret(auth: Lucia) -> None:
+    user = auth.create_user("github", "1")
+    token = auth.create_token(user.id, "reset", expires_in=timedelta(hours=1), data={"a": 1})
+    consumed = auth.consume_token(token, "reset")
+    assert isinstance(consumed, Token)
+    assert token not in repr(consumed)
+    assert consumed.data == {"a": 1}
+    with pytest.raises(InvalidTokenError) as caught:
+        auth.consume_token(token, "reset")
+    assert caught.value.code == "AUTH_INVALID_TOKEN"
+    assert token not in str(caught.value) + repr(caught.value)
+
+
+@pytest.mark.parametrize("purpose", ["", "x" * 65, "with space", "é", None])
+def test_token_purpose_is_checked_before_any_io(auth: Lucia, purpose: Any) -> None:
+    user = auth.create_user("github", "1")
+    with pytest.raises(ValueError, match="purpose"):
+        auth.create_token(user.id, purpose, expires_in=timedelta(hours=1))
+    with pytest.raises(ValueError, match="purpose"):
+        auth.consume_token("A" * 43, purpose)
+    with pytest.raises(ValueError, match="purpose"):
+        auth.delete_user_tokens(user.id, purpose)
+    assert auth.adapter._tokens == {}  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("expires_in", [timedelta(0), timedelta(seconds=-1), 3600])
+def test_token_lifetime_must_be_positive(auth: Lucia, expires_in: Any) -> None:
+    user = auth.create_user("github", "1")
+    with pytest.raises(ValueError, match="expires_in"):
+        auth.create_token(user.id, "reset", expires_in=expires_in)
+
+
+def test_token_data_must_be_json(auth: Lucia) -> None:
+    user = auth.create_user("github", "1")
+    with pytest.raises(TypeError):
+        auth.create_token(user.id, "reset", expires_in=timedelta(hours=1), data={"x": object()})
+
+
+async def test_async_lucia_tokens(clock: Clock) -> None:
+    auth = AsyncLucia(AsyncMemoryAdapter(), clock=clock)
+    user = await auth.create_user("github", "1")
+    token = await auth.create_token(user.id, "reset", expires_in=timedelta(minutes=5))
+    other = await auth.create_token(user.id, "reset", expires_in=timedelta(days=1))
+    clock.advance(minutes=5)
+    assert await auth.delete_expired_tokens() == 1
+    with pytest.raises(InvalidTokenError):
+        await auth.consume_token(token, "reset")
+    await auth.delete_user_tokens(user.id, "reset")
+    with pytest.raises(InvalidTokenError):
+        await auth.consume_token(other, "reset")

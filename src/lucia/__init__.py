@@ -14,12 +14,13 @@ from lucia.errors import (
     DuplicateKeyError,
     InvalidCredentialsError,
     InvalidPasswordError,
+    InvalidTokenError,
     KeyNotFoundError,
     LuciaError,
     OAuthError,
     UserNotFoundError,
 )
-from lucia.models import Key, Session, User
+from lucia.models import Key, Session, Token, User
 
 __all__ = [
     "AsyncLucia",
@@ -29,12 +30,14 @@ __all__ = [
     "DuplicateKeyError",
     "InvalidCredentialsError",
     "InvalidPasswordError",
+    "InvalidTokenError",
     "Key",
     "KeyNotFoundError",
     "Lucia",
     "LuciaError",
     "OAuthError",
     "Session",
+    "Token",
     "User",
     "UserNotFoundError",
     "__version__",

@@ -6,6 +6,9 @@
     signed = accounts.sign_in(auth, email, password, current_session_id=old_session_id)
     signed = accounts.change_password(auth, user.id, email, current, new)
 
+    accounts.require_recent_authentication(auth, session)   # before linking, unlinking, ...
+    signed = accounts.reauthenticate(auth, session, email, password)  # "confirm your password"
+
 Accounts are keyed ``("email", normalize_email(address))`` — the same key
 ``lucia.oauth.flow`` uses for ``link_by_verified_email`` — and a new account's
 attributes hold that ``email`` with ``email_verified: False`` (an app sets it to
@@ -18,29 +21,40 @@ friends await the same calls on an ``AsyncLucia``.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import logging
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import timedelta
+from typing import Any, ClassVar, TypeVar
 
+from lucia._calls import Operation, adrive, auth_call, drive
 from lucia.cookies import Cookie
 from lucia.core import AsyncLucia, Lucia
+from lucia.emails import EMAIL_PROVIDER_ID, normalize_email
 from lucia.errors import DuplicateKeyError, InvalidCredentialsError, LuciaError
 from lucia.models import Session, User
-from lucia.oauth.flow import EMAIL_PROVIDER_ID, _AuthCall, normalize_email
-from lucia.oauth.flow import _run_async as _drive_async
-from lucia.oauth.flow import _run_sync as _drive_sync
 
 __all__ = [
+    "REAUTHENTICATION_MAX_AGE",
     "EmailTakenError",
     "InvalidEmailError",
+    "ReauthenticationRequiredError",
     "SignedIn",
     "achange_password",
+    "areauthenticate",
     "asign_in",
     "asign_up",
     "change_password",
+    "reauthenticate",
+    "require_recent_authentication",
     "sign_in",
     "sign_up",
 ]
+
+logger = logging.getLogger("lucia.accounts")
+
+# How long after presenting credentials a session may change them (email,
+# password, linked identities) without presenting them again (ASVS 7.5.1).
+REAUTHENTICATION_MAX_AGE = timedelta(minutes=10)
 
 
 T = TypeVar("T")
@@ -64,6 +78,18 @@ class InvalidEmailError(LuciaError):
     default_message = "the email address is not valid"
 
 
+class ReauthenticationRequiredError(LuciaError):
+    """A sensitive change asked of a session that did not sign in recently.
+
+    Integrations answer 403; the app asks for the password again
+    (``reauthenticate``) or sends the user through a provider's sign-in.
+    """
+
+    code = "AUTH_REAUTHENTICATION_REQUIRED"
+    default_message = "sign in again to make this change"
+    status: ClassVar[int] = 403
+
+
 @dataclass(frozen=True, slots=True)
 class SignedIn:
     """The outcome of a successful sign-up, sign-in or password change.
@@ -78,11 +104,8 @@ class SignedIn:
     cookie: Cookie
 
 
-_Flow = Generator[_AuthCall, Any, T]
-
-
-def _call(method: str, *args: Any, **kwargs: Any) -> _AuthCall:
-    return _AuthCall(method, args, kwargs)
+_Flow = Operation[T]
+_call = auth_call
 
 
 # The operations, once
@@ -110,6 +133,7 @@ def _sign_up(
         )
     except DuplicateKeyError:
         raise EmailTakenError() from None
+    logger.info("password sign-up", extra={"user_id": user.id, "provider_id": EMAIL_PROVIDER_ID})
     return (yield from _new_session(auth, user, session_attributes))
 
 
@@ -127,6 +151,7 @@ def _sign_in(
     if current_session_id is not None:
         # The session the browser held before is never carried over (fixation).
         yield _call("invalidate_session", current_session_id)
+    logger.info("password sign-in", extra={"user_id": user.id, "provider_id": EMAIL_PROVIDER_ID})
     return (yield from _new_session(auth, user, session_attributes))
 
 
@@ -155,6 +180,25 @@ def _change_password(
     return (yield from _new_session(auth, user, session_attributes))
 
 
+def _reauthenticate(
+    auth: Lucia | AsyncLucia,
+    session: Session,
+    email: str,
+    password: str,
+    session_attributes: dict[str, Any] | None,
+) -> _Flow[SignedIn]:
+    normalized = normalize_email(email) or ""
+    user: User = yield _call("authenticate", EMAIL_PROVIDER_ID, normalized, password)
+    if user.id != session.user_id:
+        # Another account's valid password proves nothing about this session.
+        raise InvalidCredentialsError()
+    # A re-authentication is a login: a new token, and the old one dies (SECURITY 1).
+    yield _call("invalidate_session", session.id)
+    logger.info("reauthenticated", extra={"user_id": user.id, "provider_id": EMAIL_PROVIDER_ID})
+    attributes = session.attributes if session_attributes is None else session_attributes
+    return (yield from _new_session(auth, user, attributes))
+
+
 def _new_session(
     auth: Lucia | AsyncLucia, user: User, session_attributes: dict[str, Any] | None
 ) -> _Flow[SignedIn]:
@@ -162,22 +206,39 @@ def _new_session(
     return SignedIn(user, session, auth.create_session_cookie(session))
 
 
-# Drivers: the sign-in flow's, which run lucia calls the same way.
+# Drivers: lucia._calls runs the same operation with a Lucia or an AsyncLucia.
 
 
 def _run_sync(flow: _Flow[T], auth: Lucia) -> T:
     if not isinstance(auth, Lucia):
         raise TypeError("this function needs a Lucia; use the a-prefixed one with an AsyncLucia")
-    return _drive_sync(flow, auth)
+    return drive(flow, auth)
 
 
 async def _run_async(flow: _Flow[T], auth: AsyncLucia) -> T:
     if not isinstance(auth, AsyncLucia):
         raise TypeError("this function needs an AsyncLucia; use the plain one with a Lucia")
-    return await _drive_async(flow, auth)
+    return await adrive(flow, auth)
 
 
 # The public API
+
+
+def require_recent_authentication(
+    auth: Lucia | AsyncLucia,
+    session: Session,
+    *,
+    max_age: timedelta = REAUTHENTICATION_MAX_AGE,
+) -> None:
+    """Raise ``ReauthenticationRequiredError`` unless ``session`` began within ``max_age``.
+
+    Every sign-in and re-authentication creates a new session, so a session's
+    ``created_at`` is when its user last presented credentials; sliding renewal
+    never moves it. Call it before changing an email or password and before
+    linking or unlinking an identity.
+    """
+    if auth.clock() - session.created_at > max_age:
+        raise ReauthenticationRequiredError()
 
 
 def sign_up(
@@ -237,6 +298,24 @@ def change_password(
     )
 
 
+def reauthenticate(
+    auth: Lucia,
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    session_attributes: dict[str, Any] | None = None,
+) -> SignedIn:
+    """Confirm the password of ``session``'s user and replace the session with a new one.
+
+    ``InvalidCredentialsError`` for a wrong password or another account's
+    address. On success ``session`` is invalidated and the new session (which
+    keeps its attributes unless ``session_attributes`` are given) counts as a
+    recent authentication: set its cookie.
+    """
+    return _run_sync(_reauthenticate(auth, session, email, password, session_attributes), auth)
+
+
 async def asign_up(
     auth: AsyncLucia,
     email: str,
@@ -276,4 +355,18 @@ async def achange_password(
     return await _run_async(
         _change_password(auth, user_id, email, current_password, new_password, session_attributes),
         auth,
+    )
+
+
+async def areauthenticate(
+    auth: AsyncLucia,
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    session_attributes: dict[str, Any] | None = None,
+) -> SignedIn:
+    """See ``reauthenticate``; needs an ``AsyncLucia``."""
+    return await _run_async(
+        _reauthenticate(auth, session, email, password, session_attributes), auth
     )

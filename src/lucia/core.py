@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable, Generator
 from datetime import datetime, timedelta
@@ -27,6 +29,7 @@ from lucia.adapters.base import (
     KeyRecord,
     SessionAdapter,
     SessionRecord,
+    TokenRecord,
     UserAdapter,
     UserRecord,
 )
@@ -34,11 +37,12 @@ from lucia.cookies import MAX_COOKIE_AGE, Cookie, CookieAttributes, read_bearer_
 from lucia.errors import (
     DuplicateKeyError,
     InvalidCredentialsError,
+    InvalidTokenError,
     KeyNotFoundError,
     LuciaError,
     UserNotFoundError,
 )
-from lucia.models import Key, Session, User
+from lucia.models import Key, Session, Token, User
 from lucia.passwords import PasswordHasher, PasswordPolicy
 from lucia.sessions import SessionPolicy, utc_now
 
@@ -83,6 +87,31 @@ def _attributes(attributes: dict[str, Any] | None) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         raise TypeError(f"attributes must be JSON-serialisable: {exc}") from None
     return copied
+
+
+# One-time tokens: 32 bytes from ``secrets``, base64url without padding.
+_ONE_TIME_TOKEN_BYTES = 32
+_ONE_TIME_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+_PURPOSE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def _check_purpose(purpose: object) -> str:
+    # Chosen by the application, never by a visitor: a bad one is a bug.
+    if not isinstance(purpose, str) or not _PURPOSE.fullmatch(purpose):
+        raise ValueError("a token purpose is 1 to 64 of A-Z a-z 0-9 _ . : -")
+    return purpose
+
+
+def hash_one_time_token(token: object) -> bytes | None:
+    """The SHA-256 that stores keep of a one-time token, or None when ``token`` does
+    not have a token's shape (43 base64url characters). Never raises."""
+    if not isinstance(token, str) or not _ONE_TIME_TOKEN.fullmatch(token):
+        return None
+    return _sha256(token)
+
+
+def _sha256(token: str) -> bytes:
+    return hashlib.sha256(token.encode("ascii")).digest()
 
 
 def _key(record: KeyRecord) -> Key:
@@ -387,7 +416,8 @@ class _LuciaBase(Generic[UA, SA]):
 
     def _invalidate_session(self, session_id: str) -> _Flow[None]:
         yield (_SESSIONS, "delete_session", (session_id,))
-        logger.info("session invalidated")
+        # The id only: it names the session, and cannot sign anyone in without its secret.
+        logger.info("session invalidated", extra={"session_id": session_id})
 
     def _invalidate_user_sessions(self, user_id: str) -> _Flow[None]:
         yield (_SESSIONS, "delete_user_sessions", (user_id,))
@@ -395,6 +425,48 @@ class _LuciaBase(Generic[UA, SA]):
 
     def _delete_expired_sessions(self) -> _Flow[int]:
         count: int = yield (_SESSIONS, "delete_expired_sessions", (self.clock(),))
+        return count
+
+    # One-time tokens (kept by the user store, next to the users they belong to)
+
+    def _create_token(
+        self,
+        user_id: str,
+        purpose: str,
+        expires_in: timedelta,
+        data: dict[str, Any] | None,
+    ) -> _Flow[str]:
+        _check_purpose(purpose)
+        if not isinstance(expires_in, timedelta) or expires_in <= timedelta(0):
+            raise ValueError("expires_in must be a positive timedelta")
+        attrs = _attributes(data)
+        now = self.clock().replace(microsecond=0)
+        token = secrets.token_urlsafe(_ONE_TIME_TOKEN_BYTES)
+        record = TokenRecord(_sha256(token), user_id, purpose, now + expires_in, now, attrs)
+        yield (_USERS, "insert_token", (record,))
+        logger.info("token created", extra={"user_id": user_id, "purpose": purpose})
+        return token
+
+    def _consume_token(self, token: str, purpose: str) -> _Flow[Token]:
+        _check_purpose(purpose)
+        id_hash = hash_one_time_token(token)
+        found = None
+        if id_hash is not None:
+            found = yield (_USERS, "consume_token", (id_hash, purpose, self.clock()))
+        if found is None:
+            # One error for malformed, unknown, used, expired and wrong purpose.
+            logger.info("token refused", extra={"purpose": purpose})
+            raise InvalidTokenError()
+        user_id, expires_at, token_data = found
+        logger.info("token used", extra={"user_id": user_id, "purpose": purpose})
+        return Token(user_id, purpose, expires_at, token_data)
+
+    def _delete_user_tokens(self, user_id: str, purpose: str) -> _Flow[None]:
+        _check_purpose(purpose)
+        yield (_USERS, "delete_user_tokens", (user_id, purpose))
+
+    def _delete_expired_tokens(self) -> _Flow[int]:
+        count: int = yield (_USERS, "delete_expired_tokens", (self.clock(),))
         return count
 
 
@@ -535,6 +607,40 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter]):
         """Purge expired sessions; how many went."""
         return self._run(self._delete_expired_sessions())
 
+    def create_token(
+        self,
+        user_id: str,
+        purpose: str,
+        *,
+        expires_in: timedelta,
+        data: dict[str, Any] | None = None,
+    ) -> str:
+        """A new single-use token for ``user_id``, valid for ``expires_in``.
+
+        The token (32 random bytes, base64url) exists only in the returned
+        string: the store keeps its SHA-256. Send it to the user once (an email
+        link) and never log it. ``data`` (a JSON object) comes back from
+        ``consume_token``. ``UserNotFoundError`` when there is no such user.
+        """
+        return self._run(self._create_token(user_id, purpose, expires_in, data))
+
+    def consume_token(self, token: str, purpose: str) -> Token:
+        """Use up ``token`` for ``purpose``: its ``Token`` (user, purpose, expiry, data).
+
+        Atomic: of concurrent calls with one token, exactly one succeeds.
+        ``InvalidTokenError`` (the same for every case) when the token is
+        malformed, unknown, used, expired or was made for another purpose.
+        """
+        return self._run(self._consume_token(token, purpose))
+
+    def delete_user_tokens(self, user_id: str, purpose: str) -> None:
+        """Delete the user's unused tokens of ``purpose`` (older links stop working)."""
+        return self._run(self._delete_user_tokens(user_id, purpose))
+
+    def delete_expired_tokens(self) -> int:
+        """Purge expired one-time tokens; how many went."""
+        return self._run(self._delete_expired_tokens())
+
 
 class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter]):
     """The asyncio API (Starlette, FastAPI) over an async adapter; the same methods as
@@ -657,3 +763,26 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
     async def delete_expired_sessions(self) -> int:
         """See ``Lucia.delete_expired_sessions``."""
         return await self._run(self._delete_expired_sessions())
+
+    async def create_token(
+        self,
+        user_id: str,
+        purpose: str,
+        *,
+        expires_in: timedelta,
+        data: dict[str, Any] | None = None,
+    ) -> str:
+        """See ``Lucia.create_token``."""
+        return await self._run(self._create_token(user_id, purpose, expires_in, data))
+
+    async def consume_token(self, token: str, purpose: str) -> Token:
+        """See ``Lucia.consume_token``."""
+        return await self._run(self._consume_token(token, purpose))
+
+    async def delete_user_tokens(self, user_id: str, purpose: str) -> None:
+        """See ``Lucia.delete_user_tokens``."""
+        return await self._run(self._delete_user_tokens(user_id, purpose))
+
+    async def delete_expired_tokens(self) -> int:
+        """See ``Lucia.delete_expired_tokens``."""
+        return await self._run(self._delete_expired_tokens())

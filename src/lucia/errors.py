@@ -13,6 +13,7 @@ __all__ = [
     "DuplicateKeyError",
     "InvalidCredentialsError",
     "InvalidPasswordError",
+    "InvalidTokenError",
     "KeyNotFoundError",
     "LuciaError",
     "OAuthError",
@@ -81,6 +82,18 @@ class InvalidPasswordError(LuciaError):
 
     def __repr__(self) -> str:
         return f"InvalidPasswordError(code={self.code!r}, reason={self.reason!r})"
+
+
+class InvalidTokenError(LuciaError):
+    """A one-time token was refused.
+
+    Deliberately the same error, message and code for a malformed, unknown,
+    already used, expired or wrong-purpose token: the caller learns nothing
+    about which tokens exist. The token itself is never part of the error.
+    """
+
+    code = "AUTH_INVALID_TOKEN"
+    default_message = "the link or code is invalid or has expired"
 
 
 class DatabaseError(LuciaError):

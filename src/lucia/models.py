@@ -11,7 +11,7 @@ from typing import Any
 
 from lucia._json import decode_json
 
-__all__ = ["Key", "Session", "User"]
+__all__ = ["Key", "Session", "Token", "User"]
 
 
 class User:
@@ -86,3 +86,17 @@ class Key:
     provider_user_id: str
     user_id: str
     has_password: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A one-time token that was just consumed: whose it was, what for, and its data.
+
+    It holds no secret (the token string was the secret, and it is spent), so
+    its ``repr()`` may show every field.
+    """
+
+    user_id: str
+    purpose: str
+    expires_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)

@@ -125,7 +125,7 @@ def test_schema_compares_keys_and_ids_byte_for_byte(url: str) -> None:
         cursor.execute(
             "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLLATION_NAME"
             " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
-            " AND TABLE_NAME IN ('auth_user', 'auth_key', 'auth_session')"
+            " AND TABLE_NAME IN ('auth_user', 'auth_key', 'auth_session', 'auth_token')"
         )
         columns = {(t, c): (kind, collation) for t, c, kind, collation in cursor.fetchall()}
         cursor.execute(
@@ -152,22 +152,39 @@ def test_schema_compares_keys_and_ids_byte_for_byte(url: str) -> None:
         ("auth_key", "user_id"),
         ("auth_session", "id"),
         ("auth_session", "user_id"),
+        ("auth_token", "user_id"),
+        ("auth_token", "purpose"),
     ]:
         assert columns[column] == ("varbinary", None), column
     assert columns["auth_session", "secret_hash"] == ("binary", None)
-    for column in [("auth_user", "created_at"), ("auth_session", "expires_at")]:
+    assert columns["auth_token", "id_hash"] == ("binary", None)
+    for column in [
+        ("auth_user", "created_at"),
+        ("auth_session", "expires_at"),
+        ("auth_token", "expires_at"),
+    ]:
         assert columns[column] == ("bigint", None)
-    for column in [("auth_user", "attributes"), ("auth_session", "attributes")]:
+    for column in [
+        ("auth_user", "attributes"),
+        ("auth_session", "attributes"),
+        ("auth_token", "data"),
+    ]:
         assert columns[column] == ("longtext", "utf8mb4_bin")
-    for table in ("auth_user", "auth_key", "auth_session"):
+    for table in ("auth_user", "auth_key", "auth_session", "auth_token"):
         engine, collation = tables[table]
         assert engine == "InnoDB"
         assert collation.startswith("utf8mb4_")
-    assert cascades == [("auth_key", "CASCADE"), ("auth_session", "CASCADE")]
+    assert cascades == [
+        ("auth_key", "CASCADE"),
+        ("auth_session", "CASCADE"),
+        ("auth_token", "CASCADE"),
+    ]
     assert {
         ("auth_key", "user_id"),
         ("auth_session", "user_id"),
         ("auth_session", "expires_at"),
+        ("auth_token", "user_id"),
+        ("auth_token", "expires_at"),
     } <= indexed
 
 
@@ -189,7 +206,7 @@ def test_create_tables_is_idempotent_with_custom_names(mysql_url: str) -> None:
     with admin(mysql_url) as cursor:
         cursor.execute("SELECT count(*) FROM visits")
         assert cursor.fetchone() == (1,)
-        for table in ("visits", "logins", "people"):
+        for table in ("people_token", "visits", "logins", "people"):
             cursor.execute(f"DROP TABLE {table}")
     adapter.close()
 

@@ -169,7 +169,7 @@ def test_ddl_is_the_data_model(postgres_conninfo: str) -> None:
             postgres_conninfo,
             "SELECT table_name, column_name, data_type, is_nullable, column_default"
             " FROM information_schema.columns WHERE table_schema = current_schema()"
-            " AND table_name IN ('ddl_user', 'ddl_key', 'ddl_session')",
+            " AND table_name IN ('ddl_user', 'ddl_key', 'ddl_session', 'ddl_token')",
         )
     }
     jsonb_default = "'{}'::jsonb"
@@ -187,6 +187,12 @@ def test_ddl_is_the_data_model(postgres_conninfo: str) -> None:
         ("ddl_session", "expires_at"): ("timestamp with time zone", "NO", None),
         ("ddl_session", "created_at"): ("timestamp with time zone", "NO", None),
         ("ddl_session", "attributes"): ("jsonb", "NO", jsonb_default),
+        ("ddl_token", "id_hash"): ("bytea", "NO", None),
+        ("ddl_token", "user_id"): ("text", "NO", None),
+        ("ddl_token", "purpose"): ("text", "NO", None),
+        ("ddl_token", "expires_at"): ("timestamp with time zone", "NO", None),
+        ("ddl_token", "created_at"): ("timestamp with time zone", "NO", None),
+        ("ddl_token", "data"): ("jsonb", "NO", jsonb_default),
     }
 
     primary_keys = query(
@@ -200,6 +206,7 @@ def test_ddl_is_the_data_model(postgres_conninfo: str) -> None:
     assert primary_keys == [
         ("ddl_key", "provider_id,provider_user_id"),
         ("ddl_session", "id"),
+        ("ddl_token", "id_hash"),
         ("ddl_user", "id"),
     ]
 
@@ -211,7 +218,11 @@ def test_ddl_is_the_data_model(postgres_conninfo: str) -> None:
         " AND conrelid::regclass::text LIKE 'ddl_%%' ORDER BY 1",
     )
     # confdeltype 'c': ON DELETE CASCADE.
-    assert foreign_keys == [("ddl_key", "ddl_user", "c"), ("ddl_session", "ddl_user", "c")]
+    assert foreign_keys == [
+        ("ddl_key", "ddl_user", "c"),
+        ("ddl_session", "ddl_user", "c"),
+        ("ddl_token", "ddl_user", "c"),
+    ]
 
     indexes = query(
         postgres_conninfo,
@@ -219,7 +230,13 @@ def test_ddl_is_the_data_model(postgres_conninfo: str) -> None:
         " AND tablename LIKE 'ddl_%%' AND indexname NOT LIKE '%%_pkey' ORDER BY indexname",
     )
     definitions = [row[0].split(" USING ")[1] for row in indexes]
-    assert definitions == ["btree (user_id)", "btree (expires_at)", "btree (user_id)"]
+    assert definitions == [
+        "btree (user_id)",
+        "btree (expires_at)",
+        "btree (user_id)",
+        "btree (expires_at)",
+        "btree (user_id, purpose)",
+    ]
 
     # Exact, case-sensitive keys: deterministic collations only.
     nondeterministic = query(

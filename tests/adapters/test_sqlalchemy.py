@@ -52,6 +52,7 @@ from lucia.adapters.sqlalchemy import (
     lucia_tables,
     metadata,
     session_table,
+    token_table,
     user_table,
 )
 from lucia.errors import DatabaseError, DuplicateKeyError, UserNotFoundError
@@ -187,6 +188,7 @@ def test_default_tables_hold_lucias_data_model() -> None:
         "auth_user": user_table,
         "auth_key": key_table,
         "auth_session": session_table,
+        "auth_token": token_table,
     }
 
     def shape(table: Table) -> dict[str, tuple[type, bool]]:
@@ -211,29 +213,40 @@ def test_default_tables_hold_lucias_data_model() -> None:
         "created_at": (BigInteger, False),
         "attributes": (Text, False),
     }
+    assert shape(token_table) == {
+        "id_hash": (LargeBinary, False),
+        "user_id": (ExactString, False),
+        "purpose": (ExactString, False),
+        "expires_at": (BigInteger, False),
+        "created_at": (BigInteger, False),
+        "data": (Text, False),
+    }
     assert all(
         c.type.length == 255  # type: ignore[attr-defined]
-        for t in (user_table, key_table, session_table)
+        for t in (user_table, key_table, session_table, token_table)
         for c in t.columns
         if isinstance(c.type, ExactString)
     )
     assert [c.name for c in user_table.primary_key] == ["id"]
     assert [c.name for c in key_table.primary_key] == ["provider_id", "provider_user_id"]
     assert [c.name for c in session_table.primary_key] == ["id"]
-    for table in (key_table, session_table):
+    assert [c.name for c in token_table.primary_key] == ["id_hash"]
+    for table in (key_table, session_table, token_table):
         (foreign_key,) = table.foreign_keys
         assert foreign_key.parent is table.c.user_id
         assert foreign_key.column is user_table.c.id
         assert foreign_key.ondelete == "CASCADE"
     indexes = {
         (ix.name, tuple(c.name for c in ix.columns))
-        for t in (key_table, session_table)
+        for t in (key_table, session_table, token_table)
         for ix in t.indexes
     }
     assert indexes == {
         ("auth_key_user_id", ("user_id",)),
         ("auth_session_user_id", ("user_id",)),
         ("auth_session_expires_at", ("expires_at",)),
+        ("auth_token_user_id_purpose", ("user_id", "purpose")),
+        ("auth_token_expires_at", ("expires_at",)),
     }
 
 
@@ -255,22 +268,36 @@ def test_sec10_ids_and_key_parts_compare_exactly_on_mysql_and_mariadb(
         assert f"\t{column} {exact}" in statements["auth_key"]
     for column in ("id", "user_id"):
         assert f"\t{column} {exact}" in statements["auth_session"]
+    for column in ("user_id", "purpose"):
+        assert f"\t{column} {exact}" in statements["auth_token"]
+    # A BLOB cannot be a primary key there: the token's SHA-256 is BINARY(32).
+    assert "\tid_hash BINARY(32) NOT NULL" in statements["auth_token"]
     assert all("ENGINE=InnoDB" in ddl for ddl in statements.values())
 
 
 async def test_lucia_tables_with_custom_names(
     tmp_path: Path, flavour: str, engines: Engines
 ) -> None:
-    names = Tables("account", "account_key", "account_session")
+    names = Tables("account", "account_key", "account_session", "account_token")
     own = MetaData()
     tables = lucia_tables(own, names)
-    assert [t.name for t in tables.all()] == ["account", "account_key", "account_session"]
+    assert [t.name for t in tables.all()] == [
+        "account",
+        "account_key",
+        "account_session",
+        "account_token",
+    ]
     assert lucia_tables(own, names) == tables  # defined once, found again
     path = tmp_path / "custom.sqlite3"
     engine = engines.sync(f"sqlite:///{path}")
     own.create_all(engine)  # as an application's own migrations would
     inspector = inspect(engine)
-    assert set(inspector.get_table_names()) == {"account", "account_key", "account_session"}
+    assert set(inspector.get_table_names()) == {
+        "account",
+        "account_key",
+        "account_session",
+        "account_token",
+    }
     assert inspector.get_foreign_keys("account_key")[0]["referred_table"] == "account"
     adapter = engines.adapter(
         flavour,
@@ -312,7 +339,7 @@ def test_an_application_table_with_more_columns_is_used_as_it_is(
 def test_the_tables_never_take_the_metadata_schema() -> None:
     # lucia's statements name the tables unqualified.
     tables = lucia_tables(MetaData(schema="elsewhere"))
-    assert [t.schema for t in tables.all()] == [None, None, None]
+    assert [t.schema for t in tables.all()] == [None, None, None, None]
 
 
 async def test_create_tables_is_idempotent_and_makes_the_metadata(
@@ -323,10 +350,19 @@ async def test_create_tables_is_idempotent_and_makes_the_metadata(
     await store.create_tables()
     await store.create_tables()
     inspector = inspect(engines.sync(f"sqlite:///{path}"))
-    assert set(inspector.get_table_names()) == {"auth_user", "auth_key", "auth_session"}
+    assert set(inspector.get_table_names()) == {
+        "auth_user",
+        "auth_key",
+        "auth_session",
+        "auth_token",
+    }
     assert {ix["name"] for ix in inspector.get_indexes("auth_session")} == {
         "auth_session_user_id",
         "auth_session_expires_at",
+    }
+    assert {ix["name"] for ix in inspector.get_indexes("auth_token")} == {
+        "auth_token_user_id_purpose",
+        "auth_token_expires_at",
     }
     assert {ix["name"] for ix in inspector.get_indexes("auth_key")} == {"auth_key_user_id"}
     assert inspector.get_pk_constraint("auth_key")["constrained_columns"] == [

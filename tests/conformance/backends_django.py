@@ -27,7 +27,7 @@ def fresh_database(using: str = "default") -> None:
         call_command("migrate", database=using, verbosity=0)
         _migrated.add(using)
     with connections[using].cursor() as cursor:
-        for table in ("lucia_session", "lucia_key", "lucia_user"):
+        for table in ("lucia_token", "lucia_session", "lucia_key", "lucia_user"):
             cursor.execute(f"DELETE FROM {table}")
 
 

@@ -21,7 +21,7 @@ def fresh_tables(url: str) -> None:
     setup = MySQLAdapter(url, pool_size=1)
     setup.create_tables()
     with setup.driver.connection() as conn, conn.cursor() as cursor:
-        for table in ("auth_session", "auth_key", "auth_user"):
+        for table in ("auth_token", "auth_session", "auth_key", "auth_user"):
             cursor.execute(f"DELETE FROM {table}")
     setup.close()
 

@@ -17,7 +17,7 @@ from tests.conformance.model import Backend, Stores
 def empty_tables(conninfo: str) -> None:
     """Remove every row of lucia's tables (they exist: create_tables ran)."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("TRUNCATE auth_session, auth_key, auth_user CASCADE")
+        conn.execute("TRUNCATE auth_token, auth_session, auth_key, auth_user CASCADE")
 
 
 @contextmanager

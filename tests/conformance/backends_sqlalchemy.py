@@ -17,7 +17,7 @@ from tests.conformance.model import Backend, Stores
 
 # Distinct from the plain PostgreSQL adapter's tables, which live in the same
 # per-run schema.
-POSTGRES_TABLES = Tables("sa_user", "sa_key", "sa_session")
+POSTGRES_TABLES = Tables("sa_user", "sa_key", "sa_session", "sa_token")
 
 
 def postgres_url(conninfo: str) -> URL:

@@ -18,7 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
-from lucia.adapters.base import Adapter, KeyRecord, SessionRecord, UserRecord
+from lucia.adapters.base import (
+    Adapter,
+    ConsumedToken,
+    KeyRecord,
+    SessionRecord,
+    TokenRecord,
+    UserRecord,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -106,6 +113,23 @@ class SyncBackedAsyncAdapter:
 
     async def delete_expired_sessions(self, now: datetime) -> int:
         return await self._write(self.sync.delete_expired_sessions, now)
+
+    # Token writes go to the writer thread like every write; consume_token is a
+    # write too (its DELETE decides who wins).
+
+    async def insert_token(self, token: TokenRecord) -> None:
+        await self._write(self.sync.insert_token, token)
+
+    async def consume_token(
+        self, id_hash: bytes, purpose: str, now: datetime
+    ) -> ConsumedToken | None:
+        return await self._write(self.sync.consume_token, id_hash, purpose, now)
+
+    async def delete_user_tokens(self, user_id: str, purpose: str) -> None:
+        await self._write(self.sync.delete_user_tokens, user_id, purpose)
+
+    async def delete_expired_tokens(self, now: datetime) -> int:
+        return await self._write(self.sync.delete_expired_tokens, now)
 
     def close(self) -> None:
         """Stop the writer thread (after the writes under way) and close the sync adapter."""

@@ -17,7 +17,14 @@ The rules every adapter follows (the conformance suite in
 - ``get_session_and_user`` fetches a session with its user in one round trip.
 - Writes on a session that no longer exists change nothing (in particular
   ``update_session_expiry`` never resurrects a deleted session).
-- Deleting a user deletes its keys and (for a combined adapter) its sessions.
+- Deleting a user deletes its keys, its one-time tokens and (for a combined
+  adapter) its sessions.
+- A one-time token is stored only as the SHA-256 of its value (``id_hash``).
+  ``consume_token`` is atomic single use: it reads the row, deletes it, and
+  only the caller whose DELETE removed the row gets it back, so of two
+  concurrent consumers exactly one wins (portable: MySQL has no
+  ``DELETE ... RETURNING``). An expired token is deleted and refused; a token
+  asked for with another purpose is refused and left alone.
 - Failures of the store itself surface as ``lucia.errors.DatabaseError``
   naming the cause, never with row contents in the message.
 """
@@ -35,9 +42,11 @@ __all__ = [
     "AsyncAdapter",
     "AsyncSessionAdapter",
     "AsyncUserAdapter",
+    "ConsumedToken",
     "KeyRecord",
     "SessionAdapter",
     "SessionRecord",
+    "TokenRecord",
     "UserAdapter",
     "UserRecord",
 ]
@@ -68,6 +77,27 @@ class SessionRecord(Session):
     """
 
     secret_hash: bytes = field(default=b"", repr=False, compare=False, kw_only=True)
+
+
+@dataclass(slots=True)
+class TokenRecord:
+    """A row of the one-time token table.
+
+    ``id_hash`` is the SHA-256 of the token the user was sent; the token itself
+    is never stored. ``data`` is a JSON object the token carries (for example
+    the address an email verification was sent to).
+    """
+
+    id_hash: bytes = field(repr=False)
+    user_id: str
+    purpose: str
+    expires_at: datetime
+    created_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+# What ``consume_token`` hands back for the winner: (user_id, expires_at, data).
+ConsumedToken = tuple[str, datetime, dict[str, Any]]
 
 
 @runtime_checkable
@@ -110,6 +140,23 @@ class UserAdapter(Protocol):
 
     def delete_key(self, provider_id: str, provider_user_id: str) -> bool:
         """Delete the key; False when there was none."""
+
+    def insert_token(self, token: TokenRecord) -> None:
+        """Store a one-time token (``UserNotFoundError`` when its user does not exist)."""
+
+    def consume_token(self, id_hash: bytes, purpose: str, now: datetime) -> ConsumedToken | None:
+        """Delete the token with this hash and purpose; (user_id, expires_at, data) for
+        the one caller whose delete removed it, None for everyone else.
+
+        None too when the token expired (at or before ``now``; it is deleted all
+        the same) and when it has another purpose (it is left as it is).
+        """
+
+    def delete_user_tokens(self, user_id: str, purpose: str) -> None:
+        """Delete the user's tokens of this purpose."""
+
+    def delete_expired_tokens(self, now: datetime) -> int:
+        """Delete the tokens whose expiry is at or before ``now``; how many went."""
 
 
 @runtime_checkable
@@ -169,6 +216,12 @@ class AsyncUserAdapter(Protocol):
         self, provider_id: str, provider_user_id: str, hashed_password: str | None
     ) -> bool: ...
     async def delete_key(self, provider_id: str, provider_user_id: str) -> bool: ...
+    async def insert_token(self, token: TokenRecord) -> None: ...
+    async def consume_token(
+        self, id_hash: bytes, purpose: str, now: datetime
+    ) -> ConsumedToken | None: ...
+    async def delete_user_tokens(self, user_id: str, purpose: str) -> None: ...
+    async def delete_expired_tokens(self, now: datetime) -> int: ...
 
 
 @runtime_checkable

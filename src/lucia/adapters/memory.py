@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from lucia.adapters._sync_backed import SyncBackedAsyncAdapter
-from lucia.adapters.base import KeyRecord, SessionRecord, UserRecord
+from lucia.adapters.base import ConsumedToken, KeyRecord, SessionRecord, TokenRecord, UserRecord
 from lucia.errors import DuplicateKeyError, UserNotFoundError
 
 __all__ = ["AsyncMemoryAdapter", "MemoryAdapter"]
@@ -36,6 +36,7 @@ class MemoryAdapter:
         self._users: dict[str, UserRecord] = {}
         self._keys: dict[tuple[str, str], KeyRecord] = {}
         self._sessions: dict[str, SessionRecord] = {}
+        self._tokens: dict[bytes, TokenRecord] = {}
 
     def __repr__(self) -> str:
         return f"MemoryAdapter(users={len(self._users)}, sessions={len(self._sessions)})"
@@ -78,6 +79,8 @@ class MemoryAdapter:
             for key_id in [k for k, key in self._keys.items() if key.user_id == user_id]:
                 del self._keys[key_id]
             self.delete_user_sessions(user_id)
+            for id_hash in [h for h, t in self._tokens.items() if t.user_id == user_id]:
+                del self._tokens[id_hash]
 
     def insert_key(self, key: KeyRecord) -> None:
         with self._lock:
@@ -149,6 +152,38 @@ class MemoryAdapter:
             expired = [i for i, s in self._sessions.items() if s.expires_at <= now]
             for session_id in expired:
                 del self._sessions[session_id]
+            return len(expired)
+
+    def insert_token(self, token: TokenRecord) -> None:
+        with self._lock:
+            if token.user_id not in self._users:
+                raise UserNotFoundError()
+            if token.id_hash in self._tokens:
+                raise DuplicateKeyError()
+            self._tokens[token.id_hash] = replace(token, data=copy.deepcopy(token.data))
+
+    def consume_token(self, id_hash: bytes, purpose: str, now: datetime) -> ConsumedToken | None:
+        with self._lock:
+            token = self._tokens.get(id_hash)
+            if token is None or token.purpose != purpose:
+                return None
+            del self._tokens[id_hash]
+        if token.expires_at <= now:
+            return None
+        return token.user_id, token.expires_at, copy.deepcopy(token.data)
+
+    def delete_user_tokens(self, user_id: str, purpose: str) -> None:
+        with self._lock:
+            for id_hash in [
+                h for h, t in self._tokens.items() if t.user_id == user_id and t.purpose == purpose
+            ]:
+                del self._tokens[id_hash]
+
+    def delete_expired_tokens(self, now: datetime) -> int:
+        with self._lock:
+            expired = [h for h, t in self._tokens.items() if t.expires_at <= now]
+            for id_hash in expired:
+                del self._tokens[id_hash]
             return len(expired)
 
 

@@ -4,7 +4,7 @@
     auth = Lucia(SQLAlchemyAdapter(engine))          # AsyncSQLAlchemyAdapter(async_engine)
 
 The tables are plain ``sqlalchemy.Table`` objects: ``metadata``, ``user_table``,
-``key_table`` and ``session_table`` here (the default names), or
+``key_table``, ``session_table`` and ``token_table`` here (the default names), or
 ``lucia_tables(your_metadata, Tables(...))`` for your own names, so Alembic's
 autogenerate sees them like any other table.
 
@@ -68,6 +68,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine.interfaces import DBAPIConnection, IsolationLevel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.ext.compiler import compiles
@@ -87,6 +88,7 @@ __all__ = [
     "lucia_tables",
     "metadata",
     "session_table",
+    "token_table",
     "user_table",
 ]
 
@@ -96,15 +98,16 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class LuciaTables:
-    """lucia's three ``Table`` objects."""
+    """lucia's ``Table`` objects."""
 
     user: Table
     key: Table
     session: Table
+    token: Table
 
     def all(self) -> list[Table]:
-        """The three tables, parents first (the order to create them in)."""
-        return [self.user, self.key, self.session]
+        """The tables, parents first (the order to create them in)."""
+        return [self.user, self.key, self.session, self.token]
 
 
 class ExactString(String):
@@ -141,6 +144,9 @@ def lucia_tables(metadata: MetaData, tables: Tables = DEFAULT_TABLES) -> LuciaTa
     binary NO PAD collation on MySQL/MariaDB), attributes JSON as ``Text``,
     times ``BigInteger`` Unix seconds (UTC), the secret's SHA-256
     ``LargeBinary``; keys and sessions reference their user ``ON DELETE CASCADE``.
+    One-time tokens are keyed on the token's SHA-256 (``LargeBinary``, and
+    ``BINARY(32)`` on MySQL/MariaDB, where a BLOB cannot be a primary key) and
+    reference their user ``ON DELETE CASCADE`` too.
     """
     options: dict[str, Any] = {
         "schema": BLANK_SCHEMA,
@@ -188,7 +194,21 @@ def lucia_tables(metadata: MetaData, tables: Tables = DEFAULT_TABLES) -> LuciaTa
         Index(f"{tables.session}_user_id", "user_id"),
         Index(f"{tables.session}_expires_at", "expires_at"),
     )
-    return LuciaTables(user, key, session)
+    digest = LargeBinary().with_variant(mysql.BINARY(32), "mysql", "mariadb")
+    token = table(
+        tables.token,
+        Column("id_hash", digest, primary_key=True),
+        Column(
+            "user_id", ExactString(255), ForeignKey(user_ref, ondelete="CASCADE"), nullable=False
+        ),
+        Column("purpose", ExactString(255), nullable=False),
+        Column("expires_at", BigInteger, nullable=False),
+        Column("created_at", BigInteger, nullable=False),
+        Column("data", Text, nullable=False),
+        Index(f"{tables.token}_user_id_purpose", "user_id", "purpose"),
+        Index(f"{tables.token}_expires_at", "expires_at"),
+    )
+    return LuciaTables(user, key, session, token)
 
 
 metadata = MetaData()
@@ -197,6 +217,7 @@ _DEFAULT_TABLES = lucia_tables(metadata)
 user_table = _DEFAULT_TABLES.user
 key_table = _DEFAULT_TABLES.key
 session_table = _DEFAULT_TABLES.session
+token_table = _DEFAULT_TABLES.token
 
 
 def _resolve_tables(tables: Tables, metadata_: MetaData | None) -> tuple[MetaData, LuciaTables]:

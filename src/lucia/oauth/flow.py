@@ -56,13 +56,15 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar, cast
 from urllib.parse import parse_qsl, unquote
 
+from lucia._calls import Operation, adrive, auth_call, call, drive
 from lucia.cookies import Cookie, CookieAttributes, read_cookie
 from lucia.core import AsyncLucia, Lucia
+from lucia.emails import EMAIL_PROVIDER_ID, normalize_email
 from lucia.errors import DuplicateKeyError, OAuthError, UserNotFoundError
 from lucia.models import Session, User
 from lucia.oauth.client import HTTPFlow, OAuth2Tokens, generate_code_verifier, generate_nonce
@@ -71,6 +73,7 @@ from lucia.oauth.errors import OAuthResponseError, safe_excerpt
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
 
 __all__ = [
+    "EMAIL_PROVIDER_ID",
     "RESPONSE_HEADERS",
     "FlowResult",
     "FlowStart",
@@ -100,9 +103,6 @@ RESPONSE_HEADERS: Mapping[str, str] = {
 """Headers for the login and callback responses: never cached, and the callback
 URL (which holds the code and state) never leaks through ``Referer``."""
 
-EMAIL_PROVIDER_ID = "email"
-"""The ``provider_id`` of the keys ``("email", normalize_email(address))`` that
-``link_by_verified_email`` looks accounts up by."""
 
 MAX_TRANSACTION_AGE = 600
 # A real transaction cookie is about 1 KiB; anything much larger is not ours.
@@ -138,7 +138,8 @@ def safe_next(value: object, default: str = "/") -> str:
     and ``/%09/evil.com`` are refused too. Refused: schemes (``https:``,
     ``javascript:``), scheme-relative ``//host`` and ``/\\host``, control
     characters and whitespace (browsers strip tabs and newlines, turning
-    ``/<tab>/evil.com`` into ``//evil.com``), and anything over 2048 characters.
+    ``/<tab>/evil.com`` into ``//evil.com``), "//" anywhere in the path (``/..//evil.com``
+    normalises to ``//evil.com``), and anything over 2048 characters.
     The result always starts with a single "/" followed by neither "/" nor "\\".
     """
     if _is_safe_path(value):
@@ -173,27 +174,12 @@ def _is_plain_path(value: str) -> bool:
     for servers and frameworks that decode a redirect target before using it."""
     if not value.startswith("/") or value[1:2] == "/" or "\\" in value:
         return False
+    # "//" anywhere in the path: dot-segment removal (RFC 3986) turns "/..//evil.com"
+    # into "//evil.com", which an app or proxy redirecting to a cleaned path would
+    # send as a scheme-relative Location.
+    if "//" in re.split(r"[?#]", value, maxsplit=1)[0]:
+        return False
     return not any(char < "\x20" or "\x7f" <= char <= "\x9f" for char in value)
-
-
-def normalize_email(address: object) -> str | None:
-    """The form of an email address that ``("email", ...)`` keys are made of, or None.
-
-    Stripped and lowercased; None unless it is printable ASCII with exactly one
-    "@" and a non-empty part on each side. Addresses outside ASCII are refused
-    rather than folded (NFKC would turn a fullwidth at sign into "@"), so a Unicode
-    look-alike never matches someone else's key (SECURITY.md 41). Use the same
-    function wherever the app creates email keys.
-    """
-    if not isinstance(address, str) or len(address) > 320:
-        return None
-    normalized = address.strip().lower()
-    if not all("\x21" <= char <= "\x7e" for char in normalized):
-        return None
-    local, at, domain = normalized.rpartition("@")
-    if not at or not local or not domain or "@" in local:
-        return None
-    return normalized
 
 
 def default_user_attributes(provider: OAuthProvider, user: ProviderUser) -> dict[str, Any]:
@@ -504,28 +490,11 @@ class _ConsumedStates:
             return True
 
 
-# What the callback flow yields
+# What the flows yield: calls of the Lucia and of a provider's HTTP flow
+# (lucia._calls drives them, the same way for sync and async).
 
-
-@dataclass(frozen=True, slots=True)
-class _ProviderCall:
-    provider: OAuthProvider
-    flow: HTTPFlow[Any]
-
-
-@dataclass(frozen=True, slots=True)
-class _AuthCall:
-    method: str
-    args: tuple[Any, ...]
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-
-_Op = _ProviderCall | _AuthCall
-_Flow = Generator[_Op, Any, T]
-
-
-def _auth(method: str, *args: Any, **kwargs: Any) -> _AuthCall:
-    return _AuthCall(method, args, kwargs)
+_Flow = Operation[T]
+_auth = auth_call
 
 
 # The flow
@@ -989,7 +958,7 @@ def _callback_parameters(query: Mapping[str, str] | str) -> dict[str, str]:
 def _provider_step(provider: OAuthProvider, flow: HTTPFlow[T]) -> _Flow[T]:
     """Yield a provider's HTTP flow; its failures become ``ProviderFailedError``."""
     try:
-        result: T = yield _ProviderCall(provider, flow)
+        result: T = yield call(provider, "run", flow)
     except OAuthError as exc:
         raise ProviderFailedError(exc) from exc
     except Exception as exc:
@@ -1010,40 +979,9 @@ def _preparation(provider: OAuthProvider) -> HTTPFlow[Any] | None:
     return provider._prepare()
 
 
-# Drivers: the only code that differs between sync and async.
-
-
 def _run_sync(flow: _Flow[T], auth: Lucia | None = None) -> T:
-    try:
-        op = flow.send(None)
-        while True:
-            try:
-                if isinstance(op, _ProviderCall):
-                    result = op.provider.run(op.flow)
-                else:
-                    assert auth is not None  # only the callback yields lucia calls
-                    result = getattr(auth, op.method)(*op.args, **op.kwargs)
-            except Exception as exc:  # handed to the flow, which may handle it
-                op = flow.throw(exc)
-                continue
-            op = flow.send(result)
-    except StopIteration as stop:
-        return cast(T, stop.value)
+    return drive(flow, auth)
 
 
 async def _run_async(flow: _Flow[T], auth: AsyncLucia | None = None) -> T:
-    try:
-        op = flow.send(None)
-        while True:
-            try:
-                if isinstance(op, _ProviderCall):
-                    result = await op.provider.arun(op.flow)
-                else:
-                    assert auth is not None  # only the callback yields lucia calls
-                    result = await getattr(auth, op.method)(*op.args, **op.kwargs)
-            except Exception as exc:  # handed to the flow, which may handle it
-                op = flow.throw(exc)
-                continue
-            op = flow.send(result)
-    except StopIteration as stop:
-        return cast(T, stop.value)
+    return await adrive(flow, auth)

@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 
 from lucia._json import decode_json, encode_json
-from lucia.adapters.base import KeyRecord, SessionRecord, UserRecord
+from lucia.adapters.base import ConsumedToken, KeyRecord, SessionRecord, TokenRecord, UserRecord
 
 __all__ = ["DEFAULT_TABLES", "Dialect", "Statements", "Tables", "ddl", "decode_json", "encode_json"]
 
@@ -25,14 +25,25 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 @dataclass(frozen=True, slots=True)
 class Tables:
-    """The names of lucia's three tables; plain identifiers only (no quoting games)."""
+    """The names of lucia's tables; plain identifiers only (no quoting games).
+
+    The one-time token table, added after the other three, is named after the
+    user table unless given: ``auth_user`` -> ``auth_token``, ``cli_user`` ->
+    ``cli_token``, ``people`` -> ``people_token``. So the three-name form
+    ``Tables(user, key, session)`` keeps working, and two sets of tables in one
+    database never share a token table.
+    """
 
     user: str = "auth_user"
     key: str = "auth_key"
     session: str = "auth_session"
+    token: str = ""
 
     def __post_init__(self) -> None:
-        for name in (self.user, self.key, self.session):
+        if not self.token:
+            stem = self.user.removesuffix("_user") if self.user.endswith("_user") else self.user
+            object.__setattr__(self, "token", f"{stem}_token")
+        for name in (self.user, self.key, self.session, self.token):
             if not _IDENTIFIER.fullmatch(name):
                 raise ValueError(f"invalid table name {name!r}: letters, digits and _ only")
 
@@ -44,7 +55,12 @@ def ddl(dialect: str, tables: Tables = DEFAULT_TABLES) -> list[str]:
     """The CREATE statements of ``dialect`` (``sqlite``, ``postgres``, ``mysql``), idempotent."""
     text = resources.files(__package__).joinpath(f"{dialect}.sql").read_text("utf-8")
     text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    text = text.format(user_table=tables.user, key_table=tables.key, session_table=tables.session)
+    text = text.format(
+        user_table=tables.user,
+        key_table=tables.key,
+        session_table=tables.session,
+        token_table=tables.token,
+    )
     return [statement.strip() for statement in text.split(";") if statement.strip()]
 
 
@@ -75,7 +91,7 @@ class Statements:
     def __init__(self, dialect: Dialect, tables: Tables = DEFAULT_TABLES) -> None:
         self.dialect = dialect
         self.tables = tables
-        u, k, s = tables.user, tables.key, tables.session
+        u, k, s, t = tables.user, tables.key, tables.session, tables.token
         session_columns = "id, user_id, secret_hash, expires_at, created_at, attributes"
 
         def sql(text: str) -> str:
@@ -117,6 +133,18 @@ class Statements:
         self.delete_session = sql(f"DELETE FROM {s} WHERE id = ?")
         self.delete_user_sessions = sql(f"DELETE FROM {s} WHERE user_id = ?")
         self.delete_expired_sessions = sql(f"DELETE FROM {s} WHERE expires_at <= ?")
+        self.insert_token = sql(
+            f"INSERT INTO {t} (id_hash, user_id, purpose, expires_at, created_at, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        # consume_token reads, then deletes: the DELETE's row count decides who
+        # won (the same on every database; MySQL has no DELETE ... RETURNING).
+        self.get_token = sql(
+            f"SELECT user_id, expires_at, data FROM {t} WHERE id_hash = ? AND purpose = ?"
+        )
+        self.delete_token = sql(f"DELETE FROM {t} WHERE id_hash = ? AND purpose = ?")
+        self.delete_user_tokens = sql(f"DELETE FROM {t} WHERE user_id = ? AND purpose = ?")
+        self.delete_expired_tokens = sql(f"DELETE FROM {t} WHERE expires_at <= ?")
 
     # Parameters, in the order of the statements above.
 
@@ -138,7 +166,21 @@ class Statements:
             encode_json(session.attributes),
         )
 
+    def token_params(self, token: TokenRecord) -> tuple[Any, ...]:
+        encode_time = self.dialect.encode_time
+        return (
+            token.id_hash,
+            token.user_id,
+            token.purpose,
+            encode_time(token.expires_at),
+            encode_time(token.created_at),
+            encode_json(token.data),
+        )
+
     # Rows to records.
+
+    def consumed_token_from_row(self, row: Sequence[Any]) -> ConsumedToken:
+        return row[0], self.dialect.decode_time(row[1]), decode_json(row[2])
 
     @staticmethod
     def user_from_row(row: Sequence[Any]) -> UserRecord:

@@ -14,7 +14,7 @@ from contextlib import AbstractAsyncContextManager, AbstractContextManager, supp
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 
-from lucia.adapters.base import KeyRecord, SessionRecord, UserRecord
+from lucia.adapters.base import ConsumedToken, KeyRecord, SessionRecord, TokenRecord, UserRecord
 from lucia.adapters.sql import Statements, decode_json, encode_json
 
 __all__ = ["AsyncSQLAdapter", "AsyncSQLDriver", "SQLAdapter", "SQLDriver", "SQLFlows"]
@@ -161,6 +161,35 @@ class SQLFlows:
         count: int = yield (_EXEC, self.q.delete_expired_sessions, (encoded,))
         return count
 
+    def insert_token(self, token: TokenRecord) -> _Flow[None]:
+        yield (_EXEC, self.q.insert_token, self.q.token_params(token))
+
+    def consume_token(
+        self, id_hash: bytes, purpose: str, now: datetime
+    ) -> _Flow[ConsumedToken | None]:
+        q = self.q
+        row = yield (_ONE, q.get_token, (id_hash, purpose))
+        if row is None:
+            return None
+        # Two statements, no transaction: of concurrent consumers that all read
+        # the row, the database lets exactly one DELETE remove it (the others
+        # wait on its row lock, then find nothing), and only that one wins.
+        count = yield (_EXEC, q.delete_token, (id_hash, purpose))
+        if count != 1:
+            return None
+        consumed = q.consumed_token_from_row(row)
+        if consumed[1] <= now:
+            return None  # expired: deleted all the same, never accepted
+        return consumed
+
+    def delete_user_tokens(self, user_id: str, purpose: str) -> _Flow[None]:
+        yield (_EXEC, self.q.delete_user_tokens, (user_id, purpose))
+
+    def delete_expired_tokens(self, now: datetime) -> _Flow[int]:
+        encoded = self.q.dialect.encode_time(now)
+        count: int = yield (_EXEC, self.q.delete_expired_tokens, (encoded,))
+        return count
+
 
 def _failure(driver: SQLDriver | AsyncSQLDriver, exc: Exception) -> Exception:
     mapped = driver.map_error(exc)
@@ -269,6 +298,18 @@ class SQLAdapter:
     def delete_expired_sessions(self, now: datetime) -> int:
         return self._run(self.flows.delete_expired_sessions(now))
 
+    def insert_token(self, token: TokenRecord) -> None:
+        self._run(self.flows.insert_token(token))
+
+    def consume_token(self, id_hash: bytes, purpose: str, now: datetime) -> ConsumedToken | None:
+        return self._run(self.flows.consume_token(id_hash, purpose, now))
+
+    def delete_user_tokens(self, user_id: str, purpose: str) -> None:
+        self._run(self.flows.delete_user_tokens(user_id, purpose))
+
+    def delete_expired_tokens(self, now: datetime) -> int:
+        return self._run(self.flows.delete_expired_tokens(now))
+
 
 class AsyncSQLAdapter:
     """An ``AsyncAdapter`` that runs ``SQLFlows`` on an ``AsyncSQLDriver``."""
@@ -375,6 +416,20 @@ class AsyncSQLAdapter:
 
     async def delete_expired_sessions(self, now: datetime) -> int:
         return await self._run(self.flows.delete_expired_sessions(now))
+
+    async def insert_token(self, token: TokenRecord) -> None:
+        await self._run(self.flows.insert_token(token))
+
+    async def consume_token(
+        self, id_hash: bytes, purpose: str, now: datetime
+    ) -> ConsumedToken | None:
+        return await self._run(self.flows.consume_token(id_hash, purpose, now))
+
+    async def delete_user_tokens(self, user_id: str, purpose: str) -> None:
+        await self._run(self.flows.delete_user_tokens(user_id, purpose))
+
+    async def delete_expired_tokens(self, now: datetime) -> int:
+        return await self._run(self.flows.delete_expired_tokens(now))
 
 
 def _rollback_quietly(driver: SQLDriver, conn: Any) -> None:

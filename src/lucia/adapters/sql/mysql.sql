@@ -1,5 +1,5 @@
--- lucia's tables for MySQL 8 and MariaDB 10.3+. {user_table}, {key_table} and
--- {session_table} are replaced by the configured names.
+-- lucia's tables for MySQL 8 and MariaDB 10.3+. {user_table}, {key_table},
+-- {session_table} and {token_table} are replaced by the configured names.
 --
 -- Ids and keys are VARBINARY: compared byte for byte, so ("github", "Alice"),
 -- ("github", "alice") and ("github", "alice ") are three keys. The binary
@@ -40,5 +40,21 @@ CREATE TABLE IF NOT EXISTS {session_table} (
     PRIMARY KEY (id),
     KEY {session_table}_user_id (user_id),
     KEY {session_table}_expires_at (expires_at),
+    FOREIGN KEY (user_id) REFERENCES {user_table} (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 ROW_FORMAT=DYNAMIC;
+-- One-time tokens (email verification, password reset): only the token's
+-- SHA-256 is kept, as the primary key (BINARY(32), like the secret hash); the
+-- purpose is VARBINARY, compared byte for byte like the ids.
+CREATE TABLE IF NOT EXISTS {token_table} (
+    id_hash BINARY(32) NOT NULL,
+    user_id VARBINARY(255) NOT NULL,
+    purpose VARBINARY(255) NOT NULL,
+    expires_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    data LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL
+        CHECK (JSON_VALID(data)),
+    PRIMARY KEY (id_hash),
+    KEY {token_table}_user_id_purpose (user_id, purpose),
+    KEY {token_table}_expires_at (expires_at),
     FOREIGN KEY (user_id) REFERENCES {user_table} (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 ROW_FORMAT=DYNAMIC

@@ -1,7 +1,8 @@
--- lucia's tables for PostgreSQL. {user_table}, {key_table} and {session_table} are
--- replaced by the configured names; the tables go into the first schema of the
--- connection's search_path. Times are TIMESTAMPTZ (absolute instants, read back
--- in UTC by the adapter); attributes are JSONB; the secret's SHA-256 is BYTEA.
+-- lucia's tables for PostgreSQL. {user_table}, {key_table}, {session_table} and
+-- {token_table} are replaced by the configured names; the tables go into the
+-- first schema of the connection's search_path. Times are TIMESTAMPTZ
+-- (absolute instants, read back in UTC by the adapter); attributes are JSONB;
+-- the secret's SHA-256 is BYTEA.
 -- TEXT keeps the database's default collation: PostgreSQL's default collations
 -- are deterministic, so key lookups are exact and case-sensitive, and an
 -- application's own tables can reference auth_user.id without a collation clash.
@@ -33,3 +34,15 @@ CREATE TABLE IF NOT EXISTS {session_table} (
 );
 CREATE INDEX IF NOT EXISTS {session_table}_user_id ON {session_table} (user_id);
 CREATE INDEX IF NOT EXISTS {session_table}_expires_at ON {session_table} (expires_at);
+-- One-time tokens (email verification, password reset): only the token's
+-- SHA-256 is kept, as the primary key.
+CREATE TABLE IF NOT EXISTS {token_table} (
+    id_hash BYTEA NOT NULL PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES {user_table} (id) ON DELETE CASCADE,
+    purpose TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    data JSONB NOT NULL DEFAULT '{{}}'
+);
+CREATE INDEX IF NOT EXISTS {token_table}_user_id_purpose ON {token_table} (user_id, purpose);
+CREATE INDEX IF NOT EXISTS {token_table}_expires_at ON {token_table} (expires_at);

@@ -12,9 +12,9 @@ calls through ``asgiref``'s ``sync_to_async(thread_sensitive=True)``, the way
 Django's own async ORM does: Django connections belong to a thread, and this
 keeps them (and any open transaction) on Django's one sync thread.
 
-The tables are ``lucia_user``, ``lucia_key`` and ``lucia_session`` (not lucia's
-usual ``auth_*``: ``auth_user`` is django.contrib.auth's), created by this
-app's migration with lucia's own DDL.
+The tables are ``lucia_user``, ``lucia_key``, ``lucia_session`` and
+``lucia_token`` (not lucia's usual ``auth_*``: ``auth_user`` is
+django.contrib.auth's), created by this app's migrations with lucia's own DDL.
 """
 
 from __future__ import annotations
@@ -35,7 +35,14 @@ from django.db import (
     transaction,
 )
 
-from lucia.adapters.base import Adapter, KeyRecord, SessionRecord, UserRecord
+from lucia.adapters.base import (
+    Adapter,
+    ConsumedToken,
+    KeyRecord,
+    SessionRecord,
+    TokenRecord,
+    UserRecord,
+)
 from lucia.adapters.sql import SQLITE, Dialect, Statements, Tables, ddl
 from lucia.adapters.sql.engine import Row, SQLAdapter, SQLFlows
 from lucia.errors import DatabaseError, DuplicateKeyError, UserNotFoundError
@@ -45,7 +52,12 @@ __all__ = ["DJANGO_TABLES", "AsyncDjangoAdapter", "DjangoAdapter", "DjangoDriver
 P = ParamSpec("P")
 R = TypeVar("R")
 
-DJANGO_TABLES = Tables(user="lucia_user", key="lucia_key", session="lucia_session")
+DJANGO_TABLES = Tables(
+    user="lucia_user",
+    key="lucia_key",
+    session="lucia_session",
+    token="lucia_token",  # noqa: S106  (a table name, not a secret)
+)
 
 # Django's cursor wrapper rewrites %s to SQLite's ? itself.
 _DJANGO_SQLITE = dataclasses.replace(SQLITE, placeholder="%s")
@@ -244,3 +256,17 @@ class AsyncDjangoAdapter:
 
     async def delete_expired_sessions(self, now: datetime) -> int:
         return await self._call(self.sync.delete_expired_sessions, now)
+
+    async def insert_token(self, token: TokenRecord) -> None:
+        await self._call(self.sync.insert_token, token)
+
+    async def consume_token(
+        self, id_hash: bytes, purpose: str, now: datetime
+    ) -> ConsumedToken | None:
+        return await self._call(self.sync.consume_token, id_hash, purpose, now)
+
+    async def delete_user_tokens(self, user_id: str, purpose: str) -> None:
+        await self._call(self.sync.delete_user_tokens, user_id, purpose)
+
+    async def delete_expired_tokens(self, now: datetime) -> int:
+        return await self._call(self.sync.delete_expired_tokens, now)
