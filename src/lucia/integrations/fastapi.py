@@ -8,21 +8,25 @@ Install ``lucia.integrations.starlette.LuciaMiddleware`` on the app; then
 
 ``current_user`` and ``current_session`` answer 401 (with
 ``WWW-Authenticate: Bearer``) when the request is signed out;
-``optional_user`` gives None instead. ``auth_router`` mounts the same OAuth and
-sign-out handlers as ``lucia.integrations.starlette.auth_routes``.
+``optional_user`` gives None instead. ``auth_router`` mounts the same OAuth,
+sign-out and (with ``passwords=True``) password handlers as
+``lucia.integrations.starlette.auth_routes``.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
 from starlette.requests import Request
 
+from lucia.accounts import REAUTHENTICATION_MAX_AGE
 from lucia.core import AsyncLucia
 from lucia.integrations import starlette as _starlette
 from lucia.models import Session, User
 from lucia.oauth.flow import SignInFlow
+from lucia.throttle import SignInThrottle
 
 __all__ = [
     "CurrentSession",
@@ -68,11 +72,20 @@ CurrentSession = Annotated[Session, Depends(current_session)]
 
 
 def auth_router(
-    auth: AsyncLucia, flow: SignInFlow, *, prefix: str = "", after_logout: str = "/"
+    auth: AsyncLucia,
+    flow: SignInFlow,
+    *,
+    prefix: str = "",
+    after_logout: str = "/",
+    passwords: bool = False,
+    throttle: SignInThrottle | None = None,
+    return_tokens: bool = False,
+    reauthentication_max_age: timedelta = REAUTHENTICATION_MAX_AGE,
 ) -> APIRouter:
     """An ``APIRouter`` with ``GET {prefix}/login/{provider}``,
-    ``GET {prefix}/login/{provider}/callback`` and ``POST {prefix}/logout``: the
-    Starlette handlers, unchanged."""
+    ``GET {prefix}/login/{provider}/callback`` and ``POST {prefix}/logout``, and
+    with ``passwords=True`` the password routes: the Starlette handlers,
+    unchanged (see ``lucia.integrations.starlette.auth_routes``)."""
     endpoints = _starlette.AuthEndpoints(auth, flow, after_logout=after_logout)
     router = APIRouter(prefix=prefix.rstrip("/"))
     router.add_api_route(
@@ -82,4 +95,14 @@ def auth_router(
         "/login/{provider}/callback", endpoints.callback, methods=["GET"], include_in_schema=False
     )
     router.add_api_route("/logout", endpoints.logout, methods=["POST"], include_in_schema=False)
+    if passwords:
+        password_endpoints = _starlette.PasswordEndpoints(
+            auth,
+            flow,
+            throttle=throttle,
+            return_tokens=return_tokens,
+            reauthentication_max_age=reauthentication_max_age,
+        )
+        for path, handler in password_endpoints.endpoints():
+            router.add_api_route(path, handler, methods=["POST"], include_in_schema=False)
     return router

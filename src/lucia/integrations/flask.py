@@ -16,8 +16,11 @@ and marks every response that read or set a session ``Cache-Control: no-store``
 and ``Vary: Cookie``. Unsafe cross-site requests get 403 (the origin check of
 ``lucia.csrf``), and a ``lucia.errors.DatabaseError`` becomes a plain 503. With
 a ``flow``, it registers the blueprint ``lucia`` with ``GET /login/<provider>``,
-``GET /login/<provider>/callback`` and ``POST /logout``. The behaviour is the
-Starlette integration's, the Flask way.
+``GET /login/<provider>/callback`` and ``POST /logout``; with ``passwords=True``
+also the password routes of ``lucia.integrations._passwords`` (``POST /signup``,
+``/signin``, ``/password``, ``/reauthenticate``, ``/link/<provider>``,
+``/unlink/<provider>``, ``/sessions/revoke``, ``/sessions/revoke-others``).
+The behaviour is the Starlette integration's, the Flask way.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Final, ParamSpec, TypeVar, cast
 from urllib.parse import urlencode
 
@@ -33,16 +37,19 @@ from flask import Blueprint, Flask, Response, current_app, g, redirect, request,
 from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response as BaseResponse
 
-from lucia.accounts import SignedIn
+from lucia.accounts import REAUTHENTICATION_MAX_AGE, SignedIn
 from lucia.cookies import Cookie
 from lucia.core import Lucia
 from lucia.csrf import verify_request_origin
 from lucia.errors import DatabaseError
+from lucia.integrations import _passwords
 from lucia.models import Session, User
 from lucia.oauth.flow import RESPONSE_HEADERS, SignInError, SignInFlow, safe_next
+from lucia.throttle import SignInThrottle, client_address
 
 __all__ = [
     "LuciaFlask",
+    "client_ip",
     "current_session",
     "current_user",
     "login_required",
@@ -84,6 +91,16 @@ class LuciaFlask:
     endpoint name) makes ``login_required`` redirect signed-out GET requests
     there with ``?next=``; without it they get 401. ``url_prefix`` prefixes the
     OAuth routes; ``after_logout`` is where ``POST /logout`` redirects.
+    ``trusted_proxies`` (IPs or networks such as ``10.0.0.0/8``) are the reverse
+    proxies whose ``X-Forwarded-For`` names the client (``client_ip``,
+    throttling); from any other peer it is ignored.
+
+    ``passwords=True`` adds the password routes. ``throttle`` limits failed
+    password checks per account and client address (default: a per-process
+    ``SignInThrottle()``; use a Redis store with several workers);
+    ``return_tokens`` adds the new session's token to JSON answers for bearer
+    clients; linking, unlinking and password changes need a session created
+    within ``reauthentication_max_age`` (else 403).
     """
 
     def __init__(
@@ -99,6 +116,11 @@ class LuciaFlask:
         url_prefix: str = "",
         login_view: str | None = None,
         after_logout: str = "/",
+        trusted_proxies: Iterable[str] = (),
+        passwords: bool = False,
+        throttle: SignInThrottle | None = None,
+        return_tokens: bool = False,
+        reauthentication_max_age: timedelta = REAUTHENTICATION_MAX_AGE,
     ) -> None:
         if not isinstance(auth, Lucia):
             raise TypeError("LuciaFlask needs a Lucia (Flask views are synchronous)")
@@ -123,6 +145,16 @@ class LuciaFlask:
         self.url_prefix = url_prefix.rstrip("/")
         self.login_view = login_view
         self.after_logout = after_logout
+        self.trusted_proxies = _passwords.check_trusted_proxies(trusted_proxies)
+        self.passwords: _passwords.PasswordConfig | None = None
+        if passwords:
+            self.passwords = _passwords.PasswordConfig.build(
+                auth,
+                flow,
+                throttle=throttle,
+                return_tokens=return_tokens,
+                reauthentication_max_age=reauthentication_max_age,
+            )
         self._cookie_prefix = auth.session_cookie_name + "="
         if app is not None:
             self.init_app(app)
@@ -135,7 +167,7 @@ class LuciaFlask:
         app.before_request(self._before_request)
         app.after_request(self._after_request)
         app.register_error_handler(DatabaseError, _unavailable)
-        if self.flow is not None:
+        if self.flow is not None or self.passwords is not None:
             app.register_blueprint(self._blueprint(), url_prefix=self.url_prefix or None)
 
     # Per request
@@ -209,12 +241,55 @@ class LuciaFlask:
 
     def _blueprint(self) -> Blueprint:
         blueprint = Blueprint("lucia", __name__)
-        blueprint.add_url_rule("/login/<provider>", "login", self._login, methods=["GET"])
-        blueprint.add_url_rule(
-            "/login/<provider>/callback", "callback", self._callback, methods=["GET"]
-        )
+        if self.flow is not None:
+            blueprint.add_url_rule("/login/<provider>", "login", self._login, methods=["GET"])
+            blueprint.add_url_rule(
+                "/login/<provider>/callback", "callback", self._callback, methods=["GET"]
+            )
         blueprint.add_url_rule("/logout", "logout", self._logout, methods=["POST"])
+        if self.passwords is not None:
+            for action, path, with_provider in _passwords.ROUTES:
+                if with_provider and self.flow is None:
+                    continue  # linking needs the OAuth flow
+                blueprint.add_url_rule(
+                    path + ("/<provider>" if with_provider else ""),
+                    action,
+                    functools.partial(self._password_route, action),
+                    methods=["POST"],
+                )
         return blueprint
+
+    def _password_route(self, action: _passwords.Action, provider: str | None = None) -> Any:
+        """One password route: the shared logic, run with ``Lucia``, as a Flask response."""
+        assert self.passwords is not None
+        # Werkzeug's stream stops at Content-Length; nothing past MAX_BODY is read.
+        length = request.content_length
+        body = None
+        if length is None or length <= _passwords.MAX_BODY:
+            body = request.stream.read(_passwords.MAX_BODY + 1)
+            if len(body) > _passwords.MAX_BODY:
+                body = None
+        reply = _passwords.run(
+            self.passwords,
+            _passwords.PasswordRequest(
+                action=action,
+                content_type=request.headers.get("Content-Type"),
+                accept=request.headers.get("Accept"),
+                body=body,
+                query_next=request.args.get("next"),
+                session=g.session,
+                user=g.user,
+                address=client_ip(),
+                session_attributes=session_attributes(),
+                provider=provider,
+            ),
+        )
+        response = Response(reply.body, status=reply.status, content_type=reply.content_type)
+        for name, value in reply.headers:
+            response.headers[name] = value
+        for cookie in reply.cookies:
+            response.headers.add("Set-Cookie", cookie.serialize())
+        return response
 
     def _login(self, provider: str) -> BaseResponse:
         """``GET /login/<provider>``: 302 to the provider, with the transaction cookie."""
@@ -320,11 +395,23 @@ current_user: User | None = cast(Any, LocalProxy(_current_user))
 (``current_user is None`` is never true for a proxy) or use ``g.user``."""
 
 
+def client_ip() -> str | None:
+    """The client's address: the peer's, or ``X-Forwarded-For``'s when the peer is one
+    of the extension's ``trusted_proxies``; needs ``LuciaFlask``."""
+    extension = _extension()
+    forwarded = request.headers.getlist("X-Forwarded-For")
+    return client_address(
+        request.remote_addr,
+        ", ".join(forwarded) if forwarded else None,
+        extension.trusted_proxies,
+    )
+
+
 def session_attributes() -> dict[str, Any]:
     """What a new session records about the request: user agent and client address."""
     return {
         "user_agent": request.headers.get("User-Agent", "")[:_MAX_USER_AGENT],
-        "ip": request.remote_addr,
+        "ip": client_ip(),
     }
 
 
@@ -377,6 +464,7 @@ def sign_out(response: BaseResponse) -> BaseResponse:
     session: Session | None = g.session
     if session is not None:
         extension.auth.invalidate_session(session.id)
+        logger.info("signed out", extra={"user_id": session.user_id})
         g.session = None
         g.user = None
     response.headers.add("Set-Cookie", extension.auth.create_blank_session_cookie().serialize())

@@ -1,7 +1,7 @@
 """Starlette integration: ``LuciaMiddleware`` (pure ASGI) and ``auth_routes``.
 
     app = Starlette(
-        routes=[*auth_routes(auth, flow), Route("/", home)],
+        routes=[*auth_routes(auth, flow, passwords=True), Route("/", home)],
         middleware=[Middleware(LuciaMiddleware, auth=auth)],
     )
 
@@ -15,12 +15,18 @@ renewed (``fresh``), clears a cookie that did not validate, marks every
 response that read or set a session ``Cache-Control: no-store`` and
 ``Vary: Cookie``, and refuses unsafe cross-site requests with 403 (the origin
 check of ``lucia.csrf``). A ``lucia.errors.DatabaseError`` becomes a plain 503.
+
+``auth_routes`` mounts the OAuth routes and ``POST /logout``; with
+``passwords=True`` also the password, re-authentication, linking and session
+routes of ``lucia.integrations._passwords`` (sign-up, sign-in, password change,
+re-authentication, link and unlink a provider, revoke sessions).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from datetime import timedelta
 from typing import Any, Final
 
 from starlette.datastructures import Headers
@@ -28,17 +34,22 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from lucia.accounts import REAUTHENTICATION_MAX_AGE
 from lucia.cookies import Cookie
 from lucia.core import AsyncLucia
 from lucia.csrf import verify_request_origin
 from lucia.errors import DatabaseError
+from lucia.integrations import _passwords
 from lucia.models import Session, User
 from lucia.oauth.flow import RESPONSE_HEADERS, SignInError, SignInFlow, safe_next
+from lucia.throttle import SignInThrottle, client_address
 
 __all__ = [
     "AuthEndpoints",
     "LuciaMiddleware",
+    "PasswordEndpoints",
     "auth_routes",
+    "client_ip",
     "current_session",
     "current_user",
     "session_attributes",
@@ -58,6 +69,7 @@ _UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Where the middleware leaves its marker in scope["state"], so routes can tell
 # it ran (and refuse to guess the session when it did not).
 _MARK: Final = "lucia_middleware"
+_PROXIES: Final = "lucia_trusted_proxies"
 _MAX_USER_AGENT: Final = 512
 
 
@@ -74,6 +86,9 @@ class LuciaMiddleware:
     request authenticated by a valid bearer token and carrying no session
     cookie skips the origin check, because a browser never attaches that header
     on its own: there is no ambient credential to forge a request with.
+    ``trusted_proxies`` (IPs or networks such as ``10.0.0.0/8``) are the
+    reverse proxies whose ``X-Forwarded-For`` names the client (``client_ip``,
+    throttling, ``session_attributes``); from any other peer it is ignored.
     """
 
     def __init__(
@@ -85,9 +100,11 @@ class LuciaMiddleware:
         trust_proxy: bool = False,
         csrf_exempt: Iterable[str] = (),
         bearer: bool = True,
+        trusted_proxies: Iterable[str] = (),
     ) -> None:
         if not isinstance(auth, AsyncLucia):
             raise TypeError("LuciaMiddleware needs an AsyncLucia")
+        self.trusted_proxies = _passwords.check_trusted_proxies(trusted_proxies)
         if isinstance(allowed_origins, str) or isinstance(csrf_exempt, str):
             raise TypeError("allowed_origins and csrf_exempt must be lists of strings")
         self.app = app
@@ -154,6 +171,7 @@ class LuciaMiddleware:
         state["session"] = session
         state["user"] = user
         state[_MARK] = True
+        state[_PROXIES] = self.trusted_proxies
 
         set_cookie: Cookie | None = None
         if cookie_token is not None:
@@ -257,11 +275,23 @@ def current_user(request: Request) -> User | None:
     return user
 
 
+def client_ip(request: Request) -> str | None:
+    """The client's address: the peer's, or ``X-Forwarded-For``'s when the peer is a
+    trusted proxy (``LuciaMiddleware(trusted_proxies=...)``); needs the middleware."""
+    proxies: tuple[str, ...] = _state(request).get(_PROXIES, ())
+    client = request.client
+    forwarded = request.headers.getlist("x-forwarded-for")
+    return client_address(
+        client.host if client is not None else None,
+        ", ".join(forwarded) if forwarded else None,
+        proxies,
+    )
+
+
 def session_attributes(request: Request) -> dict[str, Any]:
     """What a new session records about the request: user agent and client address."""
     user_agent = request.headers.get("user-agent", "")[:_MAX_USER_AGENT]
-    client = request.client
-    return {"user_agent": user_agent, "ip": client.host if client is not None else None}
+    return {"user_agent": user_agent, "ip": client_ip(request)}
 
 
 def _set_cookie(response: Response, cookie: Cookie) -> None:
@@ -298,6 +328,7 @@ async def sign_out(auth: AsyncLucia, request: Request, response: Response) -> No
     session = current_session(request)
     if session is not None:
         await auth.invalidate_session(session.id)
+        logger.info("signed out", extra={"user_id": session.user_id})
     _set_cookie(response, auth.create_blank_session_cookie())
     response.headers["Cache-Control"] = "no-store"
 
@@ -371,15 +402,131 @@ def _error_response(error: SignInError) -> Response:
     return response
 
 
+# The password, re-authentication, linking and session routes
+
+
+async def _read_body(request: Request) -> bytes | None:
+    """The body, or None past ``_passwords.MAX_BODY`` (the rest is never read)."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > _passwords.MAX_BODY):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _passwords.MAX_BODY:
+            return None
+    return bytes(body)
+
+
+def _reply_response(reply: _passwords.Reply) -> Response:
+    response = Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+    for name, value in reply.headers:
+        response.headers.append(name, value)
+    for cookie in reply.cookies:
+        _set_cookie(response, cookie)
+    return response
+
+
+class PasswordEndpoints:
+    """The password routes' handlers, shared by ``auth_routes`` and the FastAPI router.
+
+    ``throttle`` limits failed password checks per account and per client
+    address (default: a per-process ``SignInThrottle()``; use a Redis store
+    with several workers). ``return_tokens`` adds the new session's token to
+    JSON answers, for API clients that send ``Authorization: Bearer``.
+    Linking, unlinking and password changes need a session created within
+    ``reauthentication_max_age`` (else 403; ``/reauthenticate`` renews it).
+    """
+
+    def __init__(
+        self,
+        auth: AsyncLucia,
+        flow: SignInFlow | None,
+        *,
+        throttle: SignInThrottle | None = None,
+        return_tokens: bool = False,
+        reauthentication_max_age: timedelta = REAUTHENTICATION_MAX_AGE,
+    ) -> None:
+        if not isinstance(auth, AsyncLucia):
+            raise TypeError("PasswordEndpoints needs an AsyncLucia")
+        self.config = _passwords.PasswordConfig.build(
+            auth,
+            flow,
+            throttle=throttle,
+            return_tokens=return_tokens,
+            reauthentication_max_age=reauthentication_max_age,
+        )
+
+    def endpoints(self) -> list[tuple[str, Callable[[Request], Awaitable[Response]]]]:
+        """(path under the prefix, handler) of every password route; all are POST."""
+        return [
+            (path + ("/{provider}" if with_provider else ""), self._endpoint(action))
+            for action, path, with_provider in _passwords.ROUTES
+        ]
+
+    def _endpoint(self, action: _passwords.Action) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            return await self.handle(action, request)
+
+        endpoint.__name__ = f"lucia_{action}"
+        return endpoint
+
+    async def handle(self, action: _passwords.Action, request: Request) -> Response:
+        """Answer ``action`` for ``request`` (never raises a ``LuciaError``)."""
+        reply = await _passwords.arun(
+            self.config,
+            _passwords.PasswordRequest(
+                action=action,
+                content_type=request.headers.get("content-type"),
+                accept=request.headers.get("accept"),
+                body=await _read_body(request),
+                query_next=request.query_params.get("next"),
+                session=current_session(request),
+                user=current_user(request),
+                address=client_ip(request),
+                session_attributes=session_attributes(request),
+                provider=request.path_params.get("provider"),
+            ),
+        )
+        return _reply_response(reply)
+
+
 def auth_routes(
-    auth: AsyncLucia, flow: SignInFlow, *, prefix: str = "", after_logout: str = "/"
+    auth: AsyncLucia,
+    flow: SignInFlow,
+    *,
+    prefix: str = "",
+    after_logout: str = "/",
+    passwords: bool = False,
+    throttle: SignInThrottle | None = None,
+    return_tokens: bool = False,
+    reauthentication_max_age: timedelta = REAUTHENTICATION_MAX_AGE,
 ) -> list[Route]:
     """Routes ``{prefix}/login/{provider}``, ``{prefix}/login/{provider}/callback``
-    (GET) and ``{prefix}/logout`` (POST; origin-checked by ``LuciaMiddleware``)."""
+    (GET) and ``{prefix}/logout`` (POST; origin-checked by ``LuciaMiddleware``).
+
+    With ``passwords=True`` also, all POST: ``/signup``, ``/signin``,
+    ``/password``, ``/reauthenticate``, ``/link/{provider}``,
+    ``/unlink/{provider}``, ``/sessions/revoke`` and ``/sessions/revoke-others``
+    (see ``PasswordEndpoints`` for the other options).
+    """
     endpoints = AuthEndpoints(auth, flow, after_logout=after_logout)
     prefix = prefix.rstrip("/")
-    return [
+    routes = [
         Route(f"{prefix}/login/{{provider}}", endpoints.login, methods=["GET"]),
         Route(f"{prefix}/login/{{provider}}/callback", endpoints.callback, methods=["GET"]),
         Route(f"{prefix}/logout", endpoints.logout, methods=["POST"]),
     ]
+    if passwords:
+        password_endpoints = PasswordEndpoints(
+            auth,
+            flow,
+            throttle=throttle,
+            return_tokens=return_tokens,
+            reauthentication_max_age=reauthentication_max_age,
+        )
+        routes += [
+            Route(prefix + path, handler, methods=["POST"])
+            for path, handler in password_endpoints.endpoints()
+        ]
+    return routes

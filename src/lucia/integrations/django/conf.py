@@ -9,9 +9,15 @@
         "TRUST_PROXY": False,
         "CSRF_EXEMPT": ["/webhooks"],
         "LOGIN_URL": None,                       # login_required: None answers 401
+        "TRUSTED_PROXIES": [],                   # proxies whose X-Forwarded-For counts
+        "PASSWORD_ROUTES": False,                # mount signup/, signin/, password/, ...
+        "THROTTLE": None,                        # a SignInThrottle (or a dotted path/callable)
+        "RETURN_TOKENS": False,                  # JSON answers carry the bearer token
+        "REAUTHENTICATION_MAX_AGE": timedelta(minutes=10),
     }
 
-``get_lucia()``, ``get_async_lucia()`` and ``get_flow()`` build these once and
+``get_lucia()``, ``get_async_lucia()``, ``get_flow()`` and
+``get_password_config()`` build these once and
 cache them; changing ``settings.LUCIA`` (``override_settings`` in tests) drops
 the cache.
 """
@@ -28,11 +34,21 @@ from django.conf import settings  # type: ignore[import-untyped]
 from django.core.signals import setting_changed  # type: ignore[import-untyped]
 from django.utils.module_loading import import_string  # type: ignore[import-untyped]
 
+from lucia.accounts import REAUTHENTICATION_MAX_AGE
 from lucia.core import AsyncLucia, Lucia
+from lucia.integrations._passwords import PasswordConfig, check_trusted_proxies
 from lucia.oauth.flow import SignInFlow
 from lucia.oauth.providers.base import OAuthProvider
+from lucia.throttle import SignInThrottle
 
-__all__ = ["LuciaSettings", "get_async_lucia", "get_flow", "get_lucia", "lucia_settings"]
+__all__ = [
+    "LuciaSettings",
+    "get_async_lucia",
+    "get_flow",
+    "get_lucia",
+    "get_password_config",
+    "lucia_settings",
+]
 
 _DEFAULT_ADAPTER = "lucia.integrations.django.adapter.DjangoAdapter"
 _KNOWN = frozenset(
@@ -51,6 +67,11 @@ _KNOWN = frozenset(
         "AFTER_LOGOUT",
         "LUCIA_OPTIONS",
         "FLOW_OPTIONS",
+        "TRUSTED_PROXIES",
+        "PASSWORD_ROUTES",
+        "THROTTLE",
+        "RETURN_TOKENS",
+        "REAUTHENTICATION_MAX_AGE",
     }
 )
 
@@ -73,6 +94,11 @@ class LuciaSettings:
     after_logout: str
     lucia_options: Mapping[str, Any]
     flow_options: Mapping[str, Any]
+    trusted_proxies: tuple[str, ...] = ()
+    password_routes: bool = False
+    throttle: Any = None
+    return_tokens: bool = False
+    reauthentication_max_age: timedelta = REAUTHENTICATION_MAX_AGE
 
 
 def _strings(raw: dict[str, Any], name: str) -> tuple[str, ...]:
@@ -106,6 +132,11 @@ def _read() -> LuciaSettings:
         after_logout=raw.get("AFTER_LOGOUT", "/"),
         lucia_options=dict(raw.get("LUCIA_OPTIONS", {})),
         flow_options=dict(raw.get("FLOW_OPTIONS", {})),
+        trusted_proxies=check_trusted_proxies(_strings(raw, "TRUSTED_PROXIES")),
+        password_routes=bool(raw.get("PASSWORD_ROUTES", False)),
+        throttle=raw.get("THROTTLE"),
+        return_tokens=bool(raw.get("RETURN_TOKENS", False)),
+        reauthentication_max_age=raw.get("REAUTHENTICATION_MAX_AGE", REAUTHENTICATION_MAX_AGE),
     )
 
 
@@ -208,4 +239,27 @@ def _build_flow() -> SignInFlow:
 def get_flow() -> SignInFlow:
     """The ``SignInFlow`` over ``get_lucia()`` and ``LUCIA["PROVIDERS"]``, built once."""
     result: SignInFlow = _cached("flow", _build_flow)
+    return result
+
+
+def _build_password_config() -> PasswordConfig:
+    conf = lucia_settings()
+    throttle = conf.throttle
+    if isinstance(throttle, str):
+        throttle = import_string(throttle)
+    if throttle is not None and not isinstance(throttle, SignInThrottle) and callable(throttle):
+        throttle = throttle()
+    return PasswordConfig.build(
+        get_lucia(),
+        get_flow(),
+        throttle=throttle,
+        return_tokens=conf.return_tokens,
+        reauthentication_max_age=conf.reauthentication_max_age,
+    )
+
+
+def get_password_config() -> PasswordConfig:
+    """What the password views run with (``LUCIA["THROTTLE"]`` and friends), built once;
+    the default throttle is a per-process ``SignInThrottle()``."""
+    result: PasswordConfig = _cached("passwords", _build_password_config)
     return result

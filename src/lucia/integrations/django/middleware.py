@@ -35,9 +35,11 @@ from lucia.csrf import verify_request_origin
 from lucia.errors import DatabaseError
 from lucia.integrations.django.conf import get_async_lucia, get_lucia, lucia_settings
 from lucia.models import Session, User
+from lucia.throttle import client_address
 
 __all__ = [
     "LuciaMiddleware",
+    "client_ip",
     "current_session",
     "current_user",
     "session_attributes",
@@ -247,10 +249,20 @@ def current_user(request: Any) -> User | None:
     return user
 
 
+def client_ip(request: Any) -> str | None:
+    """The client's address: ``REMOTE_ADDR``, or ``X-Forwarded-For``'s when the peer is
+    one of ``LUCIA["TRUSTED_PROXIES"]`` (from any other peer the header is ignored)."""
+    return client_address(
+        request.META.get("REMOTE_ADDR"),
+        request.META.get("HTTP_X_FORWARDED_FOR"),
+        lucia_settings().trusted_proxies,
+    )
+
+
 def session_attributes(request: Any) -> dict[str, Any]:
     """What a new session records about the request: user agent and client address."""
     user_agent = str(request.headers.get("user-agent", ""))[:_MAX_USER_AGENT]
-    return {"user_agent": user_agent, "ip": request.META.get("REMOTE_ADDR")}
+    return {"user_agent": user_agent, "ip": client_ip(request)}
 
 
 def set_cookie(response: HttpResponse, cookie: Cookie) -> None:
@@ -299,5 +311,6 @@ def sign_out(request: Any, response: HttpResponse) -> None:
     session = current_session(request)
     if session is not None:
         auth.invalidate_session(session.id)
+        logger.info("signed out", extra={"user_id": session.user_id})
     set_cookie(response, auth.create_blank_session_cookie())
     response["Cache-Control"] = "no-store"

@@ -1,8 +1,9 @@
-"""The OAuth sign-in views and sign-out, on ``SignInFlow`` (mounted by ``urls.py``).
+"""The OAuth sign-in views, sign-out and the password routes (mounted by ``urls.py``).
 
 They are sync views: the flow runs with ``Lucia`` and each provider's sync
 ``httpx`` client, which works under WSGI and (in Django's sync thread) under
-ASGI alike, with no event loop bound to a provider's client.
+ASGI alike, with no event loop bound to a provider's client. The password
+views (``password_route``) answer 404 unless ``LUCIA["PASSWORD_ROUTES"]`` is on.
 """
 
 from __future__ import annotations
@@ -10,13 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import (  # type: ignore[import-untyped]
+    Http404,
     HttpResponse,
     HttpResponseNotAllowed,
     HttpResponseRedirect,
 )
 
-from lucia.integrations.django.conf import get_flow, get_lucia, lucia_settings
+from lucia.integrations import _passwords
+from lucia.integrations.django.conf import (
+    get_flow,
+    get_lucia,
+    get_password_config,
+    lucia_settings,
+)
 from lucia.integrations.django.middleware import (
+    client_ip,
     current_session,
     current_user,
     session_attributes,
@@ -25,7 +34,7 @@ from lucia.integrations.django.middleware import (
 )
 from lucia.oauth.flow import RESPONSE_HEADERS, SignInError, safe_next
 
-__all__ = ["callback", "login", "logout"]
+__all__ = ["callback", "login", "logout", "password_route"]
 
 
 class _SeeOther(HttpResponseRedirect):  # type: ignore[misc]
@@ -95,4 +104,44 @@ def logout(request: Any) -> HttpResponse:
         return HttpResponseNotAllowed(["POST"])
     response = _SeeOther(safe_next(lucia_settings().after_logout))
     sign_out(request, response)
+    return response
+
+
+def _read_body(request: Any) -> bytes | None:
+    """The body, or None past ``_passwords.MAX_BODY`` (then it is never read)."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > _passwords.MAX_BODY:
+        return None
+    body: bytes = request.body
+    return body if len(body) <= _passwords.MAX_BODY else None
+
+
+def password_route(request: Any, action: _passwords.Action, provider: str | None = None) -> Any:
+    """``POST signup/``, ``signin/``, ``password/``, ``reauthenticate/``,
+    ``link/<provider>/``, ``unlink/<provider>/``, ``sessions/revoke/`` and
+    ``sessions/revoke-others/`` (``urls.py`` passes ``action``)."""
+    if not lucia_settings().password_routes:
+        raise Http404()
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    reply = _passwords.run(
+        get_password_config(),
+        _passwords.PasswordRequest(
+            action=action,
+            content_type=request.META.get("CONTENT_TYPE"),
+            accept=request.META.get("HTTP_ACCEPT"),
+            body=_read_body(request),
+            query_next=request.GET.get("next"),
+            session=current_session(request),
+            user=current_user(request),
+            address=client_ip(request),
+            session_attributes=session_attributes(request),
+            provider=provider,
+        ),
+    )
+    response = HttpResponse(reply.body, status=reply.status, content_type=reply.content_type)
+    for name, value in reply.headers:
+        response[name] = value
+    for cookie in reply.cookies:
+        set_cookie(response, cookie)
     return response
