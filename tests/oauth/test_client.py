@@ -11,7 +11,10 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import string
+import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +24,8 @@ import httpx
 import pytest
 
 from lucia.oauth import (
+    GitHub,
+    Google,
     OAuth2Client,
     OAuth2Tokens,
     OAuthError,
@@ -28,12 +33,13 @@ from lucia.oauth import (
     OAuthProviderError,
     OAuthResponseError,
     OAuthTransportError,
+    OpenIDConnect,
     create_code_challenge,
     generate_code_verifier,
     generate_nonce,
     generate_state,
 )
-from lucia.oauth.client import HTTPFlow, arun_flow, json_response, run_flow
+from lucia.oauth.client import HTTPFlow, arun_flow, as_timeout, json_response, run_flow
 from lucia.oauth.errors import OAuthUnsupportedError
 
 # Chosen to need RFC 6749 §2.3.1 form-encoding: ':' would split Basic
@@ -592,3 +598,90 @@ async def test_provider_uses_and_never_closes_a_callers_clients(
     assert not asynchronous.is_closed
     await asynchronous.aclose()
     assert CLIENT_SECRET not in repr(provider)
+
+
+# The provider's timeout: how long its own HTTP clients wait
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A token endpoint on loopback that accepts connections and requests and never answers."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)  # so the thread notices the end of the test
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(conn)  # read nothing, answer nothing, keep it open
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/token"
+    stop.set()
+    thread.join(timeout=5)
+    listener.close()
+    for conn in held:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("given", "seconds"), [(2, 2.0), (0.25, 0.25), (httpx.Timeout(3.0, connect=1.0), 3.0)]
+)
+def test_as_timeout_takes_seconds_or_an_httpx_timeout(given: Any, seconds: float) -> None:
+    timeout = as_timeout(given)
+    assert isinstance(timeout, httpx.Timeout)
+    assert timeout.read == seconds
+    if not isinstance(given, httpx.Timeout):
+        assert timeout == httpx.Timeout(seconds)
+
+
+@pytest.mark.parametrize("given", [0, -1, float("nan"), True, "10", None])
+def test_as_timeout_refuses_what_is_not_a_positive_number(given: Any) -> None:
+    with pytest.raises(ValueError, match="timeout"):
+        as_timeout(given)
+
+
+def test_a_provider_waits_10_seconds_by_default() -> None:
+    provider = _Dummy(client())
+    assert provider.timeout == httpx.Timeout(10.0)
+    assert _Dummy(client(), timeout=2.5).timeout == httpx.Timeout(2.5)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_a_hanging_token_endpoint_fails_within_the_providers_timeout(
+    silent_server: str, asynchronous: bool
+) -> None:
+    provider = _Dummy(client(token_endpoint=silent_server), timeout=0.5)
+
+    async def exchange() -> OAuth2Tokens:
+        if asynchronous:
+            return await provider.avalidate_authorization_code(CODE, VERIFIER)
+        return provider.validate_authorization_code(CODE, VERIFIER)
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(OAuthTransportError, match="did not answer in time") as caught:
+            await exchange()
+    finally:
+        await provider.aclose()
+    # Not a timing measurement: a generous bound that only the configured limit
+    # (rather than the 10 s default) can meet.
+    assert time.monotonic() - started < 5
+    assert_no_secrets(caught.value)
+
+
+def test_github_google_and_openid_connect_take_a_timeout() -> None:
+    made = [
+        GitHub("id", "secret", REDIRECT_URI, timeout=3),
+        Google("id", "secret", REDIRECT_URI, timeout=3),
+        OpenIDConnect("https://op.example", "id", "secret", REDIRECT_URI, timeout=3),
+    ]
+    assert [provider.timeout for provider in made] == [httpx.Timeout(3.0)] * 3
+    assert GitHub("id", "secret", REDIRECT_URI).timeout == httpx.Timeout(10.0)

@@ -35,6 +35,7 @@ __all__ = [
     "OAuth2Tokens",
     "TokenEndpointAuth",
     "arun_flow",
+    "as_timeout",
     "create_code_challenge",
     "generate_code_verifier",
     "generate_nonce",
@@ -48,10 +49,24 @@ HTTPFlow = Generator[httpx.Request, httpx.Response, T]
 TokenEndpointAuth = Literal["client_secret_basic", "client_secret_post", "none"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0)
+"""How long a provider's own HTTP client waits to connect, for each read and
+write, and for a pooled connection: 10 s each (see ``as_timeout``)."""
 # A token or user response is a few KiB; a provider sending megabytes is broken
 # or hostile, and must not make us parse it.
 MAX_RESPONSE_BYTES = 1024 * 1024
 USER_AGENT = "lucia-auth"
+
+
+def as_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    """``timeout`` as an ``httpx.Timeout``: seconds (a positive number) become that
+    limit for connecting, each read, each write and waiting for a pooled
+    connection, so a provider that accepts a request and never answers fails
+    after about that long. An ``httpx.Timeout`` is used as given."""
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise ValueError("timeout must be a positive number of seconds or an httpx.Timeout")
+    return httpx.Timeout(float(timeout))
 
 
 def generate_state() -> str:

@@ -401,6 +401,9 @@ class LocalGitHub:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog of 5 drops the SYNs of concurrent
+    # clients (a pool opening connections at once), which then wait 1 s or more.
+    request_queue_size = 128
 
     def __init__(self, github: LocalGitHub) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

@@ -2,8 +2,9 @@
 
 A provider subclass supplies flows (``_validate_authorization_code``,
 ``_get_user``, ...) and this base class runs them with an ``httpx.Client`` or an
-``httpx.AsyncClient``: a caller's own, or one the provider makes (10 s timeouts,
-no redirects followed) and closes with ``close()`` / ``aclose()``.
+``httpx.AsyncClient``: a caller's own, or one the provider makes (``timeout``
+seconds, 10 by default; no redirects followed) and closes with ``close()`` /
+``aclose()``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from lucia.oauth.client import (
     OAuth2Client,
     OAuth2Tokens,
     arun_flow,
+    as_timeout,
     run_flow,
 )
 
@@ -54,6 +56,12 @@ class OAuthProvider:
     ``issuer`` identifies the authorization server for RFC 9207's ``iss`` check
     (None when the provider has no issuer identifier). ``uses_pkce`` and
     ``uses_nonce`` tell the sign-in flow what to send.
+
+    ``timeout`` (seconds, or an ``httpx.Timeout``; 10 s by default) bounds every
+    network wait of the HTTP clients the provider makes: a provider that hangs
+    fails the call with ``OAuthTransportError`` ("did not answer in time") after
+    about that long, and the sign-in flow with ``ProviderFailedError`` (502).
+    Clients passed in as ``http_client`` / ``async_http_client`` keep their own.
     """
 
     name: str = "oauth"
@@ -72,10 +80,13 @@ class OAuthProvider:
         *,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         # None: a subclass builds its client later (OpenID Connect, after discovery).
         if client is not None:
             self.client = client
+        # The limit of the clients this provider makes; a client passed in keeps its own.
+        self.timeout = as_timeout(timeout)
         self._http_client = http_client
         self._async_http_client = async_http_client
         self._own_http_client: httpx.Client | None = None
@@ -90,7 +101,7 @@ class OAuthProvider:
         if self._http_client is not None:
             return self._http_client
         if self._own_http_client is None:
-            self._own_http_client = httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=False)
+            self._own_http_client = httpx.Client(timeout=self.timeout, follow_redirects=False)
         return self._own_http_client
 
     def _ahttp(self) -> httpx.AsyncClient:
@@ -98,7 +109,7 @@ class OAuthProvider:
             return self._async_http_client
         if self._own_async_http_client is None:
             self._own_async_http_client = httpx.AsyncClient(
-                timeout=DEFAULT_TIMEOUT, follow_redirects=False
+                timeout=self.timeout, follow_redirects=False
             )
         return self._own_async_http_client
 

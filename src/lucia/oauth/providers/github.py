@@ -21,7 +21,14 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from lucia.oauth.client import USER_AGENT, HTTPFlow, OAuth2Client, OAuth2Tokens, json_response
+from lucia.oauth.client import (
+    DEFAULT_TIMEOUT,
+    USER_AGENT,
+    HTTPFlow,
+    OAuth2Client,
+    OAuth2Tokens,
+    json_response,
+)
 from lucia.oauth.errors import OAuthResponseError
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
 
@@ -57,6 +64,7 @@ class GitHub(OAuthProvider):
         enterprise_url: str | None = None,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         if enterprise_url is None:
             web, api = _GITHUB_WEB, _GITHUB_API
@@ -74,7 +82,9 @@ class GitHub(OAuthProvider):
             token_endpoint=f"{web}/login/oauth/access_token",
             token_endpoint_auth="client_secret_post",
         )
-        super().__init__(client, http_client=http_client, async_http_client=async_http_client)
+        super().__init__(
+            client, http_client=http_client, async_http_client=async_http_client, timeout=timeout
+        )
         self.api_url = api
         self._client_secret = client_secret
 

@@ -15,6 +15,7 @@ from typing import ClassVar, Literal
 
 import httpx
 
+from lucia.oauth.client import DEFAULT_TIMEOUT
 from lucia.oauth.oidc import OIDCMetadata
 from lucia.oauth.providers.openid import OpenIDConnect
 
@@ -57,6 +58,7 @@ class Google(OpenIDConnect):
         async_http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], datetime] | None = None,
         metadata: OIDCMetadata = GOOGLE_METADATA,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         super().__init__(
             GOOGLE_ISSUER,
@@ -69,6 +71,7 @@ class Google(OpenIDConnect):
             async_http_client=async_http_client,
             clock=clock,
             metadata=metadata,
+            timeout=timeout,
         )
         self.access_type = access_type
         self.prompt = prompt

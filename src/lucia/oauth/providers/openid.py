@@ -26,6 +26,7 @@ import httpx
 from joserfc.jwk import Key, OctKey
 
 from lucia.oauth.client import (
+    DEFAULT_TIMEOUT,
     USER_AGENT,
     HTTPFlow,
     OAuth2Client,
@@ -104,13 +105,16 @@ class OpenIDConnect(OAuthProvider):
         token_endpoint_auth: TokenEndpointAuth | None = None,
         metadata: OIDCMetadata | None = None,
         jwks_refetch_interval: timedelta = timedelta(seconds=60),
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         self._oauth_client: OAuth2Client | None = None
         self._metadata: OIDCMetadata | None = None
         self._require_iss: bool | None = None
         # The base class stores its client through the ``client`` property below;
         # ours exists only once the endpoints are known.
-        super().__init__(None, http_client=http_client, async_http_client=async_http_client)
+        super().__init__(
+            None, http_client=http_client, async_http_client=async_http_client, timeout=timeout
+        )
         self.issuer: str = check_issuer(issuer)
         self.name = name or issuer
         self.client_id = client_id
