@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 EXTRAS := dev
 
-.PHONY: test lint typecheck pytest demo bench clean services venv node
+.PHONY: test lint typecheck pytest demo bench clean services venv node browser
+.PHONY: docs package py-versions
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +19,8 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml | $(BIN)/python
 venv: $(VENV)/.installed-$(EXTRAS)
 
 lint: venv
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples scripts/check_wheel.py docs/hooks
+	$(BIN)/ruff format --check src tests benchmarks examples scripts/check_wheel.py docs/hooks
 
 typecheck: venv
 	$(BIN)/mypy
@@ -36,19 +37,67 @@ $(NODE_PROVIDER): tests/oauth/node/package.json
 
 node: $(NODE_PROVIDER)
 
-pytest: venv services node
+# The real browser the demo's test drives: Debian's chromium (Playwright downloads
+# no browser of its own). Installed only when missing; sudo only when not root.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; }
+
+pytest: venv services node browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+test: lint typecheck pytest docs package py-versions
 
-bench: venv services
-	$(BIN)/python benchmarks/validate_session.py
-	$(BIN)/python benchmarks/adapters.py
-	$(BIN)/python benchmarks/starlette_middleware.py
+# The documentation site, into site/ (ignored). --strict (also set in mkdocs.yml):
+# a broken link, a missing page or an API reference warning fails the build.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
-demo:
-	@echo "The demo app arrives with issue 6 (see README); nothing to run yet." >&2
-	@exit 1
+# The sdist and the wheel, their metadata checked by twine, and the wheel
+# installed into a clean virtual environment where lucia must work with no extra.
+package: venv
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist . >/dev/null
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/python scripts/check_wheel.py dist
+
+# A core-only run on the other Python versions: the built wheel with no extra
+# plus the test tools in .venv-X.Y, running the tests that import only lucia's
+# core and SQLite. A version that is not installed is skipped with a message.
+PY_VERSIONS    := 3.12 3.13
+CORE_TESTS     := tests/test_core.py tests/test_sessions.py tests/test_cookies.py \
+                  tests/test_passwords.py tests/test_csrf.py tests/adapters/test_sqlite.py
+CORE_TEST_DEPS := pytest>=8.0 pytest-asyncio>=0.23 pytest-timeout>=2.3 hypothesis>=6.100
+py-versions: package
+	sh scripts/py-versions.sh "$(BIN)/python -m pip" "$$(ls dist/*.whl)" "$(PY_VERSIONS)" \
+	  "$(CORE_TEST_DEPS)" $(CORE_TESTS)
+
+# lucia next to Django, FastAPI-Users, Flask-Login and Starlette on SQLite and
+# PostgreSQL, req/s through uvicorn (wrk), the event loop during a sign-in storm,
+# and a profile: benchmarks/results/results.md and results.png (see benchmarks/README.md).
+# Its own venv: FastAPI-Users pins SQLAlchemy < 2.1, which must not leak into .venv.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: pyproject.toml
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: services $(BENCH_VENV)/.installed
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y -qq wrk >/dev/null 2>&1 \
+		|| (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1) \
+		|| echo "wrk could not be installed: the req/s benchmark will be skipped" >&2
+	$(BENCH_VENV)/bin/python benchmarks/run_all.py
+
+# `make demo`: the demo app on http://127.0.0.1:8000, data in lucia-demo.sqlite3.
+# Options go through DEMO_ARGS, e.g. make demo DEMO_ARGS="--port 8080 --no-dev-provider".
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $@
+
+demo: $(VENV)/.demo-installed
+	$(BIN)/lucia demo $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis dist build tests/oauth/node/node_modules
+	rm -rf $(VENV) .venv-3.* .venv-bench site .mypy_cache .ruff_cache .pytest_cache .hypothesis dist build tests/oauth/node/node_modules

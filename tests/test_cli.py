@@ -1,13 +1,17 @@
-"""The ``lucia`` command line: migrate, sessions purge, errors."""
+"""The ``lucia`` command line: migrate, sessions purge, demo, errors."""
 
 from __future__ import annotations
 
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from lucia import Lucia
@@ -129,3 +133,99 @@ def test_unreachable_server_exits_1_without_password(capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert "PostgreSQL" in err
     assert "s3cret-xyz" not in err
+
+
+# lucia demo
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_demo_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--host", "--port", "--database", "--no-dev-provider"):
+        assert option in out
+    assert "GITHUB_CLIENT_ID" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["demo", "--database", "postgresql://app:s3cret-xyz@db/app"], "stores its data in SQLite"),
+        (["demo", "--database", "mysql://root@db/app"], "stores its data in SQLite"),
+        (["demo", "--database", "ftp://example.com/x"], "unsupported database URL"),
+        (["demo", "--database", "sqlite://"], "a SQLite URL is"),
+        (["demo", "--database", ":memory:"], "needs a SQLite file path"),
+        (["demo", "--port", "0"], "a port is 1 to 65535"),
+        (["demo", "--port", "http"], "not a port number"),
+    ],
+)
+def test_demo_bad_arguments_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: lucia demo" in err
+    assert message in err
+    assert "s3cret-xyz" not in err
+
+
+@pytest.mark.parametrize("form", ["path", "url"])
+def test_demo_unusable_database_exits_1(
+    form: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no" / "such" / "dir" / "demo.sqlite3"
+    database = str(missing) if form == "path" else f"sqlite:///{missing}"
+    assert main(["demo", "--database", database]) == 1
+    err = capsys.readouterr().err
+    assert "cannot use the database" in err
+    assert "SQLite error" in err
+    assert not missing.exists()
+
+
+def test_demo_without_its_extra_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "lucia.demo.app", None)  # import fails
+    assert main(["demo", "--database", str(tmp_path / "demo.sqlite3")]) == 2
+    assert "pip install 'lucia-auth[demo]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dev", [True, False])
+def test_demo_serves_until_stopped(dev: bool, tmp_path: Path) -> None:
+    """The console script really serves the app; Ctrl-C (SIGINT) stops it with status 0."""
+    lucia = Path(sys.executable).parent / "lucia"
+    port = _free_port()
+    database = tmp_path / "demo.sqlite3"
+    argv = [str(lucia), "demo", "--port", str(port), "--database", f"sqlite:///{database}"]
+    if not dev:
+        argv.append("--no-dev-provider")
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        page = None
+        deadline = time.monotonic() + 30
+        while page is None and time.monotonic() < deadline and process.poll() is None:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/signin", timeout=2)
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert page is not None, "the demo did not answer"
+        assert page.status_code == 200
+        assert page.headers["cache-control"] == "no-store"
+        assert ("Development mode." in page.text) is dev
+        assert ("Sign in with Local development provider" in page.text) is dev
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert f"lucia demo: http://127.0.0.1:{port}" in out
+    assert ("development mode" in out) is dev
+    assert database.exists()

@@ -2,7 +2,7 @@
 
     lucia migrate DATABASE_URL                 create lucia's tables (idempotent)
     lucia migrate --print --dialect postgres   print the DDL, for your own migrations
-    lucia sessions purge DATABASE_URL          delete expired sessions, print how many
+    lucia sessions purge DATABASE_URL          delete expired sessions and one-time tokens
 
 Exit status: 0 on success, 1 when the database fails, 2 for bad arguments.
 """
@@ -10,8 +10,10 @@ Exit status: 0 on success, 1 when the database fails, 2 for bad arguments.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
+from urllib.parse import unquote, urlsplit
 
 from lucia.adapters.sql import DEFAULT_TABLES, Tables, ddl
 from lucia.adapters.urls import DIALECTS, open_adapter, redact_url
@@ -20,13 +22,17 @@ from lucia.sessions import utc_now
 
 __all__ = ["main"]
 
+DEMO_DATABASE = "lucia-demo.sqlite3"
+
 
 def _tables(value: str | None) -> Tables:
     if not value:
         return DEFAULT_TABLES
     names = value.split(",")
-    if len(names) != 3:
-        raise argparse.ArgumentTypeError("--tables takes three names: user,key,session")
+    if len(names) not in (3, 4):
+        raise argparse.ArgumentTypeError(
+            "--tables takes three or four names: user,key,session[,token]"
+        )
     try:
         return Tables(*names)
     except ValueError as exc:
@@ -49,25 +55,124 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--print", action="store_true", dest="print_only", help="print the DDL")
     migrate.add_argument("--dialect", choices=DIALECTS, help="the dialect for --print")
     migrate.add_argument(
-        "--tables", type=_tables, default=None, metavar="USER,KEY,SESSION", help="table names"
+        "--tables",
+        type=_tables,
+        default=None,
+        metavar="USER,KEY,SESSION[,TOKEN]",
+        help="table names",
     )
 
     sessions = commands.add_parser("sessions", help="manage sessions")
     session_commands = sessions.add_subparsers(dest="action", required=True, metavar="ACTION")
     purge = session_commands.add_parser(
-        "purge", help="delete expired sessions", description="Delete expired sessions."
+        "purge",
+        help="delete expired sessions and one-time tokens",
+        description="Delete expired sessions and expired one-time tokens.",
     )
     purge.add_argument("url", metavar="DATABASE_URL")
     purge.add_argument(
-        "--tables", type=_tables, default=None, metavar="USER,KEY,SESSION", help="table names"
+        "--tables",
+        type=_tables,
+        default=None,
+        metavar="USER,KEY,SESSION[,TOKEN]",
+        help="table names",
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the demo web app on SQLite",
+        description="Serve the demo app (sign-up, sign-in, OAuth, linking, sessions) on"
+        " http://HOST:PORT, storing everything in a SQLite file. In development mode (the"
+        " default) a local OpenID provider runs beside it on its own loopback port, so the"
+        " OAuth flow works with no account anywhere. GitHub is offered when"
+        " GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are set, an OpenID provider when"
+        " OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are.",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    demo.add_argument("--port", type=_port, default=8000, help="port to listen on (8000)")
+    demo.add_argument(
+        "--database",
+        type=_demo_database,
+        default=DEMO_DATABASE,
+        metavar="PATH",
+        help=f"SQLite file, a path or sqlite:///path ({DEMO_DATABASE})",
+    )
+    demo.add_argument(
+        "--dev-provider",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the local development sign-in provider (development only; default on)",
     )
     return parser
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError("a port is 1 to 65535")
+    return port
+
+
+def _demo_database(value: str) -> str:
+    """The SQLite file of ``--database``: a path, or a sqlite:/// URL."""
+    if "://" not in value:
+        if not value or value == ":memory:":
+            raise argparse.ArgumentTypeError("the demo needs a SQLite file path")
+        return value
+    from lucia.adapters.urls import dialect_of
+
+    try:
+        dialect = dialect_of(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if dialect != "sqlite":
+        raise argparse.ArgumentTypeError(
+            "the demo stores its data in SQLite: give a file path or sqlite:///path"
+        )
+    path = unquote(urlsplit(value).path)
+    if not path.startswith("/") or path in ("/", "/:memory:"):
+        raise argparse.ArgumentTypeError(
+            "a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path"
+        )
+    return path[1:]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    database: str = args.database
+    try:
+        from lucia.demo.app import run
+    except ImportError as exc:
+        print(
+            f"lucia: the demo needs its extra: pip install 'lucia-auth[demo]' ({exc.name})",
+            file=sys.stderr,
+        )
+        return 2
+    from lucia.adapters.sqlite import SQLiteAdapter
+
+    # Opened once here so that a bad path fails now, with a message, not in the server.
+    try:
+        adapter = SQLiteAdapter(database)
+        try:
+            adapter.create_tables()
+        finally:
+            adapter.close()
+    except LuciaError as exc:
+        print(f"lucia: cannot use the database {database!r}: {exc.message}", file=sys.stderr)
+        return 1
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the demo stops
+        run(database=database, host=args.host, port=args.port, dev=args.dev_provider)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        return _demo(args)
     tables: Tables = args.tables or DEFAULT_TABLES
     if args.command == "migrate" and args.print_only:
         dialect = args.dialect
@@ -100,8 +205,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             adapter.create_tables()
             print(f"lucia: tables ready on {redact_url(args.url)}")
         else:
-            count = adapter.delete_expired_sessions(utc_now())
+            now = utc_now()
+            count = adapter.delete_expired_sessions(now)
             print(f"lucia: deleted {count} expired session{'s' if count != 1 else ''}")
+            # A line of its own, so scripts reading the sessions line still work.
+            count = adapter.delete_expired_tokens(now)
+            print(f"lucia: deleted {count} expired one-time token{'s' if count != 1 else ''}")
     except LuciaError as exc:
         print(f"lucia: {exc.message}", file=sys.stderr)
         return 1
