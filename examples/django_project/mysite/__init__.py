@@ -1,0 +1,1 @@
+"""A Django project with lucia: "Sign in with GitHub" and email + password accounts."""
