@@ -149,19 +149,28 @@ class Cookie:
         return f"Cookie(name={self.name!r}, value=<masked>, attributes={self.attributes!r})"
 
 
+def _cookie_value(raw: str) -> str | None:
+    """A pair's value without its optional quotes, or None when it is not cookie-octets."""
+    if len(raw) >= 2 and raw[0] == '"' and raw[-1] == '"':
+        raw = raw[1:-1]
+    return raw if _COOKIE_OCTETS.fullmatch(raw) is not None else None
+
+
+def _raw_pairs(header: object) -> list[str]:
+    if not isinstance(header, str) or len(header) > _MAX_COOKIE_HEADER_LENGTH:
+        return []
+    return header.split(";")
+
+
 def _iter_cookie_pairs(header: object) -> Iterator[tuple[str, str]]:
     """Yield the well-formed ``(name, value)`` pairs of a Cookie header, in order."""
-    if not isinstance(header, str) or len(header) > _MAX_COOKIE_HEADER_LENGTH:
-        return
-    for raw_pair in header.split(";"):
-        name, sep, value = raw_pair.strip(" \t").partition("=")
+    for raw_pair in _raw_pairs(header):
+        name, sep, raw_value = raw_pair.strip(" \t").partition("=")
         if not sep or _TOKEN.fullmatch(name) is None:
             continue
-        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-            value = value[1:-1]
-        if _COOKIE_OCTETS.fullmatch(value) is None:
-            continue
-        yield name, value
+        value = _cookie_value(raw_value)
+        if value is not None:
+            yield name, value
 
 
 def parse_cookie_header(header: str | None) -> dict[str, str]:
@@ -179,9 +188,16 @@ def parse_cookie_header(header: str | None) -> dict[str, str]:
 
 def read_cookie(header: str | None, name: str) -> str | None:
     """Return the value of cookie ``name`` from a ``Cookie`` header, or None if absent or empty."""
-    for pair_name, value in _iter_cookie_pairs(header):
-        if pair_name == name:
-            # First occurrence wins, even when it is empty (a cleared cookie).
+    # Every request runs this: the name is compared before any pattern runs, so
+    # the other cookies of the header cost a split and a compare each. A pair
+    # whose name equals ours is a token already (ours was checked when built).
+    for raw_pair in _raw_pairs(header):
+        pair_name, sep, raw_value = raw_pair.strip(" \t").partition("=")
+        if pair_name != name or not sep:
+            continue
+        value = _cookie_value(raw_value)
+        if value is not None:
+            # First well-formed occurrence wins, even when empty (a cleared cookie).
             return value or None
     return None
 
