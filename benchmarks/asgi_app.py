@@ -3,6 +3,10 @@
 ``LUCIA_BENCH_MODE`` picks one, ``LUCIA_BENCH_DB`` is the SQLite file:
 
 - ``open``: ``GET /me`` answers without looking at the request's credential;
+- ``work``: ``open`` plus ``LUCIA_BENCH_WORK_US`` µs of pure-Python work per
+  request (calibrated with the thread's CPU clock when the server starts): the
+  exchange rate between work done in a handler and the req/s it costs through
+  uvicorn on this machine, with no database and no cache-hungry code in play;
 - ``lucia``: the same endpoint behind ``LuciaMiddleware`` (``AsyncSQLiteAdapter``),
   answering with the signed-in user's id, 401 when signed out;
 - ``floor``: the same endpoint behind the least a server-side session can do
@@ -24,7 +28,8 @@ import hmac
 import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
@@ -50,6 +55,24 @@ async def protected_me(request: Request) -> Response:
     if user is None:
         return PlainTextResponse("signed out", status_code=401)
     return PlainTextResponse(user.id)
+
+
+def calibrated_work(micros: float) -> Callable[[], int]:
+    """A function that burns about ``micros`` µs of this thread's CPU (pure Python)."""
+    size = 1_000
+    while True:  # grow the sample until one call is long enough to time well
+        best = min(_cpu_ns(sum, range(size)) for _ in range(20))
+        if best >= 20_000:
+            break
+        size *= 2
+    count = max(1, round(size * micros * 1_000 / best))
+    return lambda: sum(range(count))
+
+
+def _cpu_ns(fn: Callable[[range], int], arg: range) -> int:
+    start = time.thread_time_ns()
+    fn(arg)
+    return time.thread_time_ns() - start
 
 
 async def ping(request: Request) -> Response:
@@ -97,6 +120,14 @@ def create_app() -> Starlette:
     mode = os.environ["LUCIA_BENCH_MODE"]
     if mode == "open":
         return Starlette(routes=[Route("/me", open_me)])
+    if mode == "work":
+        work = calibrated_work(float(os.environ["LUCIA_BENCH_WORK_US"]))
+
+        async def work_me(request: Request) -> Response:
+            work()
+            return PlainTextResponse("anonymous")
+
+        return Starlette(routes=[Route("/me", work_me)])
     if mode == "floor":
         return Starlette(
             routes=[Route("/me", floor_me)],

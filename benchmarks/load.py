@@ -10,15 +10,18 @@ event loop during a storm of password sign-ins.
    turns round after round: all get the same generator, connections and time,
    and a round's runs are neighbours, so their ratio (the figure to read) sees
    the same machine. Each server's CPU time per request (from /proc) is kept
-   too: on a shared machine, where req/s follow the share of a core the server
-   gets, it is the steadier figure. ``--pin`` puts the servers on CPU 0 and wrk
-   on CPU 1 (fair on an otherwise idle machine).
+   too, user and system apart: on a shared machine, where req/s follow the share
+   of a core the server gets, it is the steadier figure. ``--pin`` puts the
+   servers on CPU 0 and wrk on CPU 1 (fair on an otherwise idle machine).
+   ``--work-us N`` adds a fourth server, open plus N µs of calibrated pure-Python
+   work per request: the yardstick for what any per-request work costs here.
 2. **Sign-in storm.** One uvicorn server with ``GET /ping`` and ``POST /login``
    (``AsyncLucia.authenticate``: Argon2id in a worker thread). A sequential
    client times ``/ping`` while idle, then while a second process keeps 20
    sign-ins in flight, alternating; the p99 of the pings is what to read.
 
-Run: ``.venv/bin/python benchmarks/load.py [--seconds 2 --rounds 4 --pin] [--json out.json]``.
+Run: ``.venv/bin/python benchmarks/load.py [--seconds 2 --rounds 4 --pin --work-us 15]
+[--json out.json]``.
 Without ``wrk`` on the PATH, part 1 is skipped (``apt-get install wrk``).
 """
 
@@ -59,15 +62,16 @@ def free_port() -> int:
 _SERVERS: dict[int, int] = {}
 
 
-def cpu_seconds(url: str) -> float | None:
-    """CPU time (user + system) the server behind ``url`` has used so far; None off Linux."""
+def cpu_seconds(url: str) -> tuple[float, float] | None:
+    """CPU time (user, system) the server behind ``url`` has used so far; None off Linux."""
     pid = _SERVERS[int(url.rsplit(":", 1)[1].split("/", 1)[0])]
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
     # utime and stime are fields 14 and 15 of /proc/<pid>/stat (counted from 1).
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def pin(cpu: int | None) -> Any:
@@ -79,13 +83,19 @@ def pin(cpu: int | None) -> Any:
 
 @contextmanager
 def uvicorn(
-    mode: str, db: Path, cpu: int | None = None, hash_workers: int | None = None
+    mode: str,
+    db: Path,
+    cpu: int | None = None,
+    hash_workers: int | None = None,
+    work_us: float = 0.0,
 ) -> Iterator[str]:
     """A uvicorn server of ``asgi_app`` in ``mode``; its base URL. Stopped on the way out."""
     port = free_port()
     env = {**os.environ, "LUCIA_BENCH_MODE": mode, "LUCIA_BENCH_DB": str(db)}
     if hash_workers:
         env["LUCIA_BENCH_HASH_WORKERS"] = str(hash_workers)
+    if work_us:
+        env["LUCIA_BENCH_WORK_US"] = str(work_us)
     command = [
         sys.executable,
         "-m",
@@ -172,9 +182,13 @@ def run_wrk(url: str, cookie: str, seconds: float, cpu: int | None) -> tuple[flo
 
 
 def requests_per_second(
-    db: Path, token: str, seconds: float, rounds: int, pinned: bool
+    db: Path, token: str, seconds: float, rounds: int, pinned: bool, work_us: float = 0.0
 ) -> dict[str, Any]:
-    """Open vs protected ``/me`` through uvicorn, driven by wrk, interleaved."""
+    """Open vs protected ``/me`` through uvicorn, driven by wrk, interleaved.
+
+    With ``work_us``, a fourth server ("work": open plus that much calibrated
+    pure-Python work per request) shows what any fixed per-request work costs.
+    """
     # Pinning (server on CPU 0, wrk on CPU 1) is fair only on an otherwise idle
     # machine; on a shared one the pinned server waits for a busy core, so it is opt-in.
     two_cpus = pinned and (os.cpu_count() or 1) >= 2
@@ -182,18 +196,17 @@ def requests_per_second(
     cookie = f"auth_session={token}"
     import httpx
 
-    results: dict[str, dict[str, list[float]]] = {
-        "open": {"rps": [], "p99_ms": [], "cpu_us_per_request": []},
-        "floor": {"rps": [], "p99_ms": [], "cpu_us_per_request": []},
-        "lucia": {"rps": [], "p99_ms": [], "cpu_us_per_request": []},
-    }
+    keys = ("rps", "p99_ms", "cpu_us_per_request", "user_us_per_request", "sys_us_per_request")
+    names = ("open", "floor", "lucia", "work") if work_us else ("open", "floor", "lucia")
+    results: dict[str, dict[str, list[float]]] = {name: {key: [] for key in keys} for name in names}
     with ExitStack() as stack:
         urls = {
-            name: stack.enter_context(uvicorn(name, db, server_cpu)) + "/me"
-            for name in ("open", "floor", "lucia")
+            name: stack.enter_context(uvicorn(name, db, server_cpu, work_us=work_us)) + "/me"
+            for name in names
         }
         # Each must answer as expected before anything is timed.
-        assert httpx.get(urls["open"], headers={"cookie": cookie}).text == "anonymous"
+        for name in {"open", "work"} & set(urls):
+            assert httpx.get(urls[name], headers={"cookie": cookie}).text == "anonymous"
         for name in ("floor", "lucia"):
             signed_in = httpx.get(urls[name], headers={"cookie": cookie})
             assert signed_in.status_code == 200
@@ -203,7 +216,7 @@ def requests_per_second(
             run_wrk(urls[name], cookie, 1, wrk_cpu)
         for index in range(rounds):
             order = list(urls)
-            order = order[index % 3 :] + order[: index % 3]
+            order = order[index % len(order) :] + order[: index % len(order)]
             for name in order:
                 before = cpu_seconds(urls[name])
                 rps, p99 = run_wrk(urls[name], cookie, seconds, wrk_cpu)
@@ -212,13 +225,21 @@ def requests_per_second(
                 results[name]["p99_ms"].append(p99)
                 if before is not None and after is not None:
                     # What a request costs the server, whatever share of a core it got.
+                    # System time is mostly the loopback write of the response (the
+                    # kernel delivers it to wrk in the server's own time slice), so
+                    # it is kept apart from the Python work in user time.
                     served = rps * seconds
-                    results[name]["cpu_us_per_request"].append((after - before) / served * 1e6)
+                    user = (after[0] - before[0]) / served * 1e6
+                    system = (after[1] - before[1]) / served * 1e6
+                    results[name]["cpu_us_per_request"].append(user + system)
+                    results[name]["user_us_per_request"].append(user)
+                    results[name]["sys_us_per_request"].append(system)
     return {
         "pinned": two_cpus,
         "connections": CONNECTIONS,
         "seconds": seconds,
         "rounds": rounds,
+        "work_us": work_us,
         "runs": results,
     }
 
@@ -315,6 +336,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--pin", action="store_true", help="server on CPU 0, wrk on CPU 1")
+    parser.add_argument(
+        "--work-us",
+        type=float,
+        default=0.0,
+        help="add a server doing this many µs of calibrated pure-Python work per request",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     _shared.terminate_as_exit()
@@ -323,10 +350,16 @@ def main() -> int:
         db = Path(tmp) / "load.sqlite3"
         token, emails = prepare_db(db, args.users)
         if shutil.which("wrk"):
-            result["rps"] = requests_per_second(db, token, args.seconds, args.rounds, args.pin)
+            result["rps"] = requests_per_second(
+                db, token, args.seconds, args.rounds, args.pin, args.work_us
+            )
             runs = result["rps"]["runs"]
-            for name in ("open", "floor", "lucia"):
-                print(f"{name:6} req/s per run: {[round(r) for r in runs[name]['rps']]}")
+            for name in runs:
+                cpu = runs[name]["cpu_us_per_request"]
+                print(
+                    f"{name:6} req/s per run: {[round(r) for r in runs[name]['rps']]};"
+                    f" server CPU µs/request (user + sys): {[round(c) for c in cpu]}"
+                )
         else:
             result["rps"] = None
             print("wrk not found: requests/s skipped (apt-get install wrk)")

@@ -144,7 +144,9 @@ class LuciaMiddleware:
 
         cookie_token = None
         if cookie_parts and not exempt:
-            cookie_token = auth.read_session_cookie("; ".join(cookie_parts))
+            # One Cookie header is the norm (HTTP/1.1): no join for it.
+            header = cookie_parts[0] if len(cookie_parts) == 1 else "; ".join(cookie_parts)
+            cookie_token = auth.read_session_cookie(header)
         bearer_token = None
         if cookie_token is None and self.bearer and authorization is not None:
             bearer_token = auth.read_bearer_token(authorization)
@@ -153,20 +155,26 @@ class LuciaMiddleware:
             await _forbidden(scope, receive, send)
             return
 
-        found: tuple[Session, User] | None = None
+        session: Session | None = None
+        user: User | None = None
         if token is not None:
             try:
                 found = await auth.validate_session(token)
             except DatabaseError as exc:
                 await _unavailable(scope, receive, send, exc)
                 return
-        # An invalid bearer token is no credential at all: check as usual.
-        bearer_failed = bearer_token is not None and found is None
-        if bearer_failed and unsafe and not exempt and not self._origin_ok(method, scope):
-            await _forbidden(scope, receive, send)
-            return
+            if found is not None:
+                session, user = found
+            elif (
+                # An invalid bearer token is no credential at all: check as usual.
+                bearer_token is not None
+                and unsafe
+                and not exempt
+                and not self._origin_ok(method, scope)
+            ):
+                await _forbidden(scope, receive, send)
+                return
 
-        session, user = found if found is not None else (None, None)
         state = scope.setdefault("state", {})
         state["session"] = session
         state["user"] = user
@@ -187,7 +195,7 @@ class LuciaMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 message["headers"] = self._response_headers(
-                    list(message.get("headers", [])), set_cookie, read_session
+                    message.get("headers", ()), set_cookie, read_session
                 )
             await send(message)
 
@@ -205,34 +213,45 @@ class LuciaMiddleware:
 
     def _response_headers(
         self,
-        raw: list[tuple[bytes, bytes]],
+        raw: Iterable[tuple[bytes, bytes]],
         set_cookie: Cookie | None,
         read_session: bool,
     ) -> list[tuple[bytes, bytes]]:
         """The response's headers plus the session cookie upkeep and no-store."""
-        # A route that set or cleared the session cookie itself (sign-in,
-        # sign-out) has the last word; the middleware's re-set would undo it.
-        route_set = any(
-            name.lower() == b"set-cookie" and value.startswith(self._cookie_prefix)
-            for name, value in raw
-        )
-        if set_cookie is not None and not route_set:
-            raw.append((b"set-cookie", set_cookie.serialize().encode("latin-1")))
-            route_set = True
-        if not (read_session or route_set):
-            return raw
+        if not isinstance(raw, list):
+            raw = list(raw)  # an ASGI app may send any iterable, even a one-shot one
+        # One pass: ``out`` is the headers without Cache-Control and Vary, in
+        # case the response turns out to carry a session (then both are
+        # replaced below: a page with a user's data is never cached).
+        prefix = self._cookie_prefix
         out: list[tuple[bytes, bytes]] = []
         vary: list[bytes] = []
-        for name, value in raw:
-            lowered = name.lower()
-            if lowered == b"cache-control":
-                continue  # replaced below: a page with a user's data is never cached
-            if lowered == b"vary":
-                vary.append(value)
+        # A route that set or cleared the session cookie itself (sign-in,
+        # sign-out) has the last word; the middleware's re-set would undo it.
+        route_set = False
+        for header in raw:
+            lowered = header[0].lower()
+            if lowered == b"set-cookie":
+                if header[1].startswith(prefix):
+                    route_set = True
+            elif lowered == b"cache-control":
                 continue
-            out.append((name, value))
+            elif lowered == b"vary":
+                vary.append(header[1])
+                continue
+            out.append(header)
+        if set_cookie is not None and not route_set:
+            out.append((b"set-cookie", set_cookie.serialize().encode("latin-1")))
+            route_set = True
+        if not (read_session or route_set):
+            # No session in play: the response's headers as they were.
+            return raw
         out.append((b"cache-control", b"no-store"))
-        if not any(b"cookie" in value.lower() or b"*" in value for value in vary):
+        for value in vary:
+            lowered = value.lower()
+            if b"cookie" in lowered or b"*" in value:
+                break
+        else:
             vary.append(b"Cookie")
         out.append((b"vary", b", ".join(vary)))
         return out
