@@ -88,6 +88,12 @@ def make_app(auth: Lucia, flow: SignInFlow | None, **options: Any) -> Flask:
         response.headers["Cache-Control"] = "public, max-age=600"
         return response
 
+    @app.get("/varies/<vary>")
+    def varies(vary: str) -> BaseResponse:
+        response = app.make_response("varies")
+        response.headers["Vary"] = "*" if vary == "star" else "Accept-Encoding"
+        return response
+
     @app.post("/change")
     def change() -> str:
         return "changed" if g.user is not None else "anonymous change"
@@ -384,6 +390,17 @@ def test_sec8_no_store_when_a_session_is_read_or_set(env: Env) -> None:
     signed_in = env.client.get("/public")
     assert signed_in.headers["Cache-Control"] == "no-store"
     assert "cookie" in signed_in.headers["Vary"].lower()
+
+
+def test_sec8_vary_cookie_joins_the_views_own_vary(env: Env) -> None:
+    session = env.auth.create_session(env.password_user())
+    bearer = {"Authorization": f"Bearer {session.token}"}
+    merged = env.client.get("/varies/encoding", headers=bearer)
+    assert merged.headers["Cache-Control"] == "no-store"
+    assert merged.headers.getlist("Vary") == ["Accept-Encoding, Cookie"]
+    # "*" already varies on everything: nothing is added to it.
+    star = env.client.get("/varies/star", headers=bearer)
+    assert star.headers.getlist("Vary") == ["*"]
 
 
 def test_sec8_no_store_for_bearer_requests(env: Env) -> None:

@@ -33,7 +33,8 @@ from datetime import timedelta
 from typing import Any, Final, ParamSpec, TypeVar, cast
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, Response, current_app, g, redirect, request, url_for
+from flask import Blueprint, Flask, Request, Response, current_app, g, redirect, request, url_for
+from flask.ctx import _AppCtxGlobals
 from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -66,6 +67,13 @@ R = TypeVar("R")
 _UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _EXTENSION: Final = "lucia"
 _MAX_USER_AGENT: Final = 512
+
+# The objects behind Flask's context proxies, fetched once per use: every
+# attribute read through a proxy repeats the context lookup, and the request
+# hooks below run on every request (werkzeug documents _get_current_object).
+_get_request: Final[Callable[[], Request]] = cast(Any, request)._get_current_object
+_get_g: Final[Callable[[], _AppCtxGlobals]] = cast(Any, g)._get_current_object
+_get_app: Final[Callable[[], Flask]] = cast(Any, current_app)._get_current_object
 
 
 @dataclass(slots=True)
@@ -178,41 +186,46 @@ class LuciaFlask:
                 return True
         return False
 
-    def _origin_ok(self) -> bool:
+    def _origin_ok(self, req: Request) -> bool:
         return verify_request_origin(
-            request.method,
-            cast(Any, request.headers),
+            req.method,
+            cast(Any, req.headers),
             self.allowed_origins,
             trust_proxy=self.trust_proxy,
         )
 
     def _before_request(self) -> BaseResponse | None:
         auth = self.auth
-        g.session = None
-        g.user = None
+        req = _get_request()
+        environ = req.environ
+        flask_g = _get_g()
+        flask_g.session = None
+        flask_g.user = None
         state = _RequestState()
-        g._lucia = state
-        unsafe = request.method in _UNSAFE_METHODS
-        exempt = unsafe and bool(self.csrf_exempt) and self._exempt(request.path)
+        flask_g._lucia = state
+        unsafe = req.method in _UNSAFE_METHODS
+        exempt = unsafe and bool(self.csrf_exempt) and self._exempt(req.path)
         cookie_token = None
         if not exempt:
             # The raw header: Werkzeug's own parser would repair malformed cookies.
-            cookie_token = auth.read_session_cookie(request.environ.get("HTTP_COOKIE"))
+            cookie_token = auth.read_session_cookie(environ.get("HTTP_COOKIE"))
         bearer_token = None
         if cookie_token is None and self.bearer:
-            bearer_token = auth.read_bearer_token(request.headers.get("Authorization"))
+            # What request.headers.get("Authorization") returns, without building
+            # the headers view and raising KeyError inside it when there is none.
+            bearer_token = auth.read_bearer_token(environ.get("HTTP_AUTHORIZATION"))
         token = cookie_token or bearer_token
-        if unsafe and not exempt and bearer_token is None and not self._origin_ok():
+        if unsafe and not exempt and bearer_token is None and not self._origin_ok(req):
             return _forbidden()
         found: tuple[Session, User] | None = None
         if token is not None:
             state.read_session = True
             found = auth.validate_session(token)  # DatabaseError: the 503 handler
         # An invalid bearer token is no credential at all: check as usual.
-        if bearer_token is not None and found is None and unsafe and not self._origin_ok():
+        if bearer_token is not None and found is None and unsafe and not self._origin_ok(req):
             return _forbidden()
         if found is not None:
-            g.session, g.user = found
+            flask_g.session, flask_g.user = found
         if cookie_token is not None:
             if found is None:
                 state.set_cookie = auth.create_blank_session_cookie()
@@ -221,17 +234,19 @@ class LuciaFlask:
         return None
 
     def _after_request(self, response: BaseResponse) -> BaseResponse:
-        state: _RequestState | None = g.get("_lucia")
+        state: _RequestState | None = _get_g().get("_lucia")
         if state is None:
             return response
+        headers = response.headers
         # A view that set or cleared the session cookie itself (sign-in,
         # sign-out) has the last word; the extension's re-set would undo it.
-        route_set = any(
-            value.startswith(self._cookie_prefix)
-            for value in response.headers.getlist("Set-Cookie")
-        )
+        route_set = False
+        for value in headers.getlist("Set-Cookie"):
+            if value.startswith(self._cookie_prefix):
+                route_set = True
+                break
         if state.set_cookie is not None and not route_set:
-            response.headers.add("Set-Cookie", state.set_cookie.serialize())
+            headers.add("Set-Cookie", state.set_cookie.serialize())
             route_set = True
         if state.read_session or route_set:
             _no_store(response)
@@ -336,16 +351,27 @@ class LuciaFlask:
         return response
 
 
-def _extension() -> LuciaFlask:
-    extension = current_app.extensions.get(_EXTENSION)
-    if not isinstance(extension, LuciaFlask) or "_lucia" not in g:
+def _installed() -> tuple[LuciaFlask, _AppCtxGlobals]:
+    """The app's extension and the request's ``g``; RuntimeError when not installed."""
+    flask_g = _get_g()
+    extension = _get_app().extensions.get(_EXTENSION)
+    if not isinstance(extension, LuciaFlask) or "_lucia" not in flask_g:
         raise RuntimeError("LuciaFlask is not installed on this app")
-    return extension
+    return extension, flask_g
+
+
+def _extension() -> LuciaFlask:
+    return _installed()[0]
 
 
 def _no_store(response: BaseResponse) -> None:
-    response.headers["Cache-Control"] = "no-store"
-    if "*" not in response.vary:
+    headers = response.headers
+    headers["Cache-Control"] = "no-store"
+    if not headers.getlist("Vary"):
+        # The common case, what response.vary.add("Cookie") writes when there
+        # is no Vary yet, without parsing a header set and raising KeyError.
+        headers.add("Vary", "Cookie")
+    elif "*" not in response.vary:
         response.vary.add("Cookie")
 
 
@@ -379,14 +405,12 @@ def _error_response(error: SignInError) -> BaseResponse:
 
 def current_session() -> Session | None:
     """The request's validated session, or None; needs ``LuciaFlask``."""
-    _extension()
-    session: Session | None = g.session
+    session: Session | None = _installed()[1].session
     return session
 
 
 def _current_user() -> User | None:
-    _extension()
-    user: User | None = g.user
+    user: User | None = _installed()[1].user
     return user
 
 
@@ -424,15 +448,16 @@ def login_required(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
 
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | BaseResponse:
-        extension = _extension()
-        if g.user is not None:
+        extension, flask_g = _installed()
+        if flask_g.user is not None:
             return view(*args, **kwargs)
-        if extension.login_view is not None and request.method in ("GET", "HEAD"):
+        req = _get_request()
+        if extension.login_view is not None and req.method in ("GET", "HEAD"):
             target = extension.login_view
             if not target.startswith("/"):
                 target = url_for(target)
-            query = request.query_string.decode("latin-1")
-            here = safe_next(request.path + ("?" + query if query else ""))
+            query = req.query_string.decode("latin-1")
+            here = safe_next(req.path + ("?" + query if query else ""))
             return redirect(f"{target}?{urlencode({'next': here})}", code=302)
         return Response("Unauthorized", status=401, mimetype="text/plain")
 
