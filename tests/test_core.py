@@ -6,15 +6,19 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import os
 import re
 import secrets
 import threading
-from datetime import timedelta
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import argon2
 import pytest
 
+import lucia.core
 import lucia.sessions
 from lucia import (
     AsyncLucia,
@@ -513,3 +517,169 @@ async def test_async_lucia_tokens(clock: Clock) -> None:
     await auth.delete_user_tokens(user.id, "reset")
     with pytest.raises(InvalidTokenError):
         await auth.consume_token(other, "reset")
+
+
+# Session validation: the sync direct path and the flow decide alike
+
+
+def _validation_outcomes(auth: Lucia, clock: Clock) -> list[tuple[Any, ...]]:
+    """What validate_session returns and leaves in the store, for each state a
+    session can be in (sessions live 2 hours; renewal is due below 1 hour)."""
+    user = auth.create_user("github", "1")
+    store = auth.session_adapter
+    outcomes: list[tuple[Any, ...]] = []
+
+    def check(token: str, session_id: str) -> None:
+        found = auth.validate_session(token)
+        row = store.get_session(session_id)
+        summary: tuple[Any, ...] = (None,)
+        if found is not None:
+            session, found_user = found
+            assert (session.id, found_user.id) == (session_id, user.id)
+            summary = (session.expires_at, session.fresh, session.token == token)
+        outcomes.append((*summary, None if row is None else row.expires_at))
+
+    session = auth.create_session(user.id)
+    check(session.token, session.id)  # valid, not due: returned as read
+    check(session.id + "." + "A" * 43, session.id)  # wrong secret: refused, row kept
+    check("malformed", session.id)
+    check("B" * 20 + "." + "A" * 43, session.id)  # unknown id
+    clock.advance(minutes=61)
+    check(session.token, session.id)  # due: renewed, fresh, token set, row moved
+    clock.advance(hours=2, seconds=1)
+    check(session.token, session.id)  # expired: refused and the row deleted
+    return outcomes
+
+
+def test_sync_direct_validation_decides_like_the_flow() -> None:
+    # A joined store takes Lucia's direct path; a separate session store runs
+    # the flow. Both must give the same answers and leave the same rows.
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    direct_clock, flow_clock = Clock(start), Clock(start)
+    direct = Lucia(MemoryAdapter(), clock=direct_clock, session_expires_in=timedelta(hours=2))
+    store = MemoryAdapter()  # named as a separate session store: lucia runs the flow
+    flow = Lucia(
+        store, session_adapter=store, clock=flow_clock, session_expires_in=timedelta(hours=2)
+    )
+    assert direct._joined
+    assert not flow._joined
+    outcomes = _validation_outcomes(direct, direct_clock)
+    assert outcomes == _validation_outcomes(flow, flow_clock)
+    first_expiry = start + timedelta(hours=2)
+    renewed_expiry = start + timedelta(minutes=61, hours=2)
+    assert outcomes == [
+        (first_expiry, False, False, first_expiry),  # as read: not fresh, no token
+        (None, first_expiry),  # wrong secret: refused, the row kept
+        (None, first_expiry),  # malformed
+        (None, first_expiry),  # unknown id
+        (renewed_expiry, True, True, renewed_expiry),  # renewed: fresh, with its token
+        (None, None),  # expired: refused, the row deleted
+    ]
+
+
+def test_sync_validation_skips_the_flow_unless_a_write_is_due(
+    auth: Lucia, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flows: list[str] = []
+    real_run = Lucia._run
+
+    def counting_run(self: Lucia, flow: Any) -> Any:
+        flows.append(flow.__name__)
+        return real_run(self, flow)
+
+    user = auth.create_user("github", "1")
+    session = auth.create_session(user.id)
+    monkeypatch.setattr(Lucia, "_run", counting_run)
+    assert auth.validate_session(session.token) is not None
+    assert auth.validate_session(session.id + "." + "A" * 43) is None
+    assert flows == []  # the common case: one read and the pure verdict
+    clock.advance(minutes=61)
+    assert auth.validate_session(session.token)[0].fresh  # type: ignore[index]
+    assert flows == ["_settle_session"]  # the renewal's write goes through the flow
+
+
+# Password hashing off the event loop, on a bounded pool
+
+
+class ConcurrencyCountingHasher(PasswordHasher):
+    """A stand-in hasher (no Argon2id) that records how many hashes run at once, and where."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self.running = 0
+        self.peak = 0
+        self.calls = 0
+        self.threads: set[str] = set()
+
+    def hash(self, password: str) -> str:
+        with self._lock:
+            self.running += 1
+            self.calls += 1
+            self.peak = max(self.peak, self.running)
+            self.threads.add(threading.current_thread().name)
+        time.sleep(0.01)  # holds its thread like a real hash (without the GIL)
+        with self._lock:
+            self.running -= 1
+        return "stub$" + hashlib.sha256(password.encode()).hexdigest()
+
+
+async def _hash_storm(auth: AsyncLucia, count: int = 20) -> float:
+    """``count`` concurrent sign-ups with passwords; the event loop's longest gap (s)."""
+    longest = 0.0
+    done = False
+
+    async def heartbeat() -> None:
+        nonlocal longest
+        last = time.perf_counter()
+        while not done:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            longest = max(longest, now - last)
+            last = now
+
+    beat = asyncio.create_task(heartbeat())
+    await asyncio.gather(
+        *(auth.create_user("email", f"u{n}@example.com", password=PASSWORD) for n in range(count))
+    )
+    done = True
+    await beat
+    return longest
+
+
+async def test_async_hashing_never_exceeds_the_injected_executor() -> None:
+    hasher = ConcurrencyCountingHasher()
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="app-hash") as executor:
+        auth = AsyncLucia(AsyncMemoryAdapter(), password_hasher=hasher, hash_executor=executor)
+        gap = await _hash_storm(auth)
+    print(f"20 concurrent hashes on 2 threads: the loop's longest gap {gap * 1000:.1f} ms")
+    assert hasher.calls == 20
+    assert 1 <= hasher.peak <= 2
+    assert all(name.startswith("app-hash") for name in hasher.threads)
+
+
+async def test_async_hashing_defaults_to_lucias_bounded_pool() -> None:
+    hasher = ConcurrencyCountingHasher()
+    auth = AsyncLucia(AsyncMemoryAdapter(), password_hasher=hasher)
+    gap = await _hash_storm(auth)
+    print(f"20 concurrent hashes on lucia's pool: the loop's longest gap {gap * 1000:.1f} ms")
+    assert hasher.calls == 20
+    assert 1 <= hasher.peak <= lucia.core.HASH_WORKERS
+    assert max(1, (os.cpu_count() or 2) - 1) == lucia.core.HASH_WORKERS
+    assert all(name.startswith("lucia-hash") for name in hasher.threads)
+    # One pool for the process, however many AsyncLucia instances there are.
+    assert lucia.core.default_hash_executor() is lucia.core.default_hash_executor()
+
+
+def test_sync_hashing_runs_on_a_given_executor() -> None:
+    hasher = ConcurrencyCountingHasher()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="app-hash") as executor:
+        auth = Lucia(MemoryAdapter(), password_hasher=hasher, hash_executor=executor)
+        auth.create_user("email", "ada@example.com", password=PASSWORD)
+    assert hasher.calls == 1
+    assert hasher.threads == {"app-hash_0"}
+    plain = ConcurrencyCountingHasher()
+    Lucia(MemoryAdapter(), password_hasher=plain).create_user(
+        "email", "b@example.com", password=PASSWORD
+    )
+    assert plain.threads == {threading.current_thread().name}  # no executor: the caller's thread

@@ -3,22 +3,31 @@
 Each operation is written once, as a generator that yields the I/O it needs
 (an adapter call, or a CPU-heavy password hash) and receives the result. The
 sync ``Lucia`` runs those steps inline; ``AsyncLucia`` awaits the adapter's
-coroutines and runs password hashing in a worker thread so the event loop
-never blocks. Neither class holds logic of its own beyond that driving.
+coroutines and runs password hashing on a bounded pool of worker threads so
+the event loop never blocks nor starves. Neither class holds logic of its own
+beyond that driving. One exception, for speed only: ``Lucia.validate_session``
+runs the read and the pure ``_session_verdict`` itself in the common case (no
+write due), the same steps the flow takes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
+import enum
+import functools
 import hashlib
 import json
 import logging
+import os
 import re
 import secrets
+import threading
 from collections.abc import Callable, Generator
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any, Generic, Literal, TypeVar, cast
+from typing import Any, Final, Generic, Literal, TypeVar, cast
 
 from lucia import sessions as _tokens
 from lucia.adapters.base import (
@@ -60,8 +69,57 @@ _USERS, _SESSIONS, _CPU = 0, 1, 2
 _Op = tuple[int, Any, tuple[Any, ...]]
 _Flow = Generator[_Op, Any, T]
 
+
+class _Outcome(enum.Enum):
+    """What a session row read at validation calls for (``_session_verdict``)."""
+
+    REFUSE = "refuse"  # the secret does not match: refuse, and leave the row alone
+    EXPIRED = "expired"  # refuse, and delete the row
+    VALID = "valid"  # accept the session as read
+
+
+# Module-level names: this runs on every request, and a global is one lookup.
+_REFUSE: Final = _Outcome.REFUSE
+_EXPIRED: Final = _Outcome.EXPIRED
+_VALID: Final = _Outcome.VALID
+# A datetime verdict: valid, and due for renewal to that expiry.
+_Verdict = _Outcome | datetime
+
 _MAX_KEY_PART = 255
 _GET_OR_CREATE_ATTEMPTS = 3
+
+# Password hashing (Argon2id, ~tens of ms of CPU each) for AsyncLucia runs on
+# this pool unless the application passes its own ``hash_executor``. asyncio's
+# default executor has min(32, CPUs + 4) threads: a storm of sign-ins then
+# takes every core and the event loop (cheap requests) starves. One thread
+# fewer than the CPUs leaves a core to the loop. The pool is module-wide, not
+# per AsyncLucia, so the bound holds however many instances an application
+# builds; its threads start on first use and concurrent.futures joins them at
+# interpreter exit, so there is nothing for an application to close.
+HASH_WORKERS = max(1, (os.cpu_count() or 2) - 1)
+_hash_pool: ThreadPoolExecutor | None = None
+_hash_pool_lock = threading.Lock()
+
+
+def default_hash_executor() -> Executor:
+    """lucia's shared pool for password hashing (``HASH_WORKERS`` threads), made on first use."""
+    global _hash_pool
+    with _hash_pool_lock:
+        if _hash_pool is None:
+            _hash_pool = ThreadPoolExecutor(HASH_WORKERS, thread_name_prefix="lucia-hash")
+        return _hash_pool
+
+
+def _forget_hash_pool() -> None:
+    # A forked child has none of the parent's threads; a pool that believes it
+    # has them would never run a task, so the child makes its own.
+    global _hash_pool, _hash_pool_lock
+    _hash_pool = None
+    _hash_pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forget_hash_pool)
 
 
 def generate_user_id() -> str:
@@ -142,6 +200,7 @@ class _LuciaBase(Generic[UA, SA]):
         password_hasher: PasswordHasher | None = None,
         password_policy: PasswordPolicy | None = None,
         clock: Callable[[], datetime] = utc_now,
+        hash_executor: Executor | None = None,
     ) -> None:
         self.adapter = adapter
         # Without a separate session store the adapter keeps sessions too, and a
@@ -170,6 +229,8 @@ class _LuciaBase(Generic[UA, SA]):
         self.password_hasher = password_hasher or PasswordHasher()
         self.password_policy = password_policy or PasswordPolicy()
         self.clock = clock
+        # Where password hashing runs: see ``Lucia`` and ``AsyncLucia``.
+        self.hash_executor = hash_executor
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.adapter!r})"
@@ -378,7 +439,7 @@ class _LuciaBase(Generic[UA, SA]):
         if parsed is None:
             return None
         session_id, secret = parsed
-        user: UserRecord | None
+        user: UserRecord | None = None
         if self._joined:
             found = yield (_SESSIONS, "get_session_and_user", (session_id,))
             if found is None:
@@ -388,23 +449,45 @@ class _LuciaBase(Generic[UA, SA]):
             record = yield (_SESSIONS, "get_session", (session_id,))
             if record is None:
                 return None
+        verdict = self._session_verdict(record, secret, self.clock())
+        if verdict is _VALID and user is not None:
+            return record, user  # the common case, without a second generator
+        return (yield from self._settle_session(token, record, user, verdict))
+
+    def _session_verdict(self, record: SessionRecord, secret: str, now: datetime) -> _Verdict:
+        """What a session row read for ``secret`` at ``now`` calls for; pure, no I/O.
+
+        ``_REFUSE``: the secret does not match (the row stays: it is not the
+        caller's to delete). ``_EXPIRED``: refuse and delete the row. ``_VALID``:
+        accept as read. A datetime: accept and renew the expiry to it.
+        """
         if not _tokens.verify_secret(secret, record.secret_hash):
+            return _REFUSE
+        expires_at = record.expires_at
+        if now >= expires_at:
+            # Expired rows never validate, purged or not.
+            return _EXPIRED
+        renewed = self.session_policy.renewed_expiry(expires_at, record.created_at, now)
+        return _VALID if renewed is None else renewed
+
+    def _settle_session(
+        self, token: str, record: SessionRecord, user: UserRecord | None, verdict: _Verdict
+    ) -> _Flow[tuple[Session, User] | None]:
+        """Carry out ``verdict`` on a session read for ``token``: the writes it calls
+        for, and (with a separate session store, ``user`` None) the user's lookup."""
+        if verdict is _REFUSE:
             return None
-        now = self.clock()
-        if now >= record.expires_at:
-            # Expired rows never validate, purged or not; this one goes now.
-            yield (_SESSIONS, "delete_session", (session_id,))
+        if verdict is _EXPIRED:
+            yield (_SESSIONS, "delete_session", (record.id,))
             return None
-        if not self._joined:
+        if user is None:
             user = yield (_USERS, "get_user", (record.user_id,))
             if user is None:
-                yield (_SESSIONS, "delete_session", (session_id,))
+                yield (_SESSIONS, "delete_session", (record.id,))
                 return None
-        assert user is not None  # both branches above set it
-        renewed = self.session_policy.renewed_expiry(record.expires_at, record.created_at, now)
-        if renewed is not None:
-            yield (_SESSIONS, "update_session_expiry", (session_id, renewed))
-            record.expires_at = renewed
+        if isinstance(verdict, datetime):
+            yield (_SESSIONS, "update_session_expiry", (record.id, verdict))
+            record.expires_at = verdict
             record.fresh = True
             record.token = token
         return record, user
@@ -474,7 +557,9 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter]):
     """The synchronous API (Flask, Django, scripts) over a sync adapter.
 
     ``adapter`` stores users and keys, and sessions too unless a separate
-    ``session_adapter`` (for example Redis) is given.
+    ``session_adapter`` (for example Redis) is given. Password hashing runs on
+    the calling thread, or, given a ``hash_executor``, on it (the caller waits):
+    a threaded server can so bound how many Argon2id hashes run at once.
     """
 
     def _run(self, flow: _Flow[T]) -> T:
@@ -485,9 +570,12 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter]):
             while True:
                 target, what, args = op
                 try:
-                    result = (
-                        what(*args) if target == _CPU else getattr(targets[target], what)(*args)
-                    )
+                    if target != _CPU:
+                        result = getattr(targets[target], what)(*args)
+                    elif self.hash_executor is None:
+                        result = what(*args)
+                    else:
+                        result = self.hash_executor.submit(what, *args).result()
                 except Exception as exc:  # handed to the flow, which may handle it
                     op = flow.throw(exc)
                     continue
@@ -589,7 +677,27 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter]):
         When less than half of the session's life is left it is extended and
         ``fresh`` (set its cookie again).
         """
-        return self._run(self._validate_session(token))
+        # Every request runs this. With one store (session joined to its user)
+        # the common case is one read and a pure decision, so it runs them
+        # directly instead of driving the ``_validate_session`` flow: the same
+        # steps and the same ``_session_verdict``, without a generator round
+        # trip. The flow takes over only when a write is due.
+        if not self._joined:
+            return self._run(self._validate_session(token))
+        parsed = _tokens.parse_token(token)
+        if parsed is None:
+            return None
+        store: Adapter = self.session_adapter  # type: ignore[assignment]  # joined: an Adapter
+        found = store.get_session_and_user(parsed[0])
+        if found is None:
+            return None
+        record, user = found
+        verdict = self._session_verdict(record, parsed[1], self.clock())
+        if verdict is _VALID:
+            return record, user
+        if verdict is _REFUSE:
+            return None
+        return self._run(self._settle_session(token, record, user, verdict))
 
     def get_user_sessions(self, user_id: str) -> list[Session]:
         """The user's unexpired sessions, oldest first (without tokens)."""
@@ -644,7 +752,12 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter]):
 
 class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter]):
     """The asyncio API (Starlette, FastAPI) over an async adapter; the same methods as
-    ``Lucia``, as coroutines. Password hashing runs in a worker thread.
+    ``Lucia``, as coroutines.
+
+    Password hashing runs off the event loop, on ``hash_executor`` when given,
+    else on lucia's shared pool of ``HASH_WORKERS`` (CPUs - 1, at least 1)
+    threads: even a storm of sign-ins leaves a core to the loop. An executor
+    you pass is yours to shut down.
     """
 
     async def _run(self, flow: _Flow[T]) -> T:
@@ -656,7 +769,11 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
                 target, what, args = op
                 try:
                     if target == _CPU:
-                        result = await asyncio.to_thread(what, *args)
+                        # Like asyncio.to_thread (context variables go along), but
+                        # on the bounded pool rather than the loop's default one.
+                        call = functools.partial(contextvars.copy_context().run, what, *args)
+                        executor = self.hash_executor or default_hash_executor()
+                        result = await asyncio.get_running_loop().run_in_executor(executor, call)
                     else:
                         result = await getattr(targets[target], what)(*args)
                 except Exception as exc:  # handed to the flow, which may handle it

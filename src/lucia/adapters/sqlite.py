@@ -148,7 +148,9 @@ class SQLiteAdapter(SQLAdapter):
         except sqlite3.Error as exc:
             raise DatabaseError(f"SQLite error: {exc}") from None
         super().__init__(SQLFlows(Statements(SQLITE, tables), ddl("sqlite", tables)), driver)
+        # Looked up once: get_session_and_user runs on every request.
         self._session_and_user_sql = self.flows.q.get_session_and_user
+        self._session_and_user_from_row = self.flows.q.session_and_user_from_row
 
     def __repr__(self) -> str:
         return f"SQLiteAdapter({self.driver.path!r})"
@@ -162,17 +164,18 @@ class SQLiteAdapter(SQLAdapter):
         # Every request runs this: a primary-key read needs neither the flow
         # machinery nor the lock of a shared connection, so the usual thread-local
         # case goes straight to the connection.
-        if self.driver.shared is not None:
+        driver = self.driver
+        if driver.shared is not None:
             return super().get_session_and_user(session_id)
         try:
             row = (
-                self.driver.local_connection()
+                driver.local_connection()
                 .execute(self._session_and_user_sql, (session_id,))
                 .fetchone()
             )
         except sqlite3.Error as exc:
             raise DatabaseError(f"SQLite error: {exc}") from None
-        return None if row is None else self.flows.q.session_and_user_from_row(row)
+        return None if row is None else self._session_and_user_from_row(row)
 
     def close(self) -> None:
         """Close every connection this adapter opened (not one you passed in)."""
