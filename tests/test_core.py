@@ -683,3 +683,22 @@ def test_sync_hashing_runs_on_a_given_executor() -> None:
         "email", "b@example.com", password=PASSWORD
     )
     assert plain.threads == {threading.current_thread().name}  # no executor: the caller's thread
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_makes_its_own_hash_pool() -> None:
+    # The parent's pool threads do not exist in a child: a child that kept the
+    # parent's pool would queue its hashes forever.
+    parent_pool = lucia.core.default_hash_executor()
+    assert parent_pool.submit(int, "1").result(timeout=10) == 1  # its thread is running
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status only
+        try:
+            pool = lucia.core.default_hash_executor()
+            fresh = pool is not parent_pool and pool.submit(int, "2").result(timeout=10) == 2
+        except BaseException:
+            fresh = False
+        os._exit(0 if fresh else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert lucia.core.default_hash_executor() is parent_pool
