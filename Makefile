@@ -68,7 +68,7 @@ package: venv
 PY_VERSIONS    := 3.12 3.13
 CORE_TESTS     := tests/test_core.py tests/test_sessions.py tests/test_cookies.py \
                   tests/test_passwords.py tests/test_csrf.py tests/adapters/test_sqlite.py
-CORE_TEST_DEPS := pytest>=8.0 pytest-asyncio>=0.23 pytest-timeout>=2.3 hypothesis>=6.100
+CORE_TEST_DEPS := pytest>=8.0 pytest-asyncio>=1.1,<2 pytest-timeout>=2.3 hypothesis>=6.100
 py-versions: package
 	sh scripts/py-versions.sh "$(BIN)/python -m pip" "$$(ls dist/*.whl)" "$(PY_VERSIONS)" \
 	  "$(CORE_TEST_DEPS)" $(CORE_TESTS)
