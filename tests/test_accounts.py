@@ -19,6 +19,7 @@ from lucia import accounts
 from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
 from lucia.core import AsyncLucia, Lucia
 from lucia.errors import InvalidCredentialsError, InvalidPasswordError
+from lucia.models import Key
 from lucia.oauth.flow import EMAIL_PROVIDER_ID
 from lucia.sessions import utc_now
 from tests.conftest import Clock, Harness
@@ -320,3 +321,12 @@ async def test_g42_no_password_or_token_in_logs(env: Env, caplog: pytest.LogCapt
     for token in (first.session.token, changed.session.token, again.session.token):
         assert token is not None
         assert token not in text
+
+
+def test_password_key_finds_the_email_key_with_a_password() -> None:
+    github = Key("github", "583231", "u1")
+    email_without = Key("email", "ada@example.com", "u1", has_password=False)
+    email_with = Key("email", "ada@example.com", "u1", has_password=True)
+    assert accounts.password_key([github, email_with]) == email_with
+    assert accounts.password_key([github, email_without]) is None
+    assert accounts.password_key([]) is None

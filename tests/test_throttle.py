@@ -37,6 +37,7 @@ from lucia.throttle import (
     account_key,
     address_key,
     client_address,
+    sign_in_account,
 )
 from tests.conftest import Clock
 
@@ -227,6 +228,19 @@ def test_sec21_account_is_hashed_in_memory(clock: Clock) -> None:
     keys = list(store._counters)
     assert keys == [account_key(EMAIL), f"addr:{IP}"]
     assert not any("ada" in key or "example" in key for key in keys)
+
+
+def test_sec21_sign_in_account_gives_one_counter_per_address(clock: Clock) -> None:
+    throttle = SignInThrottle(
+        per_account=Limit(2, WINDOW), per_address=Limit(99, WINDOW), clock=clock
+    )
+    throttle.record_failure(sign_in_account("Ada@Example.com"), "192.0.2.1")
+    throttle.record_failure(sign_in_account(" ada@EXAMPLE.com "), "192.0.2.2")
+    with pytest.raises(RateLimitedError):
+        throttle.check(sign_in_account("ada@example.com"), "192.0.2.3")
+    # Not an address: trimmed and lower-cased all the same; another account is untouched.
+    assert sign_in_account("  Ada  ") == "ada"
+    throttle.check(sign_in_account("bob@example.com"), "192.0.2.3")
 
 
 def test_sec21_errors_name_neither_account_nor_address(clock: Clock) -> None:

@@ -22,6 +22,7 @@ friends await the same calls on an ``AsyncLucia``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
@@ -31,7 +32,7 @@ from lucia.cookies import Cookie
 from lucia.core import AsyncLucia, Lucia
 from lucia.emails import EMAIL_PROVIDER_ID, normalize_email
 from lucia.errors import DuplicateKeyError, InvalidCredentialsError, LuciaError
-from lucia.models import Session, User
+from lucia.models import Key, Session, User
 
 __all__ = [
     "REAUTHENTICATION_MAX_AGE",
@@ -44,6 +45,7 @@ __all__ = [
     "asign_in",
     "asign_up",
     "change_password",
+    "password_key",
     "reauthenticate",
     "require_recent_authentication",
     "sign_in",
@@ -222,6 +224,11 @@ async def _run_async(flow: _Flow[T], auth: AsyncLucia) -> T:
 
 
 # The public API
+
+
+def password_key(keys: Iterable[Key]) -> Key | None:
+    """The key among ``keys`` (a user's) that signs in with an email and a password."""
+    return next((k for k in keys if k.provider_id == EMAIL_PROVIDER_ID and k.has_password), None)
 
 
 def require_recent_authentication(

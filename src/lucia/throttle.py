@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
+from lucia.emails import normalize_email
 from lucia.errors import DatabaseError, LuciaError
 from lucia.sessions import utc_now
 
@@ -60,6 +61,7 @@ __all__ = [
     "account_key",
     "address_key",
     "client_address",
+    "sign_in_account",
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -399,6 +401,13 @@ class SignInThrottle:
         now = self.clock()
         for key, limit in self._counters(account, address):
             await self.store.ahit(key, limit.window, now)
+
+
+def sign_in_account(identifier: str) -> str:
+    """The account to throttle for what a user typed as their identifier: normalised
+    as lucia's password keys are (``normalize_email``), else trimmed and lower-cased,
+    so ``Ada@Example.com`` and ``ada@example.com`` share one counter."""
+    return normalize_email(identifier) or identifier.strip().lower()
 
 
 def account_key(account: str) -> str:

@@ -48,14 +48,13 @@ from lucia.oauth.flow import (
     RESPONSE_HEADERS,
     SignInError,
     SignInFlow,
-    normalize_email,
 )
 from lucia.oauth.providers.base import OAuthProvider
 from lucia.oauth.providers.github import GitHub
 from lucia.oauth.providers.openid import OpenIDConnect
 from lucia.sessions import utc_now
 from lucia.testing.oidc_provider import LocalOIDCProvider
-from lucia.throttle import RateLimitedError, SignInThrottle, client_address
+from lucia.throttle import RateLimitedError, SignInThrottle, client_address, sign_in_account
 
 from . import pages
 from .pages import AccountView, Identity, ProviderButton
@@ -242,8 +241,7 @@ class _Views:
         A blocked account or address never reaches the hasher: ``RateLimitedError``.
         A wrong password counts one failure, then re-raises.
         """
-        # What the user typed, normalised as sign-in does; lower-cased if no address.
-        account = normalize_email(email) or email.lower()
+        account = sign_in_account(email)
         client = request.client
         # No trusted proxies: the demo is reached directly, so X-Forwarded-For is ignored.
         address = client_address(
@@ -368,7 +366,7 @@ class _Views:
         ]
         kind: pages.Reauthentication | None = None
         if reauthenticate:
-            kind = "password" if _password_key(keys) is not None else "sign-in"
+            kind = "password" if accounts.password_key(keys) is not None else "sign-in"
         return AccountView(
             user=user,
             identities=[Identity(key, self._label(key)) for key in keys],
@@ -475,7 +473,7 @@ class _Views:
             return self._redirect("/signin")
         form = await self._form(request)
         keys = await self.auth.get_user_keys(user.id)
-        key = _password_key(keys)
+        key = accounts.password_key(keys)
         if key is None:
             return await self._account_response(
                 request, user, session, status=400, reauthenticate=True
@@ -525,10 +523,6 @@ class _Views:
             if other.id != session.id:
                 await self.auth.invalidate_session(other.id)
         return self._redirect("/account?notice=revoked-others")
-
-
-def _password_key(keys: Sequence[Key]) -> Key | None:
-    return next((k for k in keys if k.provider_id == EMAIL_PROVIDER_ID and k.has_password), None)
 
 
 def _password_problem(error: InvalidPasswordError, auth: AsyncLucia) -> str:

@@ -38,15 +38,13 @@ from lucia.errors import (
 )
 from lucia.models import Key, Session, User
 from lucia.oauth.flow import (
-    EMAIL_PROVIDER_ID,
     RESPONSE_HEADERS,
     FlowStart,
     SignInFlow,
     UnknownProviderError,
-    normalize_email,
     safe_next,
 )
-from lucia.throttle import SignInThrottle, client_address
+from lucia.throttle import SignInThrottle, client_address, sign_in_account
 
 __all__ = [
     "MAX_BODY",
@@ -312,11 +310,6 @@ def _signed_in(request: PasswordRequest) -> tuple[Session, User]:
     return request.session, request.user
 
 
-def throttle_account(identifier: str) -> str:
-    """The throttle's account key: the normalised address, else the input lower-cased."""
-    return normalize_email(identifier) or identifier.strip().lower()
-
-
 # Replies
 
 
@@ -430,7 +423,7 @@ def _sign_in(config: PasswordConfig, request: PasswordRequest, fields: Mapping[s
     signed = yield from _check_password(
         config,
         request,
-        throttle_account(email),
+        sign_in_account(email),
         accounts._sign_in(config.auth, email, password, current, request.session_attributes),
     )
     return _signed_reply(config, request, fields, signed)
@@ -439,10 +432,10 @@ def _sign_in(config: PasswordConfig, request: PasswordRequest, fields: Mapping[s
 def _password_key(user: User) -> Operation[str]:
     """The address of ``user``'s password key; ``NoPasswordError`` without one."""
     keys: list[Key] = yield _auth("get_user_keys", user.id)
-    for key in keys:
-        if key.provider_id == EMAIL_PROVIDER_ID and key.has_password:
-            return key.provider_user_id
-    raise NoPasswordError()
+    key = accounts.password_key(keys)
+    if key is None:
+        raise NoPasswordError()
+    return key.provider_user_id
 
 
 def _change_password(
