@@ -506,6 +506,14 @@ class _LuciaBase(Generic[UA, SA]):
         yield (_SESSIONS, "delete_user_sessions", (user_id,))
         logger.info("sessions revoked", extra={"user_id": user_id})
 
+    def _invalidate_other_sessions(self, user_id: str, keep_session_id: str) -> _Flow[int]:
+        sessions = yield from self._get_user_sessions(user_id)
+        others = [session.id for session in sessions if session.id != keep_session_id]
+        for session_id in others:
+            yield (_SESSIONS, "delete_session", (session_id,))
+        logger.info("sessions revoked", extra={"user_id": user_id, "count": len(others)})
+        return len(others)
+
     def _delete_expired_sessions(self) -> _Flow[int]:
         count: int = yield (_SESSIONS, "delete_expired_sessions", (self.clock(),))
         return count
@@ -711,6 +719,11 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter]):
         """Delete all of the user's sessions (sign out everywhere)."""
         return self._run(self._invalidate_user_sessions(user_id))
 
+    def invalidate_other_sessions(self, user_id: str, keep_session_id: str) -> int:
+        """Delete the user's unexpired sessions but ``keep_session_id`` ("sign out
+        everywhere else"); how many went."""
+        return self._run(self._invalidate_other_sessions(user_id, keep_session_id))
+
     def delete_expired_sessions(self) -> int:
         """Purge expired sessions; how many went."""
         return self._run(self._delete_expired_sessions())
@@ -876,6 +889,10 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
     async def invalidate_user_sessions(self, user_id: str) -> None:
         """See ``Lucia.invalidate_user_sessions``."""
         return await self._run(self._invalidate_user_sessions(user_id))
+
+    async def invalidate_other_sessions(self, user_id: str, keep_session_id: str) -> int:
+        """See ``Lucia.invalidate_other_sessions``."""
+        return await self._run(self._invalidate_other_sessions(user_id, keep_session_id))
 
     async def delete_expired_sessions(self) -> int:
         """See ``Lucia.delete_expired_sessions``."""

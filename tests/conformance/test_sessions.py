@@ -151,6 +151,21 @@ async def test_sec6_invalidate_user_sessions(auth: Harness) -> None:
     assert await auth.validate_session(kept.token) is not None
 
 
+async def test_sec6_invalidate_other_sessions_keeps_this_one(auth: Harness) -> None:
+    user, this = await _user_and_session(auth)
+    second = await auth.create_session(user.id)
+    third = await auth.create_session(user.id)
+    other_user = await auth.create_user("github", "2")
+    kept = await auth.create_session(other_user.id)
+    assert await auth.invalidate_other_sessions(user.id, this.id) == 2
+    assert await auth.validate_session(this.token) is not None
+    assert await auth.validate_session(second.token) is None
+    assert await auth.validate_session(third.token) is None
+    assert [s.id for s in await auth.get_user_sessions(user.id)] == [this.id]
+    assert await auth.validate_session(kept.token) is not None
+    assert await auth.invalidate_other_sessions(user.id, this.id) == 0
+
+
 async def test_delete_expired_sessions(auth: Harness, store: Harness, clock: Clock) -> None:
     user, old = await _user_and_session(auth)
     clock.advance(seconds=SESSION_LIFE.total_seconds() - 10)

@@ -519,9 +519,7 @@ class _Views:
         user, session = current_user(request), current_session(request)
         if user is None or session is None:
             return self._redirect("/signin")
-        for other in await self.auth.get_user_sessions(user.id):
-            if other.id != session.id:
-                await self.auth.invalidate_session(other.id)
+        await self.auth.invalidate_other_sessions(user.id, session.id)
         return self._redirect("/account?notice=revoked-others")
 
 

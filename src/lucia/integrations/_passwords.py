@@ -540,13 +540,7 @@ def _revoke_others(
     config: PasswordConfig, request: PasswordRequest, fields: Mapping[str, str]
 ) -> _Gen:
     session, user = _signed_in(request)
-    sessions: list[Session] = yield _auth("get_user_sessions", user.id)
-    revoked = 0
-    for other in sessions:
-        if other.id != session.id:
-            yield _auth("invalidate_session", other.id)
-            revoked += 1
-    logger.info("sessions revoked", extra={"user_id": user.id, "count": revoked})
+    revoked: int = yield _auth("invalidate_other_sessions", user.id, session.id)
     return _done(config, request, fields, {"user_id": user.id, "revoked": revoked})
 
 
