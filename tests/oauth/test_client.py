@@ -34,6 +34,7 @@ from lucia.oauth import (
     OAuthResponseError,
     OAuthTransportError,
     OpenIDConnect,
+    ProviderUser,
     create_code_challenge,
     generate_code_verifier,
     generate_nonce,
@@ -575,6 +576,9 @@ def test_every_oauth_error_is_a_lucia_oauth_error() -> None:
 class _Dummy(OAuthProvider):
     name = "dummy"
 
+    def _get_user(self, tokens: OAuth2Tokens) -> HTTPFlow[ProviderUser]:
+        raise AssertionError("these tests never fetch a user")
+
 
 @pytest.fixture
 def dummy_clients() -> Iterator[tuple[httpx.Client, httpx.AsyncClient]]:
@@ -685,3 +689,11 @@ def test_github_google_and_openid_connect_take_a_timeout() -> None:
     ]
     assert [provider.timeout for provider in made] == [httpx.Timeout(3.0)] * 3
     assert GitHub("id", "secret", REDIRECT_URI).timeout == httpx.Timeout(10.0)
+
+
+def test_a_provider_must_say_how_it_finds_its_user() -> None:
+    class Incomplete(OAuthProvider):
+        name = "incomplete"
+
+    with pytest.raises(TypeError, match="_get_user"):
+        Incomplete(client())  # type: ignore[abstract]

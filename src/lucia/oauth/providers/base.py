@@ -9,6 +9,7 @@ seconds, 10 by default; no redirects followed) and closes with ``close()`` /
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -49,7 +50,7 @@ class ProviderUser:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
-class OAuthProvider:
+class OAuthProvider(abc.ABC):
     """Base class of the providers (GitHub, Google, OpenIDConnect, ...).
 
     ``name`` is the key's ``provider_id`` (users are keyed on ``(name, user.id)``);
@@ -177,9 +178,9 @@ class OAuthProvider:
     def _revoke_token(self, token: str) -> HTTPFlow[None]:
         return self.client.revoke_token(token)
 
+    @abc.abstractmethod
     def _get_user(self, tokens: OAuth2Tokens) -> HTTPFlow[ProviderUser]:
-        # Abstract: every provider says how it finds its user.
-        raise NotImplementedError(f"{type(self).__name__} must implement _get_user")
+        """The flow that fetches the provider's user for ``tokens``: every provider says how."""
 
     # The public API, sync then async: the same flows.
 
