@@ -31,10 +31,11 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
+
+from lucia.testing._server import LocalServer, LoopbackServer
 
 __all__ = [
     "Endpoint",
@@ -152,7 +153,7 @@ class _Token:
     refresh_token: str | None = None
 
 
-class LocalGitHub:
+class LocalGitHub(LocalServer):
     """GitHub's sign-in endpoints on 127.0.0.1 (a free port), for one OAuth app.
 
     ``redirect_uris`` are the app's registered callback URLs; when empty, any
@@ -204,7 +205,7 @@ class LocalGitHub:
         self._refresh_tokens: dict[str, str] = {}  # refresh token -> access token
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: _Server | None = None
+        self._server: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
@@ -212,41 +213,8 @@ class LocalGitHub:
 
     # Lifecycle
 
-    def start(self) -> LocalGitHub:
-        """Listen on a free loopback port, serving from a daemon thread."""
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        server = _Server(self)
-        self._server = server
-        # A short poll interval: stop() waits for the loop to notice.
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name="LocalGitHub", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving (hanging requests are released) and close the socket."""
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> LocalGitHub:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _make_server(self) -> LoopbackServer:
+        return _Server(self)
 
     def _url_or_none(self) -> str | None:
         if self._server is None:
@@ -399,12 +367,7 @@ class LocalGitHub:
         return token is not None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # socketserver's default listen backlog of 5 drops the SYNs of concurrent
-    # clients (a pool opening connections at once), which then wait 1 s or more.
-    request_queue_size = 128
-
+class _Server(LoopbackServer):
     def __init__(self, github: LocalGitHub) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.github = github

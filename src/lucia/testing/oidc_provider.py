@@ -30,8 +30,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
@@ -40,6 +39,7 @@ from joserfc import jws
 from joserfc.jwk import ECKey, Key, OctKey, OKPKey, RSAKey
 
 from lucia.sessions import utc_now
+from lucia.testing._server import LocalServer, LoopbackServer
 
 __all__ = ["OMIT", "Fault", "LocalOIDCProvider", "Signing"]
 
@@ -126,7 +126,7 @@ class _Grant:
     issued_at: float
 
 
-class LocalOIDCProvider:
+class LocalOIDCProvider(LocalServer):
     """An OpenID provider on a free loopback port, in a daemon thread.
 
     ``start()`` / ``stop()`` or ``with``; ``issuer`` is its URL (plus
@@ -214,50 +214,14 @@ class LocalOIDCProvider:
         self._codes: dict[str, _Grant] = {}
         self._access_tokens: dict[str, _Grant] = {}
         self._refresh_tokens: dict[str, _Grant] = {}
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
 
     # Lifecycle
 
-    def start(self) -> LocalOIDCProvider:
-        """Listen on the loopback port and serve in a daemon thread."""
-        if self._server is not None:
-            return self
+    def _make_server(self) -> LoopbackServer:
         handler = type("Handler", (_Handler,), {"op": self})
-        self._server = ThreadingHTTPServer(self._address, handler)
-        self._server.daemon_threads = True
-        self._stopping.clear()
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name="LocalOIDCProvider",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving (a hanging request is released) and close the port."""
-        if self._server is None:
-            return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> LocalOIDCProvider:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return LoopbackServer(self._address, handler)
 
     @property
     def port(self) -> int:
