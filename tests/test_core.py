@@ -11,6 +11,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -519,19 +520,23 @@ async def test_async_lucia_tokens(clock: Clock) -> None:
         await auth.consume_token(other, "reset")
 
 
-# Session validation: the sync direct path and the flow decide alike
+# Session validation: the direct paths (sync and async) and the flow decide alike
 
 
-def _validation_outcomes(auth: Lucia, clock: Clock) -> list[tuple[Any, ...]]:
+def _validation_outcomes(
+    auth: Lucia | AsyncLucia, clock: Clock, resolve: Callable[[Any], Any]
+) -> list[tuple[Any, ...]]:
     """What validate_session returns and leaves in the store, for each state a
-    session can be in (sessions live 2 hours; renewal is due below 1 hour)."""
-    user = auth.create_user("github", "1")
+    session can be in (sessions live 2 hours; renewal is due below 1 hour).
+    ``resolve`` turns a call's result into its value (runs the coroutine for
+    AsyncLucia)."""
+    user = resolve(auth.create_user("github", "1"))
     store = auth.session_adapter
     outcomes: list[tuple[Any, ...]] = []
 
     def check(token: str, session_id: str) -> None:
-        found = auth.validate_session(token)
-        row = store.get_session(session_id)
+        found = resolve(auth.validate_session(token))
+        row = resolve(store.get_session(session_id))
         summary: tuple[Any, ...] = (None,)
         if found is not None:
             session, found_user = found
@@ -539,7 +544,7 @@ def _validation_outcomes(auth: Lucia, clock: Clock) -> list[tuple[Any, ...]]:
             summary = (session.expires_at, session.fresh, session.token == token)
         outcomes.append((*summary, None if row is None else row.expires_at))
 
-    session = auth.create_session(user.id)
+    session = resolve(auth.create_session(user.id))
     check(session.token, session.id)  # valid, not due: returned as read
     check(session.id + "." + "A" * 43, session.id)  # wrong secret: refused, row kept
     check("malformed", session.id)
@@ -551,20 +556,34 @@ def _validation_outcomes(auth: Lucia, clock: Clock) -> list[tuple[Any, ...]]:
     return outcomes
 
 
-def test_sync_direct_validation_decides_like_the_flow() -> None:
-    # A joined store takes Lucia's direct path; a separate session store runs
-    # the flow. Both must give the same answers and leave the same rows.
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_direct_validation_decides_like_the_flow(flavour: str) -> None:
+    # A joined store takes validate_session's direct path; a separate session
+    # store runs the flow. Both must give the same answers and leave the same rows.
     start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     direct_clock, flow_clock = Clock(start), Clock(start)
-    direct = Lucia(MemoryAdapter(), clock=direct_clock, session_expires_in=timedelta(hours=2))
-    store = MemoryAdapter()  # named as a separate session store: lucia runs the flow
-    flow = Lucia(
-        store, session_adapter=store, clock=flow_clock, session_expires_in=timedelta(hours=2)
-    )
-    assert direct._joined
-    assert not flow._joined
-    outcomes = _validation_outcomes(direct, direct_clock)
-    assert outcomes == _validation_outcomes(flow, flow_clock)
+    life = timedelta(hours=2)
+    with asyncio.Runner() as runner:
+        if flavour == "sync":
+            resolve: Callable[[Any], Any] = lambda value: value  # noqa: E731
+            direct: Lucia | AsyncLucia = Lucia(
+                MemoryAdapter(), clock=direct_clock, session_expires_in=life
+            )
+            store: Any = MemoryAdapter()  # named as a separate session store: the flow runs
+            flow: Lucia | AsyncLucia = Lucia(
+                store, session_adapter=store, clock=flow_clock, session_expires_in=life
+            )
+        else:
+            resolve = runner.run
+            direct = AsyncLucia(AsyncMemoryAdapter(), clock=direct_clock, session_expires_in=life)
+            store = AsyncMemoryAdapter()
+            flow = AsyncLucia(
+                store, session_adapter=store, clock=flow_clock, session_expires_in=life
+            )
+        assert direct._joined
+        assert not flow._joined
+        outcomes = _validation_outcomes(direct, direct_clock, resolve)
+        assert outcomes == _validation_outcomes(flow, flow_clock, resolve)
     first_expiry = start + timedelta(hours=2)
     renewed_expiry = start + timedelta(minutes=61, hours=2)
     assert outcomes == [
@@ -577,25 +596,48 @@ def test_sync_direct_validation_decides_like_the_flow() -> None:
     ]
 
 
-def test_sync_validation_skips_the_flow_unless_a_write_is_due(
-    auth: Lucia, clock: Clock, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _count_flows(monkeypatch: pytest.MonkeyPatch, cls: type[Lucia] | type[AsyncLucia]) -> list[str]:
+    """Record the name of every flow ``cls`` drives from now on."""
     flows: list[str] = []
-    real_run = Lucia._run
+    real_run = cls._run
 
-    def counting_run(self: Lucia, flow: Any) -> Any:
+    def counting_run(self: Any, flow: Any) -> Any:
         flows.append(flow.__name__)
         return real_run(self, flow)
 
+    monkeypatch.setattr(cls, "_run", counting_run)
+    return flows
+
+
+def test_sync_validation_skips_the_flow_unless_a_write_is_due(
+    auth: Lucia, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     user = auth.create_user("github", "1")
     session = auth.create_session(user.id)
-    monkeypatch.setattr(Lucia, "_run", counting_run)
+    flows = _count_flows(monkeypatch, Lucia)
     assert auth.validate_session(session.token) is not None
     assert auth.validate_session(session.id + "." + "A" * 43) is None
     assert flows == []  # the common case: one read and the pure verdict
     clock.advance(minutes=61)
     assert auth.validate_session(session.token)[0].fresh  # type: ignore[index]
     assert flows == ["_settle_session"]  # the renewal's write goes through the flow
+
+
+async def test_async_validation_skips_the_flow_unless_a_write_is_due(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth = AsyncLucia(AsyncMemoryAdapter(), clock=clock, session_expires_in=timedelta(hours=2))
+    user = await auth.create_user("github", "1")
+    session = await auth.create_session(user.id)
+    flows = _count_flows(monkeypatch, AsyncLucia)
+    assert await auth.validate_session(session.token) is not None
+    assert await auth.validate_session(session.id + "." + "A" * 43) is None
+    assert flows == []
+    clock.advance(minutes=61)
+    found = await auth.validate_session(session.token)
+    assert found is not None
+    assert found[0].fresh
+    assert flows == ["_settle_session"]
 
 
 # Password hashing off the event loop, on a bounded pool

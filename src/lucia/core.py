@@ -5,9 +5,9 @@ Each operation is written once, as a generator that yields the I/O it needs
 sync ``Lucia`` runs those steps inline; ``AsyncLucia`` awaits the adapter's
 coroutines and runs password hashing on a bounded pool of worker threads so
 the event loop never blocks nor starves. Neither class holds logic of its own
-beyond that driving. One exception, for speed only: ``Lucia.validate_session``
-runs the read and the pure ``_session_verdict`` itself in the common case (no
-write due), the same steps the flow takes.
+beyond that driving. One exception, for speed only: ``validate_session`` (sync
+and async) runs the read and the pure ``_session_verdict`` itself in the common
+case (no write due), the same steps the flow takes.
 """
 
 from __future__ import annotations
@@ -876,7 +876,25 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
 
     async def validate_session(self, token: str) -> tuple[Session, User] | None:
         """See ``Lucia.validate_session``."""
-        return await self._run(self._validate_session(token))
+        # The same direct path as Lucia.validate_session, for the same reason:
+        # every request awaits this, and driving the flow costs a generator and
+        # its sends around the one read.
+        if not self._joined:
+            return await self._run(self._validate_session(token))
+        parsed = _tokens.parse_token(token)
+        if parsed is None:
+            return None
+        store: AsyncAdapter = self.session_adapter  # type: ignore[assignment]  # joined
+        found = await store.get_session_and_user(parsed[0])
+        if found is None:
+            return None
+        record, user = found
+        verdict = self._session_verdict(record, parsed[1], self.clock())
+        if verdict is _VALID:
+            return record, user
+        if verdict is _REFUSE:
+            return None
+        return await self._run(self._settle_session(token, record, user, verdict))
 
     async def get_user_sessions(self, user_id: str) -> list[Session]:
         """See ``Lucia.get_user_sessions``."""
