@@ -285,6 +285,24 @@ def test_sec8_no_store_when_a_session_is_read_or_set(env: Env) -> None:
 
 
 @pytest.mark.parametrize(
+    ("view_vary", "expected"),
+    [(None, "Cookie"), ("Accept-Language", "Accept-Language, Cookie"), ("cookie", "cookie")],
+)
+def test_sec8_vary_cookie_added_to_what_the_view_set(view_vary: str | None, expected: str) -> None:
+    from django.http import HttpResponse
+
+    from lucia.integrations.django.middleware import _finish, _Plan
+
+    response = HttpResponse("page")
+    if view_vary is not None:
+        response["Vary"] = view_vary
+    plan = _Plan(unsafe=False, exempt=False, cookie_token="token", bearer_token=None)
+    finished = _finish(response, plan, None, "auth_session")
+    assert finished["Vary"] == expected
+    assert finished["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
     "headers",
     [{"HTTP_ORIGIN": "https://evil.example"}, {}, {"HTTP_ORIGIN": "null"}],
 )
