@@ -6,7 +6,8 @@
 
     reset = tokens.create_password_reset_token(auth, form["email"])
     if reset is not None:                                      # answer the same either way
-        # email https://app.example/reset-password?token=<reset.token> to reset.email
+        # email https://app.example/reset-password?token=<reset.token> to reset.email,
+        # from a task queue or background task: the response time must not tell either
     user = tokens.reset_password(auth, token, form["password"])  # signs out everywhere
 
 A token is 32 random bytes (base64url) that exists only in the mail: the
