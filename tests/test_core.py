@@ -744,3 +744,34 @@ def test_a_forked_child_makes_its_own_hash_pool() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert lucia.core.default_hash_executor() is parent_pool
+
+
+# Unlinking a provider (the stores, and the race, are covered in tests/conformance)
+
+
+def test_unlink_provider_logs_the_unlink_and_not_a_refusal(
+    auth: Lucia, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="lucia")
+    user = auth.create_user("email", "ada@example.com", password=PASSWORD)
+    auth.add_key(user.id, "github", "1")
+    assert auth.unlink_provider(user.id, "github") == 1
+    with pytest.raises(lucia.LastKeyError):
+        auth.unlink_provider(user.id, "email")
+    unlinked = [r for r in caplog.records if r.getMessage() == "keys unlinked"]
+    assert len(unlinked) == 1  # the refusal deleted nothing, and says nothing
+    assert unlinked[0].user_id == user.id  # type: ignore[attr-defined]
+    assert unlinked[0].provider_id == "github"  # type: ignore[attr-defined]
+    for record in caplog.records:
+        assert PASSWORD not in record.getMessage() + repr(record.__dict__)
+
+
+def test_last_key_error_is_one_class_with_its_old_home() -> None:
+    from lucia.errors import LastKeyError
+    from lucia.integrations._passwords import LastKeyError as RouteLastKeyError
+
+    assert lucia.LastKeyError is LastKeyError is RouteLastKeyError
+    error = LastKeyError()
+    assert isinstance(error, LuciaError)
+    assert (error.code, error.status) == ("AUTH_LAST_KEY", 409)
+    assert error.message == "this is the only way to sign in to the account; add another first"

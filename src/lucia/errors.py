@@ -15,6 +15,7 @@ __all__ = [
     "InvalidPasswordError",
     "InvalidTokenError",
     "KeyNotFoundError",
+    "LastKeyError",
     "LuciaError",
     "OAuthError",
     "UserNotFoundError",
@@ -54,6 +55,17 @@ class KeyNotFoundError(LuciaError):
 
     code = "AUTH_INVALID_KEY_ID"
     default_message = "no key has this provider id and provider user id"
+
+
+class LastKeyError(LuciaError):
+    """Unlinking these keys would leave the user no way to sign in; nothing was deleted.
+
+    ``status`` is the HTTP status the integrations answer with (409 Conflict).
+    """
+
+    code = "AUTH_LAST_KEY"
+    default_message = "this is the only way to sign in to the account; add another first"
+    status: ClassVar[int] = 409
 
 
 class InvalidCredentialsError(LuciaError):

@@ -1,4 +1,5 @@
-"""Concurrent sign-ins of one new identity make exactly one user, on every store."""
+"""Concurrent sign-ins of one new identity make exactly one user, and concurrent
+unlinks never leave a user without a key, on every store."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from lucia import AsyncLucia, Lucia
+from lucia import AsyncLucia, LastKeyError, Lucia
 from tests.conformance.model import Backend, Stores
 from tests.conftest import Clock
 
 SIGN_INS = 100
 SESSIONS = 1000
+UNLINK_ROUNDS = 25
 
 
 async def test_concurrent_first_sign_ins_make_one_user(
@@ -100,6 +102,67 @@ async def test_revocation_racing_validation_leaves_nothing_valid(
                 future.result()
         after = [lucia.validate_session(s.token) for s in sessions]
     assert after == [None] * count
+
+
+async def test_concurrent_unlinks_never_take_the_last_key(lucia: Lucia | AsyncLucia) -> None:
+    # A user with exactly two keys, of two providers, unlinks both at once (two
+    # tabs, a double submit, an attacker with a stolen session): exactly one
+    # unlink succeeds, the other is refused, and one key is left to sign in with.
+    # A check-then-delete lets both pass; the store's one atomic step must not.
+    providers = ("github", "google")
+    with ThreadPoolExecutor(max_workers=2) as pool:  # one pool: Django keeps a connection a thread
+        for n in range(UNLINK_ROUNDS):
+            if isinstance(lucia, AsyncLucia):
+                user = await lucia.create_user("github", f"gh-{n}")
+                await lucia.add_key(user.id, "google", f"go-{n}")
+                outcomes = await _unlink_in_tasks(lucia, user.id, providers)
+                keys = await lucia.get_user_keys(user.id)
+            else:
+                user = lucia.create_user("github", f"gh-{n}")
+                lucia.add_key(user.id, "google", f"go-{n}")
+                outcomes = _unlink_in_threads(pool, lucia, user.id, providers)
+                keys = lucia.get_user_keys(user.id)
+            refused = [
+                p for p, o in zip(providers, outcomes, strict=True) if isinstance(o, LastKeyError)
+            ]
+            unlinked = [p for p, o in zip(providers, outcomes, strict=True) if o == 1]
+            assert len(refused) == 1, outcomes
+            assert len(unlinked) == 1, outcomes
+            # The key left is the one whose unlink was refused.
+            assert [k.provider_id for k in keys] == refused
+
+
+def _unlink_in_threads(
+    pool: ThreadPoolExecutor, lucia: Lucia, user_id: str, providers: tuple[str, ...]
+) -> list[Any]:
+    # The barrier releases both threads together, so their transactions overlap.
+    barrier = threading.Barrier(len(providers))
+
+    def unlink(provider_id: str) -> Any:
+        barrier.wait()
+        try:
+            return lucia.unlink_provider(user_id, provider_id)
+        except LastKeyError as exc:
+            return exc
+
+    return [f.result() for f in [pool.submit(unlink, p) for p in providers]]
+
+
+async def _unlink_in_tasks(
+    lucia: AsyncLucia, user_id: str, providers: tuple[str, ...]
+) -> list[Any]:
+    barrier = asyncio.Barrier(len(providers))
+
+    async def unlink(provider_id: str) -> Any:
+        await barrier.wait()
+        return await lucia.unlink_provider(user_id, provider_id)
+
+    # Any error other than the refusal fails the test (gather re-raises it).
+    outcomes = await asyncio.gather(*(unlink(p) for p in providers), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, LastKeyError):
+            raise outcome
+    return list(outcomes)
 
 
 async def _gather_bounded(coroutines: Any, limit: int = 32) -> list[Any]:

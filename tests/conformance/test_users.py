@@ -10,6 +10,7 @@ from lucia import (
     InvalidCredentialsError,
     InvalidPasswordError,
     KeyNotFoundError,
+    LastKeyError,
     UserNotFoundError,
 )
 from tests.conftest import Harness
@@ -191,3 +192,75 @@ async def test_bad_arguments_are_refused(auth: Harness) -> None:
         await auth.create_user("github", "x", attributes={"when": object()})
     with pytest.raises(InvalidCredentialsError):
         await auth.authenticate("email", "a@example.com", None)
+
+
+async def _key_ids(store: Harness, user_id: str) -> list[tuple[str, str]]:
+    return [(k.provider_id, k.provider_user_id) for k in await store.get_user_keys(user_id)]
+
+
+async def test_delete_provider_keys_keeps_the_other_keys(
+    auth: Harness, user_store: Harness
+) -> None:
+    user = await auth.create_user("email", "ada@example.com", password=PASSWORD)
+    await auth.add_key(user.id, "github", "1")
+    await auth.add_key(user.id, "github", "2")  # several keys of one provider go together
+    await auth.add_key(user.id, "google", "g-1")
+    other = await auth.create_user("github", "3")
+    await auth.add_key(other.id, "email", "bob@example.com")
+    assert await user_store.delete_provider_keys(user.id, "github") == 2
+    assert await _key_ids(user_store, user.id) == [
+        ("email", "ada@example.com"),
+        ("google", "g-1"),
+    ]
+    assert await auth.get_user_by_key("github", "1") is None
+    # Another user's keys of that provider are not the caller's to delete.
+    assert await _key_ids(user_store, other.id) == [
+        ("email", "bob@example.com"),
+        ("github", "3"),
+    ]
+    # The password key still signs in.
+    assert (await auth.authenticate("email", "ada@example.com", PASSWORD)).id == user.id
+
+
+async def test_delete_provider_keys_without_such_key_changes_nothing(
+    auth: Harness, user_store: Harness
+) -> None:
+    user = await auth.create_user("github", "1")
+    await auth.add_key(user.id, "google", "g-1")
+    await auth.create_user("email", "bob@example.com")
+    # Bob's provider, not this user's: 0, and nothing anywhere changes.
+    assert await user_store.delete_provider_keys(user.id, "email") == 0
+    assert await user_store.delete_provider_keys(user.id, "GitHub") == 0  # exact match
+    assert await _key_ids(user_store, user.id) == [("github", "1"), ("google", "g-1")]
+    assert await auth.get_user_by_key("email", "bob@example.com") is not None
+    assert await user_store.delete_provider_keys("no-such-user", "github") == 0
+
+
+async def test_delete_provider_keys_refuses_the_last_keys(
+    auth: Harness, user_store: Harness
+) -> None:
+    user = await auth.create_user("github", "1")
+    assert await user_store.delete_provider_keys(user.id, "github") is None
+    await auth.add_key(user.id, "github", "2")
+    # Two keys, both of this provider: still all of the user's keys.
+    assert await user_store.delete_provider_keys(user.id, "github") is None
+    assert await _key_ids(user_store, user.id) == [("github", "1"), ("github", "2")]
+    assert (await auth.get_user_by_key("github", "1")).id == user.id
+
+
+async def test_unlink_provider(auth: Harness) -> None:
+    user = await auth.create_user("email", "ada@example.com", password=PASSWORD)
+    await auth.add_key(user.id, "github", "1")
+    await auth.add_key(user.id, "github", "2")
+    assert await auth.unlink_provider(user.id, "github") == 2
+    assert [k.provider_id for k in await auth.get_user_keys(user.id)] == ["email"]
+    with pytest.raises(KeyNotFoundError):
+        await auth.unlink_provider(user.id, "github")  # gone already
+    with pytest.raises(KeyNotFoundError):
+        await auth.unlink_provider("no-such-user", "github")
+    with pytest.raises(LastKeyError) as caught:
+        await auth.unlink_provider(user.id, "email")
+    assert caught.value.code == "AUTH_LAST_KEY"
+    assert caught.value.status == 409
+    assert [k.provider_id for k in await auth.get_user_keys(user.id)] == ["email"]
+    assert (await auth.authenticate("email", "ada@example.com", PASSWORD)).id == user.id

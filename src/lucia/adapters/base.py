@@ -19,6 +19,10 @@ The rules every adapter follows (the conformance suite in
   ``update_session_expiry`` never resurrects a deleted session).
 - Deleting a user deletes its keys, its one-time tokens and (for a combined
   adapter) its sessions.
+- ``delete_provider_keys`` never leaves a user without a key: it counts the
+  user's keys and deletes in one transaction under a lock on the user's row
+  (SQLite: its write lock), so of two concurrent unlinks of a user's last two
+  providers exactly one succeeds.
 - A one-time token is stored only as the SHA-256 of its value (``id_hash``).
   ``consume_token`` is atomic single use: it reads the row, deletes it, and
   only the caller whose DELETE removed the row gets it back, so of two
@@ -143,6 +147,16 @@ class UserAdapter(Protocol):
     def delete_key(self, provider_id: str, provider_user_id: str) -> bool:
         """Delete the key; False when there was none."""
 
+    def delete_provider_keys(self, user_id: str, provider_id: str) -> int | None:
+        """Delete all of the user's keys of ``provider_id`` unless none would be left.
+
+        Atomic: one transaction under a lock on the user's row, so concurrent
+        calls for one user run one after the other. Returns how many keys went
+        (0 when the user, or no such user, has no key of that provider: nothing
+        changed), or None when refused because those are all of the user's keys
+        (nothing deleted).
+        """
+
     def insert_token(self, token: TokenRecord) -> None:
         """Store a one-time token (``UserNotFoundError`` when its user does not exist)."""
 
@@ -218,6 +232,7 @@ class AsyncUserAdapter(Protocol):
         self, provider_id: str, provider_user_id: str, hashed_password: str | None
     ) -> bool: ...
     async def delete_key(self, provider_id: str, provider_user_id: str) -> bool: ...
+    async def delete_provider_keys(self, user_id: str, provider_id: str) -> int | None: ...
     async def insert_token(self, token: TokenRecord) -> None: ...
     async def consume_token(
         self, id_hash: bytes, purpose: str, now: datetime

@@ -109,6 +109,19 @@ class MemoryAdapter:
         with self._lock:
             return self._keys.pop((provider_id, provider_user_id), None) is not None
 
+    def delete_provider_keys(self, user_id: str, provider_id: str) -> int | None:
+        # Counted and deleted under the one lock: no other write comes between.
+        with self._lock:
+            owned = [key_id for key_id, key in self._keys.items() if key.user_id == user_id]
+            matching = [key_id for key_id in owned if key_id[0] == provider_id]
+            if not matching:
+                return 0
+            if len(matching) == len(owned):
+                return None
+            for key_id in matching:
+                del self._keys[key_id]
+            return len(matching)
+
     def insert_session(self, session: SessionRecord) -> None:
         with self._lock:
             if session.user_id not in self._users:

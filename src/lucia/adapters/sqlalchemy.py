@@ -21,8 +21,10 @@ own, in one round trip: no BEGIN and COMMIT around every session lookup. The
 calls that must be atomic switch their connection back to the engine's default
 isolation level and run in one transaction, committed at the end and rolled
 back on any failure: ``insert_user`` writes the user and its first key
-together, and ``update_user_attributes`` keeps the row lock of its
-``SELECT ... FOR UPDATE`` until the merged attributes are written. On SQLite
+together, ``update_user_attributes`` keeps the row lock of its
+``SELECT ... FOR UPDATE`` until the merged attributes are written, and
+``delete_provider_keys`` keeps the user's row lock while it counts the keys
+and deletes (so two unlinks never remove a user's last keys). On SQLite
 those transactions start with ``BEGIN IMMEDIATE`` (SQLite has no row locks: the
 write lock is taken up front, so concurrent merges queue instead of losing
 each other's keys).

@@ -129,6 +129,24 @@ class SQLFlows:
         count = yield (_EXEC, self.q.delete_key, (provider_id, provider_user_id))
         return bool(count > 0)
 
+    def delete_provider_keys(self, user_id: str, provider_id: str) -> _Flow[int | None]:
+        q = self.q
+        # Count and delete under the user's row lock (FOR UPDATE, or SQLite's
+        # immediate transaction): two concurrent unlinks of a user's last two
+        # providers run one after the other, and the second finds one key left.
+        yield (_BEGIN, "", _NO_PARAMS)
+        if (yield (_ONE, q.lock_user, (user_id,))) is None:
+            yield (_COMMIT, "", _NO_PARAMS)
+            return 0
+        rows = yield (_ALL, q.lock_user_key_providers, (user_id,))
+        matching = sum(1 for row in rows if row[0] == provider_id)
+        if matching == 0 or matching == len(rows):
+            yield (_COMMIT, "", _NO_PARAMS)
+            return 0 if matching == 0 else None
+        count: int = yield (_EXEC, q.delete_provider_keys, (user_id, provider_id))
+        yield (_COMMIT, "", _NO_PARAMS)
+        return count
+
     def insert_session(self, session: SessionRecord) -> _Flow[None]:
         yield (_EXEC, self.q.insert_session, self.q.session_params(session))
 
@@ -274,6 +292,9 @@ class SQLAdapter:
     def delete_key(self, provider_id: str, provider_user_id: str) -> bool:
         return self._run(self.flows.delete_key(provider_id, provider_user_id))
 
+    def delete_provider_keys(self, user_id: str, provider_id: str) -> int | None:
+        return self._run(self.flows.delete_provider_keys(user_id, provider_id))
+
     def insert_session(self, session: SessionRecord) -> None:
         self._run(self.flows.insert_session(session))
 
@@ -390,6 +411,9 @@ class AsyncSQLAdapter:
 
     async def delete_key(self, provider_id: str, provider_user_id: str) -> bool:
         return await self._run(self.flows.delete_key(provider_id, provider_user_id))
+
+    async def delete_provider_keys(self, user_id: str, provider_id: str) -> int | None:
+        return await self._run(self.flows.delete_provider_keys(user_id, provider_id))
 
     async def insert_session(self, session: SessionRecord) -> None:
         await self._run(self.flows.insert_session(session))
