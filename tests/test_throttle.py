@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -26,14 +27,16 @@ from hypothesis import strategies as st
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from lucia.errors import DatabaseError, LuciaError
+from lucia.errors import DatabaseError, InvalidCredentialsError, LuciaError
 from lucia.throttle import (
     Count,
     Limit,
     MemoryThrottleStore,
     RateLimitedError,
     RedisThrottleStore,
+    Reservation,
     SignInThrottle,
+    ThrottleStore,
     account_key,
     address_key,
     client_address,
@@ -689,3 +692,583 @@ async def test_sec21_redis_down_is_a_database_error(flavour: str) -> None:
             await client.aclose()
         else:
             client.close()
+
+
+# -- unhit: taking one count back -------------------------------------------------------
+
+
+async def store_unhit(store: RedisThrottleStore, flavour: str, key: str) -> Count:
+    return await store.aunhit(key) if flavour == "async" else store.unhit(key)
+
+
+def test_memory_store_unhit_takes_one_back_in_the_same_window(clock: Clock) -> None:
+    store = MemoryThrottleStore(clock=clock)
+    store.hit("k", WINDOW)
+    clock.advance(minutes=1)
+    store.hit("k", timedelta(hours=5))
+    clock.advance(minutes=1)
+    # One back, the window as the first hit started it: never a longer one.
+    assert store.unhit("k") == Count(1, clock.now - timedelta(minutes=2) + WINDOW)
+    assert store.peek("k") == Count(1, clock.now - timedelta(minutes=2) + WINDOW)
+    # At zero the counter is gone: the next hit starts a window of its own.
+    assert store.unhit("k") == Count(0, clock.now)
+    assert len(store) == 0
+    assert store.hit("k", WINDOW) == Count(1, clock.now + WINDOW)
+
+
+def test_memory_store_unhit_never_goes_below_zero_nor_creates(clock: Clock) -> None:
+    store = MemoryThrottleStore(clock=clock)
+    for _ in range(3):
+        assert store.unhit("nothing") == Count(0, clock.now)
+    assert len(store) == 0
+    store.hit("k", WINDOW)
+    store.unhit("k")
+    store.unhit("k")
+    assert store.hit("k", WINDOW).hits == 1  # not 0: the extra unhit took nothing
+    # An ended window is neither counted down nor revived.
+    store.hit("old", timedelta(seconds=1))
+    store.hit("old", timedelta(seconds=1))
+    clock.advance(seconds=2)
+    assert store.unhit("old") == Count(0, clock.now)
+    assert store._counters["old"][0] == 2  # left to expire as it was
+    assert store.peek("old") == Count(0, clock.now)
+
+
+async def test_memory_store_aunhit(clock: Clock) -> None:
+    store = MemoryThrottleStore(clock=clock)
+    await store.ahit("k", WINDOW)
+    await store.ahit("k", WINDOW)
+    assert await store.aunhit("k") == Count(1, clock.now + WINDOW)
+    assert await store.aunhit("k") == Count(0, clock.now)
+    assert await store.aunhit("k") == Count(0, clock.now)
+    assert len(store) == 0
+
+
+async def test_redis_unhit_takes_one_back_without_touching_the_ttl(
+    redis_store: RedisThrottleStore, flavour: str, redis_prefix: str, sync_client: redis.Redis
+) -> None:
+    key = f"{redis_prefix}k"
+    await store_hit(redis_store, flavour, "k", timedelta(seconds=30))
+    await store_hit(redis_store, flavour, "k", timedelta(seconds=30))
+    before = sync_client.pttl(key)
+    back = await store_unhit(redis_store, flavour, "k")
+    assert back.hits == 1
+    assert 0 < sync_client.pttl(key) <= before  # the same window, never lengthened
+    assert (await store_peek(redis_store, flavour, "k")).hits == 1
+    # At zero the key is gone, TTL and all: no window is left behind.
+    assert (await store_unhit(redis_store, flavour, "k")).hits == 0
+    assert sync_client.exists(key) == 0
+    # Never below zero, never a new key.
+    assert (await store_unhit(redis_store, flavour, "k")).hits == 0
+    assert (await store_unhit(redis_store, flavour, "never")).hits == 0
+    assert sync_client.exists(key, f"{redis_prefix}never") == 0
+    assert (await store_hit(redis_store, flavour, "k", timedelta(seconds=30))).hits == 1
+    # A key someone left without a TTL does not get one from unhit (only hit sets it).
+    await store_hit(redis_store, flavour, "k", timedelta(seconds=30))
+    sync_client.persist(key)
+    assert (await store_unhit(redis_store, flavour, "k")).hits == 1
+    assert sync_client.pttl(key) == -1
+    # A value below zero, set by hand, is removed rather than counted further down.
+    sync_client.set(f"{redis_prefix}neg", -3)
+    assert (await store_unhit(redis_store, flavour, "neg")).hits == 0
+    assert sync_client.exists(f"{redis_prefix}neg") == 0
+
+
+async def test_redis_unhit_garbage_and_flavour_are_errors(
+    redis_store: RedisThrottleStore,
+    flavour: str,
+    redis_prefix: str,
+    sync_client: redis.Redis,
+    async_client: redis.asyncio.Redis,
+) -> None:
+    sync_client.set(f"{redis_prefix}text", "not a number")
+    sync_client.rpush(f"{redis_prefix}list", "x")
+    for key in ("text", "list"):
+        with pytest.raises(DatabaseError):
+            await store_unhit(redis_store, flavour, key)
+    assert sync_client.get(f"{redis_prefix}text") == b"not a number"
+    with pytest.raises(TypeError, match="aunhit"):
+        RedisThrottleStore(async_client, prefix=redis_prefix).unhit("k")
+    with pytest.raises(TypeError, match="unhit"):
+        await RedisThrottleStore(sync_client, prefix=redis_prefix).aunhit("k")
+
+
+def test_redis_unhit_is_exact_under_threads(redis_prefix: str, sync_client: redis.Redis) -> None:
+    store = RedisThrottleStore(sync_client, prefix=redis_prefix)
+    for _ in range(500):
+        store.hit("shared", WINDOW)
+    start = threading.Barrier(8)
+
+    def worker() -> None:
+        start.wait()
+        for _ in range(100):  # 800 unhits against 500 counts: stops at zero, once
+            store.unhit("shared")
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.peek("shared").hits == 0
+    assert sync_client.exists(f"{redis_prefix}shared") == 0
+
+
+# -- the reservation: reserve, release, attempt -----------------------------------------
+
+
+async def reserve(
+    throttle: SignInThrottle, flavour: str, account: str, address: str | None
+) -> Reservation:
+    if flavour == "async":
+        return await throttle.areserve(account, address)
+    return throttle.reserve(account, address)
+
+
+async def release(throttle: SignInThrottle, flavour: str, reservation: Reservation) -> bool:
+    if flavour == "async":
+        return await throttle.arelease(reservation)
+    return throttle.release(reservation)
+
+
+async def run_attempt(
+    throttle: SignInThrottle,
+    flavour: str,
+    account: str,
+    address: str | None,
+    outcome: BaseException | None = None,
+) -> None:
+    """One attempt under ``attempt`` / ``aattempt`` whose password check raises ``outcome``."""
+    if flavour == "async":
+        async with throttle.aattempt(account, address):
+            if outcome is not None:
+                raise outcome
+    else:
+        with throttle.attempt(account, address):
+            if outcome is not None:
+                raise outcome
+
+
+def _hits(store: MemoryThrottleStore, account: str, address: str | None = None) -> list[int]:
+    keys = [account_key(account)] + ([] if address is None else [address_key(address)])
+    return [store.peek(key).hits for key in keys]
+
+
+def _memory_throttle(clock: Clock, account: int = 3, address: int = 5) -> SignInThrottle:
+    return SignInThrottle(
+        MemoryThrottleStore(clock=clock),
+        per_account=Limit(account, WINDOW),
+        per_address=Limit(address, WINDOW),
+        clock=clock,
+    )
+
+
+def _memory(throttle: SignInThrottle) -> MemoryThrottleStore:
+    assert isinstance(throttle.store, MemoryThrottleStore)
+    return throttle.store
+
+
+async def test_sec21_reserve_holds_a_count_until_released(clock: Clock, flavour: str) -> None:
+    throttle = _memory_throttle(clock)
+    store = _memory(throttle)
+    first = await reserve(throttle, flavour, EMAIL, IP)
+    assert first.held
+    assert _hits(store, EMAIL, IP) == [1, 1]  # in flight, it counts
+    second = await reserve(throttle, flavour, EMAIL, IP)
+    assert _hits(store, EMAIL, IP) == [2, 2]
+    assert await release(throttle, flavour, first) is True
+    assert not first.held
+    assert _hits(store, EMAIL, IP) == [1, 1]
+    # A second release of the same reservation gives nothing back: not another's count.
+    assert await release(throttle, flavour, first) is True
+    assert _hits(store, EMAIL, IP) == [1, 1]
+    assert await release(throttle, flavour, second) is True
+    assert _hits(store, EMAIL, IP) == [0, 0]
+    assert len(store) == 0  # nothing left behind, no window started
+    assert repr(second) == "Reservation(counters=0)"
+
+
+async def test_sec21_reserve_refuses_past_the_limit_like_check(clock: Clock, flavour: str) -> None:
+    throttle = _memory_throttle(clock, account=3, address=100)
+    for n in range(3):
+        await reserve(throttle, flavour, EMAIL, f"198.51.100.{n}")  # kept: wrong passwords
+        clock.advance(seconds=100)
+    expected = await blocked(throttle, flavour, EMAIL, "198.51.100.99")
+    assert expected is not None
+    with pytest.raises(RateLimitedError) as info:
+        await reserve(throttle, flavour, EMAIL, "198.51.100.99")
+    assert info.value.retry_after == expected.retry_after == 900 - 300
+    # The refusal took back its own counts: the account stays at 3, and the new
+    # address holds nothing (no counter, no window started by a refused attempt).
+    store = _memory(throttle)
+    assert _hits(store, EMAIL, "198.51.100.99") == [3, 0]
+    assert address_key("198.51.100.99") not in store._counters
+    # Other accounts are not affected; the account frees up with its window.
+    await reserve(throttle, flavour, "grace@example.com", "198.51.100.0")
+    clock.advance(seconds=600)
+    await reserve(throttle, flavour, EMAIL, "198.51.100.99")
+
+
+async def test_sec21_reserve_refusal_waits_for_the_longer_window(
+    clock: Clock, flavour: str
+) -> None:
+    throttle = SignInThrottle(
+        per_account=Limit(1, timedelta(minutes=1)),
+        per_address=Limit(1, timedelta(hours=1)),
+        clock=clock,
+    )
+    await reserve(throttle, flavour, EMAIL, IP)
+    with pytest.raises(RateLimitedError) as info:
+        await reserve(throttle, flavour, EMAIL, IP)
+    assert info.value.retry_after == 3600
+    with pytest.raises(RateLimitedError) as info:
+        await reserve(throttle, flavour, EMAIL, None)
+    assert info.value.retry_after == 60
+    # Only the address is full: the account's fresh counter is hit, then taken back.
+    with pytest.raises(RateLimitedError) as info:
+        await reserve(throttle, flavour, "grace@example.com", IP)
+    assert info.value.retry_after == 3600
+    assert _hits(_memory(throttle), "grace@example.com") == [0]
+
+
+async def test_sec21_attempt_keeps_only_a_wrong_password(clock: Clock, flavour: str) -> None:
+    throttle = _memory_throttle(clock, account=3, address=100)
+    store = _memory(throttle)
+    await run_attempt(throttle, flavour, EMAIL, IP)  # a right password: given back
+    assert _hits(store, EMAIL, IP) == [0, 0]
+    with pytest.raises(InvalidCredentialsError):
+        await run_attempt(throttle, flavour, EMAIL, IP, InvalidCredentialsError())
+    assert _hits(store, EMAIL, IP) == [1, 1]
+    # Any other failure is no verdict on the password: given back, raised unchanged.
+    for other in (DatabaseError("users table gone"), ValueError("bug"), KeyboardInterrupt()):
+        with pytest.raises(type(other)) as info:
+            await run_attempt(throttle, flavour, EMAIL, IP, other)
+        assert info.value is other
+        assert _hits(store, EMAIL, IP) == [1, 1]
+    with pytest.raises(InvalidCredentialsError):
+        await run_attempt(throttle, flavour, EMAIL, IP, InvalidCredentialsError())
+    await run_attempt(throttle, flavour, EMAIL, IP)  # a success resets nothing
+    with pytest.raises(InvalidCredentialsError):
+        await run_attempt(throttle, flavour, EMAIL, IP, InvalidCredentialsError())
+    assert _hits(store, EMAIL, IP) == [3, 3]
+    # Refused before the password is looked at: the block (which would raise
+    # AssertionError instead) never runs.
+    with pytest.raises(RateLimitedError):
+        await run_attempt(throttle, flavour, EMAIL, IP, AssertionError("the block ran"))
+    assert _hits(store, EMAIL, IP) == [3, 3]
+
+
+def test_sec21_attempt_yields_its_reservation(clock: Clock) -> None:
+    throttle = _memory_throttle(clock)
+    with throttle.attempt(EMAIL, None) as reservation:
+        assert isinstance(reservation, Reservation)
+        assert reservation.held
+        assert repr(reservation) == "Reservation(counters=1)"
+    assert not reservation.held
+
+
+async def test_sec21_cancelled_async_attempt_gives_back(clock: Clock) -> None:
+    throttle = _memory_throttle(clock)
+    entered = asyncio.Event()
+
+    async def slow_check() -> None:
+        async with throttle.aattempt(EMAIL, IP):
+            entered.set()
+            await asyncio.Event().wait()  # never set: cancelled in here
+
+    task = asyncio.create_task(slow_check())
+    await entered.wait()
+    assert _hits(_memory(throttle), EMAIL, IP) == [1, 1]
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert _hits(_memory(throttle), EMAIL, IP) == [0, 0]
+
+
+async def test_release_gives_nothing_back_once_the_window_has_ended(
+    clock: Clock, flavour: str
+) -> None:
+    """A check that outlives its window must not take a count out of the next window."""
+    throttle = _memory_throttle(clock, account=3, address=3)
+    store = _memory(throttle)
+    slow = await reserve(throttle, flavour, EMAIL, IP)
+    clock.advance(minutes=16)
+    failed = await reserve(throttle, flavour, EMAIL, IP)  # kept, in the new window
+    assert _hits(store, EMAIL, IP) == [1, 1]
+    assert await release(throttle, flavour, slow) is True
+    assert _hits(store, EMAIL, IP) == [1, 1]
+    assert failed.held
+
+
+class BrokenUnhitStore(MemoryThrottleStore):
+    """Counts, but cannot take counts back, like Redis going away mid-attempt."""
+
+    def unhit(self, key: str, now: Any = None) -> Count:
+        raise DatabaseError("redis://:hunter2@cache unreachable")
+
+    async def aunhit(self, key: str, now: Any = None) -> Count:
+        raise DatabaseError("redis://:hunter2@cache unreachable")
+
+
+class BrokenAddressStore(MemoryThrottleStore):
+    """Counts accounts, fails on addresses: a store that breaks between two hits."""
+
+    def hit(self, key: str, window: timedelta, now: Any = None) -> Count:
+        if key.startswith("addr:"):
+            raise DatabaseError("redis://:hunter2@cache unreachable")
+        return super().hit(key, window, now)
+
+    async def ahit(self, key: str, window: timedelta, now: Any = None) -> Count:
+        return self.hit(key, window, now)
+
+
+async def test_release_failure_stays_counted_and_masks_nothing(
+    clock: Clock, flavour: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = BrokenUnhitStore(clock=clock)
+    throttle = SignInThrottle(store, per_account=Limit(3, WINDOW), clock=clock)
+    with caplog.at_level(logging.WARNING, logger="lucia.throttle"):
+        reservation = await reserve(throttle, flavour, EMAIL, IP)
+        assert await release(throttle, flavour, reservation) is False
+        # Through attempt: a success still succeeds, an error is still that error.
+        await run_attempt(throttle, flavour, EMAIL, IP)
+        marker = ValueError("the real error")
+        with pytest.raises(ValueError, match="the real error") as info:
+            await run_attempt(throttle, flavour, EMAIL, IP, marker)
+        assert info.value is marker
+    assert _hits(store, EMAIL, IP) == [3, 3]  # the safe side: counted as failures
+    warnings = [r for r in caplog.records if r.name == "lucia.throttle"]
+    assert len(warnings) == 6  # two counters, three attempts
+    text = caplog.text + "".join(repr(r.__dict__) for r in warnings)
+    for secret in ("hunter2", EMAIL, IP, account_key(EMAIL)[5:]):
+        assert secret not in text
+
+
+async def test_reserve_store_failure_takes_back_what_it_counted(clock: Clock, flavour: str) -> None:
+    store = BrokenAddressStore(clock=clock)
+    throttle = SignInThrottle(store, clock=clock)
+    with pytest.raises(DatabaseError):
+        await reserve(throttle, flavour, EMAIL, IP)
+    assert len(store) == 0  # the account's count was given back
+    await reserve(throttle, flavour, EMAIL, None)  # without an address, no failure
+    assert _hits(store, EMAIL) == [1]
+
+
+async def test_sec21_redis_reservation(
+    redis_store: RedisThrottleStore, flavour: str, redis_prefix: str, sync_client: redis.Redis
+) -> None:
+    throttle = SignInThrottle(
+        redis_store, per_account=Limit(2, WINDOW), per_address=Limit(100, WINDOW)
+    )
+    acct = f"{redis_prefix}{account_key(EMAIL)}"
+    await run_attempt(throttle, flavour, EMAIL, IP)
+    assert sync_client.exists(acct, f"{redis_prefix}addr:{IP}") == 0  # given back, no keys
+    for _ in range(2):
+        with pytest.raises(InvalidCredentialsError):
+            await run_attempt(throttle, flavour, EMAIL, IP, InvalidCredentialsError())
+    assert sync_client.get(acct) == b"2"
+    with pytest.raises(RateLimitedError) as info:
+        await run_attempt(throttle, flavour, EMAIL, "192.0.2.9")
+    assert 900 - 60 <= info.value.retry_after <= 900
+    # The refusal left nothing behind for the new address, and the account at 2.
+    assert sync_client.exists(f"{redis_prefix}addr:192.0.2.9") == 0
+    assert sync_client.get(acct) == b"2"
+    assert 0 < sync_client.pttl(acct) <= WINDOW.total_seconds() * 1000
+
+
+async def test_sec21_redis_down_refuses_reservations(flavour: str) -> None:
+    port = _closed_port()
+    client: Any
+    if flavour == "async":
+        client = redis.asyncio.Redis(
+            port=port, socket_connect_timeout=2, retry=redis.asyncio.retry.Retry(NoBackoff(), 0)
+        )
+    else:
+        client = redis.Redis(port=port, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
+    store = RedisThrottleStore(client)
+    throttle = SignInThrottle(store)
+    try:
+        # Fails closed: no attempt runs while the throttle cannot count.
+        with pytest.raises(DatabaseError, match="unreachable"):
+            await run_attempt(throttle, flavour, EMAIL, IP)
+        with pytest.raises(DatabaseError, match="unreachable"):
+            await store_unhit(store, flavour, "k")
+    finally:
+        if flavour == "async":
+            await client.aclose()
+        else:
+            client.close()
+
+
+# -- the race: concurrent attempts against one account ---------------------------------
+
+LIMIT = 3
+ATTEMPTS = 20
+GATE_TIMEOUT = 60  # a hang guard only: the gate opens as soon as every attempt is decided
+
+
+class Tally:
+    """Outcomes of concurrent attempts, and a gate that holds every admitted attempt's
+    (slow, wrong) password check until every attempt has been admitted or refused."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.decided = 0
+        self.all_decided = threading.Event()
+        self.wrong = 0
+        self.refused = 0
+
+    def decide(self) -> None:
+        with self.lock:
+            self.decided += 1
+            if self.decided == ATTEMPTS:
+                self.all_decided.set()
+
+    def note(self, outcome: str) -> None:
+        with self.lock:
+            setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def slow_wrong_password(self) -> None:
+        """Admitted: wait for the others, then fail as a wrong password does."""
+        self.decide()
+        assert self.all_decided.wait(GATE_TIMEOUT), "the attempts were never all in flight"
+        raise InvalidCredentialsError()
+
+
+def _threaded(tally: Tally, one_attempt: Any) -> None:
+    start = threading.Barrier(ATTEMPTS)
+
+    def worker() -> None:
+        start.wait()
+        try:
+            one_attempt()
+        except InvalidCredentialsError:
+            tally.note("wrong")
+        except RateLimitedError:
+            tally.decide()
+            tally.note("refused")
+
+    threads = [threading.Thread(target=worker) for _ in range(ATTEMPTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def sync_throttle(
+    request: pytest.FixtureRequest, redis_prefix: str, sync_client: redis.Redis
+) -> SignInThrottle:
+    store: ThrottleStore = (
+        MemoryThrottleStore()
+        if request.param == "memory"
+        else RedisThrottleStore(sync_client, prefix=redis_prefix)
+    )
+    return SignInThrottle(store, per_account=Limit(LIMIT, WINDOW))
+
+
+@pytest.fixture(params=["memory", "redis"])
+def async_throttle(
+    request: pytest.FixtureRequest, redis_prefix: str, async_client: redis.asyncio.Redis
+) -> SignInThrottle:
+    store: ThrottleStore = (
+        MemoryThrottleStore()
+        if request.param == "memory"
+        else RedisThrottleStore(async_client, prefix=redis_prefix)
+    )
+    return SignInThrottle(store, per_account=Limit(LIMIT, WINDOW))
+
+
+def test_sec21_concurrent_attempts_stop_at_the_limit_threads(sync_throttle: SignInThrottle) -> None:
+    tally = Tally()
+
+    def one_attempt() -> None:
+        with sync_throttle.attempt(EMAIL, IP):
+            tally.slow_wrong_password()
+
+    _threaded(tally, one_attempt)
+    assert (tally.wrong, tally.refused) == (LIMIT, ATTEMPTS - LIMIT)
+    assert sync_throttle.store.peek(account_key(EMAIL)).hits == LIMIT
+    assert sync_throttle.store.peek(address_key(IP)).hits == LIMIT
+
+
+def test_check_then_record_overshoots_under_threads(sync_throttle: SignInThrottle) -> None:
+    """Why ``attempt`` exists: with the old pair every concurrent guess gets through."""
+    tally = Tally()
+
+    def one_attempt() -> None:
+        sync_throttle.check(EMAIL, IP)
+        try:
+            tally.slow_wrong_password()
+        except InvalidCredentialsError:
+            sync_throttle.record_failure(EMAIL, IP)
+            raise
+
+    _threaded(tally, one_attempt)
+    assert (tally.wrong, tally.refused) == (ATTEMPTS, 0)
+
+
+async def _tasks(tally: AsyncTally, one_attempt: Any) -> None:
+    start = asyncio.Event()
+
+    async def worker() -> None:
+        await start.wait()
+        try:
+            await one_attempt()
+        except InvalidCredentialsError:
+            tally.note("wrong")
+        except RateLimitedError:
+            tally.decide()
+            tally.note("refused")
+
+    tasks = [asyncio.create_task(worker()) for _ in range(ATTEMPTS)]
+    start.set()
+    await asyncio.gather(*tasks)
+
+
+class AsyncTally(Tally):
+    """``Tally`` for tasks on one event loop: the gate is an ``asyncio.Event``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready = asyncio.Event()
+
+    def decide(self) -> None:
+        super().decide()
+        if self.all_decided.is_set():
+            self.ready.set()
+
+    async def aslow_wrong_password(self) -> None:
+        self.decide()
+        async with asyncio.timeout(GATE_TIMEOUT):  # a hang guard only
+            await self.ready.wait()
+        raise InvalidCredentialsError()
+
+
+async def test_sec21_concurrent_attempts_stop_at_the_limit_tasks(
+    async_throttle: SignInThrottle,
+) -> None:
+    tally = AsyncTally()
+
+    async def one_attempt() -> None:
+        async with async_throttle.aattempt(EMAIL, IP):
+            await tally.aslow_wrong_password()
+
+    await _tasks(tally, one_attempt)
+    assert (tally.wrong, tally.refused) == (LIMIT, ATTEMPTS - LIMIT)
+    assert (await async_throttle.store.apeek(account_key(EMAIL))).hits == LIMIT
+    assert (await async_throttle.store.apeek(address_key(IP))).hits == LIMIT
+
+
+async def test_check_then_record_overshoots_under_tasks(async_throttle: SignInThrottle) -> None:
+    tally = AsyncTally()
+
+    async def one_attempt() -> None:
+        await async_throttle.acheck(EMAIL, IP)
+        try:
+            await tally.aslow_wrong_password()
+        except InvalidCredentialsError:
+            await async_throttle.arecord_failure(EMAIL, IP)
+            raise
+
+    await _tasks(tally, one_attempt)
+    assert (tally.wrong, tally.refused) == (ATTEMPTS, 0)

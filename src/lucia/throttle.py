@@ -1,20 +1,34 @@
 """Sign-in throttling: failures counted per account and per client address.
 
     throttle = SignInThrottle()                      # per process; RedisThrottleStore for several
-    throttle.check(account, address)                 # before the password: RateLimitedError
-    try:
+    with throttle.attempt(account, address):         # RateLimitedError before any hashing
         user = auth.authenticate("email", account, password)
-    except InvalidCredentialsError:
-        throttle.record_failure(account, address)
-        raise
 
-Each counter is a fixed window: the first failure starts it, ``Limit.window``
-later it is gone. While a counter holds ``Limit.failures`` failures, ``check``
-raises ``RateLimitedError`` with ``retry_after``, the whole seconds until that
-window ends. A successful sign-in does not reset anything (allauth 65.8.1): an
-attacker who owns one account must not be able to clear the count of the
-address they guess others' passwords from. Defaults: 10 failures per account
-and 100 per address, each in 15 minutes.
+    async with throttle.aattempt(account, address):  # the same, for asyncio code
+        user = await auth.authenticate("email", account, password)
+
+``attempt`` reserves before the password is checked: it counts the attempt in
+the account's and the address's counters at once, and refuses it (undoing its
+own counts) when that takes a counter past its limit. A wrong password
+(``InvalidCredentialsError`` leaving the block) keeps the count: that is the
+recorded failure. Anything else (a success, a store error, any other
+exception) gives the count back. Because counting and checking are one atomic
+step per counter, attempts that run at the same moment cannot all slip under
+the limit: with a limit of k, at most k attempts are in flight or failed in a
+window and the next one is refused. ``reserve`` / ``release`` are the same
+steps for code that cannot use a ``with`` block.
+
+Each counter is a fixed window: the first count starts it, ``Limit.window``
+later it is gone. While a counter holds ``Limit.failures`` counts, attempts
+raise ``RateLimitedError`` with ``retry_after``, the whole seconds until that
+window ends. A successful sign-in resets nothing (allauth 65.8.1): it only
+gives back its own reservation, so an attacker who owns one account cannot
+clear the count of the address they guess others' passwords from. Defaults:
+10 failures per account and 100 per address, each in 15 minutes.
+
+``check`` (peek) and ``record_failure`` (count) are the older two-step API,
+kept for compatibility: they are not race-free, since every concurrent attempt
+passes ``check`` before any failure is recorded. Use ``attempt``.
 
 The account (what the user typed, normalised by the caller) is hashed with
 SHA-256 before it becomes a key, so no email address is ever a store key.
@@ -32,18 +46,20 @@ store failure is a ``DatabaseError``; integrations answer it with 503.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
+import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
 from lucia.emails import normalize_email
-from lucia.errors import DatabaseError, LuciaError
+from lucia.errors import DatabaseError, InvalidCredentialsError, LuciaError
 from lucia.sessions import utc_now
 
 if TYPE_CHECKING:
@@ -56,6 +72,7 @@ __all__ = [
     "MemoryThrottleStore",
     "RateLimitedError",
     "RedisThrottleStore",
+    "Reservation",
     "SignInThrottle",
     "ThrottleStore",
     "account_key",
@@ -63,6 +80,8 @@ __all__ = [
     "client_address",
     "sign_in_account",
 ]
+
+logger = logging.getLogger("lucia.throttle")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -113,17 +132,25 @@ class ThrottleStore(Protocol):
     """Fixed-window counters by key.
 
     ``hit`` adds one to the counter (starting a window of ``window`` when there is
-    none) and returns the new count; ``peek`` reads without counting. ``now`` is
-    the throttle's clock, used for ``reset_at`` (and, in memory, for expiry).
+    none) and returns the new count; ``peek`` reads without counting; ``unhit``
+    takes one back and returns the new count: never below zero, never starting
+    a window or creating a counter, never lengthening a window (a counter that
+    reaches zero is gone, as if never counted). Each is atomic on its key.
+    ``now`` is the throttle's clock, used for ``reset_at`` (and, in memory, for
+    expiry).
     """
 
     def hit(self, key: str, window: timedelta, now: datetime | None = None) -> Count: ...
 
     def peek(self, key: str, now: datetime | None = None) -> Count: ...
 
+    def unhit(self, key: str, now: datetime | None = None) -> Count: ...
+
     async def ahit(self, key: str, window: timedelta, now: datetime | None = None) -> Count: ...
 
     async def apeek(self, key: str, now: datetime | None = None) -> Count: ...
+
+    async def aunhit(self, key: str, now: datetime | None = None) -> Count: ...
 
 
 class MemoryThrottleStore:
@@ -176,6 +203,23 @@ class MemoryThrottleStore:
                 return Count(0, now)
             return Count(counter[0], counter[1])
 
+    def unhit(self, key: str, now: datetime | None = None) -> Count:
+        """Take one back: never below zero, never a new counter or a longer window.
+
+        A counter that reaches zero is removed (a given-back count never started
+        anything); an ended window is left to expire as it is.
+        """
+        now = self.clock() if now is None else now
+        with self._lock:
+            counter = self._counters.get(key)
+            if counter is None or counter[1] <= now:
+                return Count(0, now)
+            counter[0] -= 1
+            if counter[0] <= 0:
+                del self._counters[key]
+                return Count(0, now)
+            return Count(counter[0], counter[1])
+
     # Never blocks (a lock held for a dict operation), so the event loop can call it.
     async def ahit(self, key: str, window: timedelta, now: datetime | None = None) -> Count:
         """``hit``, for async code."""
@@ -184,6 +228,10 @@ class MemoryThrottleStore:
     async def apeek(self, key: str, now: datetime | None = None) -> Count:
         """``peek``, for async code."""
         return self.peek(key, now)
+
+    async def aunhit(self, key: str, now: datetime | None = None) -> Count:
+        """``unhit``, for async code."""
+        return self.unhit(key, now)
 
     def _evict(self, now: datetime) -> None:
         counters = self._counters
@@ -213,6 +261,19 @@ if not n then return {0, 0} end
 return {n, redis.call('PTTL', KEYS[1])}
 """
 
+# Takes one back without ever creating the key (DECR alone would make it -1) or
+# touching its TTL (DECR keeps it). At zero the key goes: a count given back
+# leaves no window behind. A non-integer value fails in DECR, as in _HIT's INCR.
+_UNHIT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
+local n = redis.call('DECR', KEYS[1])
+if n <= 0 then
+  redis.call('DEL', KEYS[1])
+  return {0, 0}
+end
+return {n, redis.call('PTTL', KEYS[1])}
+"""
+
 
 def _count(reply: Any, now: datetime) -> Count:
     try:
@@ -230,8 +291,9 @@ class RedisThrottleStore:
     """Counters in Redis, shared by every process: ``INCR`` and ``PEXPIRE`` in one script.
 
     ``client`` is a ``redis.Redis`` / ``redis.cluster.RedisCluster`` (use the
-    sync methods, ``SignInThrottle.check``) or a ``redis.asyncio.Redis`` /
-    ``redis.asyncio.cluster.RedisCluster`` (the async ones, ``acheck``). The
+    sync methods, ``SignInThrottle.attempt``) or a ``redis.asyncio.Redis`` /
+    ``redis.asyncio.cluster.RedisCluster`` (the async ones, ``aattempt``). Each
+    of ``hit``, ``peek`` and ``unhit`` is one single-key Lua script. The
     store never closes it. Keys: ``{prefix}acct:{sha256 hex}`` and
     ``{prefix}addr:{address}``, each expiring with its window by Redis's clock.
     Any redis-py error becomes ``DatabaseError``.
@@ -256,6 +318,7 @@ class RedisThrottleStore:
         self._secrets = _client_secrets(client)
         self._hit = client.register_script(_HIT)
         self._peek = client.register_script(_PEEK)
+        self._unhit = client.register_script(_UNHIT)
 
     def __repr__(self) -> str:
         from lucia.adapters.redis import _describe
@@ -270,7 +333,11 @@ class RedisThrottleStore:
     def _require(self, is_async: bool) -> None:
         if self.is_async != is_async:
             flavour = "an asyncio" if self.is_async else "a sync"
-            wanted = "ahit/apeek (SignInThrottle.acheck)" if self.is_async else "hit/peek (check)"
+            wanted = (
+                "ahit/apeek/aunhit (SignInThrottle.aattempt, acheck)"
+                if self.is_async
+                else "hit/peek/unhit (attempt, check)"
+            )
             raise TypeError(f"this store wraps {flavour} Redis client: use {wanted}")
 
     def hit(self, key: str, window: timedelta, now: datetime | None = None) -> Count:
@@ -293,6 +360,18 @@ class RedisThrottleStore:
         now = utc_now() if now is None else now
         try:
             reply = self._peek(keys=[self.prefix + key])
+        except redis.RedisError as exc:
+            raise self._error(exc) from None
+        return _count(reply, now)
+
+    def unhit(self, key: str, now: datetime | None = None) -> Count:
+        """Take one back in Redis: never below zero, never a new key or a longer TTL."""
+        import redis
+
+        self._require(False)
+        now = utc_now() if now is None else now
+        try:
+            reply = self._unhit(keys=[self.prefix + key])
         except redis.RedisError as exc:
             raise self._error(exc) from None
         return _count(reply, now)
@@ -321,6 +400,18 @@ class RedisThrottleStore:
             raise self._error(exc) from None
         return _count(reply, now)
 
+    async def aunhit(self, key: str, now: datetime | None = None) -> Count:
+        """``unhit`` on an asyncio client."""
+        import redis
+
+        self._require(True)
+        now = utc_now() if now is None else now
+        try:
+            reply = await self._unhit(keys=[self.prefix + key])
+        except redis.RedisError as exc:
+            raise self._error(exc) from None
+        return _count(reply, now)
+
 
 def _millis(window: timedelta) -> int:
     return max(1, window // timedelta(milliseconds=1))
@@ -330,9 +421,42 @@ def _retry_after(reset_at: datetime, now: datetime) -> int:
     return max(1, math.ceil((reset_at - now).total_seconds()))
 
 
-class SignInThrottle:
-    """Counts failed sign-ins per account and per address; ``check`` refuses past the limits.
+class Reservation:
+    """One attempt's hold on the throttle's counters, as ``reserve`` made it.
 
+    Hand it to ``release`` to give the counts back (a right password, or an
+    attempt that failed for another reason than a wrong password); keep it to
+    leave them counted (a wrong password). It gives back at most once, and only
+    counts whose windows still run: once a window has ended, the counter that
+    runs under the same key holds other attempts' counts, not this one's.
+    ``repr()`` names neither the account nor the address.
+    """
+
+    __slots__ = ("_held",)
+
+    def __init__(self, held: Iterable[tuple[str, datetime]]) -> None:
+        # (store key, end of the window the count went into)
+        self._held: tuple[tuple[str, datetime], ...] = tuple(held)
+
+    @property
+    def held(self) -> bool:
+        """Whether it still holds counts (it was neither released nor emptied)."""
+        return bool(self._held)
+
+    def _take(self) -> tuple[tuple[str, datetime], ...]:
+        # Empty it before the store calls: a second release gives nothing back.
+        held, self._held = self._held, ()
+        return held
+
+    def __repr__(self) -> str:
+        return f"Reservation(counters={len(self._held)})"
+
+
+class SignInThrottle:
+    """Counts sign-in attempts per account and per address; refuses past the limits.
+
+    ``attempt`` / ``aattempt`` (or ``reserve`` and ``release``) is the race-free
+    way to use it; ``check`` and ``record_failure`` are the older, racy pair.
     ``store`` defaults to a ``MemoryThrottleStore`` on ``clock``. ``ipv6_prefix``
     is the IPv6 network size counted as one address (128: each address alone).
     """
@@ -367,14 +491,142 @@ class SignInThrottle:
         return counters
 
     @staticmethod
-    def _verdict(found: list[tuple[Count, Limit]], now: datetime) -> None:
-        # Blocked until every full counter's window has ended.
-        waits = [_retry_after(c.reset_at, now) for c, limit in found if c.hits >= limit.failures]
+    def _verdict(found: list[tuple[Count, Limit]], now: datetime, own: int = 0) -> None:
+        # Blocked until every full counter's window has ended. ``own`` is how many
+        # of each count are the caller's own (1 once ``reserve`` has counted itself):
+        # a reservation is refused exactly when ``check`` would have refused it.
+        waits = [
+            _retry_after(c.reset_at, now) for c, limit in found if c.hits - own >= limit.failures
+        ]
         if waits:
             raise RateLimitedError(max(waits))
 
+    # -- the reservation: race-free --------------------------------------------------------
+
+    def reserve(self, account: str, address: str | None) -> Reservation:
+        """Count this attempt in the account's and (unless None) the address's counter.
+
+        When a counter was already full, the counts just made are taken back and
+        ``RateLimitedError`` is raised, as ``check`` would. Otherwise the attempt
+        holds one count in each counter until ``release``; a wrong password keeps
+        them (that is its recorded failure). Each count is one atomic store
+        operation, so concurrent attempts cannot all slip under a limit. A store
+        failure is a ``DatabaseError``, after the counts already made are taken
+        back (best effort).
+        """
+        now = self.clock()
+        made: list[tuple[str, datetime]] = []
+        try:
+            found = []
+            for key, limit in self._counters(account, address):
+                count = self.store.hit(key, limit.window, now)
+                made.append((key, count.reset_at))
+                found.append((count, limit))
+            self._verdict(found, now, own=1)
+        except BaseException:
+            # Refused or broken: leave the counters as they were before.
+            self._give_back(tuple(made), now)
+            raise
+        return Reservation(made)
+
+    def release(self, reservation: Reservation) -> bool:
+        """Give back ``reservation``'s counts (a right password, or no verdict on it).
+
+        Gives back at most once, and only counts whose windows still run. Never
+        raises for the store: a count that cannot be given back stays counted as
+        a failure (the safe side), is logged, and the answer is False; True when
+        everything held was given back.
+        """
+        held = reservation._take()
+        return self._give_back(held, self.clock()) if held else True
+
+    def _give_back(self, held: tuple[tuple[str, datetime], ...], now: datetime) -> bool:
+        done = True
+        for key, reset_at in held:
+            if reset_at <= now:
+                continue  # that window is over: the counter under this key is not ours
+            try:
+                self.store.unhit(key, now)
+            except DatabaseError as exc:
+                done = _not_given_back(exc)
+        return done
+
+    async def areserve(self, account: str, address: str | None) -> Reservation:
+        """``reserve`` for async code (never blocks the event loop)."""
+        now = self.clock()
+        made: list[tuple[str, datetime]] = []
+        try:
+            found = []
+            for key, limit in self._counters(account, address):
+                count = await self.store.ahit(key, limit.window, now)
+                made.append((key, count.reset_at))
+                found.append((count, limit))
+            self._verdict(found, now, own=1)
+        except BaseException:
+            await self._agive_back(tuple(made), now)
+            raise
+        return Reservation(made)
+
+    async def arelease(self, reservation: Reservation) -> bool:
+        """``release`` for async code."""
+        held = reservation._take()
+        return await self._agive_back(held, self.clock()) if held else True
+
+    async def _agive_back(self, held: tuple[tuple[str, datetime], ...], now: datetime) -> bool:
+        done = True
+        for key, reset_at in held:
+            if reset_at <= now:
+                continue
+            try:
+                await self.store.aunhit(key, now)
+            except DatabaseError as exc:
+                done = _not_given_back(exc)
+        return done
+
+    @contextlib.contextmanager
+    def attempt(self, account: str, address: str | None) -> Iterator[Reservation]:
+        """Run a password check as one throttled attempt: the way to use the throttle.
+
+            with throttle.attempt(account, address):
+                user = auth.authenticate("email", account, password)
+
+        ``reserve`` on entry (``RateLimitedError`` before the block runs). On exit
+        the count stays only when ``InvalidCredentialsError`` leaves the block (a
+        wrong password or an unknown account); a normal exit or any other
+        exception gives it back (``release``), and the exception goes on as it was.
+        """
+        reservation = self.reserve(account, address)
+        try:
+            yield reservation
+        except InvalidCredentialsError:
+            raise  # the failure: the count stays
+        except BaseException:
+            self.release(reservation)
+            raise
+        self.release(reservation)
+
+    @contextlib.asynccontextmanager
+    async def aattempt(self, account: str, address: str | None) -> AsyncIterator[Reservation]:
+        """``attempt`` for async code: ``async with throttle.aattempt(account, address):``."""
+        reservation = await self.areserve(account, address)
+        try:
+            yield reservation
+        except InvalidCredentialsError:
+            raise
+        except BaseException:
+            # Also on cancellation: the task's cancel was delivered, so this await runs.
+            await self.arelease(reservation)
+            raise
+        await self.arelease(reservation)
+
+    # -- check, then record: kept for compatibility, not race-free ------------------------
+
     def check(self, account: str, address: str | None) -> None:
-        """Raise ``RateLimitedError`` when the account's or the address's counter is full."""
+        """Raise ``RateLimitedError`` when the account's or the address's counter is full.
+
+        Not race-free: attempts running at the same moment all pass ``check``
+        before any of them calls ``record_failure``. Use ``attempt``.
+        """
         now = self.clock()
         found = [
             (self.store.peek(key, now), limit) for key, limit in self._counters(account, address)
@@ -382,13 +634,17 @@ class SignInThrottle:
         self._verdict(found, now)
 
     def record_failure(self, account: str, address: str | None) -> None:
-        """Count one failed sign-in for the account and (unless None) the address."""
+        """Count one failed sign-in for the account and (unless None) the address.
+
+        The second half of the ``check`` pair (not race-free); never after ``reserve``,
+        whose kept reservation is already the failure's count.
+        """
         now = self.clock()
         for key, limit in self._counters(account, address):
             self.store.hit(key, limit.window, now)
 
     async def acheck(self, account: str, address: str | None) -> None:
-        """``check`` for async code (never blocks the event loop)."""
+        """``check`` for async code (never blocks the event loop); not race-free."""
         now = self.clock()
         found = [
             (await self.store.apeek(key, now), limit)
@@ -397,10 +653,20 @@ class SignInThrottle:
         self._verdict(found, now)
 
     async def arecord_failure(self, account: str, address: str | None) -> None:
-        """``record_failure`` for async code."""
+        """``record_failure`` for async code; not race-free."""
         now = self.clock()
         for key, limit in self._counters(account, address):
             await self.store.ahit(key, limit.window, now)
+
+
+def _not_given_back(exc: DatabaseError) -> bool:
+    # The store's error text is already scrubbed of credentials; the key (a hashed
+    # account or an address) is left out all the same.
+    logger.warning(
+        "a sign-in count could not be given back and stays counted as a failure",
+        extra={"error_code": exc.code},
+    )
+    return False
 
 
 def sign_in_account(identifier: str) -> str:

@@ -57,6 +57,7 @@ from lucia.throttle import (  # noqa: E402
     Limit,
     MemoryThrottleStore,
     RedisThrottleStore,
+    Reservation,
     SignInThrottle,
 )
 from tests.conformance.backends_django import fresh_database  # noqa: E402
@@ -107,6 +108,13 @@ class FailingThrottleStore(MemoryThrottleStore):
         raise DatabaseError("redis://:hunter2@cache unreachable")
 
     async def apeek(self, key: str, now: Any = None) -> Count:
+        raise DatabaseError("redis://:hunter2@cache unreachable")
+
+    # The routes reserve (hit) rather than peek: down for those too.
+    def hit(self, key: str, window: Any, now: Any = None) -> Count:
+        raise DatabaseError("redis://:hunter2@cache unreachable")
+
+    async def ahit(self, key: str, window: Any, now: Any = None) -> Count:
         raise DatabaseError("redis://:hunter2@cache unreachable")
 
 
@@ -753,6 +761,96 @@ def test_sec21_throttle_counts_in_redis_without_addresses_in_keys(
         keys = [key.decode() for key in client.scan_iter(match=f"{redis_prefix}*")]
     assert keys
     assert not any("ada" in key or "example" in key for key in keys)
+
+
+class GatedThrottle(SignInThrottle):
+    """A throttle that notes when each attempt has been admitted or refused, so a
+    test can hold the admitted ones in the hasher until every attempt is decided."""
+
+    def __init__(self, attempts: int, **options: Any) -> None:
+        super().__init__(**options)
+        self.attempts = attempts
+        self.decided = 0
+        self.all_decided = threading.Event()
+        self._lock = threading.Lock()
+
+    def _decide(self) -> None:
+        with self._lock:
+            self.decided += 1
+            if self.decided == self.attempts:
+                self.all_decided.set()
+
+    def reserve(self, account: str, address: str | None) -> Reservation:
+        try:
+            return super().reserve(account, address)
+        finally:
+            self._decide()
+
+    async def areserve(self, account: str, address: str | None) -> Reservation:
+        try:
+            return await super().areserve(account, address)
+        finally:
+            self._decide()
+
+    # Were the routes to go back to check-then-record, the test fails on its
+    # counts rather than on the gate's hang guard.
+    def check(self, account: str, address: str | None) -> None:
+        try:
+            super().check(account, address)
+        finally:
+            self._decide()
+
+    async def acheck(self, account: str, address: str | None) -> None:
+        try:
+            await super().acheck(account, address)
+        finally:
+            self._decide()
+
+
+def test_sec21_concurrent_wrong_sign_ins_stop_at_the_limit(
+    make_env: EnvFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parallel guesses through the routes: the throttle counts each one before its
+    password is checked, so exactly ``limit`` of them reach the hasher."""
+    limit, attempts = 3, 8
+    throttle = GatedThrottle(attempts, per_account=Limit(limit, timedelta(minutes=15)))
+    env = make_env(throttle=throttle)
+    env.sign_up()
+    checks = env.hasher.checks
+    verify = env.hasher.verify
+
+    def slow_verify(hashed: str, password: str) -> bool:
+        # Every admitted guess is still in flight while the others are decided.
+        # The timeout only guards against a hang; the counts below are the test.
+        throttle.all_decided.wait(60)
+        return verify(hashed, password)
+
+    monkeypatch.setattr(env.hasher, "verify", slow_verify)
+    statuses: list[int] = []
+    start = threading.Barrier(attempts)
+
+    def guess() -> None:
+        with env.browser() as browser:
+            start.wait()
+            response = env.post(
+                "signin", json={"email": EMAIL, "password": "wrong one!"}, client=browser
+            )
+        statuses.append(response.status_code)
+        if env.framework == "django":
+            from django.db import connections
+
+            connections.close_all()  # this thread's own database connection
+
+    threads = [threading.Thread(target=guess) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert throttle.all_decided.is_set()
+    assert sorted(statuses) == [401] * limit + [429] * (attempts - limit)
+    assert env.hasher.checks - checks == limit  # the refused guesses never reached it
+    # Once the guesses are over, the right password is refused too: the account is full.
+    assert env.post("signin", json={"email": EMAIL, "password": PASSWORD}).status_code == 429
 
 
 def test_throttle_backend_failure_is_a_503(make_env: EnvFactory) -> None:

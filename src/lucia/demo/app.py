@@ -34,7 +34,12 @@ from starlette.routing import Route
 from lucia import accounts
 from lucia.adapters.sqlite import AsyncSQLiteAdapter
 from lucia.core import AsyncLucia
-from lucia.errors import InvalidCredentialsError, InvalidPasswordError
+from lucia.errors import (
+    InvalidCredentialsError,
+    InvalidPasswordError,
+    KeyNotFoundError,
+    LastKeyError,
+)
 from lucia.integrations.starlette import (
     LuciaMiddleware,
     auth_routes,
@@ -127,9 +132,6 @@ class DemoState:
         self.dev_provider_url = dev_provider_url
         # Provider name (as stored in keys) -> label, for the identities list.
         self.labels = {p.provider.name: p.label for p in providers}
-        # Serialises "is this the last key?" with the delete: two unlinks sent
-        # at once must not remove both of a user's last two keys.
-        self.unlink_lock = asyncio.Lock()
 
 
 def create_app(
@@ -238,8 +240,10 @@ class _Views:
     ) -> T:
         """Run the password check ``attempt`` under the sign-in throttle (SECURITY 21).
 
-        A blocked account or address never reaches the hasher: ``RateLimitedError``.
-        A wrong password counts one failure, then re-raises.
+        The attempt is reserved before the password is checked, so concurrent
+        attempts cannot all slip under the limit; a blocked account or address
+        never reaches the hasher: ``RateLimitedError``. A wrong password keeps its
+        count (the recorded failure) and re-raises; anything else gives it back.
         """
         account = sign_in_account(email)
         client = request.client
@@ -247,13 +251,8 @@ class _Views:
         address = client_address(
             client.host if client is not None else None, request.headers.get("x-forwarded-for")
         )
-        throttle = self.state.throttle
-        await throttle.acheck(account, address)
-        try:
+        async with self.state.throttle.aattempt(account, address):
             return await attempt()
-        except InvalidCredentialsError:
-            await throttle.arecord_failure(account, address)
-            raise
 
     def _rate_limited(self, request: Request, error: RateLimitedError) -> Response:
         body = pages.rate_limited_page(error.retry_after)
@@ -445,24 +444,30 @@ class _Views:
             return refused
         provider_id = form.get("provider_id", "")
         provider_user_id = form.get("provider_user_id", "")
-        async with self.state.unlink_lock:
-            keys = await self.auth.get_user_keys(user.id)
+        # The form names one of the user's keys (someone else's is as unknown as
+        # a made-up one); the unlink itself removes that provider's keys in one
+        # atomic store operation that never takes a user's last key, even
+        # against another unlink sent at the same time (no lock needed here).
+        keys = await self.auth.get_user_keys(user.id)
+        try:
             if not any(
                 k.provider_id == provider_id and k.provider_user_id == provider_user_id
                 for k in keys
             ):
-                return await self._account_response(
-                    request, user, session, status=404, error="No such sign-in method."
-                )
-            if len(keys) < 2:
-                return await self._account_response(
-                    request,
-                    user,
-                    session,
-                    status=409,
-                    error="This is your only sign-in method: link another one first.",
-                )
-            await self.auth.delete_key(provider_id, provider_user_id)
+                raise KeyNotFoundError()
+            await self.auth.unlink_provider(user.id, provider_id)
+        except KeyNotFoundError:
+            return await self._account_response(
+                request, user, session, status=404, error="No such sign-in method."
+            )
+        except LastKeyError:
+            return await self._account_response(
+                request,
+                user,
+                session,
+                status=409,
+                error="This is your only sign-in method: link another one first.",
+            )
         logger.info("demo: key unlinked", extra={"user_id": user.id, "provider_id": provider_id})
         return self._redirect("/account?notice=unlinked")
 

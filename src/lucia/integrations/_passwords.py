@@ -36,6 +36,7 @@ from lucia.errors import (
     KeyNotFoundError,
     LuciaError,
 )
+from lucia.errors import LastKeyError as LastKeyError  # re-exported: it used to live here
 from lucia.models import Key, Session, User
 from lucia.oauth.flow import (
     RESPONSE_HEADERS,
@@ -44,7 +45,7 @@ from lucia.oauth.flow import (
     UnknownProviderError,
     safe_next,
 )
-from lucia.throttle import SignInThrottle, client_address, sign_in_account
+from lucia.throttle import Reservation, SignInThrottle, client_address, sign_in_account
 
 __all__ = [
     "MAX_BODY",
@@ -141,14 +142,6 @@ class SessionNotFoundError(_RouteError):
     code = "AUTH_SESSION_NOT_FOUND"
     default_message = "no such session"
     status = 404
-
-
-class LastKeyError(_RouteError):
-    """Unlinking the only key left, which would lock the user out (409)."""
-
-    code = "AUTH_LAST_KEY"
-    default_message = "this is the only way to sign in to the account; add another first"
-    status = 409
 
 
 # Statuses of lucia's errors that carry none themselves.
@@ -403,18 +396,29 @@ def _check_password(
     account: str,
     flow: Operation[accounts.SignedIn],
 ) -> Operation[accounts.SignedIn]:
-    """Run a password-checking ``accounts`` flow under the throttle.
+    """Run a password-checking ``accounts`` flow under the throttle, race-free.
 
-    A blocked attempt never reaches the hasher; a wrong password counts one
-    failure for the account and the address; a success resets nothing.
+    The attempt is reserved (counted for the account and the address) before
+    the flow runs, so concurrent attempts cannot all pass under the limit; a
+    blocked attempt never reaches the hasher. A wrong password keeps its count:
+    that is the recorded failure. A success, or any other error, gives it back
+    (a success resets nothing else). A request whose generator is closed
+    mid-flow (a cancelled ASGI task) can make no more calls: its count stays,
+    the safe side.
     """
-    yield call(config.throttle, "check", account, request.address)
+    reservation: Reservation = yield call(config.throttle, "reserve", account, request.address)
     try:
-        return (yield from flow)
+        signed = yield from flow
     except InvalidCredentialsError:
-        # lucia.core logs the failure itself (with the user's id when known).
-        yield call(config.throttle, "record_failure", account, request.address)
+        # The count stays. lucia.core logs the failure itself (with the user's id when known).
         raise
+    except Exception:
+        # Not a verdict on the password (a store error, a refused new password...).
+        # release never raises for the store, so the flow's own error goes on.
+        yield call(config.throttle, "release", reservation)
+        raise
+    yield call(config.throttle, "release", reservation)
+    return signed
 
 
 def _sign_in(config: PasswordConfig, request: PasswordRequest, fields: Mapping[str, str]) -> _Gen:
@@ -508,15 +512,10 @@ def _unlink(config: PasswordConfig, request: PasswordRequest, fields: Mapping[st
     accounts.require_recent_authentication(
         config.auth, session, max_age=config.reauthentication_max_age
     )
-    keys: list[Key] = yield _auth("get_user_keys", user.id)
-    linked = [key for key in keys if key.provider_id == provider_id]
-    if not linked:
-        raise KeyNotFoundError()
-    if len(linked) == len(keys):
-        # Without another key the account could never be signed in to again.
-        raise LastKeyError()
-    for key in linked:
-        yield _auth("delete_key", key.provider_id, key.provider_user_id)
+    # One atomic store operation: KeyNotFoundError (404) without such a key,
+    # LastKeyError (409) when it would leave the account no way to sign in,
+    # even against a concurrent unlink of the user's other provider.
+    yield _auth("unlink_provider", user.id, provider_id)
     logger.info("identity unlinked", extra={"user_id": user.id, "provider_id": provider_id})
     return _done(config, request, fields, {"user_id": user.id, "unlinked": request.provider})
 
