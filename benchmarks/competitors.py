@@ -43,6 +43,7 @@ import json
 import random
 import secrets
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -73,9 +74,12 @@ USER_BY_PK = "SELECT id, attributes FROM lucia_user WHERE id = {p}"
 SECRET_KEY = "benchmark-only-secret-key-" + "x" * 32
 HOST = "app.example"
 USER_AGENT = "lucia-bench/1.0"
-ROUNDS = 5
-ROUND_BUDGET = 0.15  # seconds per subject per round; fast subjects are capped by MAX_CALLS
-MIN_CALLS, MAX_CALLS = 80, 4000
+# Many short rounds rather than a few long ones: the ratios are taken per round
+# (subjects measured within a second of each other), and a burst of other work on
+# this shared machine then spoils one round of fifteen, not a fifth of the run.
+ROUNDS = 15
+ROUND_BUDGET = 0.05  # seconds per subject per round; fast subjects are capped by MAX_CALLS
+MIN_CALLS, MAX_CALLS = 30, 1500
 PICKED = 2000  # users the requests are spread over (each stack's credential made for them)
 
 
@@ -89,6 +93,7 @@ class Subject:
     is_async: bool
     check: Callable[[Any], str | None]
     samples: list[int] = field(default_factory=list)
+    round_medians: list[float] = field(default_factory=list)  # µs, one per round
 
 
 @dataclass
@@ -756,7 +761,9 @@ def measure(subjects: list[Subject], expected: dict[str, list[str]], rounds: int
         random.shuffle(order)
         for subject in order:
             picks = random.choices(range(n), k=calls[subject.name])
-            subject.samples.extend(run_calls(subject, [subject.creds[j] for j in picks]))
+            timed = run_calls(subject, [subject.creds[j] for j in picks])
+            subject.samples.extend(timed)
+            subject.round_medians.append(statistics.median(timed) / 1000)
 
 
 def run(kind: str, users: int, rounds: int) -> dict[str, Any]:
@@ -830,7 +837,13 @@ def run(kind: str, users: int, rounds: int) -> dict[str, Any]:
         "rounds": rounds,
         "setup_seconds": round(setup_seconds, 1),
         "measure_seconds": round(measure_seconds, 1),
-        "subjects": {s.name: _shared.stats(s.samples).as_dict() for s in subjects},
+        "subjects": {
+            s.name: {
+                **_shared.stats(s.samples).as_dict(),
+                "round_medians": [round(m, 2) for m in s.round_medians],
+            }
+            for s in subjects
+        },
     }
 
 
