@@ -387,7 +387,7 @@ def goals(raw: dict[str, Any]) -> list[str]:
         fapi = paired(s, "fastapi-users read_token", "lucia async")
         add(
             f"10x faster than FastAPI-Users ({db})",
-            f"{fapi:.1f}x (function vs function)",
+            f"{_ratio(fapi)} (function vs function)",
             fapi >= 10,
         )
         for framework, bare, theirs, ours, _ in FRAMEWORKS:
@@ -405,8 +405,8 @@ def goals(raw: dict[str, Any]) -> list[str]:
                 versus_function = paired_net_floor(s, theirs, bare, "lucia sync")
                 add(
                     f"10x faster than {theirs} ({db})",
-                    f"{ratio:.1f}x (net, lucia's {framework} integration);"
-                    f" {versus_function:.1f}x vs Lucia.validate_session",
+                    f"{_ratio(ratio)} (net, lucia's {framework} integration);"
+                    f" {_ratio(versus_function)} vs Lucia.validate_session",
                     ratio >= 10,
                 )
     load = raw.get("load")
