@@ -665,15 +665,18 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_sec21_redis_down_is_a_database_error(flavour: str) -> None:
+def _unreachable_redis(flavour: str) -> Any:
+    """A Redis client (sync or async) for a port nothing listens on, without retries."""
     port = _closed_port()
-    client: Any
     if flavour == "async":
-        client = redis.asyncio.Redis(
+        return redis.asyncio.Redis(
             port=port, socket_connect_timeout=2, retry=redis.asyncio.retry.Retry(NoBackoff(), 0)
         )
-    else:
-        client = redis.Redis(port=port, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
+    return redis.Redis(port=port, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
+
+
+async def test_sec21_redis_down_is_a_database_error(flavour: str) -> None:
+    client = _unreachable_redis(flavour)
     throttle = SignInThrottle(RedisThrottleStore(client))
     try:
         for action in (check, fail):
@@ -1076,14 +1079,7 @@ async def test_sec21_redis_reservation(
 
 
 async def test_sec21_redis_down_refuses_reservations(flavour: str) -> None:
-    port = _closed_port()
-    client: Any
-    if flavour == "async":
-        client = redis.asyncio.Redis(
-            port=port, socket_connect_timeout=2, retry=redis.asyncio.retry.Retry(NoBackoff(), 0)
-        )
-    else:
-        client = redis.Redis(port=port, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
+    client = _unreachable_redis(flavour)
     store = RedisThrottleStore(client)
     throttle = SignInThrottle(store)
     try:
