@@ -19,8 +19,8 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml | $(BIN)/python
 venv: $(VENV)/.installed-$(EXTRAS)
 
 lint: venv
-	$(BIN)/ruff check src tests benchmarks examples scripts/check_wheel.py docs/hooks
-	$(BIN)/ruff format --check src tests benchmarks examples scripts/check_wheel.py docs/hooks
+	$(BIN)/ruff check src tests benchmarks examples scripts/check_wheel.py scripts/check_docs_offline.py docs/hooks
+	$(BIN)/ruff format --check src tests benchmarks examples scripts/check_wheel.py scripts/check_docs_offline.py docs/hooks
 
 typecheck: venv
 	$(BIN)/mypy
@@ -51,8 +51,16 @@ test: lint typecheck pytest docs package py-versions
 
 # The documentation site, into site/ (ignored). --strict (also set in mkdocs.yml):
 # a broken link, a missing page or an API reference warning fails the build.
-docs: venv
+# Mermaid is served from the site (the hook adds it when installed). After the build,
+# every diagram must render in Chromium with the internet cut off.
+MERMAID_JS := docs/node/node_modules/mermaid/dist/mermaid.min.js
+$(MERMAID_JS): docs/node/package.json
+	cd docs/node && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+docs: venv $(MERMAID_JS) browser
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	$(BIN)/python scripts/check_docs_offline.py site
 
 # The sdist and the wheel, their metadata checked by twine, and the wheel
 # installed into a clean virtual environment where lucia must work with no extra.
@@ -100,4 +108,4 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/lucia demo $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-3.* .venv-bench site .mypy_cache .ruff_cache .pytest_cache .hypothesis dist build tests/oauth/node/node_modules
+	rm -rf $(VENV) .venv-3.* .venv-bench site .mypy_cache .ruff_cache .pytest_cache .hypothesis dist build tests/oauth/node/node_modules docs/node/node_modules

@@ -27,6 +27,7 @@ def hook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     # A repository of our own: these tests must not depend on which files exist today.
     monkeypatch.setattr(module, "ROOT", tmp_path)
     monkeypatch.setattr(module, "BENCH_PLOT", tmp_path / "benchmarks/results/results.png")
+    monkeypatch.setattr(module, "MERMAID_JS", tmp_path / "mermaid.min.js")
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs/flask.md").write_text("# Flask\n")
     return module
@@ -78,3 +79,28 @@ def test_benchmark_plot_is_linked_only_when_it_exists(hook: ModuleType, tmp_path
     hook.BENCH_PLOT.write_bytes(b"\x89PNG")
     out = hook.on_page_markdown(markdown, page("performance.md"), None, None)
     assert f"]({hook.BENCH_PLOT_URI})" in out
+
+
+def test_mermaid_is_served_from_the_site_only_when_installed(
+    hook: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.structure.files import Files
+
+    monkeypatch.setattr(hook, "PENDING_PAGES", {})  # stubs need a plugin run; not tested here
+    config = MkDocsConfig()
+    config.load_dict({"site_name": "t", "docs_dir": str(tmp_path / "docs")})
+    config.validate()
+    # File.generated names the plugin running it; outside a build there is none.
+    monkeypatch.setattr(config.plugins, "_current_plugin", None, raising=False)
+
+    # Not installed: no script tag that would 404; Material falls back to its CDN.
+    assert hook.MERMAID_URI not in hook.on_config(config)["extra_javascript"]
+    assert hook.on_files(Files([]), config).get_file_from_path(hook.MERMAID_URI) is None
+
+    (tmp_path / "mermaid.min.js").write_text("window.mermaid = {};")
+    scripts = hook.on_config(hook.on_config(config))["extra_javascript"]
+    assert scripts.count(hook.MERMAID_URI) == 1  # added once, however often the hook runs
+    published = hook.on_files(Files([]), config).get_file_from_path(hook.MERMAID_URI)
+    assert published is not None
+    assert published.abs_src_path == str(tmp_path / "mermaid.min.js")

@@ -31,6 +31,10 @@ from mkdocs.structure.files import File, Files
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_PLOT = ROOT / "benchmarks" / "results" / "results.png"
 BENCH_PLOT_URI = "assets/bench/results.png"
+# Mermaid from the site itself, not a CDN: readers' browsers ask no third party
+# for the diagrams (`make docs` installs it with npm into docs/node).
+MERMAID_JS = ROOT / "docs" / "node" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+MERMAID_URI = "assets/javascripts/mermaid.min.js"
 
 _BLOCK = re.compile(
     r"<!-- optional: (?P<path>[^ ]+) -->\n(?P<fallback>.*?)<!-- /optional -->", re.DOTALL
@@ -47,10 +51,25 @@ PENDING_PAGES = {
 }
 
 
+def on_config(config: Any) -> Any:
+    """Load Mermaid from the site when it is installed.
+
+    Material for MkDocs fetches Mermaid from a CDN only when no ``mermaid`` is
+    defined on the page; without the npm package (a plain ``mkdocs serve``)
+    the pages keep that fallback instead of a script that would 404.
+    """
+    if MERMAID_JS.is_file() and MERMAID_URI not in config["extra_javascript"]:
+        config["extra_javascript"].append(MERMAID_URI)
+    return config
+
+
 def on_files(files: Files, config: Any) -> Files:
-    """Publish the benchmark plot when ``make bench`` has produced it, and stub pending pages."""
+    """Publish the benchmark plot when ``make bench`` has produced it, Mermaid when
+    installed, and stub pending pages."""
     if BENCH_PLOT.is_file():
         files.append(File.generated(config, BENCH_PLOT_URI, abs_src_path=str(BENCH_PLOT)))
+    if MERMAID_JS.is_file():
+        files.append(File.generated(config, MERMAID_URI, abs_src_path=str(MERMAID_JS)))
     for uri, title in PENDING_PAGES.items():
         if files.get_file_from_path(uri) is None:
             stub = f"# {title}\n\nThis page is being written.\n"
