@@ -376,6 +376,16 @@ async def test_code_exchange_returns_parsed_tokens(run: Runner) -> None:
     assert tokens.expires_at is not None
 
 
+async def test_token_expiry_is_dated_by_the_clients_clock(run: Runner) -> None:
+    moment = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
+    dated = client(clock=lambda: moment)
+    answer = httpx.Response(200, json=token_json(expires_in=60, refresh_token=REFRESH_TOKEN))
+    tokens = await run(dated.validate_authorization_code(CODE, VERIFIER), Recorder(answer))
+    assert tokens.expires_at == moment + timedelta(seconds=60)
+    refreshed = await run(dated.refresh_access_token(REFRESH_TOKEN), Recorder(answer))
+    assert refreshed.expires_at == moment + timedelta(seconds=60)
+
+
 async def test_refresh_request(run: Runner) -> None:
     recorder = Recorder(httpx.Response(200, json=token_json()))
     tokens = await run(client().refresh_access_token(REFRESH_TOKEN, ["a", "b"]), recorder)

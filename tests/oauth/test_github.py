@@ -11,6 +11,7 @@ import logging
 import re
 import socket
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
@@ -525,6 +526,23 @@ async def test_revoke(twin: Twin, github: LocalGitHub) -> None:
         await twin.call("revoke_token", tokens.access_token)
     assert caught.value.http_status == 404
     assert_no_secrets(caught.value, tokens.access_token)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_expiring_tokens_are_dated_by_the_providers_clock(
+    github: LocalGitHub, asynchronous: bool
+) -> None:
+    github.expiring_tokens = True
+    moment = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
+    provider = GitHub(
+        CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, enterprise_url=github.url, clock=lambda: moment
+    )
+    twin = Twin(provider, asynchronous=asynchronous)
+    try:
+        tokens = await signed_in(twin, github)
+    finally:
+        await provider.aclose()
+    assert tokens.expires_at == moment + timedelta(hours=8)
 
 
 async def test_refresh_expiring_tokens(twin: Twin, github: LocalGitHub) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -124,16 +124,16 @@ def test_offline_access_for_a_refresh_token() -> None:
     assert params["prompt"] == ["consent"]
 
 
-async def test_sign_in_with_google(twin: Twin, op: LocalOIDCProvider) -> None:
+async def test_sign_in_with_google(twin: Twin, op: LocalOIDCProvider, clock: Clock) -> None:
     tokens, _ = await sign_in(twin, op)
     assert tokens.scopes == (
         "openid",
         "https://www.googleapis.com/auth/userinfo.email",
         "https://www.googleapis.com/auth/userinfo.profile",
     )
-    # OAuth2Client dates the expiry by the wall clock, not the injected one.
+    # The expiry is dated by the provider's (injected) clock, like the id_token checks.
     assert tokens.expires_at is not None
-    left = tokens.expires_at - datetime.now(UTC)
+    left = tokens.expires_at - clock()
     assert timedelta(seconds=3590) < left <= timedelta(seconds=3599)
     assert tokens.id_token_claims["iss"] == GOOGLE_ISSUER
     user = await twin.call("get_user", tokens)

@@ -13,7 +13,7 @@ import base64
 import hashlib
 import json
 import secrets
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar, cast
@@ -238,6 +238,7 @@ class OAuth2Client:
         token_endpoint: str,
         revocation_endpoint: str | None = None,
         token_endpoint_auth: TokenEndpointAuth = "client_secret_basic",
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         for name, url in [
             ("authorization_endpoint", authorization_endpoint),
@@ -254,6 +255,9 @@ class OAuth2Client:
         self.token_endpoint = token_endpoint
         self.revocation_endpoint = revocation_endpoint
         self.token_endpoint_auth: TokenEndpointAuth = token_endpoint_auth
+        # Dates the tokens' expiry; the provider's clock, so tests and apps that
+        # inject one see expiries on the same time line as everything else.
+        self.clock = clock
 
     def __repr__(self) -> str:
         return f"OAuth2Client(client_id={self.client_id!r}, token_endpoint={self.token_endpoint!r})"
@@ -309,7 +313,8 @@ class OAuth2Client:
         if code_verifier is not None:
             form["code_verifier"] = code_verifier
         response = yield self._token_request(self.token_endpoint, form)
-        return OAuth2Tokens.from_response(json_response(response, what="the token request"))
+        data = json_response(response, what="the token request")
+        return OAuth2Tokens.from_response(data, now=self.clock())
 
     def refresh_access_token(
         self, refresh_token: str, scopes: Iterable[str] = ()
@@ -320,7 +325,8 @@ class OAuth2Client:
         if scope:
             form["scope"] = scope
         response = yield self._token_request(self.token_endpoint, form)
-        return OAuth2Tokens.from_response(json_response(response, what="the refresh request"))
+        data = json_response(response, what="the refresh request")
+        return OAuth2Tokens.from_response(data, now=self.clock())
 
     def revoke_token(self, token: str, token_type_hint: str | None = None) -> HTTPFlow[None]:
         """Flow: revoke a token (RFC 7009); the provider must have a revocation endpoint."""

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -31,6 +32,7 @@ from lucia.oauth.client import (
 )
 from lucia.oauth.errors import OAuthResponseError
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
+from lucia.sessions import utc_now
 
 __all__ = ["GITHUB_API_VERSION", "GitHub", "parse_github_user"]
 
@@ -65,6 +67,7 @@ class GitHub(OAuthProvider):
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if enterprise_url is None:
             web, api = _GITHUB_WEB, _GITHUB_API
@@ -81,6 +84,7 @@ class GitHub(OAuthProvider):
             authorization_endpoint=f"{web}/login/oauth/authorize",
             token_endpoint=f"{web}/login/oauth/access_token",
             token_endpoint_auth="client_secret_post",
+            clock=clock,
         )
         super().__init__(
             client, http_client=http_client, async_http_client=async_http_client, timeout=timeout

@@ -198,6 +198,7 @@ class OpenIDConnect(OAuthProvider):
             token_endpoint=metadata.token_endpoint,
             revocation_endpoint=metadata.revocation_endpoint,
             token_endpoint_auth=auth,
+            clock=self._clock,
         )
         self._metadata = metadata
 
