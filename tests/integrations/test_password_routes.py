@@ -974,3 +974,10 @@ def test_options_are_checked_at_start_up() -> None:
         pytest.raises(ValueError, match="not an IP"),
     ):
         lucia_settings()
+
+
+def test_last_key_error_keeps_its_old_import_path() -> None:
+    from lucia.errors import LastKeyError
+    from lucia.integrations._passwords import LastKeyError as RouteLastKeyError
+
+    assert RouteLastKeyError is LastKeyError
