@@ -375,10 +375,16 @@ class _LuciaBase(Generic[UA, SA]):
         if (yield (_USERS, "delete_key", (provider_id, provider_user_id))):
             logger.info("key deleted", extra={"provider_id": provider_id})
 
-    def _unlink_provider(self, user_id: str, provider_id: str) -> _Flow[int]:
+    def _unlink_provider(
+        self, user_id: str, provider_id: str, provider_user_id: str | None
+    ) -> _Flow[int]:
         # One store operation decides and deletes: a check here followed by
         # deletes would let two concurrent unlinks both pass and lock the user out.
-        count: int | None = yield (_USERS, "delete_provider_keys", (user_id, provider_id))
+        count: int | None = yield (
+            _USERS,
+            "delete_provider_keys",
+            (user_id, provider_id, provider_user_id),
+        )
         if count is None:
             raise LastKeyError()
         if count == 0:
@@ -662,15 +668,19 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter]):
         """Unlink a key; nothing happens if it does not exist."""
         return self._run(self._delete_key(provider_id, provider_user_id))
 
-    def unlink_provider(self, user_id: str, provider_id: str) -> int:
-        """Delete all of the user's keys of ``provider_id``; how many went.
+    def unlink_provider(
+        self, user_id: str, provider_id: str, provider_user_id: str | None = None
+    ) -> int:
+        """Delete the user's keys of ``provider_id`` (with ``provider_user_id``, only
+        that one); how many went.
 
         Never leaves the user without a way to sign in: ``LastKeyError`` (nothing
         deleted) when those are all of the user's keys, decided atomically by the
-        store, so of concurrent unlinks of a user's last two providers exactly one
-        succeeds. ``KeyNotFoundError`` when the user has no key of that provider.
+        store, so of concurrent unlinks of a user's last two keys exactly one
+        succeeds. ``KeyNotFoundError`` when the user has no such key (someone
+        else's key counts as none).
         """
-        return self._run(self._unlink_provider(user_id, provider_id))
+        return self._run(self._unlink_provider(user_id, provider_id, provider_user_id))
 
     def update_key_password(
         self,
@@ -869,9 +879,11 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
         """See ``Lucia.delete_key``."""
         return await self._run(self._delete_key(provider_id, provider_user_id))
 
-    async def unlink_provider(self, user_id: str, provider_id: str) -> int:
+    async def unlink_provider(
+        self, user_id: str, provider_id: str, provider_user_id: str | None = None
+    ) -> int:
         """See ``Lucia.unlink_provider``."""
-        return await self._run(self._unlink_provider(user_id, provider_id))
+        return await self._run(self._unlink_provider(user_id, provider_id, provider_user_id))
 
     async def update_key_password(
         self,

@@ -248,6 +248,23 @@ async def test_delete_provider_keys_refuses_the_last_keys(
     assert (await auth.get_user_by_key("github", "1")).id == user.id
 
 
+async def test_delete_provider_keys_of_one_key(auth: Harness, user_store: Harness) -> None:
+    user = await auth.create_user("github", "1")
+    await auth.add_key(user.id, "github", "2")
+    other = await auth.create_user("github", "3")
+    await auth.add_key(other.id, "email", "bob@example.com")
+    # One key of two of the same provider: only it goes, the other is left.
+    assert await user_store.delete_provider_keys(user.id, "github", "1") == 1
+    assert await _key_ids(user_store, user.id) == [("github", "2")]
+    # Now it is the last key: refused, nothing deleted.
+    assert await user_store.delete_provider_keys(user.id, "github", "2") is None
+    # Another user's key is no key of this user's, and stays.
+    assert await user_store.delete_provider_keys(user.id, "github", "3") == 0
+    assert await user_store.delete_provider_keys(user.id, "github", "1") == 0  # gone already
+    assert await _key_ids(user_store, user.id) == [("github", "2")]
+    assert await _key_ids(user_store, other.id) == [("email", "bob@example.com"), ("github", "3")]
+
+
 async def test_unlink_provider(auth: Harness) -> None:
     user = await auth.create_user("email", "ada@example.com", password=PASSWORD)
     await auth.add_key(user.id, "github", "1")
@@ -264,3 +281,14 @@ async def test_unlink_provider(auth: Harness) -> None:
     assert caught.value.status == 409
     assert [k.provider_id for k in await auth.get_user_keys(user.id)] == ["email"]
     assert (await auth.authenticate("email", "ada@example.com", PASSWORD)).id == user.id
+
+
+async def test_unlink_provider_of_one_key(auth: Harness) -> None:
+    user = await auth.create_user("github", "1")
+    await auth.add_key(user.id, "github", "2")
+    assert await auth.unlink_provider(user.id, "github", "2") == 1
+    assert [k.provider_user_id for k in await auth.get_user_keys(user.id)] == ["1"]
+    with pytest.raises(LastKeyError):
+        await auth.unlink_provider(user.id, "github", "1")
+    with pytest.raises(KeyNotFoundError):
+        await auth.unlink_provider(user.id, "github", "2")

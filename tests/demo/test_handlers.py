@@ -293,6 +293,22 @@ async def test_link_then_unlink_a_provider(demo: Demo) -> None:
     assert await _keys(demo) == [("email", "ada@example.com")]
 
 
+async def test_unlink_removes_only_the_key_named(demo: Demo) -> None:
+    # Two identities at one provider: unlinking one leaves the other (and the email).
+    client = demo.browser()
+    await demo.sign_up(client)
+    for sub in ("ada-one", "ada-two"):
+        await demo.provider_sign_in(client, "/account/link/local", sub=sub)
+    response = await client.post(
+        "/account/unlink", data={"provider_id": DEV_PROVIDER_NAME, "provider_user_id": "ada-one"}
+    )
+    assert response.status_code == 303
+    assert set(await _keys(demo)) == {
+        ("email", "ada@example.com"),
+        (DEV_PROVIDER_NAME, "ada-two"),
+    }
+
+
 async def test_unlinking_the_last_key_is_refused(demo: Demo) -> None:
     client = demo.browser()
     await demo.sign_up(client)

@@ -147,14 +147,17 @@ class UserAdapter(Protocol):
     def delete_key(self, provider_id: str, provider_user_id: str) -> bool:
         """Delete the key; False when there was none."""
 
-    def delete_provider_keys(self, user_id: str, provider_id: str) -> int | None:
-        """Delete all of the user's keys of ``provider_id`` unless none would be left.
+    def delete_provider_keys(
+        self, user_id: str, provider_id: str, provider_user_id: str | None = None
+    ) -> int | None:
+        """Delete the user's keys of ``provider_id`` (only the one of
+        ``provider_user_id`` when given) unless none would be left.
 
         Atomic: one transaction under a lock on the user's row, so concurrent
         calls for one user run one after the other. Returns how many keys went
-        (0 when the user, or no such user, has no key of that provider: nothing
-        changed), or None when refused because those are all of the user's keys
-        (nothing deleted).
+        (0 when the user, or no such user, has no such key: nothing changed),
+        or None when refused because those are all of the user's keys (nothing
+        deleted).
         """
 
     def insert_token(self, token: TokenRecord) -> None:
@@ -232,7 +235,9 @@ class AsyncUserAdapter(Protocol):
         self, provider_id: str, provider_user_id: str, hashed_password: str | None
     ) -> bool: ...
     async def delete_key(self, provider_id: str, provider_user_id: str) -> bool: ...
-    async def delete_provider_keys(self, user_id: str, provider_id: str) -> int | None: ...
+    async def delete_provider_keys(
+        self, user_id: str, provider_id: str, provider_user_id: str | None = None
+    ) -> int | None: ...
     async def insert_token(self, token: TokenRecord) -> None: ...
     async def consume_token(
         self, id_hash: bytes, purpose: str, now: datetime

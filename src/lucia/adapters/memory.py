@@ -109,11 +109,18 @@ class MemoryAdapter:
         with self._lock:
             return self._keys.pop((provider_id, provider_user_id), None) is not None
 
-    def delete_provider_keys(self, user_id: str, provider_id: str) -> int | None:
+    def delete_provider_keys(
+        self, user_id: str, provider_id: str, provider_user_id: str | None = None
+    ) -> int | None:
         # Counted and deleted under the one lock: no other write comes between.
         with self._lock:
             owned = [key_id for key_id, key in self._keys.items() if key.user_id == user_id]
-            matching = [key_id for key_id in owned if key_id[0] == provider_id]
+            matching = [
+                key_id
+                for key_id in owned
+                if key_id[0] == provider_id
+                and (provider_user_id is None or key_id[1] == provider_user_id)
+            ]
             if not matching:
                 return 0
             if len(matching) == len(owned):

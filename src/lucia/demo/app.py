@@ -444,18 +444,12 @@ class _Views:
             return refused
         provider_id = form.get("provider_id", "")
         provider_user_id = form.get("provider_user_id", "")
-        # The form names one of the user's keys (someone else's is as unknown as
-        # a made-up one); the unlink itself removes that provider's keys in one
-        # atomic store operation that never takes a user's last key, even
-        # against another unlink sent at the same time (no lock needed here).
-        keys = await self.auth.get_user_keys(user.id)
+        # The form names one of the user's keys: that key alone goes, in one atomic
+        # store operation that never takes a user's last key, even against another
+        # unlink sent at the same time. Someone else's key is as unknown as a
+        # made-up one (404).
         try:
-            if not any(
-                k.provider_id == provider_id and k.provider_user_id == provider_user_id
-                for k in keys
-            ):
-                raise KeyNotFoundError()
-            await self.auth.unlink_provider(user.id, provider_id)
+            await self.auth.unlink_provider(user.id, provider_id, provider_user_id)
         except KeyNotFoundError:
             return await self._account_response(
                 request, user, session, status=404, error="No such sign-in method."

@@ -122,13 +122,13 @@ class Statements:
             f"UPDATE {k} SET hashed_password = ? WHERE provider_id = ? AND provider_user_id = ?"
         )
         self.delete_key = sql(f"DELETE FROM {k} WHERE provider_id = ? AND provider_user_id = ?")
-        # delete_provider_keys: lock the user's row, then read its keys' providers
-        # with a locking read too (the latest committed rows, whatever the
+        # delete_provider_keys: lock the user's row, then read its keys with a
+        # locking read too (the latest committed rows, whatever the
         # isolation level: under REPEATABLE READ a plain read could see the keys
         # a concurrent unlink has just deleted), then delete.
         self.lock_user = sql(f"SELECT id FROM {u} WHERE id = ?{dialect.lock_suffix}")
-        self.lock_user_key_providers = sql(
-            f"SELECT provider_id FROM {k} WHERE user_id = ?{dialect.lock_suffix}"
+        self.lock_user_key_ids = sql(
+            f"SELECT provider_id, provider_user_id FROM {k} WHERE user_id = ?{dialect.lock_suffix}"
         )
         self.delete_provider_keys = sql(f"DELETE FROM {k} WHERE user_id = ? AND provider_id = ?")
         self.insert_session = sql(f"INSERT INTO {s} ({session_columns}) VALUES (?, ?, ?, ?, ?, ?)")

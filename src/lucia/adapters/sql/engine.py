@@ -129,7 +129,9 @@ class SQLFlows:
         count = yield (_EXEC, self.q.delete_key, (provider_id, provider_user_id))
         return bool(count > 0)
 
-    def delete_provider_keys(self, user_id: str, provider_id: str) -> _Flow[int | None]:
+    def delete_provider_keys(
+        self, user_id: str, provider_id: str, provider_user_id: str | None = None
+    ) -> _Flow[int | None]:
         q = self.q
         # Count and delete under the user's row lock (FOR UPDATE, or SQLite's
         # immediate transaction): two concurrent unlinks of a user's last two
@@ -138,12 +140,20 @@ class SQLFlows:
         if (yield (_ONE, q.lock_user, (user_id,))) is None:
             yield (_COMMIT, "", _NO_PARAMS)
             return 0
-        rows = yield (_ALL, q.lock_user_key_providers, (user_id,))
-        matching = sum(1 for row in rows if row[0] == provider_id)
+        rows = yield (_ALL, q.lock_user_key_ids, (user_id,))
+        matching = sum(
+            1
+            for row in rows
+            if row[0] == provider_id and (provider_user_id is None or row[1] == provider_user_id)
+        )
         if matching == 0 or matching == len(rows):
             yield (_COMMIT, "", _NO_PARAMS)
             return 0 if matching == 0 else None
-        count: int = yield (_EXEC, q.delete_provider_keys, (user_id, provider_id))
+        if provider_user_id is None:
+            count: int = yield (_EXEC, q.delete_provider_keys, (user_id, provider_id))
+        else:
+            # The key is the user's (it was among the rows just locked).
+            count = yield (_EXEC, q.delete_key, (provider_id, provider_user_id))
         yield (_COMMIT, "", _NO_PARAMS)
         return count
 
@@ -292,8 +302,10 @@ class SQLAdapter:
     def delete_key(self, provider_id: str, provider_user_id: str) -> bool:
         return self._run(self.flows.delete_key(provider_id, provider_user_id))
 
-    def delete_provider_keys(self, user_id: str, provider_id: str) -> int | None:
-        return self._run(self.flows.delete_provider_keys(user_id, provider_id))
+    def delete_provider_keys(
+        self, user_id: str, provider_id: str, provider_user_id: str | None = None
+    ) -> int | None:
+        return self._run(self.flows.delete_provider_keys(user_id, provider_id, provider_user_id))
 
     def insert_session(self, session: SessionRecord) -> None:
         self._run(self.flows.insert_session(session))
@@ -412,8 +424,11 @@ class AsyncSQLAdapter:
     async def delete_key(self, provider_id: str, provider_user_id: str) -> bool:
         return await self._run(self.flows.delete_key(provider_id, provider_user_id))
 
-    async def delete_provider_keys(self, user_id: str, provider_id: str) -> int | None:
-        return await self._run(self.flows.delete_provider_keys(user_id, provider_id))
+    async def delete_provider_keys(
+        self, user_id: str, provider_id: str, provider_user_id: str | None = None
+    ) -> int | None:
+        flow = self.flows.delete_provider_keys(user_id, provider_id, provider_user_id)
+        return await self._run(flow)
 
     async def insert_session(self, session: SessionRecord) -> None:
         await self._run(self.flows.insert_session(session))

@@ -231,8 +231,12 @@ class AsyncDjangoAdapter:
     async def delete_key(self, provider_id: str, provider_user_id: str) -> bool:
         return await self._call(self.sync.delete_key, provider_id, provider_user_id)
 
-    async def delete_provider_keys(self, user_id: str, provider_id: str) -> int | None:
-        return await self._call(self.sync.delete_provider_keys, user_id, provider_id)
+    async def delete_provider_keys(
+        self, user_id: str, provider_id: str, provider_user_id: str | None = None
+    ) -> int | None:
+        return await self._call(
+            self.sync.delete_provider_keys, user_id, provider_id, provider_user_id
+        )
 
     async def insert_session(self, session: SessionRecord) -> None:
         await self._call(self.sync.insert_session, session)
