@@ -1150,28 +1150,26 @@ def _threaded(tally: Tally, one_attempt: Any) -> None:
         thread.join()
 
 
+def _limited_throttle(kind: str, client: Any, prefix: str) -> SignInThrottle:
+    """A throttle of ``LIMIT`` per account, in memory or on ``client`` (Redis)."""
+    store: ThrottleStore = (
+        MemoryThrottleStore() if kind == "memory" else RedisThrottleStore(client, prefix=prefix)
+    )
+    return SignInThrottle(store, per_account=Limit(LIMIT, WINDOW))
+
+
 @pytest.fixture(params=["memory", "redis"])
 def sync_throttle(
     request: pytest.FixtureRequest, redis_prefix: str, sync_client: redis.Redis
 ) -> SignInThrottle:
-    store: ThrottleStore = (
-        MemoryThrottleStore()
-        if request.param == "memory"
-        else RedisThrottleStore(sync_client, prefix=redis_prefix)
-    )
-    return SignInThrottle(store, per_account=Limit(LIMIT, WINDOW))
+    return _limited_throttle(request.param, sync_client, redis_prefix)
 
 
 @pytest.fixture(params=["memory", "redis"])
 def async_throttle(
     request: pytest.FixtureRequest, redis_prefix: str, async_client: redis.asyncio.Redis
 ) -> SignInThrottle:
-    store: ThrottleStore = (
-        MemoryThrottleStore()
-        if request.param == "memory"
-        else RedisThrottleStore(async_client, prefix=redis_prefix)
-    )
-    return SignInThrottle(store, per_account=Limit(LIMIT, WINDOW))
+    return _limited_throttle(request.param, async_client, redis_prefix)
 
 
 def test_sec21_concurrent_attempts_stop_at_the_limit_threads(sync_throttle: SignInThrottle) -> None:
