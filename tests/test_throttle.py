@@ -14,7 +14,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -299,21 +299,30 @@ def test_defaults() -> None:
 # -- the memory store ---------------------------------------------------------------------
 
 
-def test_memory_store_counts_exactly_under_threads(clock: Clock) -> None:
-    store = MemoryThrottleStore(clock=clock)
-    start = threading.Barrier(8)
+def _in_threads(count: int, work: Callable[[int], object]) -> None:
+    """Run ``work(n)`` in ``count`` threads released at once; return when all are done."""
+    start = threading.Barrier(count)
 
-    def worker(n: int) -> None:
+    def run(n: int) -> None:
         start.wait()
-        for _ in range(100):
-            store.hit("shared", WINDOW)
-            store.hit(f"own-{n}", WINDOW)
+        work(n)
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def test_memory_store_counts_exactly_under_threads(clock: Clock) -> None:
+    store = MemoryThrottleStore(clock=clock)
+
+    def worker(n: int) -> None:
+        for _ in range(100):
+            store.hit("shared", WINDOW)
+            store.hit(f"own-{n}", WINDOW)
+
+    _in_threads(8, worker)
     assert store.peek("shared").hits == 800
     assert [store.peek(f"own-{n}").hits for n in range(8)] == [100] * 8
 
@@ -602,18 +611,12 @@ def test_redis_store_counts_exactly_under_threads(
     redis_prefix: str, sync_client: redis.Redis
 ) -> None:
     store = RedisThrottleStore(sync_client, prefix=redis_prefix)
-    start = threading.Barrier(8)
 
-    def worker() -> None:
-        start.wait()
+    def worker(n: int) -> None:
         for _ in range(100):
             store.hit("shared", WINDOW)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_threads(8, worker)
     assert store.peek("shared").hits == 800
 
 
@@ -800,18 +803,12 @@ def test_redis_unhit_is_exact_under_threads(redis_prefix: str, sync_client: redi
     store = RedisThrottleStore(sync_client, prefix=redis_prefix)
     for _ in range(500):
         store.hit("shared", WINDOW)
-    start = threading.Barrier(8)
 
-    def worker() -> None:
-        start.wait()
+    def worker(n: int) -> None:
         for _ in range(100):  # 800 unhits against 500 counts: stops at zero, once
             store.unhit("shared")
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_threads(8, worker)
     assert store.peek("shared").hits == 0
     assert sync_client.exists(f"{redis_prefix}shared") == 0
 
