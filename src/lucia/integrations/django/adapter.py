@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -35,13 +34,9 @@ from django.db import (
     transaction,
 )
 
+from lucia.adapters._sync_backed import SyncBackedAsyncAdapter
 from lucia.adapters.base import (
     Adapter,
-    ConsumedToken,
-    KeyRecord,
-    SessionRecord,
-    TokenRecord,
-    UserRecord,
 )
 from lucia.adapters.sql import SQLITE, Dialect, Statements, Tables, ddl
 from lucia.adapters.sql.engine import Row, SQLAdapter, SQLFlows
@@ -176,104 +171,22 @@ class DjangoAdapter(SQLAdapter):
         self._flows = value
 
 
-class AsyncDjangoAdapter:
+class AsyncDjangoAdapter(SyncBackedAsyncAdapter):
     """``AsyncAdapter`` over a sync adapter (default: ``DjangoAdapter()``), each call
     run by ``sync_to_async(thread_sensitive=True)``.
 
-    A cancelled caller does not cut a call short: the sync thread finishes it.
+    Django's database layer must not be called from the event loop, so reads and
+    writes alike go to its sync thread. A cancelled caller does not cut a call
+    short: the sync thread finishes it.
     """
 
     def __init__(self, sync: Adapter | None = None) -> None:
-        self.sync: Adapter = DjangoAdapter() if sync is None else sync
+        super().__init__(DjangoAdapter() if sync is None else sync, writes_in_thread=False)
 
     def __repr__(self) -> str:
         return f"AsyncDjangoAdapter({self.sync!r})"
 
-    @staticmethod
-    async def _call(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    async def _call(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         return await sync_to_async(fn, thread_sensitive=True)(*args, **kwargs)
 
-    async def create_tables(self) -> None:
-        await self._call(self.sync.create_tables)
-
-    async def insert_user(self, user: UserRecord, key: KeyRecord, created_at: datetime) -> None:
-        await self._call(self.sync.insert_user, user, key, created_at)
-
-    async def get_user(self, user_id: str) -> UserRecord | None:
-        return await self._call(self.sync.get_user, user_id)
-
-    async def get_user_by_key(
-        self, provider_id: str, provider_user_id: str
-    ) -> tuple[UserRecord, KeyRecord] | None:
-        return await self._call(self.sync.get_user_by_key, provider_id, provider_user_id)
-
-    async def update_user_attributes(
-        self, user_id: str, attributes: dict[str, Any]
-    ) -> UserRecord | None:
-        return await self._call(self.sync.update_user_attributes, user_id, attributes)
-
-    async def delete_user(self, user_id: str) -> None:
-        await self._call(self.sync.delete_user, user_id)
-
-    async def insert_key(self, key: KeyRecord) -> None:
-        await self._call(self.sync.insert_key, key)
-
-    async def get_user_keys(self, user_id: str) -> list[KeyRecord]:
-        return await self._call(self.sync.get_user_keys, user_id)
-
-    async def update_key_password(
-        self, provider_id: str, provider_user_id: str, hashed_password: str | None
-    ) -> bool:
-        return await self._call(
-            self.sync.update_key_password, provider_id, provider_user_id, hashed_password
-        )
-
-    async def delete_key(self, provider_id: str, provider_user_id: str) -> bool:
-        return await self._call(self.sync.delete_key, provider_id, provider_user_id)
-
-    async def delete_provider_keys(
-        self, user_id: str, provider_id: str, provider_user_id: str | None = None
-    ) -> int | None:
-        return await self._call(
-            self.sync.delete_provider_keys, user_id, provider_id, provider_user_id
-        )
-
-    async def insert_session(self, session: SessionRecord) -> None:
-        await self._call(self.sync.insert_session, session)
-
-    async def get_session(self, session_id: str) -> SessionRecord | None:
-        return await self._call(self.sync.get_session, session_id)
-
-    async def get_session_and_user(
-        self, session_id: str
-    ) -> tuple[SessionRecord, UserRecord] | None:
-        return await self._call(self.sync.get_session_and_user, session_id)
-
-    async def get_user_sessions(self, user_id: str) -> list[SessionRecord]:
-        return await self._call(self.sync.get_user_sessions, user_id)
-
-    async def update_session_expiry(self, session_id: str, expires_at: datetime) -> None:
-        await self._call(self.sync.update_session_expiry, session_id, expires_at)
-
-    async def delete_session(self, session_id: str) -> None:
-        await self._call(self.sync.delete_session, session_id)
-
-    async def delete_user_sessions(self, user_id: str) -> None:
-        await self._call(self.sync.delete_user_sessions, user_id)
-
-    async def delete_expired_sessions(self, now: datetime) -> int:
-        return await self._call(self.sync.delete_expired_sessions, now)
-
-    async def insert_token(self, token: TokenRecord) -> None:
-        await self._call(self.sync.insert_token, token)
-
-    async def consume_token(
-        self, id_hash: bytes, purpose: str, now: datetime
-    ) -> ConsumedToken | None:
-        return await self._call(self.sync.consume_token, id_hash, purpose, now)
-
-    async def delete_user_tokens(self, user_id: str, purpose: str) -> None:
-        await self._call(self.sync.delete_user_tokens, user_id, purpose)
-
-    async def delete_expired_tokens(self, now: datetime) -> int:
-        return await self._call(self.sync.delete_expired_tokens, now)
+    _read = _write = _call
