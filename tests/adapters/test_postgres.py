@@ -484,7 +484,7 @@ async def test_rows_of_a_missing_user_are_user_not_found(flavour: str, tables_re
     async with opened(flavour, tables_ready) as adapter:
         store = Harness(adapter)
         with pytest.raises(UserNotFoundError) as caught:
-            await store.insert_key(KeyRecord("github", "1", missing))
+            await store.insert_key(KeyRecord("github", missing, missing))  # a key no other test has
         assert missing not in str(caught.value)
         with pytest.raises(UserNotFoundError):
             await store.insert_session(new_session(missing))
