@@ -26,7 +26,7 @@ from lucia.integrations.fastapi import (
     auth_router,
     current_user,
 )
-from lucia.integrations.starlette import LuciaMiddleware
+from lucia.integrations.starlette import LuciaMiddleware, PasswordEndpoints
 from lucia.models import User
 from lucia.oauth.flow import SignInFlow
 from lucia.oauth.providers.openid import OpenIDConnect
@@ -184,3 +184,20 @@ async def test_e2e_sign_in_through_npm_oidc_provider(oidc_provider: NodeOIDCProv
     finally:
         browser.close()
         await provider.aclose()
+
+
+async def test_auth_router_has_starlettes_routes_out_of_the_schema(env: Env) -> None:
+    auth = env.auth
+    flow = SignInFlow(auth, {"local": env.provider})
+    router = auth_router(auth, flow, prefix="/auth/", passwords=True)
+    got = {(route.path, tuple(sorted(route.methods))) for route in router.routes}  # type: ignore[attr-defined]
+    want = {
+        ("/auth/login/{provider}", ("GET",)),
+        ("/auth/login/{provider}/callback", ("GET",)),
+        ("/auth/logout", ("POST",)),
+        *(("/auth" + path, ("POST",)) for path, _ in PasswordEndpoints(auth, flow).endpoints()),
+    }
+    assert got == want
+    app = FastAPI()
+    app.include_router(router)
+    assert not any(path.startswith("/auth") for path in app.openapi()["paths"])

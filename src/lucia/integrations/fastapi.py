@@ -86,23 +86,19 @@ def auth_router(
     ``GET {prefix}/login/{provider}/callback`` and ``POST {prefix}/logout``, and
     with ``passwords=True`` the password routes: the Starlette handlers,
     unchanged (see ``lucia.integrations.starlette.auth_routes``)."""
-    endpoints = _starlette.AuthEndpoints(auth, flow, after_logout=after_logout)
     router = APIRouter(prefix=prefix.rstrip("/"))
-    router.add_api_route(
-        "/login/{provider}", endpoints.login, methods=["GET"], include_in_schema=False
+    # The same routes as Starlette's auth_routes (one table of paths and
+    # handlers), kept out of the OpenAPI schema.
+    routes = _starlette.auth_routes(
+        auth,
+        flow,
+        after_logout=after_logout,
+        passwords=passwords,
+        throttle=throttle,
+        return_tokens=return_tokens,
+        reauthentication_max_age=reauthentication_max_age,
     )
-    router.add_api_route(
-        "/login/{provider}/callback", endpoints.callback, methods=["GET"], include_in_schema=False
-    )
-    router.add_api_route("/logout", endpoints.logout, methods=["POST"], include_in_schema=False)
-    if passwords:
-        password_endpoints = _starlette.PasswordEndpoints(
-            auth,
-            flow,
-            throttle=throttle,
-            return_tokens=return_tokens,
-            reauthentication_max_age=reauthentication_max_age,
-        )
-        for path, handler in password_endpoints.endpoints():
-            router.add_api_route(path, handler, methods=["POST"], include_in_schema=False)
+    for route in routes:
+        methods = sorted((route.methods or set()) - {"HEAD"})  # HEAD: Starlette's own addition
+        router.add_api_route(route.path, route.endpoint, methods=methods, include_in_schema=False)
     return router
