@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -38,11 +38,16 @@ class Env:
     mode: str
     clock: Clock
 
-    async def call(self, name: str, *args: Any, **kwargs: Any) -> accounts.SignedIn:
-        fn: Callable[..., Any] = getattr(accounts, name if self.mode == "sync" else "a" + name)
+    async def run(self, module: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        """``module.name`` (``module.a<name>``, awaited, in async mode) on this lucia."""
+        fn: Callable[..., Any] = getattr(module, name if self.mode == "sync" else "a" + name)
         result = fn(self.auth, *args, **kwargs)
         if self.mode == "async":
             result = await result
+        return result
+
+    async def call(self, name: str, *args: Any, **kwargs: Any) -> accounts.SignedIn:
+        result = await self.run(accounts, name, *args, **kwargs)
         assert isinstance(result, accounts.SignedIn)
         return result
 
@@ -50,16 +55,24 @@ class Env:
         return await self.call("sign_up", email, PASSWORD, **kwargs)
 
 
-@pytest.fixture(params=["sync", "async"])
-def env(request: pytest.FixtureRequest) -> Env:
+E = TypeVar("E", bound=Env)
+
+
+def make_env(mode: str, kind: type[E]) -> E:
+    """A ``kind`` over a fresh memory store: ``Lucia`` (mode "sync") or ``AsyncLucia``."""
     store = MemoryAdapter()
     clock = Clock(utc_now().replace(microsecond=0))
     auth: Lucia | AsyncLucia = (
         Lucia(store, clock=clock)
-        if request.param == "sync"
+        if mode == "sync"
         else AsyncLucia(AsyncMemoryAdapter(store), clock=clock)
     )
-    return Env(store, auth, Harness(auth), request.param, clock)
+    return kind(store, auth, Harness(auth), mode, clock)
+
+
+@pytest.fixture(params=["sync", "async"])
+def env(request: pytest.FixtureRequest) -> Env:
+    return make_env(request.param, Env)
 
 
 async def valid(env: Env, token: str | None) -> bool:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,10 +16,10 @@ from typing import Any
 import pytest
 
 from lucia import accounts, tokens
-from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
+from lucia.adapters.memory import MemoryAdapter
 from lucia.adapters.sqlite import SQLiteAdapter
 from lucia.cli import main
-from lucia.core import AsyncLucia, Lucia
+from lucia.core import Lucia
 from lucia.emails import normalize_email
 from lucia.errors import (
     InvalidCredentialsError,
@@ -31,47 +29,21 @@ from lucia.errors import (
 )
 from lucia.models import User
 from lucia.oauth.flow import EMAIL_PROVIDER_ID
-from lucia.sessions import utc_now
-from tests.conftest import Clock, Harness
-
-PASSWORD = "correct horse battery staple"
-NEW_PASSWORD = "a brand new passphrase 42"
+from tests.conftest import Clock
+from tests.test_accounts import NEW_PASSWORD, PASSWORD, make_env
+from tests.test_accounts import Env as AccountsEnv
 
 
-@dataclass
-class Env:
-    store: MemoryAdapter
-    auth: Lucia | AsyncLucia
-    lucia: Harness
-    mode: str
-    clock: Clock
-
-    async def call(self, module: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        fn: Callable[..., Any] = getattr(module, name if self.mode == "sync" else "a" + name)
-        result = fn(self.auth, *args, **kwargs)
-        if self.mode == "async":
-            result = await result
-        return result
+class Env(AccountsEnv):
+    """The accounts test environment, plus the ``lucia.tokens`` functions."""
 
     async def tokens(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return await self.call(tokens, name, *args, **kwargs)
-
-    async def sign_up(self, email: str = "ada@example.com") -> accounts.SignedIn:
-        signed: accounts.SignedIn = await self.call(accounts, "sign_up", email, PASSWORD)
-        return signed
+        return await self.run(tokens, name, *args, **kwargs)
 
 
 @pytest.fixture(params=["sync", "async"])
 def env(request: pytest.FixtureRequest) -> Env:
-    store = MemoryAdapter()
-    clock = Clock(utc_now().replace(microsecond=0))
-    # A fast hasher policy is not needed: memory_cost is the default, one hash per call.
-    auth: Lucia | AsyncLucia = (
-        Lucia(store, clock=clock)
-        if request.param == "sync"
-        else AsyncLucia(AsyncMemoryAdapter(store), clock=clock)
-    )
-    return Env(store, auth, Harness(auth), request.param, clock)
+    return make_env(request.param, Env)
 
 
 def stored_purposes(store: MemoryAdapter) -> list[str]:
@@ -305,7 +277,7 @@ async def test_sec41_lookalikes_never_reach_an_account(env: Env, lookalike: str)
     with pytest.raises(accounts.InvalidEmailError):
         await env.sign_up(lookalike)
     with pytest.raises(InvalidCredentialsError):
-        await env.call(accounts, "sign_in", lookalike, PASSWORD)
+        await env.call("sign_in", lookalike, PASSWORD)
     assert env.store._tokens == {}
 
 
@@ -314,7 +286,7 @@ async def test_sec41_kelvin_sign_is_not_lowercased_into_a_k(env: Env) -> None:
     await env.sign_up("kate@example.com")
     assert await env.tokens("create_password_reset_token", "\u212aate@example.com") is None
     with pytest.raises(InvalidCredentialsError):
-        await env.call(accounts, "sign_in", "\u212aate@example.com", PASSWORD)
+        await env.call("sign_in", "\u212aate@example.com", PASSWORD)
 
 
 def test_sec41_normalize_email_accepts_plain_addresses() -> None:
