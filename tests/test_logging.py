@@ -17,22 +17,16 @@ import contextlib
 import json
 import logging
 import traceback
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from lucia import AsyncLucia, InvalidCredentialsError, Lucia, accounts
-from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
-from lucia.integrations.starlette import LuciaMiddleware, auth_routes
+from lucia import InvalidCredentialsError, Lucia, accounts
+from lucia.adapters.memory import MemoryAdapter
 from lucia.oauth.flow import (
     FlowResult,
     FlowStart,
@@ -46,6 +40,7 @@ from lucia.oauth.providers.openid import OpenIDConnect
 from lucia.testing.github import LocalGitHub
 from lucia.testing.oidc_provider import LocalOIDCProvider
 from tests.conftest import Clock
+from tests.github_app import github_app
 
 REDIRECT = "https://app.example/login/{}/callback"
 PASSWORD = "correct horse battery staple"
@@ -323,29 +318,7 @@ def test_sec42_starlette_request_path(
     secrets_: Secrets, caplog: pytest.LogCaptureFixture, github_server: LocalGitHub
 ) -> None:
     secrets_.add(github_server.client_secret)
-    auth = AsyncLucia(AsyncMemoryAdapter(), secure_cookies=False)
-    github = GitHub(
-        github_server.client_id,
-        github_server.client_secret,
-        "http://testserver/login/github/callback",
-        enterprise_url=github_server.url,
-    )
-    flow = SignInFlow(auth, [github])
-
-    async def home(request: Request) -> Response:
-        user = request.state.user
-        return PlainTextResponse("anonymous" if user is None else user.id)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await github.aclose()  # its AsyncClient lives on the TestClient's event loop
-
-    app = Starlette(
-        routes=[*auth_routes(auth, flow), Route("/", home)],
-        middleware=[Middleware(LuciaMiddleware, auth=auth)],
-        lifespan=lifespan,
-    )
+    app = github_app(github_server, lambda user: user.id)
     origin = {"Origin": "http://testserver"}
     with TestClient(app, base_url="http://testserver") as client:
         login = client.get("/login/github", follow_redirects=False)

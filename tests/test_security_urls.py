@@ -5,24 +5,14 @@ the provider holds the token or its secret half."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from lucia import AsyncLucia
-from lucia.adapters.memory import AsyncMemoryAdapter
-from lucia.integrations.starlette import LuciaMiddleware, auth_routes
-from lucia.oauth.flow import SignInFlow
-from lucia.oauth.providers.github import GitHub
 from lucia.testing.github import LocalGitHub
+from tests.github_app import github_app
 
 
 @pytest.fixture
@@ -32,29 +22,7 @@ def github_server() -> Iterator[LocalGitHub]:
 
 
 def test_sec9_session_token_never_in_a_url(github_server: LocalGitHub) -> None:
-    auth = AsyncLucia(AsyncMemoryAdapter(), secure_cookies=False)
-    github = GitHub(
-        github_server.client_id,
-        github_server.client_secret,
-        "http://testserver/login/github/callback",
-        enterprise_url=github_server.url,
-    )
-    flow = SignInFlow(auth, [github])
-
-    async def home(request: Request) -> Response:
-        user = request.state.user
-        return PlainTextResponse("anonymous" if user is None else "signed in")
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await github.aclose()  # its AsyncClient lives on the TestClient's event loop
-
-    app = Starlette(
-        routes=[*auth_routes(auth, flow), Route("/", home)],
-        middleware=[Middleware(LuciaMiddleware, auth=auth)],
-        lifespan=lifespan,
-    )
+    app = github_app(github_server, lambda user: "signed in")
     answers = []
     with TestClient(app, base_url="http://testserver") as client:
         login = client.get("/login/github?next=/", follow_redirects=False)
