@@ -1,4 +1,5 @@
-"""What the benchmark scripts share: timing with median and p99, the PostgreSQL run schema.
+"""What the benchmark scripts share: timing with median and p99, the PostgreSQL run
+schema, one in-process ASGI request.
 
 Not a benchmark itself. Every script puts ``benchmarks/`` first on ``sys.path``
 (it is the script's folder), so ``import _shared`` works from each of them.
@@ -118,3 +119,37 @@ def postgres_reachable(conninfo: str = POSTGRES_URL) -> str | None:
     except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
     return None
+
+
+async def asgi_get(app: Any, cookie: bytes, host: str = "app.example") -> tuple[int, bytes]:
+    """GET / with ``cookie`` through the ASGI ``app``, built by hand (no test client's
+    own work is timed): the status and the body."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "https",
+        "path": "/",
+        "raw_path": b"/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", host.encode()), (b"cookie", cookie)],
+        "client": ("127.0.0.1", 50000),
+        "server": (host, 443),
+    }
+    status = 0
+    body = b""
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status, body
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            body += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return status, body

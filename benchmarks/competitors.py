@@ -261,35 +261,7 @@ def wsgi_get(app: Any, path: str, cookie: str) -> tuple[str, list[tuple[str, str
 
 async def asgi_get(app: Any, cookie: bytes) -> tuple[int, bytes]:
     """GET / with ``cookie`` through the ASGI ``app``: status and body."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "https",
-        "path": "/",
-        "raw_path": b"/",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", HOST.encode()), (b"cookie", cookie)],
-        "client": ("127.0.0.1", 50000),
-        "server": (HOST, 443),
-    }
-    status = 0
-    body = b""
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status, body
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            body += message.get("body", b"")
-
-    await app(scope, receive, send)
-    return status, body
+    return await _shared.asgi_get(app, cookie, HOST)
 
 
 def wsgi_check(result: tuple[str, Any, bytes]) -> str | None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _shared  # benchmarks/ is the script's folder
 import itsdangerous
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -106,35 +107,7 @@ def signed_cookie(user_id: str) -> str:
 
 async def request(app: ASGIApp, cookie: bytes) -> tuple[int, bytes]:
     """One GET / through ``app``: its status and body."""
-    scope: Scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "https",
-        "path": "/",
-        "raw_path": b"/",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", HOST), (b"cookie", cookie)],
-        "client": ("127.0.0.1", 50000),
-        "server": ("app.example", 443),
-    }
-    status = 0
-    body = b""
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        nonlocal status, body
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            body += message.get("body", b"")
-
-    await app(scope, receive, send)
-    return status, body
+    return await _shared.asgi_get(app, cookie, HOST.decode())
 
 
 async def per_request_us(app: ASGIApp, cookies: list[bytes]) -> float:
