@@ -6,6 +6,8 @@ message is for humans and never contains a token, a secret hash or a password.
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import ClassVar, Literal
 
 __all__ = [
@@ -108,11 +110,75 @@ class InvalidTokenError(LuciaError):
     default_message = "the link or code is invalid or has expired"
 
 
+# ``scheme://user:password@host`` -> ``scheme://***@host``.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"]*@")
+# ``password=...`` (libpq conninfo, DSNs, query strings, "password: ..."),
+# quoted or not; the names of other secrets too.
+_SECRET_SETTING = re.compile(
+    r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|auth)(\s*[=:]\s*)"
+    r"('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;,)]+)"
+)
+_SUMMARY_LIMIT = 300
+
+
+def redact(text: str) -> str:
+    """``text`` with the user info of URLs and the values of ``password=``-like
+    settings replaced by ``***``: safe to log."""
+    text = _URL_USERINFO.sub(r"\1***@", text)
+    return _SECRET_SETTING.sub(r"\1\2***", text)
+
+
+def _summarize(cause: BaseException) -> str:
+    # The first line only: drivers put the offending row's values in later lines
+    # (PostgreSQL's "DETAIL:  Failing row contains (...)").
+    kind = type(cause)
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+    lines = str(cause).strip().splitlines()
+    text = redact(lines[0].strip()) if lines else ""
+    if len(text) > _SUMMARY_LIMIT:
+        text = text[:_SUMMARY_LIMIT] + "..."
+    return f"{name}: {text}" if text else name
+
+
 class DatabaseError(LuciaError):
-    """The database could not be reached or failed; the message names the cause, not the data."""
+    """The database could not be reached or failed; the message names the cause, not the data.
+
+    ``cause_summary`` is for the operator's log: the driver's error class and
+    the first line of its message (``psycopg.errors.UndefinedTable: relation
+    "auth_session" does not exist``), with URL credentials and ``password=``
+    values redacted; without a driver error, the (redacted) message.
+    """
 
     code = "AUTH_DATABASE_ERROR"
     default_message = "the authentication database is unavailable"
+
+    def __init__(self, message: str | None = None, *, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.cause_summary = ""
+        self._logged = False
+        self.set_cause(cause)
+
+    def set_cause(self, cause: BaseException | None) -> None:
+        """Record the driver error behind this one (only its summary is kept)."""
+        self.cause_summary = redact(self.message) if cause is None else _summarize(cause)
+
+    def log(self, logger: logging.Logger) -> None:
+        """Log this failure at ERROR with its code and ``cause_summary``; once per
+        error, however many handlers it passes through (one per failing request)."""
+        if self._logged:
+            return
+        self._logged = True
+        message = redact(self.message)
+        logger.error(
+            "authentication database unavailable (%s): %s",
+            self.code,
+            message if message == self.cause_summary else f"{message}; cause: {self.cause_summary}",
+            extra={"error_code": self.code, "error_cause": self.cause_summary},
+        )
 
 
 class OAuthError(LuciaError):

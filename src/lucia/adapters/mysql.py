@@ -210,12 +210,14 @@ def map_mysql_error(exc: BaseException, where: str) -> Exception | None:
             cause = _CLIENT_CAUSES.get(code or 0, "connection failed")
             reason = _os_reason(exc)
             detail = f"{cause}: {reason}" if reason else cause
-            return DatabaseError(f"MySQL unreachable at {where} (errno {code}: {detail})")
+            return DatabaseError(
+                f"MySQL unreachable at {where} (errno {code}: {detail})", cause=exc
+            )
         cause = _SERVER_CAUSES.get(code, type(exc).__name__)
-        return DatabaseError(f"MySQL error {code} at {where}: {cause}")
+        return DatabaseError(f"MySQL error {code} at {where}: {cause}", cause=exc)
     if isinstance(exc, OSError):  # TimeoutError included
         reason = _os_reason(exc) or type(exc).__name__
-        return DatabaseError(f"MySQL unreachable at {where} ({reason})")
+        return DatabaseError(f"MySQL unreachable at {where} ({reason})", cause=exc)
     return None
 
 

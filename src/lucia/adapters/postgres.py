@@ -227,9 +227,11 @@ class _PostgresDriverBase:
         if isinstance(exc, PoolTimeout):
             cause = self.health.cause if self.health is not None else None
             if cause is not None:
-                return DatabaseError(f"PostgreSQL unreachable at {self.target}: {cause}")
+                return DatabaseError(f"PostgreSQL unreachable at {self.target}: {cause}", cause=exc)
             return DatabaseError(
-                f"PostgreSQL pool timeout: no connection to {self.target} within {self.timeout:g} s"
+                f"PostgreSQL pool timeout: no connection to {self.target}"
+                f" within {self.timeout:g} s",
+                cause=exc,
             )
         if isinstance(exc, PoolClosed):
             return DatabaseError("PostgreSQL connection pool is closed (or not open)")
@@ -241,7 +243,7 @@ class _PostgresDriverBase:
             return UserNotFoundError()
         if not isinstance(exc, psycopg.Error):
             return None
-        return DatabaseError(self._describe(exc))
+        return DatabaseError(self._describe(exc), cause=exc)
 
     def _describe(self, exc: psycopg.Error) -> str:
         name = type(exc).__name__

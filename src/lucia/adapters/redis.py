@@ -448,10 +448,10 @@ def database_error(exc: redis.RedisError, secrets: tuple[str, ...] = ()) -> Data
     """
     detail = _scrub(str(exc).strip() or type(exc).__name__, secrets)
     if isinstance(exc, redis.AuthenticationError):
-        return DatabaseError(f"Redis refused the credentials: {detail}")
+        return DatabaseError(f"Redis refused the credentials: {detail}", cause=exc)
     if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
-        return DatabaseError(f"Redis unreachable: {detail}")
-    return DatabaseError(f"Redis error: {detail}")
+        return DatabaseError(f"Redis unreachable: {detail}", cause=exc)
+    return DatabaseError(f"Redis error: {detail}", cause=exc)
 
 
 class _RedisAdapterBase:

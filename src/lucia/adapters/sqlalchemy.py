@@ -468,7 +468,7 @@ class _DriverBase:
             if kind == "no_parent":
                 return UserNotFoundError()
         if isinstance(exc, sa_exc.DBAPIError):
-            return DatabaseError(describe_error(self.label, exc))
+            return DatabaseError(describe_error(self.label, exc), cause=exc.orig or exc)
         if isinstance(exc, sa_exc.TimeoutError):
             return DatabaseError(f"{self.label} error: no pooled connection free (timed out)")
         if isinstance(exc, sa_exc.SQLAlchemyError):

@@ -117,7 +117,7 @@ class SQLiteDriver:
         if isinstance(exc, sqlite3.Error):
             # SQLite's messages name the failure (locked, no such table, disk
             # I/O), never the bound values, so they are safe to pass on.
-            return DatabaseError(f"SQLite error: {exc}")
+            return DatabaseError(f"SQLite error: {exc}", cause=exc)
         return None
 
     def close(self) -> None:
@@ -146,7 +146,7 @@ class SQLiteAdapter(SQLAdapter):
         try:
             driver = SQLiteDriver(path_or_connection, timeout)
         except sqlite3.Error as exc:
-            raise DatabaseError(f"SQLite error: {exc}") from None
+            raise DatabaseError(f"SQLite error: {exc}", cause=exc) from None
         super().__init__(SQLFlows(Statements(SQLITE, tables), ddl("sqlite", tables)), driver)
         # Looked up once: get_session_and_user runs on every request.
         self._session_and_user_sql = self.flows.q.get_session_and_user
@@ -174,7 +174,7 @@ class SQLiteAdapter(SQLAdapter):
                 .fetchone()
             )
         except sqlite3.Error as exc:
-            raise DatabaseError(f"SQLite error: {exc}") from None
+            raise DatabaseError(f"SQLite error: {exc}", cause=exc) from None
         return None if row is None else self._session_and_user_from_row(row)
 
     def close(self) -> None:

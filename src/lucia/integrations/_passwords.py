@@ -331,7 +331,7 @@ def _error_reply(error: LuciaError, wants_json: bool) -> Reply:
     if isinstance(retry_after, int):
         extra.append(("Retry-After", str(max(1, retry_after))))
     if isinstance(error, DatabaseError):
-        logger.error("authentication database unavailable", extra={"error_code": error.code})
+        error.log(logger)
     if wants_json:
         return _json(status, payload, *extra)
     text = message + (f" ({reason})" if isinstance(reason, str) else "")

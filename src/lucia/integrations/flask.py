@@ -380,9 +380,9 @@ def _forbidden() -> BaseResponse:
 
 
 def _unavailable(exc: DatabaseError) -> BaseResponse:
-    # The error's class and code only: the answer and the log stay free of
-    # connection strings, SQL and tracebacks.
-    logger.error("authentication database unavailable", extra={"error_code": exc.code})
+    # The answer names nothing; the log names the cause (driver error class and
+    # message, credentials redacted), never a traceback.
+    exc.log(logger)
     return Response(
         "Service unavailable",
         status=503,

@@ -263,9 +263,9 @@ async def _forbidden(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def _unavailable(scope: Scope, receive: Receive, send: Send, exc: DatabaseError) -> None:
-    # The error's class and code only: the answer and the log stay free of
-    # connection strings, SQL and tracebacks.
-    logger.error("authentication database unavailable", extra={"error_code": exc.code})
+    # The answer names nothing; the log names the cause (driver error class and
+    # message, credentials redacted), never a traceback.
+    exc.log(logger)
     response = PlainTextResponse(
         "Service unavailable", status_code=503, headers={"Cache-Control": "no-store"}
     )

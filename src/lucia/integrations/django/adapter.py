@@ -134,9 +134,14 @@ class DjangoDriver:
                 return UserNotFoundError()
             return DuplicateKeyError()
         if isinstance(exc, DjangoDatabaseError):
-            # The class name only: driver messages may quote bound values.
+            # The class name only in the message; the log's cause summary has
+            # the driver's first line (lucia binds no secret: tokens and
+            # passwords reach the database hashed).
             cause = type(exc.__cause__ or exc).__name__
-            return DatabaseError(f"database error on Django connection {self.using!r}: {cause}")
+            return DatabaseError(
+                f"database error on Django connection {self.using!r}: {cause}",
+                cause=exc.__cause__ or exc,
+            )
         return None
 
 

@@ -104,9 +104,9 @@ def _forbidden() -> HttpResponse:
 
 
 def _unavailable(exc: DatabaseError) -> HttpResponse:
-    # The error's code only: the answer and the log stay free of connection
-    # strings, SQL and tracebacks.
-    logger.error("authentication database unavailable", extra={"error_code": exc.code})
+    # The answer names nothing; the log names the cause (driver error class and
+    # message, credentials redacted), never a traceback.
+    exc.log(logger)
     response = HttpResponse("Service unavailable", status=503, content_type="text/plain")
     response["Cache-Control"] = "no-store"
     return response
