@@ -65,6 +65,11 @@ machine's clock that is usually 0, because Redis has already expired them.
 Running it now and then (``lucia sessions purge``) keeps the indexes of users
 who no longer sign in from keeping stale entries.
 
+Waits: a client made from a URL has SOCKET_TIMEOUT socket timeouts and the
+``SafeRetry`` policy: a timeout is never retried, a connection error that came
+at once is retried once on a new connection. So a hung Redis fails a call after
+one timeout and a down one at once.
+
 Errors: any redis-py error becomes ``DatabaseError`` naming the cause; a
 password from the URL or client never appears in a message or ``repr()``. A
 session record that is not what this adapter writes (garbage under its key) is
@@ -77,7 +82,7 @@ import base64
 import binascii
 import re
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -88,14 +93,14 @@ import redis.asyncio
 import redis.asyncio.cluster
 import redis.asyncio.retry
 import redis.cluster
+import redis.retry
 from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from lucia._json import decode_json, encode_json
 from lucia.adapters.base import SessionRecord
 from lucia.errors import DatabaseError
 
-__all__ = ["AsyncRedisSessionAdapter", "RedisSessionAdapter"]
+__all__ = ["AsyncRedisSessionAdapter", "AsyncSafeRetry", "RedisSessionAdapter", "SafeRetry"]
 
 T = TypeVar("T")
 
@@ -104,6 +109,9 @@ CLOCK_TOLERANCE = timedelta(minutes=1)
 
 SOCKET_TIMEOUT = 5.0
 """Seconds a client the adapter creates waits to connect, and for a reply."""
+
+RETRY_WINDOW = 0.25
+"""A connection error is retried (once) only when it came this soon (seconds)."""
 
 _PRUNE_ON_INSERT = 20  # expired index entries an insert checks, at most
 _SCAN_COUNT = 500
@@ -479,10 +487,78 @@ class _RedisAdapterBase:
             raise database_error(exc, self._secrets) from None
 
 
+# The retry policy of the clients the adapter makes. redis-py's own retries
+# timeouts too: a Redis that accepts but never answers then held a call for two
+# socket timeouts (and redis-py's default, three retries with backoff, for four
+# and more). A timeout is never retried here: the command may have run, and
+# waiting again for a server that did not answer in time only doubles the wait.
+# A connection error (refused, reset, closed) is retried once, at once, on a new
+# connection, and only when it came within RETRY_WINDOW: that is a pooled
+# connection the server had dropped, or a server that refuses at once. So a
+# hung Redis fails a call after one socket timeout, a down one at once.
+
+
+def _may_retry(error: Exception, started: float, is_retryable: Any) -> bool:
+    return (
+        isinstance(error, redis.ConnectionError)
+        and time.monotonic() - started <= RETRY_WINDOW
+        and (is_retryable is None or bool(is_retryable(error)))
+    )
+
+
+class SafeRetry(redis.retry.Retry):
+    """redis-py ``Retry`` for ``redis.Redis(retry=...)``: one immediate retry of a
+    connection error that came within RETRY_WINDOW; never a timeout."""
+
+    def __init__(self) -> None:
+        super().__init__(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+
+    def call_with_retry(
+        self,
+        do: Callable[[], T],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> T:
+        started = time.monotonic()
+        for attempt in (1, 2):
+            try:
+                return do()
+            except redis.ConnectionError as error:
+                # fail() drops the broken connection, so a retry gets a new one.
+                fail(error, attempt) if with_failure_count else fail(error)
+                if attempt == 2 or not _may_retry(error, started, is_retryable):
+                    raise
+        raise AssertionError("unreachable")
+
+
+class AsyncSafeRetry(redis.asyncio.retry.Retry):
+    """``SafeRetry`` for ``redis.asyncio.Redis(retry=...)``."""
+
+    def __init__(self) -> None:
+        super().__init__(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+
+    async def call_with_retry(
+        self,
+        do: Callable[[], Awaitable[T]],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> T:
+        started = time.monotonic()
+        for attempt in (1, 2):
+            try:
+                return await do()
+            except redis.ConnectionError as error:
+                await (fail(error, attempt) if with_failure_count else fail(error))
+                if attempt == 2 or not _may_retry(error, started, is_retryable):
+                    raise
+        raise AssertionError("unreachable")
+
+
 def _from_url(factory: Any, url: str, retry: Any) -> Any:
-    # Bounded waits, and one immediate retry (for a pooled connection the server
-    # dropped) instead of redis-py's default ten with backoff: a Redis that is
-    # down should fail the request at once, not hold it for seconds.
+    # Bounded waits and SafeRetry instead of redis-py's default retries: a Redis
+    # that is down fails the request at once, one that hangs after one timeout.
     try:
         return factory(
             url,
@@ -498,9 +574,10 @@ class RedisSessionAdapter(_RedisAdapterBase):
     """``SessionAdapter`` on Redis, for ``Lucia(user_adapter, session_adapter=...)``.
 
     ``client_or_url``: a ``redis.Redis`` or ``redis.cluster.RedisCluster`` you
-    keep (the adapter never closes it), or a ``redis://`` / ``rediss://`` /
-    ``unix://`` URL for a client the adapter owns (``close()`` it), with
-    SOCKET_TIMEOUT timeouts unless the URL's query sets others.
+    keep (the adapter never closes it, and its retry policy is its own: see
+    ``SafeRetry``), or a ``redis://`` / ``rediss://`` / ``unix://`` URL for a
+    client the adapter owns (``close()`` it), with SOCKET_TIMEOUT timeouts
+    unless the URL's query sets others, and ``SafeRetry``.
     """
 
     def __init__(
@@ -510,7 +587,7 @@ class RedisSessionAdapter(_RedisAdapterBase):
         prefix: str = "lucia:",
     ) -> None:
         if isinstance(client_or_url, str):
-            client = _from_url(redis.Redis.from_url, client_or_url, Retry(NoBackoff(), 1))
+            client = _from_url(redis.Redis.from_url, client_or_url, SafeRetry())
             super().__init__(client, prefix, True, _url_secrets(client_or_url))
         else:
             super().__init__(client_or_url, prefix, False, ())
@@ -589,8 +666,7 @@ class AsyncRedisSessionAdapter(_RedisAdapterBase):
         prefix: str = "lucia:",
     ) -> None:
         if isinstance(client_or_url, str):
-            retry = redis.asyncio.retry.Retry(NoBackoff(), 1)
-            client = _from_url(redis.asyncio.Redis.from_url, client_or_url, retry)
+            client = _from_url(redis.asyncio.Redis.from_url, client_or_url, AsyncSafeRetry())
             super().__init__(client, prefix, True, _url_secrets(client_or_url))
         else:
             super().__init__(client_or_url, prefix, False, ())
