@@ -565,3 +565,67 @@ def test_pip_install_check_catches_what_a_new_user_hit(args: str, problem: str |
         assert problems == []
     else:
         assert any(problem in p for p in problems), problems
+
+
+# --- What the new user hit, pinned on the pages themselves ------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+def _page_run(page: str, workdir: Path, blocks: int = 1) -> PageRun:
+    """A run of the first ``blocks`` python blocks of ``page`` (to poke at what they made)."""
+    run = PageRun(page, workdir)
+    run.namespace.update({"__name__": "__doc_example__", "__builtins__": __builtins__})
+    for block in [b for b in PYTHON_BLOCKS if b.page == page][:blocks]:
+        run_block(run, block)
+    return run
+
+
+@pytest.mark.parametrize("dev", [True, False])
+def test_starlette_page_app_signs_in_as_typed_and_says_how_to_use_http(
+    dev: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/starlette.md's app: an address typed 'Ada@Example.com' signs in to the account
+    of ada@example.com, and with DEV=1 its cookie comes back over plain http (without it,
+    the cookie is Secure and __Host-, and an http client never sends it back)."""
+    pytest.importorskip("starlette")
+    import httpx
+
+    from lucia import accounts
+
+    if dev:
+        monkeypatch.setenv("DEV", "1")
+    else:
+        monkeypatch.delenv("DEV", raising=False)
+    run = _page_run("docs/starlette.md", tmp_path)
+    app, auth = run.namespace["app"], run.namespace["auth"]
+    base = "http://localhost:8000" if dev else "https://localhost:8000"
+
+    async def sign_in() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url=base) as client,
+        ):
+            await accounts.asign_up(auth, "ada@example.com", PASSWORD)
+            signed = await client.post(
+                "/password/login",
+                json={"email": " Ada@Example.com", "password": PASSWORD},
+                headers={"Origin": base},
+            )
+            return signed, await client.get("/")
+
+    try:
+        with contextlib.chdir(tmp_path):
+            signed, home = run.loop().run(sign_in())
+    finally:
+        run.close()
+    assert signed.status_code == 200, signed.text
+    cookie = signed.headers["set-cookie"]
+    if dev:
+        assert cookie.startswith("auth_session=")
+        assert "Secure" not in cookie
+        assert "Signed in as" in home.text  # the cookie came back over http
+    else:
+        assert cookie.startswith("__Host-auth_session=")
+        assert "Secure" in cookie
