@@ -82,6 +82,31 @@ async def blocked(
     return None
 
 
+async def wrong_guess(
+    throttle: SignInThrottle, flavour: str, account: str, address: str | None
+) -> None:
+    """One attempt that ends in a wrong password (``InvalidCredentialsError``)."""
+    if flavour == "async":
+        async with throttle.aattempt(account, address):
+            raise InvalidCredentialsError()
+    with throttle.attempt(account, address):
+        raise InvalidCredentialsError()
+
+
+async def refused(throttle: SignInThrottle, flavour: str, account: str, address: str) -> bool:
+    """Whether a new attempt is refused (an admitted one is given back)."""
+    try:
+        if flavour == "async":
+            async with throttle.aattempt(account, address):
+                pass
+        else:
+            with throttle.attempt(account, address):
+                pass
+    except RateLimitedError:
+        return True
+    return False
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -327,17 +352,20 @@ def test_memory_store_counts_exactly_under_threads(clock: Clock) -> None:
     assert [store.peek(f"own-{n}").hits for n in range(8)] == [100] * 8
 
 
-def test_memory_store_is_bounded(clock: Clock) -> None:
+def test_memory_store_is_bounded_and_refuses_new_keys_when_full(clock: Clock) -> None:
     store = MemoryThrottleStore(max_entries=50, clock=clock)
-    for n in range(500):
+    for n in range(50):
         store.hit(f"k{n}", WINDOW)
         clock.advance(seconds=1)
-        assert len(store) <= 50
-    assert len(store) == 50
-    # The oldest went; the newest are all there with their counts.
-    assert store.peek("k0").hits == 0
-    assert store.peek("k449").hits == 0
-    assert all(store.peek(f"k{n}").hits == 1 for n in range(450, 500))
+    for n in range(50, 500):
+        with pytest.raises(RateLimitedError) as info:
+            store.hit(f"k{n}", WINDOW)
+        assert info.value.retry_after == MemoryThrottleStore.FULL_RETRY_AFTER
+        assert len(store) == 50
+    # Every live counter is still there and still counts.
+    assert all(store.peek(f"k{n}").hits == 1 for n in range(50))
+    assert store.hit("k0", WINDOW).hits == 2
+    assert store.peek("k450").hits == 0
 
 
 def test_memory_store_drops_expired_counters_first(clock: Clock) -> None:
@@ -346,9 +374,20 @@ def test_memory_store_drops_expired_counters_first(clock: Clock) -> None:
     for n in range(5):
         store.hit(f"k{n}", WINDOW)
     clock.advance(seconds=2)
-    store.hit("new", WINDOW)  # "short" expired: removed on the way, nothing live is evicted
+    store.hit("new", WINDOW)  # "short" expired: swept on the way, nothing live is evicted
     assert len(store) == 6
     assert "short" not in store._counters
+
+
+def test_memory_store_full_of_expired_counters_takes_new_ones(clock: Clock) -> None:
+    store = MemoryThrottleStore(max_entries=3, clock=clock)
+    for key in ("a", "b", "c"):
+        store.hit(key, timedelta(seconds=1))
+    clock.advance(seconds=2)
+    assert store.hit("d", WINDOW).hits == 1
+    assert store.hit("e", WINDOW).hits == 1
+    assert len(store) <= 3
+    assert (store.peek("d").hits, store.peek("e").hits) == (1, 1)
 
 
 def test_memory_store_restarted_window_counts_as_new(clock: Clock) -> None:
@@ -356,11 +395,119 @@ def test_memory_store_restarted_window_counts_as_new(clock: Clock) -> None:
     store.hit("a", timedelta(seconds=1))
     store.hit("b", WINDOW)
     clock.advance(seconds=2)
-    assert store.hit("a", WINDOW) == Count(1, clock.now + WINDOW)  # a new window, newest now
-    store.hit("c", WINDOW)  # evicts "b", the oldest live one
+    assert store.hit("a", WINDOW) == Count(1, clock.now + WINDOW)  # a new window
+    with pytest.raises(RateLimitedError):
+        store.hit("c", WINDOW)  # full of live counters: "b" is never evicted
     assert store.peek("a").hits == 1
-    assert store.peek("b").hits == 0
-    assert store.peek("c").hits == 1
+    assert store.peek("b").hits == 1
+    assert store.peek("c").hits == 0
+
+
+# -- SECURITY.md 47: the memory store never forgets a live counter -----------------------
+
+
+async def test_sec47_a_flood_of_made_up_keys_never_resets_a_victims_count(
+    clock: Clock, flavour: str
+) -> None:
+    """The attack: failures on ~1,000 made-up accounts from ~1,000 addresses, past the
+    store's bound, used to evict the victim's counter and give the attacker fresh guesses."""
+    store = MemoryThrottleStore(max_entries=500, clock=clock)
+    throttle = SignInThrottle(
+        store, per_account=Limit(3, WINDOW), per_address=Limit(100, WINDOW), clock=clock
+    )
+    victim = "victim@example.com"
+    for _ in range(3):
+        with pytest.raises(InvalidCredentialsError):
+            await wrong_guess(throttle, flavour, victim, "198.51.100.1")
+    assert await refused(throttle, flavour, victim, "198.51.100.1")
+
+    refused_new = 0
+    for n in range(1_000):
+        clock.advance(seconds=0.1)
+        try:
+            await wrong_guess(
+                throttle, flavour, f"made-up-{n}@example.com", f"10.0.{n // 250}.{n % 250}"
+            )
+        except InvalidCredentialsError:
+            pass
+        except RateLimitedError:
+            refused_new += 1  # full: a new key is refused, not counted
+        assert len(store) <= 500
+    assert refused_new > 0
+    # The victim's counter survived the flood: still blocked, from any address.
+    assert await refused(throttle, flavour, victim, "192.0.2.99")
+    assert store.peek(account_key(victim)).hits == 3
+    # A brand-new key is refused while the store is full of live counters.
+    for n in range(500):
+        try:
+            await store_hit(store, flavour, f"filler-{n}", WINDOW)  # type: ignore[arg-type]
+        except RateLimitedError:
+            break
+    assert len(store) == 500
+    with pytest.raises(RateLimitedError):
+        await store_hit(store, flavour, "brand-new", WINDOW)  # type: ignore[arg-type]
+    assert await refused(throttle, flavour, "new-user@example.com", "192.0.2.100")
+    # The windows end, the sweep takes the expired counters, new keys count again.
+    clock.advance(minutes=16)
+    for n in range(500):
+        await store_hit(store, flavour, f"later-{n}", WINDOW)  # type: ignore[arg-type]
+    assert len(store) == 500
+    assert store.peek("later-499").hits == 1
+
+
+def test_sec47_one_hit_examines_a_bounded_number_of_counters(clock: Clock) -> None:
+    """Item 13: no call sweeps the whole store under its lock; the sweep is amortised."""
+    size = 20_000
+    store = MemoryThrottleStore(max_entries=size + 10, clock=clock)
+    for n in range(size):
+        store.hit(f"old-{n}", timedelta(seconds=1))
+    clock.advance(seconds=2)  # every counter has expired
+    worst = 0
+    calls = 0
+    while len(store) > size // 2 or calls < 10:
+        before = store._examined
+        store.hit(f"new-{calls}", WINDOW)
+        worst = max(worst, store._examined - before)
+        calls += 1
+    assert worst <= MemoryThrottleStore.FULL_SWEEP_STEP
+    # Amortised: each new counter took at least SWEEP_STEP expired ones with it.
+    assert calls <= size // MemoryThrottleStore.SWEEP_STEP
+    # Full of expired counters: one call frees room without a full scan.
+    full = MemoryThrottleStore(max_entries=size, clock=clock)
+    for n in range(size):
+        full.hit(f"old-{n}", timedelta(seconds=1))
+    clock.advance(seconds=2)
+    before = full._examined
+    assert full.hit("new", WINDOW).hits == 1
+    assert full._examined - before <= MemoryThrottleStore.FULL_SWEEP_STEP
+
+
+def test_sec47_expired_counters_go_eventually_among_live_ones(clock: Clock) -> None:
+    store = MemoryThrottleStore(clock=clock)
+    for n in range(100):
+        store.hit(f"live-{n}", timedelta(hours=2))
+        store.hit(f"short-{n}", timedelta(seconds=1))
+    clock.advance(seconds=2)
+    for n in range(200):
+        store.hit(f"new-{n}", timedelta(hours=2))
+    assert not any(key.startswith("short-") for key in store._counters)
+    assert all(store.peek(f"live-{n}").hits == 1 for n in range(100))
+
+
+def test_sec47_a_full_store_logs_once_per_filling(
+    clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = MemoryThrottleStore(max_entries=5, clock=clock)
+    for n in range(5):
+        store.hit(f"k{n}", WINDOW)
+    with caplog.at_level(logging.WARNING, logger="lucia.throttle"):
+        for n in range(20):
+            with pytest.raises(RateLimitedError):
+                store.hit(f"x{n}", WINDOW)
+    assert [r.getMessage() for r in caplog.records].count(
+        "the memory throttle store is full of live counters: new keys are refused"
+    ) == 1
+    assert "x1" not in caplog.text
 
 
 def test_memory_store_peek_of_nothing(clock: Clock) -> None:
@@ -848,9 +995,23 @@ async def run_attempt(
                 raise outcome
 
 
+async def fail_reservation(
+    throttle: SignInThrottle, flavour: str, reservation: Reservation
+) -> bool:
+    if flavour == "async":
+        return await throttle.afail(reservation)
+    return throttle.fail(reservation)
+
+
 def _hits(store: MemoryThrottleStore, account: str, address: str | None = None) -> list[int]:
+    """The account's count (in flight or failed) and the address's failures."""
     keys = [account_key(account)] + ([] if address is None else [address_key(address)])
     return [store.peek(key).hits for key in keys]
+
+
+def _busy(store: Any, address: str) -> int:
+    """The address's attempts in flight."""
+    return int(store.peek("busy:" + address_key(address).removeprefix("addr:")).hits)
 
 
 def _memory_throttle(clock: Clock, account: int = 3, address: int = 5) -> SignInThrottle:
@@ -872,18 +1033,25 @@ async def test_sec21_reserve_holds_a_count_until_released(clock: Clock, flavour:
     store = _memory(throttle)
     first = await reserve(throttle, flavour, EMAIL, IP)
     assert first.held
-    assert _hits(store, EMAIL, IP) == [1, 1]  # in flight, it counts
+    # In flight, it counts for the account, and as in flight (no failure) for the address.
+    assert (_hits(store, EMAIL, IP), _busy(store, IP)) == ([1, 0], 1)
     second = await reserve(throttle, flavour, EMAIL, IP)
-    assert _hits(store, EMAIL, IP) == [2, 2]
+    assert (_hits(store, EMAIL, IP), _busy(store, IP)) == ([2, 0], 2)
     assert await release(throttle, flavour, first) is True
     assert not first.held
-    assert _hits(store, EMAIL, IP) == [1, 1]
+    assert (_hits(store, EMAIL, IP), _busy(store, IP)) == ([1, 0], 1)
     # A second release of the same reservation gives nothing back: not another's count.
     assert await release(throttle, flavour, first) is True
-    assert _hits(store, EMAIL, IP) == [1, 1]
-    assert await release(throttle, flavour, second) is True
-    assert _hits(store, EMAIL, IP) == [0, 0]
-    assert len(store) == 0  # nothing left behind, no window started
+    assert await fail_reservation(throttle, flavour, first) is True
+    assert (_hits(store, EMAIL, IP), _busy(store, IP)) == ([1, 0], 1)
+    assert await fail_reservation(throttle, flavour, second) is True
+    # A wrong password: the account keeps its count, the address counts a failure.
+    assert (_hits(store, EMAIL, IP), _busy(store, IP)) == ([1, 1], 0)
+    assert await release(throttle, flavour, second) is True  # settled already: nothing
+    assert (_hits(store, EMAIL, IP), _busy(store, IP)) == ([1, 1], 0)
+    third = await reserve(throttle, flavour, "grace@example.com", IP)
+    assert await release(throttle, flavour, third) is True
+    assert len(store) == 2  # nothing else left behind, no window started
     assert repr(second) == "Reservation(counters=0)"
 
 
@@ -916,7 +1084,7 @@ async def test_sec21_reserve_refusal_waits_for_the_longer_window(
         per_address=Limit(1, timedelta(hours=1)),
         clock=clock,
     )
-    await reserve(throttle, flavour, EMAIL, IP)
+    await fail_reservation(throttle, flavour, await reserve(throttle, flavour, EMAIL, IP))
     with pytest.raises(RateLimitedError) as info:
         await reserve(throttle, flavour, EMAIL, IP)
     assert info.value.retry_after == 3600
@@ -928,6 +1096,7 @@ async def test_sec21_reserve_refusal_waits_for_the_longer_window(
         await reserve(throttle, flavour, "grace@example.com", IP)
     assert info.value.retry_after == 3600
     assert _hits(_memory(throttle), "grace@example.com") == [0]
+    assert _busy(_memory(throttle), IP) == 0
 
 
 async def test_sec21_attempt_keeps_only_a_wrong_password(clock: Clock, flavour: str) -> None:
@@ -977,11 +1146,11 @@ async def test_sec21_cancelled_async_attempt_gives_back(clock: Clock) -> None:
 
     task = asyncio.create_task(slow_check())
     await entered.wait()
-    assert _hits(_memory(throttle), EMAIL, IP) == [1, 1]
+    assert (_hits(_memory(throttle), EMAIL, IP), _busy(_memory(throttle), IP)) == ([1, 0], 1)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert _hits(_memory(throttle), EMAIL, IP) == [0, 0]
+    assert len(_memory(throttle)) == 0
 
 
 async def test_release_gives_nothing_back_once_the_window_has_ended(
@@ -992,11 +1161,16 @@ async def test_release_gives_nothing_back_once_the_window_has_ended(
     store = _memory(throttle)
     slow = await reserve(throttle, flavour, EMAIL, IP)
     clock.advance(minutes=16)
-    failed = await reserve(throttle, flavour, EMAIL, IP)  # kept, in the new window
-    assert _hits(store, EMAIL, IP) == [1, 1]
+    failed = await reserve(throttle, flavour, EMAIL, IP)  # in flight, in the new window
+    assert (_hits(store, EMAIL, IP), _busy(store, IP)) == ([1, 0], 1)
     assert await release(throttle, flavour, slow) is True
-    assert _hits(store, EMAIL, IP) == [1, 1]
+    assert (_hits(store, EMAIL, IP), _busy(store, IP)) == ([1, 0], 1)
     assert failed.held
+    # A wrong password whose check outlived its window counts its failure in the new one.
+    late = await reserve(throttle, flavour, "grace@example.com", IP)
+    clock.advance(minutes=16)
+    assert await fail_reservation(throttle, flavour, late) is True
+    assert (_hits(store, "grace@example.com", IP), _busy(store, IP)) == ([0, 1], 0)
 
 
 class BrokenUnhitStore(MemoryThrottleStore):
@@ -1013,7 +1187,7 @@ class BrokenAddressStore(MemoryThrottleStore):
     """Counts accounts, fails on addresses: a store that breaks between two hits."""
 
     def hit(self, key: str, window: timedelta, now: Any = None) -> Count:
-        if key.startswith("addr:"):
+        if key.startswith("busy:"):
             raise DatabaseError("redis://:hunter2@cache unreachable")
         return super().hit(key, window, now)
 
@@ -1035,7 +1209,8 @@ async def test_release_failure_stays_counted_and_masks_nothing(
         with pytest.raises(ValueError, match="the real error") as info:
             await run_attempt(throttle, flavour, EMAIL, IP, marker)
         assert info.value is marker
-    assert _hits(store, EMAIL, IP) == [3, 3]  # the safe side: counted as failures
+    # The safe side: the account's counts stay, the address's stay in flight.
+    assert (_hits(store, EMAIL, IP), _busy(store, IP)) == ([3, 0], 3)
     warnings = [r for r in caplog.records if r.name == "lucia.throttle"]
     assert len(warnings) == 6  # two counters, three attempts
     text = caplog.text + "".join(repr(r.__dict__) for r in warnings)
@@ -1263,3 +1438,198 @@ async def test_check_then_record_overshoots_under_tasks(async_throttle: SignInTh
 
     await _tasks(tally, one_attempt)
     assert (tally.wrong, tally.refused) == (ATTEMPTS, 0)
+
+
+# -- the address counts failures: right passwords behind one address are never refused ---
+
+RIGHT_ATTEMPTS = 200  # against the default of 100 failures per address
+ADDRESS_LIMIT = 3
+
+
+def _address_throttle(kind: str, client: Any, prefix: str, **options: Any) -> SignInThrottle:
+    store: ThrottleStore = (
+        MemoryThrottleStore() if kind == "memory" else RedisThrottleStore(client, prefix=prefix)
+    )
+    return SignInThrottle(store, **options)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def sync_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def pooled_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A sync client on a bounded pool that waits for a connection, as an app's would."""
+    pool = redis.BlockingConnectionPool.from_url(redis_url, max_connections=16, timeout=30)
+    client = redis.Redis(connection_pool=pool)
+    yield client
+    client.close()
+    pool.disconnect()
+
+
+@pytest.fixture
+async def apooled_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    pool = redis.asyncio.BlockingConnectionPool.from_url(redis_url, max_connections=16, timeout=30)
+    client = redis.asyncio.Redis(connection_pool=pool)
+    yield client
+    await client.aclose()
+    await pool.disconnect()
+
+
+def test_sec21_concurrent_right_passwords_from_one_address_are_never_refused_threads(
+    sync_kind: str, redis_prefix: str, pooled_client: redis.Redis
+) -> None:
+    """300 simultaneous right passwords from one NAT got 74 x 429: in-flight attempts
+    counted toward the address's limit. They count as failures only once they fail."""
+    throttle = _address_throttle(sync_kind, pooled_client, redis_prefix)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def one(n: int) -> None:
+        try:
+            with throttle.attempt(f"user{n}@example.com", IP):
+                time.sleep(0.01)  # the password check, right
+            outcome = "signed in"
+        except RateLimitedError:
+            outcome = "429"
+        with lock:
+            outcomes.append(outcome)
+
+    _in_threads(RIGHT_ATTEMPTS, one)
+    assert outcomes.count("signed in") == RIGHT_ATTEMPTS
+    assert throttle.store.peek(address_key(IP)).hits == 0
+    assert throttle.store.peek("busy:" + IP).hits == 0
+
+
+async def test_sec21_concurrent_right_passwords_from_one_address_are_never_refused_tasks(
+    sync_kind: str, redis_prefix: str, apooled_client: redis.asyncio.Redis
+) -> None:
+    throttle = _address_throttle(sync_kind, apooled_client, redis_prefix)
+
+    async def one(n: int) -> str:
+        try:
+            async with throttle.aattempt(f"user{n}@example.com", IP):
+                await asyncio.sleep(0.01)
+        except RateLimitedError:
+            return "429"
+        return "signed in"
+
+    outcomes = await asyncio.gather(*(one(n) for n in range(RIGHT_ATTEMPTS)))
+    assert outcomes.count("signed in") == RIGHT_ATTEMPTS
+    assert (await throttle.store.apeek(address_key(IP))).hits == 0
+    assert (await throttle.store.apeek("busy:" + IP)).hits == 0
+
+
+def test_sec21_concurrent_wrong_passwords_stop_at_the_address_limit_threads(
+    sync_kind: str, redis_prefix: str, sync_client: redis.Redis
+) -> None:
+    """Still race-free per address: 20 wrong guesses against 20 accounts at once, with a
+    limit of 3 failures per address, give exactly 3 wrong-password outcomes."""
+    throttle = _address_throttle(
+        sync_kind,
+        sync_client,
+        redis_prefix,
+        per_address=Limit(ADDRESS_LIMIT, WINDOW),
+        max_wait=timedelta(milliseconds=300),
+    )
+    tally = Tally()
+    counter = iter(range(ATTEMPTS))
+
+    def one_attempt() -> None:
+        with throttle.attempt(f"user{next(counter)}@example.com", IP):
+            tally.slow_wrong_password()
+
+    _threaded(tally, one_attempt)
+    assert (tally.wrong, tally.refused) == (ADDRESS_LIMIT, ATTEMPTS - ADDRESS_LIMIT)
+    assert throttle.store.peek(address_key(IP)).hits == ADDRESS_LIMIT
+    assert throttle.store.peek("busy:" + IP).hits == 0
+    # Full of failures now: refused at once, however right the password.
+    with pytest.raises(RateLimitedError) as info, throttle.attempt("someone-else@example.com", IP):
+        pass
+    assert info.value.retry_after > 1
+
+
+async def test_sec21_concurrent_wrong_passwords_stop_at_the_address_limit_tasks(
+    sync_kind: str, redis_prefix: str, async_client: redis.asyncio.Redis
+) -> None:
+    throttle = _address_throttle(
+        sync_kind,
+        async_client,
+        redis_prefix,
+        per_address=Limit(ADDRESS_LIMIT, WINDOW),
+        max_wait=timedelta(milliseconds=300),
+    )
+    tally = AsyncTally()
+    counter = iter(range(ATTEMPTS))
+
+    async def one_attempt() -> None:
+        async with throttle.aattempt(f"user{next(counter)}@example.com", IP):
+            await tally.aslow_wrong_password()
+
+    await _tasks(tally, one_attempt)
+    assert (tally.wrong, tally.refused) == (ADDRESS_LIMIT, ATTEMPTS - ADDRESS_LIMIT)
+    assert (await throttle.store.apeek(address_key(IP))).hits == ADDRESS_LIMIT
+    assert (await throttle.store.apeek("busy:" + IP)).hits == 0
+
+
+async def test_sec21_an_address_waits_for_its_attempts_in_flight(
+    clock: Clock, flavour: str
+) -> None:
+    """Full only with attempts in flight: the next waits for their verdicts, then goes
+    on when they were right and is refused when they were wrong."""
+    throttle = SignInThrottle(
+        per_address=Limit(2, WINDOW), clock=clock, max_wait=timedelta(seconds=5)
+    )
+    first = await reserve(throttle, flavour, "a@example.com", IP)
+    second = await reserve(throttle, flavour, "b@example.com", IP)
+
+    async def settle_later(outcome: str) -> None:
+        await asyncio.sleep(0.05)
+        if outcome == "right":
+            await release(throttle, flavour, first)
+        else:
+            await fail_reservation(throttle, flavour, first)
+            await fail_reservation(throttle, flavour, second)
+
+    async def third() -> Reservation:
+        if flavour == "async":
+            return await throttle.areserve("c@example.com", IP)
+        return await asyncio.to_thread(throttle.reserve, "c@example.com", IP)
+
+    started = time.monotonic()
+    settling = asyncio.create_task(settle_later("right"))
+    admitted = await third()
+    await settling
+    assert time.monotonic() - started >= 0.04  # it waited for a verdict
+    assert admitted.held
+    await release(throttle, flavour, admitted)
+    first = await reserve(throttle, flavour, "a@example.com", IP)
+    settling = asyncio.create_task(settle_later("wrong"))
+    with pytest.raises(RateLimitedError) as info:
+        await third()
+    await settling
+    assert info.value.retry_after == 900
+    assert _busy(_memory(throttle), IP) == 0
+
+
+async def test_sec21_waiting_for_an_address_is_bounded(clock: Clock, flavour: str) -> None:
+    throttle = SignInThrottle(
+        per_address=Limit(1, WINDOW), clock=clock, max_wait=timedelta(milliseconds=50)
+    )
+    held = await reserve(throttle, flavour, "a@example.com", IP)  # never settled
+    started = time.monotonic()
+    with pytest.raises(RateLimitedError) as info:
+        await reserve(throttle, flavour, "b@example.com", IP)
+    assert 0.05 <= time.monotonic() - started < 2
+    assert info.value.retry_after == 1  # busy, not failed: try again soon
+    assert _hits(_memory(throttle), "b@example.com", IP) == [0, 0]
+    assert _busy(_memory(throttle), IP) == 1
+    assert held.held
+
+
+def test_max_wait_must_be_a_timedelta() -> None:
+    with pytest.raises(ValueError, match="max_wait"):
+        SignInThrottle(max_wait=5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_wait"):
+        SignInThrottle(max_wait=timedelta(seconds=-1))

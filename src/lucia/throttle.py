@@ -7,16 +7,21 @@
     async with throttle.aattempt(account, address):  # the same, for asyncio code
         user = await auth.authenticate("email", account, password)
 
-``attempt`` reserves before the password is checked: it counts the attempt in
-the account's and the address's counters at once, and refuses it (undoing its
-own counts) when that takes a counter past its limit. A wrong password
-(``InvalidCredentialsError`` leaving the block) keeps the count: that is the
-recorded failure. Anything else (a success, a store error, any other
-exception) gives the count back. Because counting and checking are one atomic
-step per counter, attempts that run at the same moment cannot all slip under
-the limit: with a limit of k, at most k attempts are in flight or failed in a
-window and the next one is refused. ``reserve`` / ``release`` are the same
-steps for code that cannot use a ``with`` block.
+``attempt`` reserves before the password is checked. The account's counter
+counts every attempt, in flight or failed: counting and checking are one
+atomic step, so attempts at the same moment cannot all slip under its limit
+(with a limit of k, at most k are in flight or failed in a window and the next
+is refused). The address's counter counts failures only, so a burst of right
+passwords from one address (an office or mobile NAT) is never refused; an
+attempt is also counted as in flight there, and when the address's failures
+plus its attempts in flight would pass its limit, the attempt waits for those
+verdicts (``max_wait``, 10 s by default) instead of being refused for them. So
+the address's limit is race-free too: at most k attempts from it are in flight
+or failed at once. A wrong password (``InvalidCredentialsError`` leaving the
+block) is the recorded failure: the account keeps its count and the address
+counts a failure. Anything else (a success, a store error, any other
+exception) gives the counts back. ``reserve`` with ``release`` / ``fail`` are
+the same steps for code that cannot use a ``with`` block.
 
 Each counter is a fixed window: the first count starts it, ``Limit.window``
 later it is gone. While a counter holds ``Limit.failures`` counts, attempts
@@ -24,7 +29,8 @@ raise ``RateLimitedError`` with ``retry_after``, the whole seconds until that
 window ends. A successful sign-in resets nothing (allauth 65.8.1): it only
 gives back its own reservation, so an attacker who owns one account cannot
 clear the count of the address they guess others' passwords from. Defaults:
-10 failures per account and 100 per address, each in 15 minutes.
+10 attempts per account and 100 failures per address, each in 15 minutes.
+``count_sign_up`` counts every sign-up attempt per address (20 an hour).
 
 ``check`` (peek) and ``record_failure`` (count) are the older two-step API,
 kept for compatibility: they are not race-free, since every concurrent attempt
@@ -39,25 +45,29 @@ network by default (``ipv6_prefix``), because one host commonly owns a whole
 ``client_address`` picks the address to count from the peer and
 ``X-Forwarded-For``, which it honours only when the peer is a trusted proxy.
 
-Stores: ``MemoryThrottleStore`` (one process, thread-safe, bounded memory) and
+Stores: ``MemoryThrottleStore`` (one process, thread-safe, bounded memory; it
+never forgets a live counter and refuses new keys when full) and
 ``RedisThrottleStore`` (shared by every process; sync or asyncio client). A
 store failure is a ``DatabaseError``; integrations answer it with 503.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import ipaddress
 import logging
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
+from lucia._calls import Operation, adrive, call, drive
 from lucia.emails import normalize_email
 from lucia.errors import DatabaseError, InvalidCredentialsError, LuciaError
 from lucia.sessions import utc_now
@@ -156,12 +166,23 @@ class ThrottleStore(Protocol):
 class MemoryThrottleStore:
     """Counters in this process's memory: thread-safe, at most ``max_entries`` of them.
 
-    Past ``max_entries``, expired counters go first, then the oldest live ones
-    (the ones whose windows end soonest when the windows are equal). Each counter
-    costs about 300 bytes, so the default bound is about 30 MB.
+    A live counter is never evicted: forgetting one would let a flood of
+    made-up keys reset a victim's count. When the store holds ``max_entries``
+    live counters it fails closed for new keys: ``hit`` on a key it does not
+    hold raises ``RateLimitedError`` (``FULL_RETRY_AFTER`` seconds), while the
+    counters it holds keep counting, and refusing. Memory is bounded by
+    ``max_entries``: about 250 bytes a counter on CPython, so about 25 MB at the
+    default. Expired counters are swept incrementally: each new counter examines
+    at most ``SWEEP_STEP`` stored ones (``FULL_SWEEP_STEP`` when the store is
+    full), never the whole store under the lock, so no call stalls the event
+    loop however many counters there are.
     Several processes (gunicorn workers, several hosts) each count on their own:
     use ``RedisThrottleStore`` there.
     """
+
+    SWEEP_STEP: ClassVar[int] = 4
+    FULL_SWEEP_STEP: ClassVar[int] = 64
+    FULL_RETRY_AFTER: ClassVar[int] = 60
 
     def __init__(
         self, *, max_entries: int = 100_000, clock: Callable[[], datetime] = utc_now
@@ -170,9 +191,12 @@ class MemoryThrottleStore:
             raise ValueError("max_entries must be at least 1")
         self.max_entries = max_entries
         self.clock = clock
-        # Insertion order is window-start order: a restarted window moves to the end.
+        # The sweep starts at the front and moves the live counters it meets to
+        # the back, so successive sweeps go round the whole store.
         self._counters: OrderedDict[str, list[Any]] = OrderedDict()  # key -> [count, reset_at]
         self._lock = threading.Lock()
+        self._examined = 0  # counters the sweeps have looked at, in all (for tests)
+        self._full = False
 
     def __len__(self) -> int:
         return len(self._counters)
@@ -181,18 +205,28 @@ class MemoryThrottleStore:
         return f"MemoryThrottleStore(max_entries={self.max_entries}, size={len(self)})"
 
     def hit(self, key: str, window: timedelta, now: datetime | None = None) -> Count:
-        """Count one; a new window of ``window`` starts when none is running."""
+        """Count one; a new window of ``window`` starts when none is running.
+
+        ``RateLimitedError`` when the key needs a new counter and the store is
+        full of live ones.
+        """
         now = self.clock() if now is None else now
         with self._lock:
             counter = self._counters.get(key)
-            if counter is None or counter[1] <= now:
-                counter = [1, now + window]
-                self._counters[key] = counter
-                self._counters.move_to_end(key)
-                self._evict(now)
-            else:
+            if counter is not None and counter[1] > now:
                 counter[0] += 1
-            return Count(counter[0], counter[1])
+                return Count(counter[0], counter[1])
+            if counter is not None:
+                del self._counters[key]  # its window ended: a new one starts at the back
+            full = len(self._counters) >= self.max_entries
+            self._sweep(now, self.FULL_SWEEP_STEP if full else self.SWEEP_STEP)
+            if len(self._counters) >= self.max_entries:
+                self._refuse_new()
+            if len(self._counters) < self.max_entries - self.max_entries // 10:
+                self._full = False  # room again: the next filling is logged anew
+            counter = [1, now + window]
+            self._counters[key] = counter
+            return Count(1, counter[1])
 
     def peek(self, key: str, now: datetime | None = None) -> Count:
         """The current count, 0 when the window has ended or never started."""
@@ -220,7 +254,7 @@ class MemoryThrottleStore:
                 return Count(0, now)
             return Count(counter[0], counter[1])
 
-    # Never blocks (a lock held for a dict operation), so the event loop can call it.
+    # Never blocks (a lock held for a bounded amount of work), so the event loop can call it.
     async def ahit(self, key: str, window: timedelta, now: datetime | None = None) -> Count:
         """``hit``, for async code."""
         return self.hit(key, window, now)
@@ -233,13 +267,26 @@ class MemoryThrottleStore:
         """``unhit``, for async code."""
         return self.unhit(key, now)
 
-    def _evict(self, now: datetime) -> None:
+    def _sweep(self, now: datetime, budget: int) -> None:
+        # Bounded work under the lock: at most ``budget`` counters examined.
         counters = self._counters
-        while counters:
-            oldest = next(iter(counters))
-            if counters[oldest][1] > now and len(counters) <= self.max_entries:
-                break
-            del counters[oldest]
+        for _ in range(min(budget, len(counters))):
+            key, counter = next(iter(counters.items()))
+            self._examined += 1
+            if counter[1] <= now:
+                del counters[key]
+            else:
+                counters.move_to_end(key)
+
+    def _refuse_new(self) -> None:
+        if not self._full:
+            # Once per filling, not once per refusal: a flood must not flood the log too.
+            logger.warning(
+                "the memory throttle store is full of live counters: new keys are refused",
+                extra={"max_entries": self.max_entries},
+            )
+            self._full = True
+        raise RateLimitedError(self.FULL_RETRY_AFTER)
 
 
 # One key per script (Cluster-safe); the count and the key's TTL come back in one
@@ -425,40 +472,67 @@ class Reservation:
     """One attempt's hold on the throttle's counters, as ``reserve`` made it.
 
     Hand it to ``release`` to give the counts back (a right password, or an
-    attempt that failed for another reason than a wrong password); keep it to
-    leave them counted (a wrong password). It gives back at most once, and only
+    attempt that failed for another reason than a wrong password), or to
+    ``fail`` after a wrong password (the account keeps its count and the
+    address counts a failure). It is settled at most once, and gives back only
     counts whose windows still run: once a window has ended, the counter that
     runs under the same key holds other attempts' counts, not this one's.
     ``repr()`` names neither the account nor the address.
     """
 
-    __slots__ = ("_held",)
+    __slots__ = ("_failure", "_held")
 
-    def __init__(self, held: Iterable[tuple[str, datetime]]) -> None:
+    def __init__(
+        self,
+        held: Iterable[tuple[str, datetime]],
+        failure: tuple[str, timedelta, str, datetime] | None = None,
+    ) -> None:
         # (store key, end of the window the count went into)
         self._held: tuple[tuple[str, datetime], ...] = tuple(held)
+        # (failures key, its window, in-flight key, end of the in-flight count's window)
+        self._failure = failure
 
     @property
     def held(self) -> bool:
         """Whether it still holds counts (it was neither released nor emptied)."""
         return bool(self._held)
 
-    def _take(self) -> tuple[tuple[str, datetime], ...]:
-        # Empty it before the store calls: a second release gives nothing back.
-        held, self._held = self._held, ()
-        return held
+    def _take(self) -> tuple[tuple[tuple[str, datetime], ...], tuple[Any, ...] | None]:
+        # Empty it before the store calls: a second settlement gives nothing back.
+        held, failure = self._held, self._failure
+        self._held, self._failure = (), None
+        return held, failure
 
     def __repr__(self) -> str:
         return f"Reservation(counters={len(self._held)})"
 
 
-class SignInThrottle:
-    """Counts sign-in attempts per account and per address; refuses past the limits.
+class _Pause:
+    """The wait between two tries of an address held by attempts in flight (a ``call`` target)."""
 
-    ``attempt`` / ``aattempt`` (or ``reserve`` and ``release``) is the race-free
-    way to use it; ``check`` and ``record_failure`` are the older, racy pair.
-    ``store`` defaults to a ``MemoryThrottleStore`` on ``clock``. ``ipv6_prefix``
-    is the IPv6 network size counted as one address (128: each address alone).
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds)
+
+    @staticmethod
+    async def asleep(seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+_FIRST_PAUSE = 0.005  # seconds; doubled up to _LONGEST_PAUSE while an address is busy
+_LONGEST_PAUSE = 0.1
+
+
+class SignInThrottle:
+    """Counts sign-in attempts per account and failures per address; refuses past the limits.
+
+    ``attempt`` / ``aattempt`` (or ``reserve`` with ``release`` / ``fail``) is
+    the race-free way to use it; ``check`` and ``record_failure`` are the
+    older, racy pair. ``store`` defaults to a ``MemoryThrottleStore`` on
+    ``clock``. ``ipv6_prefix`` is the IPv6 network size counted as one address
+    (128: each address alone). ``max_wait`` bounds how long an attempt waits
+    for an address's attempts in flight (see ``reserve``). ``per_address_sign_ups``
+    is the limit of ``count_sign_up``: every sign-up attempt from one address.
     """
 
     def __init__(
@@ -467,16 +541,22 @@ class SignInThrottle:
         *,
         per_account: Limit = Limit(10, timedelta(minutes=15)),
         per_address: Limit = Limit(100, timedelta(minutes=15)),
+        per_address_sign_ups: Limit = Limit(20, timedelta(hours=1)),
         clock: Callable[[], datetime] = utc_now,
         ipv6_prefix: int = 64,
+        max_wait: timedelta = timedelta(seconds=10),
     ) -> None:
         if not 1 <= ipv6_prefix <= 128:
             raise ValueError("ipv6_prefix must be between 1 and 128")
+        if not isinstance(max_wait, timedelta) or max_wait < timedelta(0):
+            raise ValueError("max_wait must be a timedelta of at least 0")
         self.store: ThrottleStore = store if store is not None else MemoryThrottleStore(clock=clock)
         self.per_account = per_account
         self.per_address = per_address
+        self.per_address_sign_ups = per_address_sign_ups
         self.clock = clock
         self.ipv6_prefix = ipv6_prefix
+        self.max_wait = max_wait
 
     def __repr__(self) -> str:
         return (
@@ -504,81 +584,140 @@ class SignInThrottle:
     # -- the reservation: race-free --------------------------------------------------------
 
     def reserve(self, account: str, address: str | None) -> Reservation:
-        """Count this attempt in the account's and (unless None) the address's counter.
+        """Count this attempt before its password is checked; refuse it past a limit.
 
-        When a counter was already full, the counts just made are taken back and
-        ``RateLimitedError`` is raised, as ``check`` would. Otherwise the attempt
-        holds one count in each counter until ``release``; a wrong password keeps
-        them (that is its recorded failure). Each count is one atomic store
-        operation, so concurrent attempts cannot all slip under a limit. A store
-        failure is a ``DatabaseError``, after the counts already made are taken
-        back (best effort).
+        The account's counter counts the attempt (in flight or failed): when it
+        was already full, ``RateLimitedError``, as ``check`` would. The address's
+        counter counts failures only, so a burst of right passwords from one
+        address (an office behind one NAT) is never refused; the attempt is
+        counted as in flight there, and when the address's failures plus its
+        attempts in flight reach its limit, it waits (up to ``max_wait``) for
+        those attempts' verdicts rather than be refused for them: admitted only
+        while failures and attempts in flight stay within the limit, refused
+        (``RateLimitedError``) once the failures alone fill it, or when
+        ``max_wait`` passes first. Each count is one atomic store operation, so
+        concurrent attempts cannot all slip under a limit. A store failure is a
+        ``DatabaseError``, after the counts already made are taken back (best effort).
+
+        Settle the reservation with ``release`` (a right password, or no verdict)
+        or ``fail`` (a wrong password); one never settled keeps the account's
+        count and stays in flight for the address until the windows end.
         """
-        now = self.clock()
         made: list[tuple[str, datetime]] = []
         try:
-            found = []
-            for key, limit in self._counters(account, address):
-                count = self.store.hit(key, limit.window, now)
-                made.append((key, count.reset_at))
-                found.append((count, limit))
-            self._verdict(found, now, own=1)
+            return drive(self._reserve(account, address, made), None)
         except BaseException:
             # Refused or broken: leave the counters as they were before.
-            self._give_back(tuple(made), now)
+            drive(self._give_back(tuple(made)), None)
             raise
-        return Reservation(made)
+
+    async def areserve(self, account: str, address: str | None) -> Reservation:
+        """``reserve`` for async code (never blocks the event loop)."""
+        made: list[tuple[str, datetime]] = []
+        try:
+            return await adrive(self._reserve(account, address, made), None)
+        except BaseException:
+            # Also on cancellation: the counts made so far are given back.
+            await adrive(self._give_back(tuple(made)), None)
+            raise
+
+    def _reserve(
+        self, account: str, address: str | None, made: list[tuple[str, datetime]]
+    ) -> Operation[Reservation]:
+        # ``made`` holds the counts taken so far; the caller gives them back on
+        # any exception, so this flow only counts and refuses.
+        now = self.clock()
+        acct = account_key(account)
+        count: Count = yield call(self.store, "hit", acct, self.per_account.window, now)
+        made.append((acct, count.reset_at))
+        if address is None:
+            self._verdict([(count, self.per_account)], now, own=1)
+            return Reservation(made)
+        failures_key = address_key(address, self.ipv6_prefix)
+        busy_key = _address_counter("busy:", address, self.ipv6_prefix)
+        limit = self.per_address
+        deadline = time.monotonic() + self.max_wait.total_seconds()
+        pause = _FIRST_PAUSE
+        while True:
+            # In flight first, failures second: a failure is counted before its
+            # attempt leaves the in-flight count (``fail``), so every earlier
+            # attempt that is in flight or failed is in one of the two numbers read.
+            busy: Count = yield call(self.store, "hit", busy_key, limit.window, now)
+            made.append((busy_key, busy.reset_at))
+            failed: Count = yield call(self.store, "peek", failures_key, now)
+            waits = (
+                [_retry_after(count.reset_at, now)]
+                if count.hits - 1 >= self.per_account.failures
+                else []
+            )
+            if failed.hits >= limit.failures:
+                waits.append(_retry_after(failed.reset_at, now))
+            if waits:
+                raise RateLimitedError(max(waits))
+            if failed.hits + busy.hits <= limit.failures:
+                return Reservation(made, (failures_key, limit.window, busy_key, busy.reset_at))
+            # Full only with attempts still in flight, which may well be right
+            # passwords: wait for their verdicts instead of refusing this one.
+            yield call(self.store, "unhit", busy_key, now)
+            made.pop()
+            if time.monotonic() >= deadline:
+                raise RateLimitedError(1)
+            yield call(_Pause, "sleep", pause)
+            pause = min(pause * 2, _LONGEST_PAUSE)
+            now = self.clock()
 
     def release(self, reservation: Reservation) -> bool:
         """Give back ``reservation``'s counts (a right password, or no verdict on it).
 
         Gives back at most once, and only counts whose windows still run. Never
-        raises for the store: a count that cannot be given back stays counted as
-        a failure (the safe side), is logged, and the answer is False; True when
+        raises for the store: a count that cannot be given back stays counted
+        (the safe side), is logged, and the answer is False; True when
         everything held was given back.
         """
-        held = reservation._take()
-        return self._give_back(held, self.clock()) if held else True
+        held, _ = reservation._take()
+        return drive(self._give_back(held), None) if held else True
 
-    def _give_back(self, held: tuple[tuple[str, datetime], ...], now: datetime) -> bool:
+    async def arelease(self, reservation: Reservation) -> bool:
+        """``release`` for async code."""
+        held, _ = reservation._take()
+        return await adrive(self._give_back(held), None) if held else True
+
+    def fail(self, reservation: Reservation) -> bool:
+        """Settle ``reservation`` as a wrong password: the recorded failure.
+
+        The account keeps its count; the address counts one failure and the
+        attempt leaves its in-flight count. Never raises for the store: what
+        cannot be recorded is logged and the answer is False.
+        """
+        held, failure = reservation._take()
+        return drive(self._fail(failure), None) if held else True
+
+    async def afail(self, reservation: Reservation) -> bool:
+        """``fail`` for async code."""
+        held, failure = reservation._take()
+        return await adrive(self._fail(failure), None) if held else True
+
+    def _fail(self, failure: tuple[Any, ...] | None) -> Operation[bool]:
+        if failure is None:
+            return True  # no address: the account's count is the whole failure
+        failures_key, window, busy_key, busy_reset_at = failure
+        now = self.clock()
+        done = True
+        try:
+            # Counted before the in-flight count goes (see _reserve).
+            yield call(self.store, "hit", failures_key, window, now)
+        except LuciaError as exc:
+            done = _not_given_back(exc)
+        return (yield from self._give_back(((busy_key, busy_reset_at),))) and done
+
+    def _give_back(self, held: tuple[tuple[str, datetime], ...]) -> Operation[bool]:
+        now = self.clock()
         done = True
         for key, reset_at in held:
             if reset_at <= now:
                 continue  # that window is over: the counter under this key is not ours
             try:
-                self.store.unhit(key, now)
-            except DatabaseError as exc:
-                done = _not_given_back(exc)
-        return done
-
-    async def areserve(self, account: str, address: str | None) -> Reservation:
-        """``reserve`` for async code (never blocks the event loop)."""
-        now = self.clock()
-        made: list[tuple[str, datetime]] = []
-        try:
-            found = []
-            for key, limit in self._counters(account, address):
-                count = await self.store.ahit(key, limit.window, now)
-                made.append((key, count.reset_at))
-                found.append((count, limit))
-            self._verdict(found, now, own=1)
-        except BaseException:
-            await self._agive_back(tuple(made), now)
-            raise
-        return Reservation(made)
-
-    async def arelease(self, reservation: Reservation) -> bool:
-        """``release`` for async code."""
-        held = reservation._take()
-        return await self._agive_back(held, self.clock()) if held else True
-
-    async def _agive_back(self, held: tuple[tuple[str, datetime], ...], now: datetime) -> bool:
-        done = True
-        for key, reset_at in held:
-            if reset_at <= now:
-                continue
-            try:
-                await self.store.aunhit(key, now)
+                yield call(self.store, "unhit", key, now)
             except DatabaseError as exc:
                 done = _not_given_back(exc)
         return done
@@ -591,15 +730,17 @@ class SignInThrottle:
                 user = auth.authenticate("email", account, password)
 
         ``reserve`` on entry (``RateLimitedError`` before the block runs). On exit
-        the count stays only when ``InvalidCredentialsError`` leaves the block (a
-        wrong password or an unknown account); a normal exit or any other
-        exception gives it back (``release``), and the exception goes on as it was.
+        ``InvalidCredentialsError`` leaving the block (a wrong password or an
+        unknown account) is a failure (``fail``); a normal exit or any other
+        exception gives the counts back (``release``), and the exception goes on
+        as it was.
         """
         reservation = self.reserve(account, address)
         try:
             yield reservation
         except InvalidCredentialsError:
-            raise  # the failure: the count stays
+            self.fail(reservation)
+            raise
         except BaseException:
             self.release(reservation)
             raise
@@ -612,12 +753,40 @@ class SignInThrottle:
         try:
             yield reservation
         except InvalidCredentialsError:
+            await self.afail(reservation)
             raise
         except BaseException:
             # Also on cancellation: the task's cancel was delivered, so this await runs.
             await self.arelease(reservation)
             raise
         await self.arelease(reservation)
+
+    # -- sign-ups ---------------------------------------------------------------------------
+
+    def count_sign_up(self, address: str | None) -> None:
+        """Count one sign-up attempt from ``address``; ``RateLimitedError`` past the limit.
+
+        Every attempt counts (a success creates an account, a failure may tell
+        whether an address is taken, and each costs a password hash), up to
+        ``per_address_sign_ups`` in its window; a refused attempt takes its own
+        count back. ``address`` None counts nothing.
+        """
+        drive(self._count_sign_up(address), None)
+
+    async def acount_sign_up(self, address: str | None) -> None:
+        """``count_sign_up`` for async code."""
+        await adrive(self._count_sign_up(address), None)
+
+    def _count_sign_up(self, address: str | None) -> Operation[None]:
+        if address is None:
+            return
+        now = self.clock()
+        key = _address_counter("signup:", address, self.ipv6_prefix)
+        limit = self.per_address_sign_ups
+        count: Count = yield call(self.store, "hit", key, limit.window, now)
+        if count.hits > limit.failures:
+            yield call(self.store, "unhit", key, now)
+            raise RateLimitedError(_retry_after(count.reset_at, now))
 
     # -- check, then record: kept for compatibility, not race-free ------------------------
 
@@ -659,7 +828,7 @@ class SignInThrottle:
             await self.store.ahit(key, limit.window, now)
 
 
-def _not_given_back(exc: DatabaseError) -> bool:
+def _not_given_back(exc: LuciaError) -> bool:
     # The store's error text is already scrubbed of credentials; the key (a hashed
     # account or an address) is left out all the same.
     logger.warning(
@@ -679,6 +848,11 @@ def sign_in_account(identifier: str) -> str:
 def account_key(account: str) -> str:
     """The store key of an account: ``acct:`` and the SHA-256 (hex) of its UTF-8 text."""
     return "acct:" + hashlib.sha256(account.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _address_counter(kind: str, address: str, ipv6_prefix: int) -> str:
+    """Another counter of the same address: ``kind`` instead of ``addr:``."""
+    return kind + address_key(address, ipv6_prefix).removeprefix("addr:")
 
 
 def address_key(address: str, ipv6_prefix: int = 64) -> str:

@@ -398,19 +398,21 @@ def _check_password(
 ) -> Operation[accounts.SignedIn]:
     """Run a password-checking ``accounts`` flow under the throttle, race-free.
 
-    The attempt is reserved (counted for the account and the address) before
-    the flow runs, so concurrent attempts cannot all pass under the limit; a
-    blocked attempt never reaches the hasher. A wrong password keeps its count:
-    that is the recorded failure. A success, or any other error, gives it back
-    (a success resets nothing else). A request whose generator is closed
-    mid-flow (a cancelled ASGI task) can make no more calls: its count stays,
-    the safe side.
+    The attempt is reserved (counted for the account, and as in flight for the
+    address) before the flow runs, so concurrent attempts cannot all pass under
+    the limits; a blocked attempt never reaches the hasher. A wrong password is
+    the recorded failure (``fail``: the account keeps its count, the address
+    counts a failure). A success, or any other error, gives the counts back (a
+    success resets nothing else). A request whose generator is closed mid-flow
+    (a cancelled ASGI task) can make no more calls: its counts stay, the safe side.
     """
     reservation: Reservation = yield call(config.throttle, "reserve", account, request.address)
     try:
         signed = yield from flow
     except InvalidCredentialsError:
-        # The count stays. lucia.core logs the failure itself (with the user's id when known).
+        # lucia.core logs the failure itself (with the user's id when known);
+        # fail never raises for the store, so the 401 goes on.
+        yield call(config.throttle, "fail", reservation)
         raise
     except Exception:
         # Not a verdict on the password (a store error, a refused new password...).
@@ -491,12 +493,15 @@ def _link(config: PasswordConfig, request: PasswordRequest, fields: Mapping[str,
     accounts.require_recent_authentication(
         config.auth, session, max_age=config.reauthentication_max_age
     )
+    # The flow seals this session and the window into the transaction and checks
+    # both again at the callback (SECURITY.md item 43).
     start: FlowStart = yield call(
         config.flow,
         "start",
         request.provider,
         next=fields.get("next") or request.query_next,
-        link_user_id=user.id,
+        link_session=session,
+        link_max_age=config.reauthentication_max_age,
     )
     logger.info("identity link started", extra={"user_id": user.id, "provider_id": provider_id})
     if request.wants_json:
