@@ -18,9 +18,10 @@ How a page runs (CONTRIBUTING.md, "Writing docs", says the same for authors):
   need a database server are the ``examples/`` scripts, tested in tests/examples).
   Providers in examples point at nothing real; a page that signs in for real
   uses ``lucia.testing``'s loopback stand-ins.
-- A framework app a block assigns to ``app`` (Starlette, FastAPI, Flask) gets
-  one ``GET /`` through the framework's test client (Starlette's with its
-  lifespan), over https; a 5xx fails the block.
+- Each framework app a block assigns to ``app`` (Starlette, FastAPI, Flask) gets
+  one ``GET /`` after the page's last block (later blocks may add routes),
+  through the framework's test client (Starlette's with its lifespan), over
+  https; a 5xx fails the page's last block, naming the block that made the app.
 - A fragment, a block that cannot run as it stands, has ``<!-- fragment: reason -->``
   on the line directly before its opening fence, and is skipped with its page,
   line and reason (``-ra`` lists it). Keep them rare: readers copy these blocks.
@@ -220,6 +221,7 @@ class PageRun:
     runner: asyncio.Runner | None = None
     done: int = 0  # how many of the page's python blocks have run
     failed: Block | None = None
+    apps: list[tuple[Block, Any]] = field(default_factory=list)  # each ``app`` a block made
 
     def loop(self) -> asyncio.Runner:
         if self.runner is None:
@@ -277,8 +279,15 @@ def run_block(run: PageRun, block: Block) -> None:
             run.loop().run(eval(code, namespace))
         else:
             exec(code, namespace)
-        app = namespace.get("app")
-        if app is not None and app is not app_before:
+    app = namespace.get("app")
+    if app is not None and app is not app_before:
+        run.apps.append((block, app))
+
+
+def exercise_apps(run: PageRun) -> None:
+    """After a page's last block (later blocks may add routes): one request to each app."""
+    with no_network(), contextlib.chdir(run.workdir):
+        for block, app in run.apps:
             _exercise(app, block, run)
 
 
@@ -334,6 +343,8 @@ def test_python_block_runs(block: Block, pages: Pages) -> None:
         if earlier.fragment is None and not earlier.includes:
             try:
                 run_block(run, earlier)
+                if earlier is page_blocks[-1]:
+                    exercise_apps(run)
             except BaseException:
                 run.failed = earlier
                 raise
@@ -466,14 +477,17 @@ def test_an_app_that_fails_on_get_fails_its_block(tmp_path: Path) -> None:
         "app = Starlette(routes=[Route('/', home)])\n"
     )
     run = PageRun("docs/x.md", tmp_path)
+    run_block(run, Block("docs/x.md", 1, "python", code, None))
     with pytest.raises(RuntimeError, match="boom"):
-        run_block(run, Block("docs/x.md", 1, "python", code, None))
+        exercise_apps(run)
     flask = (
         "from flask import Flask\napp = Flask('x')\n"
         "@app.get('/')\ndef home():\n    return 'x', 503\n"
     )
-    with pytest.raises(AssertionError, match="GET / answered 503"):
-        run_block(run, Block("docs/x.md", 1, "python", flask, None))
+    run = PageRun("docs/x.md", tmp_path)
+    run_block(run, Block("docs/x.md", 1, "python", flask, None))
+    with pytest.raises(AssertionError, match=r"docs/x\.md:1: GET / answered 503"):
+        exercise_apps(run)
 
 
 # --- pip install ------------------------------------------------------------------
@@ -629,3 +643,34 @@ def test_starlette_page_app_signs_in_as_typed_and_says_how_to_use_http(
     else:
         assert cookie.startswith("__Host-auth_session=")
         assert "Secure" in cookie
+
+
+def test_flask_page_sign_in_view_normalises_and_throttles(tmp_path: Path) -> None:
+    """docs/flask.md's own /signin: 'Ada@Example.com' signs in to ada@example.com's
+    account, and a wrong password past the throttle's limit gets 429 (the page's
+    throttle, given a limit of 2 here to keep the test fast)."""
+    pytest.importorskip("flask")
+    from datetime import timedelta
+
+    from lucia import accounts
+    from lucia.throttle import Limit, SignInThrottle
+
+    run = _page_run("docs/flask.md", tmp_path)
+    assert isinstance(run.namespace.get("throttle"), SignInThrottle)
+    run.namespace["throttle"] = SignInThrottle(per_account=Limit(2, timedelta(minutes=15)))
+    try:
+        app, auth = run.namespace["app"], run.namespace["auth"]
+        with contextlib.chdir(tmp_path):
+            accounts.sign_up(auth, "ada@example.com", PASSWORD)
+            client = app.test_client()
+            origin = {"Origin": "https://localhost"}
+
+            def post(password: str) -> Any:
+                form = {"email": "Ada@Example.com", "password": password}
+                return client.post("/signin", data=form, headers=origin, base_url=origin["Origin"])
+
+            assert post(PASSWORD).status_code == 303
+            answers = [post("wrong password").status_code for _ in range(3)]
+    finally:
+        run.close()
+    assert answers == [400, 400, 429]
