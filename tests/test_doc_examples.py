@@ -590,6 +590,8 @@ def _page_run(page: str, workdir: Path, blocks: int = 1) -> PageRun:
     """A run of the first ``blocks`` python blocks of ``page`` (to poke at what they made)."""
     run = PageRun(page, workdir)
     run.namespace.update({"__name__": "__doc_example__", "__builtins__": __builtins__})
+    if page in SETUP:
+        SETUP[page](run.namespace, run.stack)
     for block in [b for b in PYTHON_BLOCKS if b.page == page][:blocks]:
         run_block(run, block)
     return run
@@ -673,4 +675,46 @@ def test_flask_page_sign_in_view_normalises_and_throttles(tmp_path: Path) -> Non
             answers = [post("wrong password").status_code for _ in range(3)]
     finally:
         run.close()
+    assert answers == [400, 400, 429]
+
+
+def test_django_page_sign_in_view_normalises_and_throttles(tmp_path: Path) -> None:
+    """docs/django.md's own password_login (its last block), behind LuciaMiddleware:
+    'Ada@Example.com' signs in to ada@example.com's account, and a wrong password
+    past the throttle's limit gets 429 (a limit of 2 here, to keep the test fast)."""
+    pytest.importorskip("django")
+    from datetime import timedelta
+
+    from lucia import accounts
+    from lucia.throttle import Limit, SignInThrottle
+
+    page_blocks = [b for b in PYTHON_BLOCKS if b.page == "docs/django.md"]
+    run = _page_run("docs/django.md", tmp_path, blocks=len(page_blocks))
+    from django.test import RequestFactory, override_settings
+
+    from lucia.integrations.django.conf import get_lucia
+    from lucia.integrations.django.middleware import LuciaMiddleware
+    from tests.conformance.backends_django import fresh_database
+
+    assert isinstance(run.namespace.get("throttle"), SignInThrottle)
+    run.namespace["throttle"] = SignInThrottle(per_account=Limit(2, timedelta(minutes=15)))
+    fresh_database()
+    try:
+        with override_settings(LUCIA={}):
+            accounts.sign_up(get_lucia(), "ada@example.com", PASSWORD)
+            middleware = LuciaMiddleware(run.namespace["password_login"])
+
+            def post(password: str) -> Any:
+                form = {"email": "Ada@Example.com", "password": password}
+                request = RequestFactory().post(
+                    "/signin", form, secure=True, HTTP_ORIGIN="https://testserver"
+                )
+                return middleware(request)
+
+            signed = post(PASSWORD)
+            answers = [post("wrong password").status_code for _ in range(3)]
+    finally:
+        run.close()
+    assert signed.status_code == 302
+    assert "auth_session" in signed.cookies
     assert answers == [400, 400, 429]
