@@ -17,6 +17,7 @@ import secrets
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
@@ -26,8 +27,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lucia import AsyncLucia, InvalidCredentialsError, Lucia
+from lucia.accounts import ReauthenticationRequiredError
 from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
 from lucia.cookies import Cookie
+from lucia.models import Session, User
+from lucia.oauth._sealed import Sealer
 from lucia.oauth.client import HTTPFlow, OAuth2Client, OAuth2Tokens, create_code_challenge
 from lucia.oauth.client import json_response as parse_json
 from lucia.oauth.errors import OAuthProviderError, OAuthResponseError, OAuthTransportError
@@ -40,6 +44,7 @@ from lucia.oauth.flow import (
     InvalidStateError,
     IssuerMismatchError,
     LinkMismatchError,
+    LinkReauthenticationRequiredError,
     ProviderDeniedError,
     ProviderFailedError,
     SignInError,
@@ -267,15 +272,22 @@ def cookie_header(start: FlowStart) -> str:
     return f"{start.cookie.name}={start.cookie.value}"
 
 
+def process_sealer(cookie_name: str) -> Sealer:
+    """What the flows under test seal with: they have no secret_keys, so this process's key."""
+    return Sealer(cookie_name, None, max_length=4096)
+
+
 def transaction(start: FlowStart) -> dict[str, Any]:
-    value = start.cookie.value
-    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    """The sealed transaction's fields, opened with the key only the server holds."""
+    raw = process_sealer(start.cookie.name).open(start.cookie.value)
+    assert raw is not None
+    decoded: dict[str, Any] = json.loads(raw)
     return decoded
 
 
-def encode_transaction(data: Any) -> str:
-    raw = json.dumps(data, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+def encode_transaction(data: Any, cookie_name: str = "__Host-lucia_oauth") -> str:
+    """``data`` sealed as the server would: what only a holder of the key could forge."""
+    return process_sealer(cookie_name).seal(json.dumps(data, separators=(",", ":")).encode())
 
 
 @dataclass
@@ -322,10 +334,10 @@ class Env:
         provider: str = "fake",
         *,
         next: str | None = None,
-        link_user_id: str | None = None,
+        link_session: Session | None = None,
         **options: Any,
     ) -> FlowResult:
-        start = await self.start(flow, provider, next=next, link_user_id=link_user_id)
+        start = await self.start(flow, provider, next=next, link_session=link_session)
         query = self.idp.authorize(start.url, sub)
         return await self.callback(flow, provider, query, cookie_header(start), **options)
 
@@ -567,7 +579,7 @@ def malformed_values(start: FlowStart) -> list[str]:
         encode_transaction("a string"),
         encode_transaction({}),
         encode_transaction({**good, "extra": 1}),
-        encode_transaction({**good, "v": 2}),
+        encode_transaction({**good, "v": 1}),  # the unsealed format of before
         encode_transaction({**good, "s": 12345}),
         encode_transaction({**good, "s": "short"}),
         encode_transaction({**good, "s": "no spaces or + in a state........."}),
@@ -581,6 +593,15 @@ def malformed_values(start: FlowStart) -> list[str]:
         encode_transaction({**good, "r": 7}),
         encode_transaction({**good, "l": ""}),
         encode_transaction({**good, "l": "x" * 300}),
+        # A link names the user, the session and the window together, or none of them.
+        encode_transaction({**good, "l": "u1", "la": 600}),
+        encode_transaction({**good, "l": "u1", "ls": "s1"}),
+        encode_transaction({**good, "ls": "s1", "la": 600}),
+        encode_transaction({**good, "l": "u1", "ls": "s1", "la": 0}),
+        encode_transaction({**good, "l": "u1", "ls": "s1", "la": True}),
+        encode_transaction({**good, "l": "u1", "ls": "s1", "la": 600.0}),
+        encode_transaction({**good, "l": "u1", "ls": "s1", "la": 86_401}),
+        encode_transaction({**good, "l": "u1", "ls": "", "la": 600}),
         encode_transaction({**good, "p": ""}),
         encode_transaction({**good, "i": ""}),
         encode_transaction({**good, "n": "n" * 300}),
@@ -1631,35 +1652,43 @@ async def test_sec40_replay_in_another_process_is_stopped_by_the_provider(env: E
 # 15. Linking a provider to the signed-in user
 
 
+async def signed_in(env: Env, email: str = "ada@example.com") -> tuple[User, Session]:
+    """A user with a password-less email key and a session created now."""
+    user = await env.lucia("create_user", "email", email)
+    return user, await env.lucia("create_session", user.id)
+
+
 async def test_sec15_link_flow(env: Env) -> None:
-    user = await env.lucia("create_user", "email", "ada@example.com")
+    user, session = await signed_in(env)
     env.idp.account("gh-1")
     flow = env.flow()
-    result = await env.sign_in(flow, "gh-1", link_user_id=user.id, current_user_id=user.id)
+    result = await env.sign_in(flow, "gh-1", link_session=session, current_session=session)
     assert result.user.id == user.id
     assert result.linked
     assert not result.created
     assert result.session is None
     assert result.cookies == (flow.clear_transaction_cookie(),)
     assert (await env.lucia("get_user_by_key", "fake", "gh-1")).id == user.id
-    again = await env.sign_in(flow, "gh-1", link_user_id=user.id, current_user_id=user.id)
+    again = await env.sign_in(
+        flow, "gh-1", link_session=session, current_session=session, current_user_id=user.id
+    )
     assert again.user.id == user.id
     assert not again.linked
-    signed_in = await env.sign_in(flow, "gh-1")
-    assert signed_in.user.id == user.id
-    assert signed_in.session is not None
+    signed_in_again = await env.sign_in(flow, "gh-1")
+    assert signed_in_again.user.id == user.id
+    assert signed_in_again.session is not None
 
 
 async def test_sec15_link_needs_the_same_signed_in_user(env: Env) -> None:
-    user = await env.lucia("create_user", "email", "ada@example.com")
-    other = await env.lucia("create_user", "email", "eve@example.com")
+    user, session = await signed_in(env)
+    _, other_session = await signed_in(env, "eve@example.com")
     env.idp.account("gh-1")
     flow = env.flow()
-    for current in [None, other.id]:
-        start = await env.start(flow, link_user_id=user.id)
+    for current in [None, other_session]:
+        start = await env.start(flow, link_session=session)
         assert transaction(start)["l"] == user.id
         query = env.idp.authorize(start.url, "gh-1")
-        error = await env.fail(flow, "fake", query, cookie_header(start), current_user_id=current)
+        error = await env.fail(flow, "fake", query, cookie_header(start), current_session=current)
         assert isinstance(error, LinkMismatchError)
         assert error.status == 403
         assert error.cookies == (flow.clear_transaction_cookie(),)
@@ -1667,16 +1696,79 @@ async def test_sec15_link_needs_the_same_signed_in_user(env: Env) -> None:
     assert await env.lucia("get_user_by_key", "fake", "gh-1") is None
 
 
+async def test_sec43_link_finishes_only_in_the_session_that_started_it(env: Env) -> None:
+    """Another session of the same user (a stolen one, say) cannot finish the link."""
+    user, session = await signed_in(env)
+    other_session = await env.lucia("create_session", user.id)
+    env.idp.account("gh-1")
+    flow = env.flow()
+    start = await env.start(flow, link_session=session)
+    assert transaction(start)["ls"] == session.id
+    query = env.idp.authorize(start.url, "gh-1")
+    error = await env.fail(flow, "fake", query, cookie_header(start), current_session=other_session)
+    assert isinstance(error, LinkMismatchError)
+    assert env.idp.count("/token") == 0
+    assert await env.lucia("get_user_by_key", "fake", "gh-1") is None
+
+
+async def test_sec43_link_is_refused_once_the_session_is_no_longer_recent(env: Env) -> None:
+    """Started within the window, finished after it: 403, no code redeemed, nothing linked."""
+    _, session = await signed_in(env)
+    env.idp.account("gh-1")
+    flow = env.flow()
+    start = await env.start(flow, link_session=session, link_max_age=timedelta(minutes=5))
+    assert transaction(start)["la"] == 300
+    query = env.idp.authorize(start.url, "gh-1")
+    env.clock.advance(seconds=301)
+    error = await env.fail(flow, "fake", query, cookie_header(start), current_session=session)
+    assert isinstance(error, LinkReauthenticationRequiredError)
+    assert isinstance(error, ReauthenticationRequiredError)
+    assert error.status == 403
+    assert error.cookies == (flow.clear_transaction_cookie(),)
+    assert env.idp.count("/token") == 0
+    assert await env.lucia("get_user_by_key", "fake", "gh-1") is None
+
+
+async def test_sec43_link_cannot_start_from_a_stale_session(env: Env) -> None:
+    _, session = await signed_in(env)
+    flow = env.flow()
+    env.clock.advance(minutes=11)
+    with pytest.raises(LinkReauthenticationRequiredError):
+        await env.start(flow, link_session=session)
+    start = await env.start(flow, link_session=session, link_max_age=timedelta(minutes=20))
+    assert transaction(start)["la"] == 1200
+    for bad in [timedelta(0), timedelta(days=2)]:
+        with pytest.raises(ValueError, match="link_max_age"):
+            await env.start(flow, link_session=session, link_max_age=bad)
+
+
+async def test_sec43_a_link_needs_the_session_not_just_the_user_id(env: Env) -> None:
+    user, session = await signed_in(env)
+    env.idp.account("gh-1")
+    flow = env.flow()
+    start = await env.start(flow, link_session=session)
+    query = env.idp.authorize(start.url, "gh-1")
+    error = await env.fail(flow, "fake", query, cookie_header(start), current_user_id=user.id)
+    assert isinstance(error, LinkMismatchError)
+    with pytest.raises(ValueError, match="current_user_id"):
+        await env.callback(
+            flow, "fake", query, cookie_header(start), current_session=session, current_user_id="x"
+        )
+    assert await env.lucia("get_user_by_key", "fake", "gh-1") is None
+
+
 async def test_sec15_a_forged_link_target_links_nothing(env: Env) -> None:
-    victim = await env.lucia("create_user", "email", "victim@example.com")
-    attacker = await env.lucia("create_user", "email", "attacker@example.com")
+    """Even a holder of the key (the test) who rewrites the link target cannot link:
+    the target must be the current session's user."""
+    victim, _ = await signed_in(env, "victim@example.com")
+    _, attacker_session = await signed_in(env, "attacker@example.com")
     env.idp.account("attacker-gh")
     flow = env.flow()
-    start = await env.start(flow, link_user_id=attacker.id)
+    start = await env.start(flow, link_session=attacker_session)
     forged = {**transaction(start), "l": victim.id}
     header = f"{flow.transaction_cookie_name}={encode_transaction(forged)}"
     query = env.idp.authorize(start.url, "attacker-gh")
-    error = await env.fail(flow, "fake", query, header, current_user_id=attacker.id)
+    error = await env.fail(flow, "fake", query, header, current_session=attacker_session)
     assert isinstance(error, LinkMismatchError)
     assert await env.lucia("get_user_by_key", "fake", "attacker-gh") is None
 
@@ -1685,32 +1777,187 @@ async def test_sec15_identity_of_another_user_is_409(env: Env) -> None:
     env.idp.account("gh-1")
     flow = env.flow()
     owner = (await env.sign_in(flow, "gh-1")).user
-    user = await env.lucia("create_user", "email", "ada@example.com")
+    _, session = await signed_in(env)
     error = await env.fail(
         flow,
         "fake",
-        *(await link_callback(env, flow, "gh-1", user.id)),
-        current_user_id=user.id,
+        *(await link_callback(env, flow, "gh-1", session)),
+        current_session=session,
     )
     assert isinstance(error, IdentityInUseError)
     assert error.status == 409
     assert (await env.lucia("get_user_by_key", "fake", "gh-1")).id == owner.id
 
 
-async def link_callback(env: Env, flow: SignInFlow, sub: str, user_id: str) -> tuple[str, str]:
-    start = await env.start(flow, link_user_id=user_id)
+async def link_callback(env: Env, flow: SignInFlow, sub: str, session: Session) -> tuple[str, str]:
+    start = await env.start(flow, link_session=session)
     return env.idp.authorize(start.url, sub), cookie_header(start)
 
 
 async def test_sec15_link_for_a_deleted_user_fails(env: Env) -> None:
-    user = await env.lucia("create_user", "email", "ada@example.com")
+    user, session = await signed_in(env)
     env.idp.account("gh-1")
     flow = env.flow()
-    query, header = await link_callback(env, flow, "gh-1", user.id)
+    query, header = await link_callback(env, flow, "gh-1", session)
     await env.lucia("delete_user", user.id)
-    error = await env.fail(flow, "fake", query, header, current_user_id=user.id)
+    error = await env.fail(flow, "fake", query, header, current_session=session)
     assert isinstance(error, LinkMismatchError)
     assert env.users == 0
+
+
+# 43. The transaction cookie is sealed: private and tamper-proof
+
+OLD_KEY = "old-transaction-key-" + "o" * 32
+NEW_KEY = b"new-transaction-key-" + b"n" * 32
+
+
+def test_sec43_the_cookie_does_not_show_the_verifier_nonce_or_state(sync_env: Env) -> None:
+    flow = sync_env.flow([sync_env.provider(nonce=True)])
+    start = flow.start("fake", next="/after-sign-in")
+    data = transaction(start)
+    value = start.cookie.value
+    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    for secret in (data["cv"], data["n"], data["s"], "/after-sign-in", "fake", ISSUER):
+        assert secret.encode() not in raw
+        assert secret not in value
+    # Nor any part of it: no 8-character piece of the verifier or nonce appears.
+    for secret in (data["cv"], data["n"]):
+        pieces = {secret[i : i + 8] for i in range(len(secret) - 7)}
+        assert not any(piece.encode() in raw or piece in value for piece in pieces)
+    # Sealed afresh each time (random nonce), though the content is alike.
+    assert flow.start("fake", next="/after-sign-in").cookie.value[:20] != value[:20]
+
+
+async def test_sec43_changing_any_character_of_the_cookie_is_refused(env: Env) -> None:
+    env.idp.account("u-1")
+    flow = env.flow()
+    start = await env.start(flow)
+    query = env.idp.authorize(start.url, "u-1")
+    value = start.cookie.value
+    for index, char in enumerate(value):
+        swapped = "B" if char == "A" else "A"
+        # One character changed, or the value cut short (an empty one is "missing").
+        for tampered in (value[:index] + swapped + value[index + 1 :], value[: index or 1]):
+            header = f"{flow.transaction_cookie_name}={tampered}"
+            error = await env.fail(flow, "fake", query, header)
+            assert isinstance(error, InvalidStateError), index
+            assert error.reason == "malformed_cookie", index
+            assert error.status == 400
+    assert env.idp.count("/token") == 0
+    assert env.users == 0
+    assert (await env.callback(flow, "fake", query, cookie_header(start))).created
+
+
+def test_sec43_a_cookie_sealed_for_another_cookie_name_is_refused(sync_env: Env) -> None:
+    sync_env.idp.account("u-1")
+    provider = sync_env.provider()
+    flow = sync_env.flow([provider], secret_keys=[OLD_KEY])
+    other = sync_env.flow([provider], secret_keys=[OLD_KEY], transaction_cookie_name="other")
+    start = other.start("fake")
+    query = sync_env.idp.authorize(start.url, "u-1")
+    with pytest.raises(InvalidStateError) as info:
+        flow.callback("fake", query, f"{flow.transaction_cookie_name}={start.cookie.value}")
+    assert info.value.reason == "malformed_cookie"
+
+
+async def test_sec43_key_rotation(env: Env) -> None:
+    """New key first, old one kept: old cookies still finish, new cookies use the new key;
+    a cookie of a key the flow does not hold is refused."""
+    remember(OLD_KEY, NEW_KEY.decode())
+    provider = env.provider()
+    for sub in ("u-1", "u-2", "u-3"):
+        env.idp.account(sub)
+    before = env.flow([provider], secret_keys=[OLD_KEY])
+    during = env.flow([provider], secret_keys=[NEW_KEY, OLD_KEY])
+    after = env.flow([provider], secret_keys=[NEW_KEY])
+    stranger = env.flow([provider], secret_keys=["someone-else's-key-" + "x" * 32])
+
+    started_before = await env.start(before)
+    result = await env.callback(
+        during, "fake", env.idp.authorize(started_before.url, "u-1"), cookie_header(started_before)
+    )
+    assert result.created
+    started_during = await env.start(during)
+    query = env.idp.authorize(started_during.url, "u-2")
+    for refusing in (before, stranger):
+        error = await env.fail(refusing, "fake", query, cookie_header(started_during))
+        assert isinstance(error, InvalidStateError)
+        assert error.reason == "malformed_cookie"
+    assert (await env.callback(after, "fake", query, cookie_header(started_during))).created
+    started_old = await env.start(before)
+    query = env.idp.authorize(started_old.url, "u-3")
+    error = await env.fail(after, "fake", query, cookie_header(started_old))
+    assert isinstance(error, InvalidStateError)
+    assert error.reason == "malformed_cookie"
+    assert env.idp.count("/token") == 2
+
+
+def test_sec43_secret_keys_are_checked_and_never_shown(sync_env: Env) -> None:
+    short = "too-short-a-secret"
+    for keys, kind in [
+        ([short], ValueError),
+        ([], ValueError),
+        (OLD_KEY, TypeError),
+        ([OLD_KEY.encode()[:31]], ValueError),
+        ([42], TypeError),
+    ]:
+        with pytest.raises(kind) as info:
+            sync_env.flow(secret_keys=keys)
+        assert short not in str(info.value)
+        assert OLD_KEY[:31] not in str(info.value)
+    flow = sync_env.flow(secret_keys=[OLD_KEY, NEW_KEY])
+    shown = repr(flow) + repr(flow.__dict__) + repr(vars(flow._sealer))
+    assert OLD_KEY not in shown
+    assert NEW_KEY.decode() not in shown
+    assert "Sealer(keys=2, process_key=False)" in repr(flow._sealer)
+
+
+def test_sec43_without_secret_keys_one_warning_at_the_first_start(
+    sync_env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    flow = sync_env.flow()
+    flow.start("fake")
+    flow.start("fake")
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "secret_keys" in warnings[0].getMessage()
+    assert "only finish in the process that started them" in warnings[0].getMessage()
+    caplog.clear()
+    keyed = sync_env.flow(secret_keys=[OLD_KEY])
+    keyed.start("fake")
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_sec43_a_framework_secret_is_adopted_only_by_a_flow_without_keys(sync_env: Env) -> None:
+    sync_env.idp.account("u-1")
+    provider = sync_env.provider()
+    keyless = sync_env.flow([provider])
+    assert not keyless._adopt_secret("short")
+    assert not keyless._adopt_secret(None)
+    assert keyless._adopt_secret(OLD_KEY)
+    keyed = sync_env.flow([provider], secret_keys=[NEW_KEY])
+    assert not keyed._adopt_secret(OLD_KEY)
+    # The adopted secret seals: a flow holding that key opens the cookie.
+    start = keyless.start("fake")
+    query = sync_env.idp.authorize(start.url, "u-1")
+    same_key = sync_env.flow([provider], secret_keys=[OLD_KEY])
+    assert same_key.callback("fake", query, cookie_header(start)).created
+
+
+@pytest.mark.parametrize(
+    "sub", ["u\x00", "\x00", "a\nb", "tab\there", "del\x7f", "c1\x85", "\ud800"]
+)
+async def test_sec45_a_provider_user_id_with_a_control_character_is_refused(
+    env: Env, sub: str
+) -> None:
+    env.idp.account(sub)
+    flow = env.flow()
+    start = await env.start(flow)
+    error = await env.fail(flow, "fake", env.idp.authorize(start.url, sub), cookie_header(start))
+    assert isinstance(error, ProviderFailedError)
+    assert error.status == 502
+    assert env.users == 0
+    assert env.sessions == 0
 
 
 # 42. Nothing secret in logs

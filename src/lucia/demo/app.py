@@ -424,7 +424,7 @@ class _Views:
             start = await self.state.flow.astart(
                 request.path_params["provider"],
                 next="/account?notice=linked",
-                link_user_id=user.id,
+                link_session=session,  # checked again at the callback
             )
         except SignInError as error:
             return self._sign_in_error(request, error)

@@ -175,6 +175,11 @@ class LuciaFlask:
         app.before_request(self._before_request)
         app.after_request(self._after_request)
         app.register_error_handler(DatabaseError, _unavailable)
+        if self.flow is not None:
+            # A flow built without secret_keys seals its OAuth transactions under a
+            # key derived from app.secret_key (32 bytes or more), so every worker
+            # process finishes the sign-ins any other one started.
+            self.flow._adopt_secret(app.secret_key)
         if self.flow is not None or self.passwords is not None:
             app.register_blueprint(self._blueprint(), url_prefix=self.url_prefix or None)
 
@@ -323,14 +328,13 @@ class LuciaFlask:
         """``GET /login/<provider>/callback``: finish, then 303 to the stored ``next``."""
         assert self.flow is not None
         old: Session | None = g.session
-        user: User | None = g.user
         try:
             result = self.flow.callback(
                 provider,
                 request.query_string.decode("latin-1"),
                 request.environ.get("HTTP_COOKIE"),
                 session_attributes=session_attributes(),
-                current_user_id=None if user is None else user.id,
+                current_session=old,  # a link finishes only in the session that started it
             )
         except SignInError as error:
             return _error_response(error)

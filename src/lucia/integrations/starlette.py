@@ -383,7 +383,6 @@ class AuthEndpoints:
         """``GET /login/{provider}/callback``: finish, then 303 to the stored ``next``."""
         provider = request.path_params["provider"]
         old = current_session(request)
-        user = current_user(request)
         query = request.scope.get("query_string", b"").decode("latin-1")
         try:
             result = await self.flow.acallback(
@@ -391,7 +390,7 @@ class AuthEndpoints:
                 query,
                 request.headers.get("cookie"),
                 session_attributes=session_attributes(request),
-                current_user_id=None if user is None else user.id,
+                current_session=old,  # a link finishes only in the session that started it
             )
         except SignInError as error:
             return _error_response(error)

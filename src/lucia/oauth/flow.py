@@ -14,11 +14,12 @@
     # -> 303 to result.redirect_to, Set-Cookie: result.cookies, result.headers
 
 ``start`` mints a transaction (state, PKCE verifier, OpenID nonce, the provider's
-name and issuer, a safe ``next``, and for a link flow the signed-in user's id),
-keeps it in a short-lived cookie in the browser, and returns the provider's
-authorization URL. ``callback`` checks the provider's answer against that
-cookie, exchanges the code, fetches the provider's user, finds or creates the
-lucia user keyed on ``(provider.name, provider_user.id)`` and creates a session.
+name and issuer, a safe ``next``, and for a link flow the signed-in user's id,
+session id and the re-authentication window), keeps it in a short-lived cookie
+in the browser, and returns the provider's authorization URL. ``callback``
+checks the provider's answer against that cookie, exchanges the code, fetches
+the provider's user, finds or creates the lucia user keyed on
+``(provider.name, provider_user.id)`` and creates a session.
 Every failure is a ``SignInError`` (an ``OAuthError``) with the HTTP ``status``
 to answer, the ``cookies`` to set (the transaction cookie's deletion) and a
 ``render_html()`` that escapes everything the provider said.
@@ -28,25 +29,21 @@ provider's HTTP flow, or a lucia call); ``callback`` runs it with ``Lucia`` and
 the provider's ``httpx.Client``, ``acallback`` with ``AsyncLucia`` and its
 ``httpx.AsyncClient``, exactly like ``lucia.core`` drives its flows.
 
-Why the transaction cookie is not signed: lucia has no application secret to
-sign with, and it does not need one. The cookie is written by this server into
-the user's browser, ``HttpOnly`` and (when secure) ``__Host-``-prefixed, so
-neither scripts nor sibling subdomains can read or plant it. What it defends
-against is an attacker getting *someone else's* browser to finish a sign-in
-(login CSRF, code injection, mix-up): that needs the victim's cookie to hold the
-state the attacker put in the callback URL, which the attacker can neither read
-nor write. Anything a user forges into their *own* cookie only affects their
-own sign-in, and every field is re-checked on read anyway: the state must equal
-the callback's ``state``, the provider must be the callback's provider, ``next``
-goes through ``safe_next`` again, the expiry is enforced server-side, and a link
-intent only acts when the callback's signed-in user is that same user, so a
-forged link target cannot attach an identity to somebody else's account.
+Why the transaction cookie is sealed (AES-256-GCM, ``lucia.oauth._sealed``):
+the callback acts on what the cookie says (which provider, which user a link
+attaches the identity to, where to go next, the PKCE verifier and nonce), and a
+browser can write anything into its own cookie. An unsealed cookie let a thief
+of a stale session rewrite an ordinary sign-in into a link to the victim's
+account, skipping the re-authentication that linking demands. Sealed, the
+browser can neither read the verifier and nonce nor change a byte without the
+cookie being refused (``InvalidStateError("malformed_cookie")``), and a link
+still re-checks at the callback that the current session is the one that
+started it and is recent. Keeping the transaction in the browser (not in a
+server-side store) keeps the flow free of any store to configure or clean up.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import hashlib
 import hmac
@@ -56,17 +53,24 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, ClassVar, TypeVar, cast
 from urllib.parse import parse_qsl, unquote
 
 from lucia._calls import Operation, adrive, auth_call, call, drive
+from lucia.accounts import (
+    REAUTHENTICATION_MAX_AGE,
+    ReauthenticationRequiredError,
+    require_recent_authentication,
+)
 from lucia.cookies import Cookie, CookieAttributes, read_cookie
 from lucia.core import AsyncLucia, Lucia
 from lucia.emails import EMAIL_PROVIDER_ID, normalize_email
 from lucia.errors import DuplicateKeyError, OAuthError, UserNotFoundError
 from lucia.models import Session, User
+from lucia.oauth._sealed import Sealer, secret_bytes
 from lucia.oauth.client import HTTPFlow, OAuth2Tokens, generate_code_verifier, generate_nonce
 from lucia.oauth.client import generate_state as _generate_state
 from lucia.oauth.errors import OAuthResponseError, safe_excerpt
@@ -82,6 +86,7 @@ __all__ = [
     "InvalidStateError",
     "IssuerMismatchError",
     "LinkMismatchError",
+    "LinkReauthenticationRequiredError",
     "ProviderDeniedError",
     "ProviderFailedError",
     "SignInError",
@@ -105,13 +110,16 @@ URL (which holds the code and state) never leaks through ``Referer``."""
 
 
 MAX_TRANSACTION_AGE = 600
-# A real transaction cookie is about 1 KiB; anything much larger is not ours.
+# A real transaction cookie is about 1 KiB, and browsers keep none over 4 KiB;
+# anything larger is not ours and is refused before any decoding.
 _MAX_COOKIE_VALUE = 4096
 _MAX_NEXT_LENGTH = 2048
 _MAX_PARAMETER = 4096
 _MAX_QUERY_LENGTH = 16 * 1024
 _MAX_KEY_PART = 255
-_TRANSACTION_VERSION = 1
+_TRANSACTION_VERSION = 2
+# A link's re-authentication window: up to a day (the default is 10 minutes).
+_MAX_LINK_AGE = 86_400
 _CONSUMED_STATES_LIMIT = 50_000
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
@@ -120,7 +128,9 @@ _ERROR_CODE_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 # A provider's route name is a URL path segment: unreserved characters only.
 _ROUTE_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_TRANSACTION_KEYS = frozenset({"v", "p", "s", "cv", "n", "i", "ir", "r", "l", "e"})
+_TRANSACTION_KEYS = frozenset({"v", "p", "s", "cv", "n", "i", "ir", "r", "l", "ls", "la", "e"})
+# C0 and C1 controls (NUL included): never part of a provider's user id.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Parameters of an authorization response (RFC 6749 §4.1.2, RFC 9207): each may
 # appear once (§3.1); a repeated one is an attack or a broken provider.
 _RESPONSE_PARAMETERS = ("code", "state", "iss", "error", "error_description", "error_uri")
@@ -315,6 +325,17 @@ class LinkMismatchError(SignInError):
     status = 403
 
 
+class LinkReauthenticationRequiredError(SignInError, ReauthenticationRequiredError):
+    """A link flow reached the callback in a session that is no longer recent enough
+    (or started from one that was not): linking needs a recent sign-in, at the
+    start and again at the callback. Also an ``accounts.ReauthenticationRequiredError``."""
+
+    code = "AUTH_OAUTH_REAUTHENTICATION_REQUIRED"
+    default_message = "linking needs a recent sign-in"
+    public_message = "Confirm it is you (sign in again), then start linking again."
+    status = 403
+
+
 class IdentityInUseError(SignInError):
     """The provider identity to link already belongs to another user."""
 
@@ -393,6 +414,13 @@ class FlowResult:
 
 @dataclass(frozen=True, slots=True)
 class _Transaction:
+    """What ``start`` hands to ``callback`` through the browser, sealed.
+
+    A link flow sets ``link_user_id``, ``link_session_id`` (the session that
+    started it) and ``link_max_age`` (seconds of the re-authentication window)
+    together; a sign-in sets none of them.
+    """
+
     provider: str
     state: str = field(repr=False)
     code_verifier: str | None = field(repr=False)
@@ -402,8 +430,10 @@ class _Transaction:
     next: str
     link_user_id: str | None
     expires_at: int
+    link_session_id: str | None = field(default=None, repr=False)
+    link_max_age: int | None = None
 
-    def encode(self) -> str:
+    def to_json(self) -> bytes:
         data = {
             "v": _TRANSACTION_VERSION,
             "p": self.provider,
@@ -414,20 +444,22 @@ class _Transaction:
             "ir": self.issuer_required,
             "r": self.next,
             "l": self.link_user_id,
+            "ls": self.link_session_id,
+            "la": self.link_max_age,
             "e": self.expires_at,
         }
-        raw = json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
     @classmethod
-    def decode(cls, value: str) -> _Transaction | None:
-        """The transaction in a cookie value, or None if it is not exactly one of ours."""
-        if len(value) > _MAX_COOKIE_VALUE or _B64URL.fullmatch(value) is None:
-            return None
+    def from_json(cls, raw: bytes) -> _Transaction | None:
+        """The transaction in ``raw``, or None if it is not exactly one of ours.
+
+        Only this server can have sealed it, so a failure here means a bug or a
+        leaked key; every field is checked all the same.
+        """
         try:
-            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
             data = json.loads(raw)
-        except (binascii.Error, ValueError, RecursionError):
+        except (ValueError, RecursionError):
             return None
         if not isinstance(data, dict) or data.keys() != _TRANSACTION_KEYS:
             return None
@@ -435,7 +467,13 @@ class _Transaction:
             return None
         provider, state, verifier, nonce = data["p"], data["s"], data["cv"], data["n"]
         issuer, required, next_ = data["i"], data["ir"], data["r"]
-        link, expires = data["l"], data["e"]
+        link, link_session, link_age, expires = data["l"], data["ls"], data["la"], data["e"]
+        link_valid = (link is None and link_session is None and link_age is None) or (
+            _is_key_part(link)
+            and _is_key_part(link_session)
+            and type(link_age) is int
+            and 0 < link_age <= _MAX_LINK_AGE
+        )
         valid = (
             _is_key_part(provider)
             and isinstance(state, str)
@@ -447,16 +485,40 @@ class _Transaction:
             and isinstance(required, bool)
             and isinstance(next_, str)
             and _is_safe_path(next_)
-            and (link is None or _is_key_part(link))
+            and link_valid
             and type(expires) is int
         )
         if not valid:
             return None
-        return cls(provider, state, verifier, nonce, issuer, required, next_, link, expires)
+        return cls(
+            provider,
+            state,
+            verifier,
+            nonce,
+            issuer,
+            required,
+            next_,
+            link,
+            expires,
+            link_session,
+            link_age,
+        )
 
 
 def _is_key_part(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= _MAX_KEY_PART
+
+
+def _is_provider_user_id(value: object) -> bool:
+    """A usable provider user id: 1 to 255 characters of storable text, no control
+    character (a NUL would reach the database, which PostgreSQL refuses)."""
+    if not _is_key_part(value) or _CONTROL.search(cast(str, value)):
+        return False
+    try:
+        cast(str, value).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, from JSON's \ud800
+        return False
+    return True
 
 
 class _ConsumedStates:
@@ -512,8 +574,14 @@ class SignInFlow:
     The transaction cookie is ``HttpOnly``, ``SameSite=Lax``, ``Path=/``, lives
     ``transaction_max_age`` seconds (at most 600), and is ``Secure`` and named
     ``__Host-<transaction_cookie_name>`` unless ``secure_cookies`` is False
-    (default: what ``auth`` uses for its session cookie). ``default_redirect``
-    is where users land when ``next`` is absent or unsafe.
+    (default: what ``auth`` uses for its session cookie). Its value is sealed
+    (AES-256-GCM) under ``secret_keys``: secrets (str or bytes) of at least 32
+    bytes each; the first seals, every one opens, so rotating is putting a new
+    secret first and dropping the old one once the transactions it sealed have
+    expired (10 minutes). Without ``secret_keys``, a random key made once per
+    process seals them: sign-ins then finish only in the process that started
+    them, so an app served by several processes must pass ``secret_keys``.
+    ``default_redirect`` is where users land when ``next`` is absent or unsafe.
 
     ``link_by_verified_email`` (off by default) lets a first sign-in with a new
     identity attach it to an existing user instead of creating one, only when the
@@ -534,6 +602,7 @@ class SignInFlow:
         transaction_cookie_name: str = "lucia_oauth",
         transaction_max_age: int = MAX_TRANSACTION_AGE,
         secure_cookies: bool | None = None,
+        secret_keys: Sequence[str | bytes] | None = None,
         link_by_verified_email: bool = False,
         user_attributes: Callable[[OAuthProvider, ProviderUser], dict[str, Any]] | None = None,
     ) -> None:
@@ -552,7 +621,8 @@ class SignInFlow:
             if not isinstance(route_name, str) or not _ROUTE_NAME.fullmatch(route_name):
                 raise ValueError(
                     f"provider route name {route_name!r}: use 1 to 64 of A-Z a-z 0-9 . _ - "
-                    "(pass a mapping to name a provider whose name is a URL)"
+                    "(pass a mapping such as {'corp': OpenIDConnect(...)} to name a provider "
+                    "whose name is a URL)"
                 )
             if not _is_key_part(provider.name):
                 raise ValueError("a provider's name must be 1 to 255 characters")
@@ -581,12 +651,29 @@ class SignInFlow:
         self.transaction_cookie_name = Cookie(
             transaction_cookie_name, "", self._cookie_attributes
         ).name
+        self._sealer = Sealer(
+            self.transaction_cookie_name, _secrets(secret_keys), max_length=_MAX_COOKIE_VALUE
+        )
+        self._warned_process_key = False
         self.link_by_verified_email = link_by_verified_email
         self.user_attributes = user_attributes or default_user_attributes
         self._consumed = _ConsumedStates()
 
     def __repr__(self) -> str:
         return f"SignInFlow(providers={list(self.providers)!r})"
+
+    def _adopt_secret(self, secret: object) -> bool:
+        """Seal with ``secret`` (a framework's own secret, such as Flask's ``secret_key``)
+        if this flow was built without ``secret_keys`` and ``secret`` is a str or bytes of
+        at least 32 bytes; True if it did. For integrations, at set-up, before any sign-in."""
+        if not self._sealer.process_key:
+            return False
+        try:
+            key = secret_bytes(secret)
+        except (TypeError, ValueError):
+            return False
+        self._sealer = Sealer(self.transaction_cookie_name, [key], max_length=_MAX_COOKIE_VALUE)
+        return True
 
     # Cookies
 
@@ -596,6 +683,13 @@ class SignInFlow:
             path="/", max_age=0, secure=self._cookie_attributes.secure, same_site="lax"
         )
         return Cookie(self.transaction_cookie_name, "", attributes)
+
+    def _seal(self, transaction: _Transaction) -> str:
+        return self._sealer.seal(transaction.to_json())
+
+    def _open(self, value: str) -> _Transaction | None:
+        raw = self._sealer.open(value)
+        return None if raw is None else _Transaction.from_json(raw)
 
     def _provider(self, name: object) -> OAuthProvider | None:
         return self.providers.get(name) if isinstance(name, str) else None
@@ -610,42 +704,64 @@ class SignInFlow:
         provider: str,
         *,
         next: str | None = None,
-        link_user_id: str | None = None,
+        link_session: Session | None = None,
+        link_max_age: timedelta = REAUTHENTICATION_MAX_AGE,
         scopes: Iterable[str] = (),
     ) -> FlowStart:
-        """Begin a sign-in (or, with the signed-in user's ``link_user_id``, a link) with
-        ``provider``: the authorization URL to redirect to and the transaction cookie.
+        """Begin a sign-in (or, with the signed-in user's current ``link_session``, a
+        link) with ``provider``: the authorization URL to redirect to and the
+        transaction cookie.
 
-        ``next`` is where to land afterwards if ``safe_next`` accepts it. No I/O,
+        ``next`` is where to land afterwards if ``safe_next`` accepts it. A link
+        needs ``link_session`` created within ``link_max_age`` (10 minutes by
+        default), now and again at the callback, which must be finished in that
+        same session; else ``LinkReauthenticationRequiredError`` (403). No I/O,
         except what a provider needs first (OpenID Connect discovery, once; use
         ``astart`` on an event loop). ``UnknownProviderError`` (404) for an unknown
         provider, ``ProviderFailedError`` (502) when discovery fails.
         """
-        return _run_sync(self._start(provider, next, link_user_id, tuple(scopes)))
+        return _run_sync(self._start(provider, next, link_session, link_max_age, tuple(scopes)))
 
     async def astart(
         self,
         provider: str,
         *,
         next: str | None = None,
-        link_user_id: str | None = None,
+        link_session: Session | None = None,
+        link_max_age: timedelta = REAUTHENTICATION_MAX_AGE,
         scopes: Iterable[str] = (),
     ) -> FlowStart:
         """See ``start``; a provider's discovery runs on the event loop."""
-        return await _run_async(self._start(provider, next, link_user_id, tuple(scopes)))
+        return await _run_async(
+            self._start(provider, next, link_session, link_max_age, tuple(scopes))
+        )
 
     def _start(
         self,
         provider_name: str,
         next: str | None,
-        link_user_id: str | None,
+        link_session: Session | None,
+        link_max_age: timedelta,
         scopes: tuple[str, ...],
     ) -> _Flow[FlowStart]:
         provider = self._provider(provider_name)
         if provider is None:
             raise UnknownProviderError()
-        if link_user_id is not None and not _is_key_part(link_user_id):
-            raise ValueError("link_user_id must be a user id")
+        link_age: int | None = None
+        if link_session is not None:
+            if not isinstance(link_session, Session) or not (
+                _is_key_part(link_session.user_id) and _is_key_part(link_session.id)
+            ):
+                raise TypeError("link_session must be the signed-in user's current Session")
+            link_age = _link_age(link_max_age)
+            self._check_recent(link_session, link_age)
+        if self._sealer.process_key and not self._warned_process_key:
+            self._warned_process_key = True
+            logger.warning(
+                "SignInFlow has no secret_keys: OAuth transactions are sealed with a random "
+                "key of this process and only finish in the process that started them; "
+                "pass secret_keys= when several processes serve the app"
+            )
         prepare = _preparation(provider)
         if prepare is not None:
             yield from _provider_step(provider, prepare)
@@ -662,15 +778,27 @@ class SignInFlow:
             issuer=provider.issuer,
             issuer_required=bool(provider.requires_iss_parameter),
             next=safe_next(next, self.default_redirect),
-            link_user_id=link_user_id,
+            link_user_id=None if link_session is None else link_session.user_id,
             expires_at=self._now() + self.transaction_max_age,
+            link_session_id=None if link_session is None else link_session.id,
+            link_max_age=link_age,
         )
-        cookie = Cookie(self.transaction_cookie_name, transaction.encode(), self._cookie_attributes)
+        cookie = Cookie(
+            self.transaction_cookie_name, self._seal(transaction), self._cookie_attributes
+        )
         logger.debug(
             "oauth sign-in started",
-            extra={"provider_id": provider.name, "link": link_user_id is not None},
+            extra={"provider_id": provider.name, "link": link_session is not None},
         )
         return FlowStart(url, cookie, provider_name)
+
+    def _check_recent(self, session: Session, max_age: int) -> None:
+        """``LinkReauthenticationRequiredError`` unless ``session`` began within ``max_age``
+        seconds (``accounts.require_recent_authentication``'s rule)."""
+        try:
+            require_recent_authentication(self.auth, session, max_age=timedelta(seconds=max_age))
+        except ReauthenticationRequiredError:
+            raise LinkReauthenticationRequiredError() from None
 
     # Callback
 
@@ -681,20 +809,26 @@ class SignInFlow:
         cookie_header: str | None,
         *,
         session_attributes: dict[str, Any] | None = None,
+        current_session: Session | None = None,
         current_user_id: str | None = None,
     ) -> FlowResult:
         """Finish the sign-in the provider redirected back from.
 
         ``query`` is the callback's query string (raw, preferably: a repeated
         parameter is then refused) or its parameters; ``cookie_header`` the
-        request's ``Cookie`` header; ``current_user_id`` the signed-in user, needed
-        to finish a link flow. Returns the ``FlowResult`` or raises a
-        ``SignInError``. Needs a ``Lucia``; with ``AsyncLucia`` use ``acallback``.
+        request's ``Cookie`` header; ``current_session`` the request's signed-in
+        session, needed to finish a link flow: it must be the session that started
+        the link and still be recent (else ``LinkMismatchError`` or
+        ``LinkReauthenticationRequiredError``, both 403, before the code is
+        redeemed). ``current_user_id``, when given too, must be that session's
+        user. Returns the ``FlowResult`` or raises a ``SignInError``. Needs a
+        ``Lucia``; with ``AsyncLucia`` use ``acallback``.
         """
         if not isinstance(self.auth, Lucia):
             raise TypeError("callback() needs a Lucia; use acallback() with an AsyncLucia")
         auth = self.auth
-        flow = self._callback(provider, query, cookie_header, session_attributes, current_user_id)
+        current = _current(current_session, current_user_id)
+        flow = self._callback(provider, query, cookie_header, session_attributes, current)
         return _run_sync(flow, auth)
 
     async def acallback(
@@ -704,13 +838,15 @@ class SignInFlow:
         cookie_header: str | None,
         *,
         session_attributes: dict[str, Any] | None = None,
+        current_session: Session | None = None,
         current_user_id: str | None = None,
     ) -> FlowResult:
         """See ``callback``; needs an ``AsyncLucia``."""
         if not isinstance(self.auth, AsyncLucia):
             raise TypeError("acallback() needs an AsyncLucia; use callback() with a Lucia")
         auth = self.auth
-        flow = self._callback(provider, query, cookie_header, session_attributes, current_user_id)
+        current = _current(current_session, current_user_id)
+        flow = self._callback(provider, query, cookie_header, session_attributes, current)
         return await _run_async(flow, auth)
 
     def _callback(
@@ -719,11 +855,11 @@ class SignInFlow:
         query: Mapping[str, str] | str,
         cookie_header: str | None,
         session_attributes: dict[str, Any] | None,
-        current_user_id: str | None,
+        current_session: Session | None,
     ) -> _Flow[FlowResult]:
         try:
             result = yield from self._callback_steps(
-                provider_name, query, cookie_header, session_attributes, current_user_id
+                provider_name, query, cookie_header, session_attributes, current_session
             )
         except SignInError as error:
             error.cookies = (self.clear_transaction_cookie(),)
@@ -749,7 +885,7 @@ class SignInFlow:
         query: Mapping[str, str] | str,
         cookie_header: str | None,
         session_attributes: dict[str, Any] | None,
-        current_user_id: str | None,
+        current_session: Session | None,
     ) -> _Flow[FlowResult]:
         # 1. Which provider, and is this the browser that started it (state, cookie)?
         provider = self._provider(provider_name)
@@ -759,7 +895,7 @@ class SignInFlow:
         value = read_cookie(cookie_header, self.transaction_cookie_name)
         if value is None:
             raise InvalidStateError("missing_cookie")
-        transaction = _Transaction.decode(value)
+        transaction = self._open(value)
         if transaction is None:
             raise InvalidStateError("malformed_cookie")
         now = self._now()
@@ -797,10 +933,11 @@ class SignInFlow:
         code = params.get("code")
         if not code:
             raise InvalidCallbackError("the authorization response has no code")
-        if transaction.link_user_id is not None and current_user_id != transaction.link_user_id:
-            # Checked before the code is redeemed: a link flow finished in another
-            # user's session must not even fetch the identity.
-            raise LinkMismatchError()
+        if transaction.link_user_id is not None:
+            # Checked before the code is redeemed: a link finished in another
+            # session, or in one that is no longer recent, must not even fetch
+            # the identity.
+            self._check_link(transaction, current_session)
 
         # 4. Redeem the code (PKCE verifier, nonce) and fetch the provider's user.
         tokens: OAuth2Tokens = yield from _provider_step(
@@ -812,7 +949,9 @@ class SignInFlow:
         provider_user: ProviderUser = yield from _provider_step(
             provider, provider._get_user(tokens)
         )
-        if not isinstance(provider_user, ProviderUser) or not _is_key_part(provider_user.id):
+        if not isinstance(provider_user, ProviderUser) or not _is_provider_user_id(
+            provider_user.id
+        ):
             raise ProviderFailedError(OAuthResponseError("the provider's user has no usable id"))
 
         # 5-8. The lucia side.
@@ -856,6 +995,19 @@ class SignInFlow:
             tokens=tokens,
             cookies=(self.auth.create_session_cookie(session), self.clear_transaction_cookie()),
         )
+
+    def _check_link(self, transaction: _Transaction, current: Session | None) -> None:
+        """A link finishes only in the session that started it, while it is recent."""
+        if (
+            current is None
+            or current.user_id != transaction.link_user_id
+            or not hmac.compare_digest(
+                current.id.encode(), (transaction.link_session_id or "").encode()
+            )
+        ):
+            raise LinkMismatchError()
+        assert transaction.link_max_age is not None  # set with link_user_id (from_json)
+        self._check_recent(current, transaction.link_max_age)
 
     def _find_or_create(
         self, provider: OAuthProvider, provider_user: ProviderUser
@@ -915,6 +1067,34 @@ class SignInFlow:
         if user is None:
             raise LinkMismatchError("the user who started the link no longer exists")
         return user, linked
+
+
+def _secrets(secret_keys: Sequence[str | bytes] | None) -> list[bytes] | None:
+    """The raw secrets of ``secret_keys`` (None: none given), checked."""
+    if secret_keys is None:
+        return None
+    if isinstance(secret_keys, str | bytes | bytearray):
+        raise TypeError("secret_keys must be a list of secrets, such as [os.environ['SECRET']]")
+    keys = [secret_bytes(secret) for secret in secret_keys]
+    if not keys:
+        raise ValueError("secret_keys must hold at least one secret")
+    return keys
+
+
+def _link_age(max_age: timedelta) -> int:
+    """``max_age`` in whole seconds, 1 second to a day; ``ValueError`` otherwise."""
+    if not isinstance(max_age, timedelta):
+        raise TypeError("link_max_age must be a timedelta")
+    seconds = int(max_age.total_seconds())
+    if not 0 < seconds <= _MAX_LINK_AGE:
+        raise ValueError("link_max_age must be 1 second to 1 day")
+    return seconds
+
+
+def _current(session: Session | None, user_id: str | None) -> Session | None:
+    if session is not None and user_id is not None and session.user_id != user_id:
+        raise ValueError("current_user_id is not the user of current_session")
+    return session
 
 
 def _email_verified_on_lucia(user: User, email: str) -> bool:

@@ -16,6 +16,10 @@
         "REAUTHENTICATION_MAX_AGE": timedelta(minutes=10),
     }
 
+The flow seals its OAuth transactions under ``SECRET_KEY`` (and
+``SECRET_KEY_FALLBACKS``, for rotation), through a key derived for lucia alone;
+``"FLOW_OPTIONS": {"secret_keys": [...]}`` chooses other secrets.
+
 ``get_lucia()``, ``get_async_lucia()``, ``get_flow()`` and
 ``get_password_config()`` build these once and
 cache them; changing ``settings.LUCIA`` (``override_settings`` in tests) drops
@@ -24,6 +28,7 @@ the cache.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -37,6 +42,7 @@ from django.utils.module_loading import import_string  # type: ignore[import-unt
 from lucia.accounts import REAUTHENTICATION_MAX_AGE
 from lucia.core import AsyncLucia, Lucia
 from lucia.integrations._passwords import PasswordConfig, check_trusted_proxies
+from lucia.oauth._sealed import MIN_SECRET_BYTES
 from lucia.oauth.flow import SignInFlow
 from lucia.oauth.providers.base import OAuthProvider
 from lucia.throttle import SignInThrottle
@@ -49,6 +55,8 @@ __all__ = [
     "get_password_config",
     "lucia_settings",
 ]
+
+logger = logging.getLogger("lucia.integrations")
 
 _DEFAULT_ADAPTER = "lucia.integrations.django.adapter.DjangoAdapter"
 _KNOWN = frozenset(
@@ -164,7 +172,7 @@ def reset() -> None:
 
 
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("LUCIA", "DATABASES"):
+    if setting in ("LUCIA", "DATABASES", "SECRET_KEY", "SECRET_KEY_FALLBACKS"):
         reset()
 
 
@@ -226,13 +234,39 @@ def _providers() -> Mapping[str, OAuthProvider] | Iterable[OAuthProvider]:
     return result
 
 
+def _secret_keys() -> list[str | bytes] | None:
+    """``SECRET_KEY`` then ``SECRET_KEY_FALLBACKS`` (Django's own rotation), the ones of
+    at least 32 bytes; None (a per-process key) when ``SECRET_KEY`` is shorter."""
+
+    def long_enough(secret: object) -> bool:
+        if isinstance(secret, str):
+            secret = secret.encode("utf-8")
+        return isinstance(secret, bytes) and len(secret) >= MIN_SECRET_BYTES
+
+    primary = getattr(settings, "SECRET_KEY", None)
+    if not long_enough(primary):
+        logger.warning(
+            "settings.SECRET_KEY is shorter than %d bytes: OAuth sign-ins are sealed with a "
+            "per-process key (set a longer SECRET_KEY, or LUCIA['FLOW_OPTIONS']['secret_keys'])",
+            MIN_SECRET_BYTES,
+        )
+        return None
+    fallbacks = getattr(settings, "SECRET_KEY_FALLBACKS", ()) or ()
+    return [primary, *(secret for secret in fallbacks if long_enough(secret))]
+
+
 def _build_flow() -> SignInFlow:
     conf = lucia_settings()
+    options = dict(conf.flow_options)
+    if "secret_keys" not in options:
+        # Sealed under keys derived from SECRET_KEY, so every process of the site
+        # finishes the sign-ins any other one started.
+        options["secret_keys"] = _secret_keys()
     return SignInFlow(
         get_lucia(),
         _providers(),
         default_redirect=conf.default_redirect,
-        **conf.flow_options,
+        **options,
     )
 
 

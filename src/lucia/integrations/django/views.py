@@ -77,14 +77,13 @@ def callback(request: Any, provider: str) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET"])
     old = current_session(request)
-    user = current_user(request)
     try:
         result = get_flow().callback(
             provider,
             request.META.get("QUERY_STRING", ""),
             request.META.get("HTTP_COOKIE"),
             session_attributes=session_attributes(request),
-            current_user_id=None if user is None else user.id,
+            current_session=old,  # a link finishes only in the session that started it
         )
     except SignInError as error:
         return _error_response(error)
