@@ -10,6 +10,8 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -18,6 +20,9 @@ from lucia import Lucia
 from lucia.adapters.sqlite import SQLiteAdapter
 from lucia.cli import main
 from tests.conftest import Clock
+from tests.namespaces import mysql_database, pg_schema, pg_schema_url
+
+__all__ = ["mysql_database", "pg_schema", "pg_schema_url"]  # fixtures
 
 
 def test_migrate_creates_tables_idempotently(
@@ -37,6 +42,126 @@ def test_migrate_with_custom_table_names(tmp_path: Path) -> None:
     assert main(["migrate", f"sqlite:///{db}", "--tables", "people,logins,visits"]) == 0
     names = {row[0] for row in sqlite3.connect(db).execute("SELECT name FROM sqlite_master")}
     assert {"people", "logins", "visits"} <= names
+
+
+# Django's auth_user, reduced to what makes it Django's.
+DJANGO_AUTH_USER = (
+    "CREATE TABLE auth_user (id INTEGER PRIMARY KEY, username VARCHAR(150) NOT NULL,"
+    " password VARCHAR(128) NOT NULL, is_superuser BOOLEAN NOT NULL)"
+)
+LUCIA_NAMES = "lucia_user,lucia_key,lucia_session"
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
+def fresh_db(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Any]:
+    """(URL, run(sql) -> rows) of an empty database of this test only, on each server."""
+    if request.param == "sqlite":
+        db = tmp_path / "app.db"
+
+        def run_sqlite(sql: str) -> list[tuple[Any, ...]]:
+            with sqlite3.connect(db) as conn:
+                return conn.execute(sql).fetchall()
+
+        return f"sqlite:///{db}", run_sqlite
+    if request.param == "postgres":
+        import psycopg
+
+        conninfo = request.getfixturevalue("pg_schema")
+
+        def run_postgres(sql: str) -> list[tuple[Any, ...]]:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                cursor = conn.execute(sql)  # type: ignore[arg-type]
+                return cursor.fetchall() if cursor.description else []
+
+        return request.getfixturevalue("pg_schema_url"), run_postgres
+    import pymysql
+
+    url = request.getfixturevalue("mysql_database")
+    parts = urlsplit(url)
+
+    def run_mysql(sql: str) -> list[tuple[Any, ...]]:
+        connection = pymysql.connect(
+            host=parts.hostname,
+            port=parts.port or 3306,
+            user=parts.username or "root",
+            password=parts.password or "",
+            database=parts.path.lstrip("/"),
+            autocommit=True,
+        )
+        with connection as conn, conn.cursor() as cursor:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+
+    return url, run_mysql
+
+
+def table_names(run: Any, url: str) -> set[str]:
+    if url.startswith("sqlite"):
+        return {row[0] for row in run("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if url.startswith("postgresql"):
+        sql = (
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+        return {row[0] for row in run(sql)}
+    return {row[0] for row in run("SHOW TABLES")}
+
+
+def test_migrate_refuses_a_django_database_and_creates_nothing(
+    fresh_db: tuple[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, run = fresh_db
+    run(DJANGO_AUTH_USER)
+    assert main(["migrate", url]) == 1
+    captured = capsys.readouterr()
+    assert "tables ready" not in captured.out
+    assert "'auth_user'" in captured.err
+    assert "attributes, created_at" in captured.err
+    assert "--tables" in captured.err
+    assert "manage.py migrate" in captured.err  # Django's columns: the Django hint
+    assert table_names(run, url) == {"auth_user"}
+
+
+def test_migrate_beside_a_django_database_with_other_names(
+    fresh_db: tuple[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, run = fresh_db
+    run(DJANGO_AUTH_USER)
+    assert main(["migrate", url, "--tables", LUCIA_NAMES]) == 0
+    assert main(["migrate", url, "--tables", LUCIA_NAMES]) == 0
+    assert capsys.readouterr().out.count("tables ready") == 2
+    assert table_names(run, url) == {
+        "auth_user",
+        "lucia_user",
+        "lucia_key",
+        "lucia_session",
+        "lucia_token",
+    }
+
+
+def test_migrate_on_its_own_tables_is_idempotent_on_every_server(
+    fresh_db: tuple[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, run = fresh_db
+    assert main(["migrate", url]) == 0
+    assert main(["migrate", url]) == 0
+    assert capsys.readouterr().err == ""
+    assert table_names(run, url) == {"auth_user", "auth_key", "auth_session", "auth_token"}
+
+
+def test_migrate_refusal_of_a_foreign_table_without_django_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "app.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE people_token (token TEXT PRIMARY KEY, email TEXT)")
+    assert main(["migrate", f"sqlite:///{db}", "--tables", "people,logins,visits"]) == 1
+    err = capsys.readouterr().err
+    assert "'people_token'" in err
+    assert "--tables" in err
+    assert "manage.py" not in err
+    with sqlite3.connect(db) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert names == {"people_token", "sqlite_autoindex_people_token_1"}
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres", "mysql"])

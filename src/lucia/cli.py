@@ -4,7 +4,8 @@
     lucia migrate --print --dialect postgres   print the DDL, for your own migrations
     lucia sessions purge DATABASE_URL          delete expired sessions and one-time tokens
 
-Exit status: 0 on success, 1 when the database fails, 2 for bad arguments.
+Exit status: 0 on success, 1 when the database fails (or ``migrate`` finds another
+app's table under one of lucia's names: it then creates nothing), 2 for bad arguments.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from lucia.adapters.sql import DEFAULT_TABLES, Tables, ddl
+from lucia.adapters.sql.schema import TableConflictError
 from lucia.adapters.urls import DIALECTS, open_adapter, redact_url
 from lucia.errors import LuciaError
 from lucia.sessions import utc_now
@@ -49,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
         "migrate",
         help="create lucia's tables, or print their DDL",
         description="Create lucia's tables on a database (idempotent), or print the DDL"
-        " for a dialect so you can put it in your own migrations.",
+        " for a dialect so you can put it in your own migrations. An existing table"
+        " under one of lucia's names that lacks lucia's columns (Django's auth_user,"
+        " say) is refused, and nothing is created: pick other names with --tables.",
     )
     migrate.add_argument("url", nargs="?", metavar="DATABASE_URL", help="sqlite:///app.db, ...")
     migrate.add_argument("--print", action="store_true", dest="print_only", help="print the DDL")
@@ -167,6 +172,28 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(adapter: Any, url: str) -> int:
+    """Create the tables; another app's table under lucia's names is refused (exit 1)."""
+    try:
+        adapter.create_tables()
+    except TableConflictError as exc:
+        print(
+            f"lucia: {exc.message} with --tables USER,KEY,SESSION[,TOKEN]"
+            " (for example --tables lucia_user,lucia_key,lucia_session)",
+            file=sys.stderr,
+        )
+        if "is_superuser" in exc.found:
+            print(
+                "lucia: this looks like Django's database: add 'lucia.integrations.django'"
+                " to INSTALLED_APPS and run `python manage.py migrate` instead (its tables"
+                " are lucia_*)",
+                file=sys.stderr,
+            )
+        return 1
+    print(f"lucia: tables ready on {redact_url(url)}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
@@ -202,8 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         if args.command == "migrate":
-            adapter.create_tables()
-            print(f"lucia: tables ready on {redact_url(args.url)}")
+            return _migrate(adapter, args.url)
         else:
             now = utc_now()
             count = adapter.delete_expired_sessions(now)

@@ -67,6 +67,7 @@ from sqlalchemy import (
     Text,
     TextClause,
     event,
+    inspect,
     text,
 )
 from sqlalchemy import exc as sa_exc
@@ -79,6 +80,7 @@ from sqlalchemy.sql.compiler import TypeCompiler
 
 from lucia.adapters.sql import DEFAULT_TABLES, Dialect, Statements, Tables
 from lucia.adapters.sql.engine import AsyncSQLAdapter, Row, SQLAdapter, SQLFlows
+from lucia.adapters.sql.schema import check_columns
 from lucia.errors import DatabaseError, DuplicateKeyError, UserNotFoundError
 
 __all__ = [
@@ -229,6 +231,21 @@ def _resolve_tables(tables: Tables, metadata_: MetaData | None) -> tuple[MetaDat
         return metadata, _DEFAULT_TABLES
     own = MetaData()
     return own, lucia_tables(own, tables)
+
+
+def _create_tables(conn: Connection, metadata_: MetaData, tables: LuciaTables) -> None:
+    """``metadata_.create_all`` for lucia's tables, after refusing any existing table
+    under their names that lacks lucia's columns (``TableConflictError``)."""
+    inspector = inspect(conn)
+    columns = [
+        (table.name, column["name"])
+        for table in tables.all()
+        if inspector.has_table(table.name, schema=table.schema)
+        for column in inspector.get_columns(table.name, schema=table.schema)
+    ]
+    names = Tables(*(table.name for table in tables.all()))
+    check_columns(names, columns)
+    metadata_.create_all(conn, tables=tables.all())
 
 
 # --- Errors -------------------------------------------------------------------
@@ -597,10 +614,12 @@ class SQLAlchemyAdapter(SQLAdapter):
         return f"SQLAlchemyAdapter({self.driver.engine.url.render_as_string()!r})"
 
     def create_tables(self) -> None:
-        """Create the tables and indexes that are missing (``metadata.create_all``)."""
+        """Create the tables and indexes that are missing (``metadata.create_all``);
+        ``TableConflictError``, creating nothing, when another app's table has one
+        of their names."""
         try:
             with self.driver.engine.begin() as conn:
-                self.metadata.create_all(conn, tables=self.table_objects.all())
+                _create_tables(conn, self.metadata, self.table_objects)
         except Exception as exc:
             failure = self.driver.map_error(exc)
             if failure is None:
@@ -630,10 +649,12 @@ class AsyncSQLAlchemyAdapter(AsyncSQLAdapter):
         return f"AsyncSQLAlchemyAdapter({self.driver.engine.url.render_as_string()!r})"
 
     async def create_tables(self) -> None:
-        """Create the tables and indexes that are missing (``metadata.create_all``)."""
+        """Create the tables and indexes that are missing (``metadata.create_all``);
+        ``TableConflictError``, creating nothing, when another app's table has one
+        of their names."""
         try:
             async with self.driver.engine.begin() as conn:
-                await conn.run_sync(self.metadata.create_all, tables=self.table_objects.all())
+                await conn.run_sync(_create_tables, self.metadata, self.table_objects)
         except Exception as exc:
             failure = self.driver.map_error(exc)
             if failure is None:

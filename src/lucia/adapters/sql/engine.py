@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 
 from lucia.adapters.base import ConsumedToken, KeyRecord, SessionRecord, TokenRecord, UserRecord
-from lucia.adapters.sql import Statements, decode_json, encode_json
+from lucia.adapters.sql import Statements, decode_json, encode_json, schema
 
 __all__ = ["AsyncSQLAdapter", "AsyncSQLDriver", "SQLAdapter", "SQLDriver", "SQLFlows"]
 
@@ -69,6 +69,11 @@ class SQLFlows:
 
     def create_tables(self) -> _Flow[None]:
         yield (_BEGIN, "", _NO_PARAMS)
+        # Another app's table under one of lucia's names (Django's auth_user) is
+        # refused before anything is created: IF NOT EXISTS would skip it silently.
+        check = schema.columns_query(self.q.dialect, self.q.tables)
+        if check is not None:
+            schema.check_columns(self.q.tables, (yield (_ALL, *check)))
         for statement in self.ddl:
             yield (_EXEC, statement, _NO_PARAMS)
         yield (_COMMIT, "", _NO_PARAMS)
