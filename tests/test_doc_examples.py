@@ -46,6 +46,7 @@ import re
 import shlex
 import socket
 import tomllib
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,24 +190,6 @@ def no_network() -> Iterator[None]:
         socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex
 
 
-# --- What some pages need before their first block ------------------------------
-
-
-def _django(namespace: dict[str, Any], stack: contextlib.ExitStack) -> None:
-    """The Django page's blocks are parts of a project (settings, urls, views): configure
-    Django as tests/integrations does, so ``include(...)`` and the decorators import."""
-    pytest.importorskip("django")
-    from tests.integrations.django_project import setup
-
-    setup()
-
-
-SETUP: dict[str, Callable[[dict[str, Any], contextlib.ExitStack], None]] = {
-    "docs/django.md": _django,
-    "docs/migrating/django-auth.md": _django,
-}
-
-
 # --- Running a page ---------------------------------------------------------------
 
 
@@ -291,6 +274,75 @@ def exercise_apps(run: PageRun) -> None:
             _exercise(app, block, run)
 
 
+# --- What some pages need before their first block ------------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+def _django(run: PageRun) -> None:
+    """The Django pages' blocks are parts of a project (settings, urls, views): configure
+    Django as tests/integrations does, so ``include(...)`` and the decorators import."""
+    pytest.importorskip("django")
+    from tests.integrations.django_project import setup
+
+    setup()
+
+
+def _flask_login(run: PageRun) -> None:
+    """``db``: the old Flask-Login app's database, one user with a Werkzeug hash."""
+    import sqlite3
+    from types import SimpleNamespace
+
+    from werkzeug.security import generate_password_hash
+
+    db = sqlite3.connect("old-app.sqlite3")
+    db.row_factory = lambda cursor, row: SimpleNamespace(
+        **{column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+    )
+    db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, password_hash TEXT)")
+    db.execute(
+        "INSERT INTO users VALUES (7, ' Ada@Example.com', ?)",
+        (generate_password_hash(PASSWORD, method="pbkdf2:sha256:20000"),),
+    )
+    run.stack.callback(db.close)
+    run.namespace["db"] = db
+
+
+def _fastapi_users(run: PageRun) -> None:
+    """``old_users``: FastAPI-Users' rows, one user with pwdlib's Argon2 hash."""
+    from types import SimpleNamespace
+
+    import argon2
+
+    run.namespace["old_users"] = [
+        SimpleNamespace(
+            id=uuid.UUID(int=7),
+            email=" Ada@Example.com",  # as typed at sign-up, years ago
+            is_verified=True,
+            # pwdlib's Argon2id (cheaper parameters than its defaults, for speed)
+            hashed_password=argon2.PasswordHasher(time_cost=1, memory_cost=8192).hash(PASSWORD),
+        )
+    ]
+
+
+SETUP: dict[str, Callable[[PageRun], None]] = {
+    "docs/django.md": _django,
+    "docs/migrating/django-auth.md": _django,
+    "docs/migrating/flask-login.md": _flask_login,
+    "docs/migrating/fastapi-users.md": _fastapi_users,
+}
+
+
+def open_page(page: str, workdir: Path) -> PageRun:
+    """A fresh run of ``page`` in ``workdir``, with the page's SETUP done."""
+    run = PageRun(page, workdir)
+    run.namespace.update({"__name__": "__doc_example__", "__builtins__": __builtins__})
+    if page in SETUP:
+        with no_network(), contextlib.chdir(workdir):
+            SETUP[page](run)
+    return run
+
+
 class Pages:
     """The page runs of this module, one open at a time (the tests come page by page)."""
 
@@ -303,11 +355,7 @@ class Pages:
             self.runs.pop(other).close()
         if page not in self.runs:
             workdir = self.factory.mktemp(re.sub(r"\W", "_", page))
-            run = PageRun(page, workdir)
-            run.namespace.update({"__name__": "__doc_example__", "__builtins__": __builtins__})
-            if page in SETUP:
-                SETUP[page](run.namespace, run.stack)
-            self.runs[page] = run
+            self.runs[page] = open_page(page, workdir)
         return self.runs[page]
 
     def close(self) -> None:
@@ -583,15 +631,10 @@ def test_pip_install_check_catches_what_a_new_user_hit(args: str, problem: str |
 
 # --- What the new user hit, pinned on the pages themselves ------------------------
 
-PASSWORD = "correct horse battery staple"
-
 
 def _page_run(page: str, workdir: Path, blocks: int = 1) -> PageRun:
     """A run of the first ``blocks`` python blocks of ``page`` (to poke at what they made)."""
-    run = PageRun(page, workdir)
-    run.namespace.update({"__name__": "__doc_example__", "__builtins__": __builtins__})
-    if page in SETUP:
-        SETUP[page](run.namespace, run.stack)
+    run = open_page(page, workdir)
     for block in [b for b in PYTHON_BLOCKS if b.page == page][:blocks]:
         run_block(run, block)
     return run
@@ -718,3 +761,29 @@ def test_django_page_sign_in_view_normalises_and_throttles(tmp_path: Path) -> No
     assert signed.status_code == 302
     assert "auth_session" in signed.cookies
     assert answers == [400, 400, 429]
+
+
+@pytest.mark.parametrize(
+    "page", ["docs/migrating/flask-login.md", "docs/migrating/fastapi-users.md"]
+)
+def test_migration_page_imports_users_who_sign_in_with_their_old_password(
+    page: str, tmp_path: Path
+) -> None:
+    """The import loop of the page, run on the old app's user (SETUP: ' Ada@Example.com'
+    with a Werkzeug or pwdlib hash): the user signs in as lucia.accounts would look
+    them up, with the password of the old app."""
+    from lucia import AsyncLucia, Lucia, accounts
+
+    run = _page_run(page, tmp_path)
+    try:
+        adapter = run.namespace["adapter"]
+        with contextlib.chdir(tmp_path):
+            if inspect.iscoroutinefunction(adapter.insert_user):
+                signed = run.loop().run(
+                    accounts.asign_in(AsyncLucia(adapter), "ada@example.com", PASSWORD)
+                )
+            else:
+                signed = accounts.sign_in(Lucia(adapter), "ada@example.com", PASSWORD)
+    finally:
+        run.close()
+    assert signed.user.id in {"7", str(uuid.UUID(int=7))}
