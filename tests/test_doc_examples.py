@@ -42,6 +42,7 @@ import contextlib
 import errno
 import inspect
 import ipaddress
+import os
 import re
 import shlex
 import socket
@@ -787,3 +788,28 @@ def test_migration_page_imports_users_who_sign_in_with_their_old_password(
     finally:
         run.close()
     assert signed.user.id in {"7", str(uuid.UUID(int=7))}
+
+
+def test_testing_page_example_test_passes(tmp_path: Path) -> None:
+    """docs/testing.md's first block is a pytest module: run as one, its test passes
+    (the collector alone only defines it)."""
+    pytest.importorskip("flask")
+    import subprocess
+    import sys
+
+    block = next(b for b in PYTHON_BLOCKS if b.page == "docs/testing.md")
+    assert "def test_sign_in_with_github" in block.code
+    (tmp_path / "test_from_docs.py").write_text(block.code)
+    # No plugin autoloading: the example needs none, and loading them all costs seconds.
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_from_docs.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "1 passed" in result.stdout
