@@ -813,3 +813,56 @@ def test_testing_page_example_test_passes(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "1 passed" in result.stdout
+
+
+def test_tokens_page_password_reset_views_work_end_to_end(tmp_path: Path) -> None:
+    """docs/tokens.md's Flask reset views: the mail goes to the stored address, its link's
+    form comes back with the token, and the new password signs the browser in."""
+    pytest.importorskip("flask")
+    import html
+    import re as regex
+
+    run = _page_run("docs/tokens.md", tmp_path, blocks=2)
+    mails: list[dict[str, str]] = []
+    run.namespace["send_mail"] = lambda **mail: mails.append(mail)
+    base, origin = "https://localhost", {"Origin": "https://localhost"}
+    try:
+        client = run.namespace["app"].test_client()
+        with contextlib.chdir(tmp_path):
+            sent = client.post(
+                "/forgot-password",
+                data={"email": " ADA@example.com"},
+                headers=origin,
+                base_url=base,
+            )
+            unknown = client.post(
+                "/forgot-password", data={"email": "bob@example.com"}, headers=origin, base_url=base
+            )
+            link = regex.search(
+                r"https://app\.example(/reset-password\?token=\S+)", mails[0]["body"]
+            )
+            assert link is not None
+            form = client.get(link[1], base_url=base).get_data(as_text=True)
+            token = html.unescape(regex.search(r'name="token" value="([^"]+)"', form)[1])
+            done = client.post(
+                "/reset-password",
+                data={"token": token, "password": "a brand new passphrase"},
+                headers=origin,
+                base_url=base,
+            )
+            again = client.post(
+                "/reset-password",
+                data={"token": token, "password": "another new passphrase"},
+                headers=origin,
+                base_url=base,
+            )
+            auth = run.namespace["auth"]
+            signed_in = auth.authenticate("email", "ada@example.com", "a brand new passphrase")
+    finally:
+        run.close()
+    assert sent.get_data() == unknown.get_data()  # the same answer either way
+    assert [mail["to"] for mail in mails] == ["ada@example.com"]  # the stored address
+    assert done.status_code == 302
+    assert "auth_session=" in done.headers["Set-Cookie"]
+    assert again.status_code == 400  # the link works once
+    assert signed_in.attributes["email"] == "ada@example.com"
