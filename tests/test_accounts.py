@@ -18,7 +18,12 @@ import pytest
 from lucia import accounts
 from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
 from lucia.core import AsyncLucia, Lucia
-from lucia.errors import InvalidCredentialsError, InvalidPasswordError
+from lucia.errors import (
+    DatabaseError,
+    InvalidCredentialsError,
+    InvalidPasswordError,
+    InvalidTokenError,
+)
 from lucia.models import Key
 from lucia.oauth.flow import EMAIL_PROVIDER_ID
 from lucia.sessions import utc_now
@@ -343,3 +348,166 @@ def test_password_key_finds_the_email_key_with_a_password() -> None:
     assert accounts.password_key([github, email_with]) == email_with
     assert accounts.password_key([github, email_without]) is None
     assert accounts.password_key([]) is None
+
+
+# SECURITY.md 46: a credential change revokes what it should
+
+
+def _purposes(store: MemoryAdapter, user_id: str) -> list[str]:
+    return sorted(t.purpose for t in store._tokens.values() if t.user_id == user_id)
+
+
+async def test_sec46_change_password_revokes_reset_tokens(env: Env) -> None:
+    from lucia import tokens
+
+    signed = await env.sign_up()
+    reset = await env.run(tokens, "create_password_reset_token", "ada@example.com")
+    verification, _ = await env.run(tokens, "create_email_verification_token", signed.user.id)
+    await env.call("change_password", signed.user.id, "ada@example.com", PASSWORD, NEW_PASSWORD)
+    # The reset link mailed before the change cannot undo it; verification is untouched.
+    with pytest.raises(InvalidTokenError):
+        await env.run(tokens, "reset_password", reset.token, "attacker's choice 123")
+    assert _purposes(env.store, signed.user.id) == [tokens.EMAIL_VERIFICATION]
+    assert (await env.run(tokens, "verify_email", verification)).attributes["email_verified"]
+    assert (await env.call("sign_in", "ada@example.com", NEW_PASSWORD)).user.id == signed.user.id
+
+
+async def test_sec46_change_email_revokes_tokens_and_names_the_old_address(env: Env) -> None:
+    from lucia import tokens
+
+    signed = await env.sign_up()
+    verification, _ = await env.run(tokens, "create_email_verification_token", signed.user.id)
+    reset = await env.run(tokens, "create_password_reset_token", "ada@example.com")
+    change = await env.run(
+        accounts, "change_email", signed.user.id, "ada@example.com", PASSWORD, " Ada@New.example "
+    )
+    assert isinstance(change, accounts.EmailChange)
+    # The app mails the old address (lucia sends no mail): it is named here.
+    assert (change.email, change.previous_email) == ("ada@new.example", "ada@example.com")
+    assert change.user.attributes["email"] == "ada@new.example"
+    assert change.user.attributes["email_verified"] is False
+    assert _purposes(env.store, signed.user.id) == []
+    for token, name in ((verification, "verify_email"), (reset.token, "reset_password")):
+        with pytest.raises(InvalidTokenError):
+            await env.run(
+                tokens, name, token, *([NEW_PASSWORD] if name == "reset_password" else [])
+            )
+    # The account signs in with the new address only.
+    assert (await env.call("sign_in", "ada@new.example", PASSWORD)).user.id == signed.user.id
+    with pytest.raises(InvalidCredentialsError):
+        await env.call("sign_in", "ada@example.com", PASSWORD)
+
+
+async def test_change_email_needs_the_password_and_a_free_valid_address(env: Env) -> None:
+    ada = await env.sign_up()
+    await env.sign_up("grace@example.com")
+    with pytest.raises(InvalidCredentialsError):
+        await env.run(
+            accounts, "change_email", ada.user.id, "ada@example.com", "wrong one", "a@b.example"
+        )
+    with pytest.raises(accounts.EmailTakenError):
+        await env.run(
+            accounts, "change_email", ada.user.id, "ada@example.com", PASSWORD, "grace@example.com"
+        )
+    with pytest.raises(accounts.InvalidEmailError):
+        await env.run(accounts, "change_email", ada.user.id, "ada@example.com", PASSWORD, "nope")
+    with pytest.raises(InvalidCredentialsError):  # Grace's password is not Ada's key
+        await env.run(
+            accounts, "change_email", ada.user.id, "grace@example.com", PASSWORD, "x@y.example"
+        )
+    assert (await env.call("sign_in", "ada@example.com", PASSWORD)).user.id == ada.user.id
+
+
+# A sign-up completes or leaves nothing (issue 14 item 8)
+
+
+class FailingSessions(MemoryAdapter):
+    """A store whose session writes fail until ``up`` is set (like tests/integrations'
+    FlakyStore, on the write side): users commit, sessions do not."""
+
+    up = False
+
+    def insert_session(self, session: Any) -> None:
+        if not self.up:
+            raise DatabaseError("redis://:hunter2@cache unreachable")
+        super().insert_session(session)
+
+
+class UndeletableUsers(FailingSessions):
+    """A user store that also fails to delete: the undo itself fails."""
+
+    def delete_user(self, user_id: str) -> None:
+        raise DatabaseError("postgres://admin:hunter2@db gone")
+
+
+def _failing_env(mode: str, store: MemoryAdapter) -> Env:
+    auth: Lucia | AsyncLucia = (
+        Lucia(store) if mode == "sync" else AsyncLucia(AsyncMemoryAdapter(store))
+    )
+    return Env(store, auth, Harness(auth), mode, Clock())
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_sign_up_whose_session_fails_leaves_no_account(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    users = sessions = FailingSessions()
+    env = _failing_env(mode, users)
+    with caplog.at_level(logging.WARNING, logger="lucia.accounts"), pytest.raises(DatabaseError):
+        await env.sign_up()
+    assert users._users == {}
+    assert users._keys == {}
+    assert "sign-up undone" in caplog.text
+    assert "hunter2" not in caplog.text
+    # The store is back: the retry signs up (before the fix: 409, email taken).
+    sessions.up = True
+    signed = await env.sign_up()
+    assert await valid(env, signed.session.token)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_failed_undo_is_logged_at_error_and_the_first_error_goes_on(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    users = UndeletableUsers()
+    env = _failing_env(mode, users)
+    with (
+        caplog.at_level(logging.ERROR, logger="lucia.accounts"),
+        pytest.raises(DatabaseError, match="redis"),
+    ):
+        await env.sign_up()
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].user_id in users._users
+    assert "hunter2" not in caplog.text
+
+
+# SECURITY.md 47: sign-up is throttled per client address
+
+
+async def test_sec47_sign_up_is_throttled_per_address(env: Env) -> None:
+    from lucia.throttle import Limit, RateLimitedError, SignInThrottle
+
+    throttle = SignInThrottle(per_address_sign_ups=Limit(3, timedelta(hours=1)), clock=env.clock)
+    hashes = 0
+    original = env.auth.password_hasher.hash
+
+    def counting_hash(password: str) -> str:
+        nonlocal hashes
+        hashes += 1
+        return original(password)
+
+    env.auth.password_hasher.hash = counting_hash  # type: ignore[method-assign]
+    await env.sign_up("a@example.com", throttle=throttle, address="192.0.2.1")
+    with pytest.raises(accounts.EmailTakenError):  # a taken address counts too
+        await env.sign_up("a@example.com", throttle=throttle, address="192.0.2.1")
+    await env.sign_up("b@example.com", throttle=throttle, address="192.0.2.1")
+    with pytest.raises(RateLimitedError) as info:
+        await env.sign_up("c@example.com", throttle=throttle, address="192.0.2.1")
+    assert 3590 <= info.value.retry_after <= 3600
+    assert hashes == 3  # the refused attempt never reached the hasher
+    assert await env.lucia.get_user_by_key(EMAIL_PROVIDER_ID, "c@example.com") is None
+    # Another address is not affected; the window ends and the address may sign up again.
+    await env.sign_up("c@example.com", throttle=throttle, address="192.0.2.2")
+    env.clock.advance(hours=1, seconds=1)
+    await env.sign_up("d@example.com", throttle=throttle, address="192.0.2.1")

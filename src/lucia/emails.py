@@ -16,11 +16,28 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["EMAIL_PROVIDER_ID", "MAX_EMAIL_LENGTH", "MAX_LOCAL_PART_LENGTH", "normalize_email"]
+__all__ = [
+    "EMAIL_PROVIDER_ID",
+    "EMAIL_VERIFICATION",
+    "MAX_EMAIL_LENGTH",
+    "MAX_LOCAL_PART_LENGTH",
+    "PASSWORD_RESET",
+    "SIGN_UP",
+    "normalize_email",
+]
 
 EMAIL_PROVIDER_ID = "email"
 """The ``provider_id`` of password accounts' keys, ``("email", normalize_email(address))``;
 ``lucia.oauth.flow``'s ``link_by_verified_email`` looks accounts up by them too."""
+
+# The purposes of the one-time tokens lucia.tokens and lucia.accounts make (here,
+# where both modules can import them).
+EMAIL_VERIFICATION = "email_verification"
+"""The purpose of email verification tokens."""
+PASSWORD_RESET = "password_reset"  # noqa: S105  (a purpose, not a secret)
+"""The purpose of password reset tokens."""
+SIGN_UP = "sign_up"
+"""The purpose of the tokens that complete a verification-first sign-up."""
 
 MAX_EMAIL_LENGTH = 254  # RFC 5321 §4.5.3.1.3: a path is 256 octets with its "<" and ">"
 MAX_LOCAL_PART_LENGTH = 64  # RFC 5321 §4.5.3.1.1

@@ -246,13 +246,17 @@ class _Views:
         count (the recorded failure) and re-raises; anything else gives it back.
         """
         account = sign_in_account(email)
+        async with self.state.throttle.aattempt(account, self._address(request)):
+            return await attempt()
+
+    @staticmethod
+    def _address(request: Request) -> str | None:
+        """The client address the throttle counts."""
         client = request.client
         # No trusted proxies: the demo is reached directly, so X-Forwarded-For is ignored.
-        address = client_address(
+        return client_address(
             client.host if client is not None else None, request.headers.get("x-forwarded-for")
         )
-        async with self.state.throttle.aattempt(account, address):
-            return await attempt()
 
     def _rate_limited(self, request: Request, error: RateLimitedError) -> Response:
         body = pages.rate_limited_page(error.retry_after)
@@ -279,9 +283,18 @@ class _Views:
         form = await self._form(request)
         email, password = form.get("email", ""), form.get("password", "")
         try:
+            # Throttled per client address (SECURITY.md 47): each attempt costs a
+            # hash, and "already exists" tells whether an address has an account.
             signed = await accounts.asign_up(
-                self.auth, email, password, session_attributes=session_attributes(request)
+                self.auth,
+                email,
+                password,
+                session_attributes=session_attributes(request),
+                throttle=self.state.throttle,
+                address=self._address(request),
             )
+        except RateLimitedError as exc:
+            return self._rate_limited(request, exc)
         except accounts.InvalidEmailError:
             error, status = "Enter a valid email address.", 400
         except accounts.EmailTakenError:

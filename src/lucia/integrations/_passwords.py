@@ -381,8 +381,16 @@ def handle(config: PasswordConfig, request: PasswordRequest) -> _Gen:
 
 def _sign_up(config: PasswordConfig, request: PasswordRequest, fields: Mapping[str, str]) -> _Gen:
     email, password = _required(fields, "email", "password")
+    # Counted per client address before the hash (SECURITY.md 47): each attempt
+    # costs an Argon2 hash, and a 409 tells whether an address has an account.
     signed = yield from accounts._sign_up(
-        config.auth, email, password, None, request.session_attributes
+        config.auth,
+        email,
+        password,
+        None,
+        request.session_attributes,
+        config.throttle,
+        request.address,
     )
     if request.session is not None:
         # The session the browser held before is never carried over (fixation).
