@@ -6,7 +6,8 @@ from django.apps import AppConfig  # type: ignore[import-untyped]
 
 
 class LuciaConfig(AppConfig):  # type: ignore[misc]
-    """lucia's tables (``lucia_user``, ``lucia_key``, ``lucia_session``) and their migration."""
+    """lucia's tables (``lucia_user``, ``lucia_key``, ``lucia_session``, ``lucia_token``),
+    their migrations, and the ``lucia_purge`` management command."""
 
     name = "lucia.integrations.django"
     label = "lucia"

@@ -1,0 +1,1 @@
+"""lucia's Django management commands (``python manage.py help lucia_purge``)."""

@@ -1,0 +1,1 @@
+"""``lucia_purge``: see its module."""
