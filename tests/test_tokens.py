@@ -386,3 +386,110 @@ def test_cli_tables_take_three_or_four_names(
         main(["migrate", f"sqlite:///{db}", "--tables", "a,b,c,d,e"])
     assert caught.value.code == 2
     assert "three or four names" in capsys.readouterr().err
+
+
+# Verification-first sign-up: the same answer for a taken and a free address (SECURITY.md 47)
+
+
+async def test_request_sign_up_answers_the_same_for_a_taken_and_a_free_address(
+    env: Env,
+) -> None:
+    existing = await env.sign_up("taken@example.com")
+    free = await env.tokens("request_sign_up", "  Free@Example.com ")
+    taken = await env.tokens("request_sign_up", "TAKEN@example.com")
+    # The caller learns the same shape either way; only the mail differs.
+    assert type(free) is type(taken) is tokens.SignUpMail
+    assert (free.email, free.account_exists) == ("free@example.com", False)
+    assert (taken.email, taken.account_exists) == ("taken@example.com", True)
+    assert free.token not in repr(free)
+    assert taken.token not in repr(taken)
+    # The note to the owner carries a reset link for their account; nothing else changed.
+    user = await env.tokens("reset_password", taken.token, NEW_PASSWORD)
+    assert user.id == existing.user.id
+
+
+async def test_complete_sign_up_creates_a_verified_account_and_signs_in(env: Env) -> None:
+    mail = await env.tokens("request_sign_up", "new@example.com")
+    # The account-to-be cannot be signed in to, and a plain sign-up finds the address taken.
+    with pytest.raises(InvalidCredentialsError):
+        await env.call("sign_in", "new@example.com", PASSWORD)
+    with pytest.raises(accounts.EmailTakenError):
+        await env.sign_up("new@example.com")
+    signed = await env.tokens(
+        "complete_sign_up",
+        mail.token,
+        PASSWORD,
+        attributes={"name": "New", "email_verified": False},
+        session_attributes={"ip": "192.0.2.1"},
+    )
+    assert isinstance(signed, accounts.SignedIn)
+    assert signed.user.attributes == {
+        "name": "New",
+        "email": "new@example.com",
+        "email_verified": True,
+    }
+    assert signed.session.attributes == {"ip": "192.0.2.1"}
+    assert await env.lucia.validate_session(signed.session.token) is not None
+    assert (await env.call("sign_in", "new@example.com", PASSWORD)).user.id == signed.user.id
+    # Single use; and the completed account is "taken" for the next request.
+    with pytest.raises(InvalidTokenError):
+        await env.tokens("complete_sign_up", mail.token, NEW_PASSWORD)
+    assert (await env.tokens("request_sign_up", "new@example.com")).account_exists is True
+
+
+async def test_a_new_sign_up_request_replaces_the_older_link(env: Env) -> None:
+    first = await env.tokens("request_sign_up", "new@example.com")
+    second = await env.tokens("request_sign_up", "new@example.com")
+    assert second.account_exists is False
+    assert len(env.store._users) == 1
+    with pytest.raises(InvalidTokenError):
+        await env.tokens("complete_sign_up", first.token, PASSWORD)
+    assert (await env.tokens("complete_sign_up", second.token, PASSWORD)).user.attributes[
+        "email_verified"
+    ]
+
+
+async def test_complete_sign_up_checks_the_password_before_using_the_link(env: Env) -> None:
+    mail = await env.tokens("request_sign_up", "new@example.com")
+    with pytest.raises(InvalidPasswordError):
+        await env.tokens("complete_sign_up", mail.token, "short")
+    await env.tokens("complete_sign_up", mail.token, PASSWORD)
+    for bad in ("", "not-a-token", mail.token + "x"):
+        with pytest.raises(InvalidTokenError):
+            await env.tokens("complete_sign_up", bad, PASSWORD)
+
+
+async def test_a_sign_up_link_is_no_password_reset_and_vice_versa(env: Env) -> None:
+    await env.sign_up("ada@example.com")
+    mail = await env.tokens("request_sign_up", "new@example.com")
+    reset = await env.tokens("create_password_reset_token", "ada@example.com")
+    with pytest.raises(InvalidTokenError):
+        await env.tokens("reset_password", mail.token, NEW_PASSWORD)
+    with pytest.raises(InvalidTokenError):
+        await env.tokens("complete_sign_up", reset.token, NEW_PASSWORD)
+
+
+async def test_request_sign_up_refuses_invalid_addresses(env: Env) -> None:
+    with pytest.raises(accounts.InvalidEmailError):
+        await env.tokens("request_sign_up", "\uff41da@example.com")
+    assert env.store._users == {}
+
+
+async def test_sec47_request_sign_up_is_throttled_per_address(env: Env) -> None:
+    from lucia.throttle import Limit, RateLimitedError, SignInThrottle
+
+    throttle = SignInThrottle(per_address_sign_ups=Limit(2, timedelta(hours=1)), clock=env.clock)
+    await env.sign_up("taken@example.com")
+    for address in ("a@example.com", "taken@example.com"):
+        await env.tokens("request_sign_up", address, throttle=throttle, address="192.0.2.1")
+    with pytest.raises(RateLimitedError):
+        await env.tokens("request_sign_up", "b@example.com", throttle=throttle, address="192.0.2.1")
+    assert await env.lucia.get_user_by_key(EMAIL_PROVIDER_ID, "b@example.com") is None
+
+
+async def test_a_sign_up_link_dies_once_the_account_changed(env: Env) -> None:
+    mail = await env.tokens("request_sign_up", "new@example.com")
+    user = await env.lucia.get_user_by_key(EMAIL_PROVIDER_ID, "new@example.com")
+    await env.lucia.add_key(user.id, "github", "12345")  # linked meanwhile: no longer pending
+    with pytest.raises(InvalidTokenError):
+        await env.tokens("complete_sign_up", mail.token, PASSWORD)

@@ -236,6 +236,27 @@ async def test_sec21_sign_in_is_throttled_per_account(
     assert allowed.status_code == 303
 
 
+async def test_sec47_sign_up_is_throttled_per_client_address(demo: Demo) -> None:
+    demo.state.throttle = SignInThrottle(
+        per_address_sign_ups=Limit(2, timedelta(hours=1)), clock=demo.clock
+    )
+    await demo.sign_up(demo.browser())
+    taken = await demo.browser().post(
+        "/signup", data={"email": "ada@example.com", "password": PASSWORD}
+    )
+    assert taken.status_code == 409  # it tells that the address has an account: counted
+    blocked = await demo.browser().post(
+        "/signup", data={"email": "grace@example.com", "password": PASSWORD}
+    )
+    assert blocked.status_code == 429
+    assert blocked.headers["retry-after"] == "3600"
+    assert _error(blocked) == "Too many attempts, try again in 60 minutes."
+    assert "set-cookie" not in blocked.headers
+    assert await demo.state.auth.get_user_by_key("email", "grace@example.com") is None
+    demo.clock.advance(hours=1)
+    await demo.sign_up(demo.browser(), "grace@example.com")
+
+
 async def test_sec21_unknown_accounts_are_throttled_alike(demo: Demo) -> None:
     _strict_throttle(demo, failures=2)
     client = demo.browser()

@@ -853,6 +853,94 @@ def test_sec21_concurrent_wrong_sign_ins_stop_at_the_limit(
     assert env.post("signin", json={"email": EMAIL, "password": PASSWORD}).status_code == 429
 
 
+def test_sec21_concurrent_right_sign_ins_from_one_address_get_no_429(
+    make_env: EnvFactory,
+) -> None:
+    """An office behind one NAT: many right passwords at once, more than the address's
+    limit, are all signed in (the address counts failures, not attempts in flight)."""
+    users, limit = 12, 3
+    env = make_env(
+        per_address=Limit(limit, timedelta(minutes=15)),
+        per_address_sign_ups=Limit(users, timedelta(hours=1)),
+    )
+    emails = [f"user{n}@example.com" for n in range(users)]
+    for email in emails:
+        env.sign_up(email)
+    statuses: list[int] = []
+    start = threading.Barrier(users)
+
+    def sign_in(email: str) -> None:
+        with env.browser() as browser:
+            start.wait()
+            response = env.post(
+                "signin", json={"email": email, "password": PASSWORD}, client=browser
+            )
+        statuses.append(response.status_code)
+        if env.framework == "django":
+            from django.db import connections
+
+            connections.close_all()
+
+    threads = [threading.Thread(target=sign_in, args=(email,)) for email in emails]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * users
+    # Failures still count: past the limit, even a right password waits out the window.
+    for n in range(limit):
+        wrong = {"email": emails[n], "password": "wrong one!"}
+        assert env.post("signin", json=wrong).status_code == 401
+    right = {"email": emails[-1], "password": PASSWORD}
+    assert env.post("signin", json=right).status_code == 429
+
+
+def test_sec47_sign_up_is_throttled_per_client_address(make_env: EnvFactory) -> None:
+    env = make_env(per_address_sign_ups=Limit(3, timedelta(hours=1)))
+    env.sign_up()
+    taken = env.post("signup", json={"email": EMAIL, "password": PASSWORD})
+    assert taken.status_code == 409  # tells that the address has an account: counted too
+    env.sign_up("grace@example.com")
+    blocked = env.post("signup", json={"email": "eve@example.com", "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert blocked.json()["error"] == "AUTH_RATE_LIMITED"
+    assert 3590 <= int(blocked.headers["retry-after"]) <= 3600
+    assert_no_store(blocked)
+    assert env.lucia.get_user_by_key("email", "eve@example.com") is None
+    form = env.post("signup", data={"email": "eve@example.com", "password": PASSWORD})
+    assert form.status_code == 429
+    # Another client is not affected; the window ends and this one may sign up again.
+    with env.browser("198.51.100.20") as other:
+        response = env.post(
+            "signup", json={"email": "eve@example.com", "password": PASSWORD}, client=other
+        )
+    assert response.status_code == 200
+    env.clock.advance(hours=1, seconds=1)
+    env.sign_up("mallory@example.com")
+
+
+def test_a_sign_up_whose_session_store_fails_is_a_503_and_leaves_nothing(
+    make_env: EnvFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14 item 8: the retry after the store is back signs up (it used to be 409)."""
+    env = make_env()
+    sessions = env.lucia.session_adapter
+    insert = sessions.insert_session
+
+    def down(*args: Any) -> None:
+        raise DatabaseError("redis://:hunter2@cache unreachable")
+
+    monkeypatch.setattr(sessions, "insert_session", down)
+    response = env.post("signup", json={"email": EMAIL, "password": PASSWORD})
+    assert response.status_code == 503
+    assert "hunter2" not in response.text
+    assert env.lucia.get_user_by_key("email", EMAIL) is None
+    monkeypatch.setattr(sessions, "insert_session", insert)
+    user_id = env.sign_up()
+    assert env.valid(env.token())
+    assert env.lucia.get_user(user_id) is not None
+
+
 def test_throttle_backend_failure_is_a_503(make_env: EnvFactory) -> None:
     env = make_env(throttle=SignInThrottle(FailingThrottleStore()))
     response = env.post("signin", json={"email": EMAIL, "password": PASSWORD})
