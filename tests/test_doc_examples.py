@@ -28,7 +28,8 @@ How a page runs (CONTRIBUTING.md, "Writing docs", says the same for authors):
 - A block that only includes a file (``--8<-- "examples/..."``) is run where
   that file is tested (tests/examples); here its test checks that one does.
 - ``SETUP`` gives a page what a reader's app already has before its first
-  block (today: Django configured for the Django pages).
+  block: Django configured for the Django pages, the old app's users for the
+  migration pages.
 
 The same file also holds every ``pip install`` of the docs to the real
 distribution, ``lucia-auth``, and to the extras pyproject.toml defines.
@@ -109,9 +110,9 @@ def parse_blocks(page: str, text: str) -> list[Block]:
         body: list[str] = []
         j = i + 1
         while j < len(lines) and not closing.match(lines[j]):
-            text = lines[j]
-            strip = len(text) - len(text.lstrip(" "))
-            body.append(text[min(strip, indent) :])
+            raw = lines[j]
+            strip = len(raw) - len(raw.lstrip(" "))
+            body.append(raw[min(strip, indent) :])
             j += 1
         marker = _FRAGMENT.match(lines[i - 1]) if i > 0 else None
         blocks.append(
@@ -163,6 +164,7 @@ def no_network() -> Iterator[None]:
     """Refuse every name lookup and connection that is not loopback (or a Unix socket)."""
     real_getaddrinfo = socket.getaddrinfo
     real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    own = {name: socket.socket.__dict__.get(name) for name in ("connect", "connect_ex")}
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         if not _is_local(host):
@@ -181,14 +183,18 @@ def no_network() -> Iterator[None]:
         check(sock, address)
         return real_connect_ex(sock, address)
 
-    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    socket.getaddrinfo = getaddrinfo
+    socket.socket.connect = connect
+    socket.socket.connect_ex = connect_ex
     try:
         yield
     finally:
         socket.getaddrinfo = real_getaddrinfo
-        socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex
+        for name, method in own.items():  # inherited from _socket.socket: inherit again
+            if method is None:
+                delattr(socket.socket, name)
+            else:
+                setattr(socket.socket, name, method)
 
 
 # --- Running a page ---------------------------------------------------------------
@@ -218,7 +224,7 @@ class PageRun:
 
 
 def _exercise(app: Any, block: Block, run: PageRun) -> None:
-    """One ``GET /`` through the framework's test client; a server error fails the block."""
+    """One ``GET /`` through the framework's test client; a server error (5xx) fails."""
     status, body = None, ""
     with contextlib.suppress(ImportError):
         import httpx
@@ -491,6 +497,7 @@ def test_blocks_run_with_no_network(tmp_path: Path) -> None:
     with pytest.raises(OSError, match=r"no network: 192\.0\.2\.1"):
         run_block(run, outside)
     assert socket.getaddrinfo("localhost", 80)  # restored afterwards
+    assert "connect" not in socket.socket.__dict__
 
 
 def test_top_level_await_runs_on_the_page_loop(tmp_path: Path) -> None:
