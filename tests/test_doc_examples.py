@@ -701,16 +701,24 @@ def test_starlette_page_app_signs_in_as_typed_and_says_how_to_use_http(
         assert "Secure" in cookie
 
 
-def test_flask_page_sign_in_view_normalises_and_throttles(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dev", [True, False])
+def test_flask_page_sign_in_view_normalises_and_throttles(
+    dev: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """docs/flask.md's own /signin: 'Ada@Example.com' signs in to ada@example.com's
-    account, and a wrong password past the throttle's limit gets 429 (the page's
-    throttle, given a limit of 2 here to keep the test fast)."""
+    account (over plain http with DEV=1, Secure and __Host- without it), and a wrong
+    password past the throttle's limit gets 429 (the page's throttle, given a limit
+    of 2 here to keep the test fast)."""
     pytest.importorskip("flask")
     from datetime import timedelta
 
     from lucia import accounts
     from lucia.throttle import Limit, SignInThrottle
 
+    if dev:
+        monkeypatch.setenv("DEV", "1")
+    else:
+        monkeypatch.delenv("DEV", raising=False)
     run = _page_run("docs/flask.md", tmp_path)
     assert isinstance(run.namespace.get("throttle"), SignInThrottle)
     run.namespace["throttle"] = SignInThrottle(per_account=Limit(2, timedelta(minutes=15)))
@@ -719,16 +727,26 @@ def test_flask_page_sign_in_view_normalises_and_throttles(tmp_path: Path) -> Non
         with contextlib.chdir(tmp_path):
             accounts.sign_up(auth, "ada@example.com", PASSWORD)
             client = app.test_client()
-            origin = {"Origin": "https://localhost"}
+            base = "http://localhost" if dev else "https://localhost"
 
             def post(password: str) -> Any:
                 form = {"email": "Ada@Example.com", "password": password}
-                return client.post("/signin", data=form, headers=origin, base_url=origin["Origin"])
+                return client.post("/signin", data=form, headers={"Origin": base}, base_url=base)
 
-            assert post(PASSWORD).status_code == 303
+            signed = post(PASSWORD)
+            home = client.get("/", base_url=base).get_data(as_text=True)
             answers = [post("wrong password").status_code for _ in range(3)]
     finally:
         run.close()
+    assert signed.status_code == 303
+    cookie = signed.headers["Set-Cookie"]
+    if dev:
+        assert cookie.startswith("auth_session=")
+        assert "Secure" not in cookie
+    else:
+        assert cookie.startswith("__Host-auth_session=")
+        assert "Secure" in cookie
+    assert "Signed in as" in home  # the cookie came back
     assert answers == [400, 400, 429]
 
 
