@@ -7,6 +7,8 @@ relying-party cases are in test_rp_conformance.py; the helpers here serve both.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import socket
 import time
@@ -304,13 +306,73 @@ async def test_discovery_answer_that_is_not_an_object(
     await async_client.aclose()
 
 
-def test_endpoints_need_discovery_first(op: LocalOIDCProvider, clock: Clock) -> None:
+def test_sync_use_discovers_on_first_need(op: LocalOIDCProvider, clock: Clock) -> None:
+    """As docs/oauth.md shows it: no discover() call, the first use discovers (once)."""
     provider = make_provider(op, clock)
-    with pytest.raises(RuntimeError, match="discover"):
-        provider.create_authorization_url(generate_state(), generate_code_verifier())
-    with pytest.raises(RuntimeError, match="discover"):
-        _ = provider.requires_iss_parameter
-    assert "discover" not in repr(provider)
+    url = provider.create_authorization_url(
+        generate_state(), generate_code_verifier(), nonce=generate_nonce()
+    )
+    assert url.startswith(op.url("authorize"))
+    assert provider.requires_iss_parameter is True
+    assert make_provider(op, clock).requires_iss_parameter is True  # that alone discovers too
+    provider.create_authorization_url(generate_state(), generate_code_verifier())
+    assert op.count("discovery") == 2  # one per provider object
+    provider.close()
+
+
+async def test_on_an_event_loop_the_first_use_asks_for_adiscover(
+    op: LocalOIDCProvider, clock: Clock
+) -> None:
+    """Sync discovery would block the loop: a clear error naming the issuer and the fix;
+    any a-method (or adiscover) discovers, and then the URL builds."""
+    provider = make_provider(op, clock)
+    for use in (
+        lambda: provider.create_authorization_url(generate_state(), generate_code_verifier()),
+        lambda: provider.requires_iss_parameter,
+    ):
+        with pytest.raises(RuntimeError, match=r"await provider\.adiscover\(\)") as caught:
+            use()
+        assert op.issuer in str(caught.value)
+    assert op.count("discovery") == 0
+    await provider.arevoke_token("a-token-nobody-issued")  # an a-method: discovers first
+    assert op.count("discovery") == 1
+    assert provider.create_authorization_url(generate_state()).startswith(op.url("authorize"))
+    await provider.aclose()
+
+
+async def test_discovery_errors_name_the_discovery_url(asynchronous: bool) -> None:
+    issuer = f"http://127.0.0.1:{closed_port()}"
+    provider = OpenIDConnect(issuer, "c", "s", REDIRECT_URI)
+    with pytest.raises(OAuthTransportError) as caught:
+        await Twin(provider, asynchronous).call("discover")
+    assert f"{issuer}/.well-known/openid-configuration" in str(caught.value)
+    await provider.aclose()
+
+
+@pytest.mark.parametrize("fault", ["500", "not-json"])
+async def test_a_failed_discovery_answer_names_the_discovery_url(
+    twin: Twin, op: LocalOIDCProvider, fault: str
+) -> None:
+    op.faults = {"discovery": fault}
+    with pytest.raises(OAuthResponseError) as caught:
+        await twin.call("discover")
+    assert discovery_url(op.issuer) in str(caught.value)
+
+
+async def test_an_issuer_mismatch_names_both_issuers_and_the_trailing_slash(
+    asynchronous: bool, clock: Clock
+) -> None:
+    with LocalOIDCProvider(clock=clock) as o:
+        configured = o.issuer + "/"
+        provider = OpenIDConnect(configured, o.client_id, o.client_secret, REDIRECT_URI)
+        with pytest.raises(OIDCDiscoveryError) as caught:
+            await Twin(provider, asynchronous).call("discover")
+        message = str(caught.value)
+        assert repr(o.issuer) in message  # what the provider says
+        assert repr(configured) in message  # what was configured
+        assert "trailing slash" in message
+        assert discovery_url(configured) in message
+        await provider.aclose()
 
 
 async def test_sec25_requires_iss_parameter_follows_the_metadata(
@@ -720,6 +782,42 @@ def test_claim_checks(rsa_key: RSAKey, clock: Clock, overrides: dict[str, Any], 
             token, rsa_key, issuer="https://id.example", client_id="client", now=clock()
         )
     assert caught.value.check == check
+
+
+def test_an_id_token_issuer_mismatch_names_both_issuers(rsa_key: RSAKey, clock: Clock) -> None:
+    token = signed(claims_at(clock().timestamp(), {"iss": "https://evil.example"}), rsa_key)
+    with pytest.raises(IDTokenError) as caught:
+        validate_id_token(
+            token, rsa_key, issuer="https://id.example", client_id="client", now=clock()
+        )
+    assert caught.value.check == "iss"
+    assert "'https://evil.example'" in str(caught.value)
+    assert "'https://id.example'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("alg", "expected"),
+    [
+        ("HS256", ["'HS256'", "RS256", "allowed_algorithms"]),
+        ("ES256", ["'ES256'", "allowed_algorithms"]),
+        ("none", ["'none'", "never accepted"]),
+        ("XS999", ["'XS999'", "not supported"]),
+    ],
+)
+def test_a_refused_algorithm_is_named_with_the_option_that_allows_it(
+    alg: str, expected: list[str]
+) -> None:
+    header = base64url(json.dumps({"alg": alg}).encode())
+    token = f"{header}.{base64url(b'{}')}.c2ln"
+    with pytest.raises(IDTokenError) as caught:
+        decode_header(token, {"RS256"})
+    assert caught.value.check == "alg"
+    for text in expected:
+        assert text in str(caught.value)
+
+
+def base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 @pytest.mark.parametrize(

@@ -182,12 +182,13 @@ def _text(content: bytes) -> str:
 
 
 def _transport_error(request: httpx.Request, exc: httpx.HTTPError) -> OAuthTransportError:
-    # Only the host: a URL's query could hold a code or a token.
-    host = request.url.host
+    # The URL without its query, fragment or user info, which could hold a secret:
+    # the path says which request failed (discovery, token, JWKS, ...).
+    where = str(request.url.copy_with(query=None, fragment=None, userinfo=b""))
     if isinstance(exc, httpx.TimeoutException):
-        return OAuthTransportError(f"the provider at {host} did not answer in time")
+        return OAuthTransportError(f"the provider at {where} did not answer in time")
     return OAuthTransportError(
-        f"the provider at {host} could not be reached ({type(exc).__name__})"
+        f"the provider at {where} could not be reached ({type(exc).__name__})"
     )
 
 

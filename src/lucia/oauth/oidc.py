@@ -37,7 +37,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, JWKRegistry, Key, OctKey, OKPKey, RSAKey
 
 from lucia.oauth.client import USER_AGENT, HTTPFlow, json_response
-from lucia.oauth.errors import OAuthError, OAuthResponseError
+from lucia.oauth.errors import OAuthError, OAuthResponseError, safe_excerpt
 from lucia.sessions import utc_now
 
 __all__ = [
@@ -184,11 +184,21 @@ class OIDCMetadata:
         The document's ``issuer`` must equal ``issuer`` exactly: a simple string
         comparison, so a trailing slash, a prefix or another case all fail.
         """
+        where = discovery_url(issuer)
         if not isinstance(data, dict):
-            raise OIDCDiscoveryError("the discovery document is not a JSON object")
-        if data.get("issuer") != issuer:
+            raise OIDCDiscoveryError(f"the discovery document at {where} is not a JSON object")
+        found = data.get("issuer")
+        if found != issuer:
+            shown = safe_excerpt(found, 200) if isinstance(found, str) else "no issuer"
+            hint = ""
+            if isinstance(found, str) and found.rstrip("/") == issuer.rstrip("/"):
+                hint = (
+                    " (they differ by a trailing slash: configure the issuer exactly "
+                    "as the provider writes it)"
+                )
             raise OIDCDiscoveryError(
-                "the discovery document's issuer does not match the configured issuer"
+                f"the discovery document at {where} names the issuer {shown!r}, "
+                f"not the configured {issuer!r}{hint}"
             )
 
         def url(name: str, *, required: bool) -> str | None:
@@ -196,11 +206,11 @@ class OIDCMetadata:
             if value is None and not required:
                 return None
             if not isinstance(value, str):
-                raise OIDCDiscoveryError(f"the discovery document has no valid {name}")
+                raise OIDCDiscoveryError(f"the discovery document at {where} has no valid {name}")
             try:
                 return check_url(value, name)
             except ValueError as exc:
-                raise OIDCDiscoveryError(f"the discovery document's {exc}") from None
+                raise OIDCDiscoveryError(f"the discovery document at {where}: {exc}") from None
 
         def strings(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
             value = data.get(name)
@@ -208,13 +218,15 @@ class OIDCMetadata:
                 return default
             parsed = _strings(value)
             if parsed is None:
-                raise OIDCDiscoveryError(f"the discovery document's {name} is not a list")
+                raise OIDCDiscoveryError(f"the discovery document at {where}: {name} is not a list")
             return parsed
 
         response_types = data.get("response_types_supported")
         if response_types is not None and "code" not in (_strings(response_types) or ()):
             # rp-response_type-code: lucia signs in with the authorization code flow only.
-            raise OIDCDiscoveryError("the provider does not support the authorization code flow")
+            raise OIDCDiscoveryError(
+                f"the provider at {where} does not support the authorization code flow"
+            )
         return cls(
             issuer=issuer,
             authorization_endpoint=url("authorization_endpoint", required=True) or "",
@@ -244,8 +256,9 @@ def _get(url: str) -> httpx.Request:
 
 def discover(issuer: str) -> HTTPFlow[OIDCMetadata]:
     """Flow: fetch and check ``issuer``'s discovery document."""
-    response = yield _get(discovery_url(issuer))
-    data = json_response(response, what="the discovery request")
+    url = discovery_url(issuer)
+    response = yield _get(url)
+    data = json_response(response, what=f"the discovery request to {url}")
     metadata = OIDCMetadata.from_document(data, issuer=issuer)
     logger.debug("discovered the OpenID provider %s", issuer)
     return metadata
@@ -415,7 +428,7 @@ def decode_header(id_token: str, allowed_algorithms: Collection[str]) -> dict[st
         raise IDTokenError("format", "the token header is not a JSON object")
     alg = header.get("alg")
     if not isinstance(alg, str) or alg == "none" or alg not in allowed_algorithms:
-        raise IDTokenError("alg", "the signature algorithm is not allowed")
+        raise IDTokenError("alg", _refused_algorithm(alg, allowed_algorithms))
     if "crit" in header or "b64" in header:
         raise IDTokenError("crit", "the token uses a JWS extension lucia does not understand")
     if "kid" in header and not isinstance(header["kid"], str):
@@ -423,6 +436,22 @@ def decode_header(id_token: str, allowed_algorithms: Collection[str]) -> dict[st
     if not segments[1] or not segments[2]:
         raise IDTokenError("format", "the token has no payload or no signature")
     return header
+
+
+def _refused_algorithm(alg: object, allowed: Collection[str]) -> str:
+    """Why ``alg`` is refused, naming it, the allowed ones and the option that allows more."""
+    accepted = ", ".join(sorted(allowed)) or "none"
+    if not isinstance(alg, str):
+        return f"the token names no signature algorithm (allowed: {accepted})"
+    shown = safe_excerpt(alg, 40)
+    if alg == "none":
+        return f"the signature algorithm {shown!r} (unsigned) is never accepted"
+    if alg in ASYMMETRIC_ALGORITHMS | SYMMETRIC_ALGORITHMS:
+        return (
+            f"the signature algorithm {shown!r} is not allowed (allowed: {accepted}); "
+            f"OpenIDConnect(allowed_algorithms=[..., {shown!r}]) allows it"
+        )
+    return f"the signature algorithm {shown!r} is not supported (allowed: {accepted})"
 
 
 def token_hash(value: str, alg: str, key: Key | None = None) -> str:
@@ -504,8 +533,11 @@ def validate_id_token(
     claims = _verify_signature(id_token, header, key)
     issuers = (issuer,) if isinstance(issuer, str) else tuple(issuer)
 
-    if not isinstance(claims.get("iss"), str) or claims["iss"] not in issuers:
-        raise IDTokenError("iss", "the issuer is not the provider's")
+    iss = claims.get("iss")
+    if not isinstance(iss, str) or iss not in issuers:
+        shown = repr(safe_excerpt(iss, 200)) if isinstance(iss, str) else "no issuer"
+        expected = " or ".join(repr(value) for value in issuers)
+        raise IDTokenError("iss", f"the token's issuer is {shown}, expected {expected}")
 
     aud = claims.get("aud")
     audiences = [aud] if isinstance(aud, str) else aud

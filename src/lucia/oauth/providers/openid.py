@@ -1,21 +1,25 @@
 """Any OpenID Connect provider, through discovery.
 
     provider = OpenIDConnect("https://id.example.com", client_id, client_secret, redirect_uri)
-    await provider.adiscover()            # or provider.discover(); cached afterwards
-    url = provider.create_authorization_url(state, verifier, nonce=nonce)
+    url = provider.create_authorization_url(state, verifier, nonce=nonce)  # discovers once
+    tokens = provider.validate_authorization_code(code, verifier, nonce=nonce)
+    user = provider.get_user(tokens)      # user.id is the id_token's sub
+
+    await provider.adiscover()            # on an event loop: before create_authorization_url
     tokens = await provider.avalidate_authorization_code(code, verifier, nonce=nonce)
-    user = await provider.aget_user(tokens)   # user.id is the id_token's sub
 
 Endpoints come from the provider's discovery document, fetched once and
-cached on the provider object (sync and async share the cache). Building the
-authorization URL is not a flow (no I/O), so it needs the metadata already
-there: the sign-in flow calls ``discover()`` / ``adiscover()`` first, which
-also surfaces a provider outage at the start of the sign-in rather than at
-the callback. The other operations discover on their own when needed.
+cached on the provider object (sync and async share the cache). Sync use
+discovers on first need; building the authorization URL has no async twin,
+so on an event loop it needs ``await adiscover()`` first (it says so rather
+than block the loop). Every ``a``-method discovers on its own, and the sign-in
+flow discovers at ``start`` / ``astart``, which surfaces a provider outage at
+the start of the sign-in rather than at the callback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -151,11 +155,15 @@ class OpenIDConnect(OAuthProvider):
 
     @property
     def client(self) -> OAuth2Client:
-        """The OAuth 2.0 client for the discovered endpoints (``discover()`` must have run)."""
+        """The OAuth 2.0 client for the discovered endpoints, discovering them first if needed.
+
+        Off an event loop the first use runs ``discover()``; on one it would block
+        the loop, so there ``RuntimeError`` asks for ``await adiscover()`` (every
+        ``a``-method and ``SignInFlow.astart`` discover on their own).
+        """
         if self._oauth_client is None:
-            raise RuntimeError(
-                f"{type(self).__name__}: call discover() or adiscover() before using the endpoints"
-            )
+            self._discover_now()
+        assert self._oauth_client is not None
         return self._oauth_client
 
     @client.setter
@@ -177,7 +185,8 @@ class OpenIDConnect(OAuthProvider):
         if self._require_iss is not None:
             return self._require_iss
         if self._metadata is None:
-            raise RuntimeError(f"{type(self).__name__}: call discover() or adiscover() first")
+            self._discover_now()
+        assert self._metadata is not None
         return self._metadata.authorization_response_iss_parameter_supported
 
     @requires_iss_parameter.setter
@@ -210,6 +219,19 @@ class OpenIDConnect(OAuthProvider):
 
     def _prepare(self) -> HTTPFlow[OIDCMetadata]:
         return self._discover()
+
+    def _discover_now(self) -> None:
+        """Sync discovery for a sync caller that needs the metadata now."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self.discover()
+            return
+        raise RuntimeError(
+            f"{type(self).__name__}({self.issuer!r}) has not discovered its endpoints yet, "
+            "and discovering them here would block the event loop: "
+            "call `await provider.adiscover()` first (every a-method discovers on its own)"
+        )
 
     def discover(self) -> OIDCMetadata:
         """The provider's metadata, fetched once (``OIDCDiscoveryError`` if its issuer differs)."""
