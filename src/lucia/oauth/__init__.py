@@ -4,7 +4,8 @@
 
 Providers build the authorization URL, exchange the code for ``OAuth2Tokens``,
 and fetch the provider's user as a ``ProviderUser``, sync or async (``a``-prefixed
-methods). ``lucia.oauth.flow`` runs the whole eight-step sign-in.
+methods). ``SignInFlow`` (``lucia.oauth.flow``) runs the whole eight-step sign-in;
+its errors (``SignInError`` and subclasses) import from here too.
 """
 
 from lucia.oauth.client import (
@@ -25,8 +26,17 @@ from lucia.oauth.errors import (
 from lucia.oauth.flow import (
     FlowResult,
     FlowStart,
+    IdentityInUseError,
+    InvalidCallbackError,
+    InvalidStateError,
+    IssuerMismatchError,
+    LinkMismatchError,
+    LinkReauthenticationRequiredError,
+    ProviderDeniedError,
+    ProviderFailedError,
     SignInError,
     SignInFlow,
+    UnknownProviderError,
     normalize_email,
     safe_next,
 )
@@ -42,6 +52,12 @@ __all__ = [
     "GitHub",
     "Google",
     "IDTokenError",
+    "IdentityInUseError",
+    "InvalidCallbackError",
+    "InvalidStateError",
+    "IssuerMismatchError",
+    "LinkMismatchError",
+    "LinkReauthenticationRequiredError",
     "OAuth2Client",
     "OAuth2Tokens",
     "OAuthError",
@@ -54,9 +70,12 @@ __all__ = [
     "OIDCMetadata",
     "OIDCTokens",
     "OpenIDConnect",
+    "ProviderDeniedError",
+    "ProviderFailedError",
     "ProviderUser",
     "SignInError",
     "SignInFlow",
+    "UnknownProviderError",
     "create_code_challenge",
     "generate_code_verifier",
     "generate_nonce",
