@@ -17,7 +17,7 @@ from typing import Any
 import argon2
 import pytest
 from argon2 import Type, extract_parameters
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from lucia import passwords
@@ -400,24 +400,122 @@ def test_verify_unencodable_password_is_false(hasher: PasswordHasher, stored: st
     assert hasher.verify(django_pbkdf2("x"), "\ud800") is False
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    prefix=st.sampled_from(
-        [
-            "",
-            "$argon2id$",
-            "$argon2i$v=19$",
-            "argon2$",
-            "pbkdf2_sha256$",
-            "pbkdf2:sha256:",
-            "scrypt:",
-            "scrypt$",
-        ]
-    ),
-    rest=st.text(max_size=80),
+# Hashes of each stored shape, well-formed or nearly so, with parameters kept cheap
+# (or far past the bounds, where nothing runs): the fuzz below reaches the KDFs.
+_numbers = st.one_of(
+    st.integers(min_value=1, max_value=1500).map(str),
+    st.sampled_from(["0", "-1", "+1", "01", " 1", "1_0", "1e3", "", "x", "\u0661", "10000001"]),
 )
-def test_verify_never_raises_on_arbitrary_hashes(prefix: str, rest: str) -> None:
-    assert PasswordHasher().verify(prefix + rest, "whatever") is False
+_salts = st.one_of(st.just(SALT), st.text(max_size=12))
+# Keys of the digests' sizes (what gets past the length check) and of any other.
+_keys = st.one_of(
+    st.sampled_from([20, 32, 64]).flatmap(lambda size: st.binary(min_size=size, max_size=size)),
+    st.binary(max_size=70),
+)
+_b64_keys = _keys.map(lambda key: base64.b64encode(key).decode())
+_hex_keys = _keys.map(bytes.hex)
+_django_hashes = st.builds(
+    "pbkdf2_sha256${}${}${}".format,
+    _numbers,
+    _salts,
+    st.one_of(_b64_keys, _b64_keys.map(lambda key: key.rstrip("=")), st.text(max_size=50)),
+)
+_werkzeug_pbkdf2_hashes = st.builds(
+    "{}${}${}".format,
+    st.builds(
+        lambda parts: ":".join(["pbkdf2", *parts]),
+        st.lists(
+            st.one_of(st.sampled_from(["sha256", "sha1", "sha512", "md5", "SHA256"]), _numbers),
+            max_size=3,
+        ),
+    ),
+    _salts,
+    st.one_of(_hex_keys, _hex_keys.map(str.upper), st.text(max_size=50)),
+)
+_scrypt_hashes = st.builds(
+    "{}${}${}".format,
+    st.one_of(
+        st.just("scrypt"),
+        st.builds(
+            "scrypt:{}:{}:{}".format,
+            st.sampled_from(["2", "4", "1024", "1", "3", "0", str(2**24), "x"]),
+            st.sampled_from(["1", "8", str(2**21), "-8"]),
+            st.sampled_from(["1", "2", str(2**26), ""]),
+        ),
+        st.builds(lambda parts: ":".join(["scrypt", *parts]), st.lists(_numbers, max_size=4)),
+    ),
+    _salts,
+    _hex_keys,
+)
+_argon2_hashes = st.builds(
+    "{}$v={}$m={},t={},p={}${}${}".format,
+    st.sampled_from(["$argon2id", "$argon2i", "$argon2d", "argon2$argon2id", "$argon2x"]),
+    st.sampled_from(["19", "16", "20", "x"]),
+    st.sampled_from(["8", "64", "7", "0", str(2**21)]),
+    st.sampled_from(["1", "2", "0", str(2**23)]),
+    st.sampled_from(["1", "2", "65", "0"]),
+    st.binary(max_size=24).map(b64),
+    st.binary(max_size=40).map(b64),
+)
+_shaped_hashes = st.one_of(_django_hashes, _werkzeug_pbkdf2_hashes, _scrypt_hashes, _argon2_hashes)
+
+
+@st.composite
+def _nearly_shaped_hashes(draw: st.DrawFn) -> str:
+    """A shaped hash, sometimes with one character cut, added or swapped."""
+    hashed = draw(_shaped_hashes)
+    edit = draw(st.sampled_from(["none", "cut", "insert", "truncate"]))
+    if edit == "none" or not hashed:
+        return hashed
+    at = draw(st.integers(min_value=0, max_value=len(hashed) - 1))
+    if edit == "cut":
+        return hashed[:at] + hashed[at + 1 :]
+    if edit == "truncate":
+        return hashed[:at]
+    char = draw(st.sampled_from(["$", ":", ",", "=", "\x00", "\u00e9", "\ud800", " "]))
+    return hashed[:at] + char + hashed[at:]
+
+
+_FUZZ_HASHER = PasswordHasher()
+
+
+@settings(max_examples=500, deadline=None)
+@given(hashed=st.one_of(_nearly_shaped_hashes(), st.text(max_size=80)))
+def test_verify_never_raises_on_arbitrary_hashes(hashed: str) -> None:
+    assert _FUZZ_HASHER.verify(hashed, "whatever") is False
+    assert isinstance(_FUZZ_HASHER.needs_rehash(hashed), bool)
+
+
+@pytest.mark.parametrize(
+    ("family", "kdf"),
+    [
+        (_django_hashes, (hashlib, "pbkdf2_hmac")),
+        (_werkzeug_pbkdf2_hashes, (hashlib, "pbkdf2_hmac")),
+        (_scrypt_hashes, (hashlib, "scrypt")),
+        (_argon2_hashes, (argon2.PasswordHasher, "verify")),
+    ],
+)
+def test_hash_strategies_reach_the_kdf(
+    family: st.SearchStrategy[str], kdf: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fuzz above is only worth something if its hashes get past the parsing
+    # into the key derivation itself: Hypothesis must find one that does.
+    owner, name = kdf
+    original = getattr(owner, name)
+    reached: list[bool] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        reached.append(True)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+
+    def reaches(hashed: str) -> bool:
+        reached.clear()
+        _FUZZ_HASHER.verify(hashed, "whatever")
+        return bool(reached)
+
+    find(family, reaches, settings=settings(max_examples=200, database=None, deadline=None))
 
 
 @pytest.mark.parametrize("variant", [Type.I, Type.D, Type.ID])
@@ -570,3 +668,260 @@ def test_hash_errors_and_repr_never_contain_the_password() -> None:
     assert repr(hasher) == (
         "PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)"
     )
+
+
+# --- What mutation testing showed unpinned (scripts/mutation.sh) -------------------
+#
+# Each test below fails on a mutant of passwords.py that survived the tests above:
+# a check made to accept what it must refuse, a bound moved by one, a message lost.
+
+
+def _key_of(hashed: str) -> str:
+    return hashed.rsplit("$", 1)[1]
+
+
+def _with_key(hashed: str, key: str) -> str:
+    return hashed.rsplit("$", 1)[0] + "$" + key
+
+
+def test_wrong_key_length_never_verifies(hasher: PasswordHasher) -> None:
+    # The derived key is compared only when the stored one has the digest's size;
+    # a hash whose key was cut short or padded out is corrupt, not a match.
+    django = django_pbkdf2(PASSWORD)
+    key = base64.b64decode(_key_of(django))
+    for wrong in (key[:16], key + b"\0" * 32):
+        assert hasher.verify(_with_key(django, base64.b64encode(wrong).decode()), PASSWORD) is False
+    werkzeug = werkzeug_pbkdf2(PASSWORD)
+    for wrong_hex in (_key_of(werkzeug)[:32], _key_of(werkzeug) + "00" * 32):
+        assert hasher.verify(_with_key(werkzeug, wrong_hex), PASSWORD) is False
+    scrypt = werkzeug_scrypt(PASSWORD)
+    # Werkzeug's scrypt keys are 64 bytes; a 32-byte key is refused before scrypt runs.
+    assert hasher.verify(_with_key(scrypt, _key_of(scrypt)[:64]), PASSWORD) is False
+
+
+@pytest.mark.parametrize("iterations", ["abc", "", "+1000", " 1000", "01000", "1_000", "1e3"])
+def test_iterations_must_be_plain_decimals(hasher: PasswordHasher, iterations: str) -> None:
+    # Each hash is otherwise right for PASSWORD (1000 rounds), so only the parse refuses it.
+    django = django_pbkdf2(PASSWORD).replace("$1000$", f"${iterations}$", 1)
+    werkzeug = werkzeug_pbkdf2(PASSWORD).replace(":1000$", f":{iterations}$", 1)
+    assert hasher.verify(django, PASSWORD) is False
+    assert hasher.verify(werkzeug, PASSWORD) is False
+
+
+@pytest.mark.parametrize(
+    "hashed",
+    [
+        "scrypt:abc:8:1$salt$" + "00" * 64,
+        "scrypt:1024:x:1$salt$" + "00" * 64,
+        "scrypt:1024:8:1:1$salt$" + "00" * 64,
+        "scrypt:1024:8$salt$" + "00" * 64,
+        "scrypt:$salt$" + "00" * 64,
+        "scrypt$salt",
+        "scrypt$salt$$",
+        "pbkdf2$salt",
+        "pbkdf2$salt$" + "0" * 63,
+        "pbkdf2:sha256:1000:1$salt$" + "00" * 32,
+        "pbkdf2:$salt$" + "00" * 32,
+        "pbkdf2_sha256$1000$salt",
+        "pbkdf2_sha256$1000$salt$a$b",
+        "pbkdf2_sha256$1000$$" + b64(b"k" * 32) + "=",
+    ],
+)
+def test_malformed_legacy_hashes_are_false_not_errors(hasher: PasswordHasher, hashed: str) -> None:
+    assert hasher.verify(hashed, PASSWORD) is False
+
+
+def test_legacy_hash_with_an_extra_field_is_refused(hasher: PasswordHasher) -> None:
+    # "pbkdf2:sha256:1000:x" is not a method Werkzeug writes, even when the key matches.
+    hashed = werkzeug_pbkdf2(PASSWORD).replace(":1000$", ":1000:1$", 1)
+    assert hasher.verify(hashed, PASSWORD) is False
+
+
+def test_key_encodings_are_strict(hasher: PasswordHasher) -> None:
+    # Django's key must be strict base64: a stray character is corruption, not
+    # something to skip. Werkzeug's key is lower-case hex, as Werkzeug writes it.
+    django = django_pbkdf2(PASSWORD)
+    key = _key_of(django)
+    assert hasher.verify(_with_key(django, key[:10] + "*" + key[10:]), PASSWORD) is False
+    assert hasher.verify(_with_key(django, key[:10] + "\n" + key[10:]), PASSWORD) is False
+    werkzeug = werkzeug_pbkdf2(PASSWORD)
+    assert hasher.verify(_with_key(werkzeug, _key_of(werkzeug).upper()), PASSWORD) is False
+
+
+def test_empty_salt_is_refused_even_when_the_key_matches(hasher: PasswordHasher) -> None:
+    key = hashlib.scrypt(PASSWORD.encode(), salt=b"", n=2**10, r=8, p=1, maxmem=2**27)
+    assert hasher.verify(f"scrypt:1024:8:1$${key.hex()}", PASSWORD) is False
+    key = hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), b"", 1000)
+    assert hasher.verify(f"pbkdf2:sha256:1000$${key.hex()}", PASSWORD) is False
+    assert hasher.verify(f"pbkdf2_sha256$1000$${base64.b64encode(key).decode()}", PASSWORD) is False
+
+
+def test_bare_pbkdf2_method_means_sha256_and_werkzeugs_rounds(
+    hasher: PasswordHasher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(passwords, "_WERKZEUG_DEFAULT_PBKDF2_ITERATIONS", 1234)
+    hashed = werkzeug_pbkdf2(PASSWORD, iterations=1234).replace("pbkdf2:sha256:1234$", "pbkdf2$")
+    assert hashed.startswith("pbkdf2$")
+    assert hasher.verify(hashed, PASSWORD) is True
+    assert hasher.verify(hashed, PASSWORD.lower()) is False
+
+
+def test_smallest_scrypt_cost_still_verifies(hasher: PasswordHasher) -> None:
+    # n=2 is the least scrypt takes; such an old hash verifies (and is then rehashed).
+    hashed = werkzeug_scrypt(PASSWORD, n=2, r=1)
+    assert hasher.verify(hashed, PASSWORD) is True
+    assert hasher.needs_rehash(hashed) is True
+
+
+class _Recorder:
+    """Stands in for hashlib's KDFs: records the call and returns the stored key."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> bytes:
+        self.calls.append({"args": args, **kwargs})
+        return self.key
+
+
+def test_pbkdf2_bound_is_inclusive(hasher: PasswordHasher, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = b"k" * 32
+    kdf = _Recorder(key)
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", kdf)
+    assert passwords._MAX_PBKDF2_ITERATIONS == 10_000_000
+    at_bound = f"pbkdf2_sha256$10000000${SALT}${base64.b64encode(key).decode()}"
+    assert hasher.verify(at_bound, PASSWORD) is True
+    assert kdf.calls == [{"args": ("sha256", PASSWORD.encode(), SALT.encode(), 10_000_000)}]
+    assert hasher.verify(f"pbkdf2:sha256:10000000${SALT}${key.hex()}", PASSWORD) is True
+    assert hasher.verify(f"pbkdf2:sha256:10000001${SALT}${key.hex()}", PASSWORD) is False
+    assert len(kdf.calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("n", "r", "p", "runs"),
+    [
+        # 128 * r * (n + p + 2) is exactly 1 GiB: the most memory one check may take.
+        (4, 2**20, 2, True),
+        (4, 2**20, 3, False),
+        # n * r * p is exactly 8 * 2**23: the most work one check may do.
+        (2**16, 8, 128, True),
+        (2**16, 8, 129, False),
+        (2**16, 1, 2**11, False),
+        # n must be a power of two, at least 2.
+        (1, 8, 1, False),
+        (3, 8, 1, False),
+        (6, 8, 1, False),
+        (2**10 + 2, 8, 1, False),
+    ],
+)
+def test_scrypt_bounds_are_exact(
+    hasher: PasswordHasher, monkeypatch: pytest.MonkeyPatch, n: int, r: int, p: int, runs: bool
+) -> None:
+    key = b"s" * 64
+    kdf = _Recorder(key)
+    monkeypatch.setattr(hashlib, "scrypt", kdf)
+    assert hasher.verify(f"scrypt:{n}:{r}:{p}${SALT}${key.hex()}", PASSWORD) is runs
+    if runs:
+        (call,) = kdf.calls
+        assert (call["n"], call["r"], call["p"], call["dklen"]) == (n, r, p, 64)
+        assert call["salt"] == SALT.encode()
+        assert call["maxmem"] >= 128 * r * (n + p + 2)
+    else:
+        assert kdf.calls == []
+
+
+@pytest.mark.parametrize(
+    ("time_cost", "memory_cost", "parallelism", "bounded"),
+    [
+        (1, 1, 1, True),
+        (1, 0, 1, False),
+        (1, 1, 0, False),
+        (0, 8, 1, False),
+        (1, 8, 64, True),
+        (1, 8, 65, False),
+        (1, 2**20, 1, True),  # 1 GiB, the memory bound
+        (1, 2**20 + 1, 1, False),
+        (4, 2**20, 1, True),  # time * memory at the work bound
+        (5, 2**20, 1, False),
+        (2**22, 1, 1, True),
+        (2**22 + 1, 1, 1, False),
+    ],
+)
+def test_argon2_cost_bounds_are_exact(
+    time_cost: int, memory_cost: int, parallelism: int, bounded: bool
+) -> None:
+    assert passwords._argon2_cost_is_bounded(time_cost, memory_cost, parallelism) is bounded
+
+
+def test_constructor_accepts_the_bounds_themselves() -> None:
+    # Nothing is hashed here; the constructor only checks its parameters.
+    assert "parallelism=64" in repr(PasswordHasher(parallelism=64))
+    assert "memory_cost=1048576" in repr(PasswordHasher(time_cost=4, memory_cost=2**20))
+    assert "hash_len=16, salt_len=16" in repr(PasswordHasher(hash_len=16, salt_len=16))
+    with pytest.raises(ValueError, match="out of range"):
+        PasswordHasher(time_cost=5, memory_cost=2**20)
+    with pytest.raises(ValueError, match="at least 16"):
+        PasswordHasher(salt_len=15)
+
+
+def test_custom_hash_and_salt_lengths_are_honoured() -> None:
+    hasher = PasswordHasher(hash_len=24, salt_len=20)
+    hashed = hasher.hash(PASSWORD)
+    params = extract_parameters(hashed)
+    assert (params.hash_len, params.salt_len) == (24, 20)
+    assert hasher.verify(hashed, PASSWORD) is True
+    assert hasher.needs_rehash(hashed) is False
+    # A default hash is shorter than this hasher asks for, so it is rehashed.
+    assert hasher.needs_rehash(argon2_string()) is True
+
+
+@pytest.mark.parametrize("hashed", [None, 42, b"$argon2id$v=19", "$argon2id$garbage", "$argon2id$"])
+def test_needs_rehash_of_unusable_values_is_true(hasher: PasswordHasher, hashed: object) -> None:
+    assert hasher.needs_rehash(hashed) is True  # type: ignore[arg-type]
+
+
+def test_policy_bounds_are_inclusive() -> None:
+    assert reason_of(PasswordPolicy(min_length=1, reject_common=False), "x") is None
+    assert reason_of(PasswordPolicy(min_length=10, max_length=10), unusual(10)) is None
+    assert reason_of(PasswordPolicy(min_length=10, max_length=10), unusual(11)) == "too_long"
+
+
+def _message(check: Callable[[], object]) -> str:
+    with pytest.raises((InvalidPasswordError, ValueError, TypeError)) as caught:
+        check()
+    return str(caught.value)
+
+
+def test_error_messages_say_what_is_wrong() -> None:
+    # What users and developers read; pinned so a refactoring cannot blank them.
+    policy = PasswordPolicy()
+    assert _message(lambda: policy.check(None)) == "the password must be a string"
+    assert (
+        _message(lambda: policy.check("short")) == "the password must be at least 8 characters long"
+    )
+    assert _message(lambda: policy.check("x" * 257)) == (
+        "the password must be at most 256 characters long"
+    )
+    assert _message(lambda: policy.check("\ud800" + unusual(10))) == (
+        "the password must be valid Unicode text"
+    )
+    assert _message(lambda: policy.check("password")) == (
+        "this password is too common; choose a different one"
+    )
+    assert _message(lambda: PasswordPolicy(breached_checker=lambda _: True).check(unusual(12))) == (
+        "this password has appeared in a data breach; choose a different one"
+    )
+    assert _message(lambda: PasswordPolicy(min_length=0)) == (
+        "PasswordPolicy needs 1 <= min_length <= max_length"
+    )
+    assert _message(lambda: PasswordHasher(time_cost=1)) == (
+        "argon2 parameters below OWASP's minimum: need memory_cost >= 19456 with"
+        " time_cost >= 2, or memory_cost >= 47104 with time_cost >= 1"
+    )
+    assert _message(lambda: PasswordHasher(hash_len=8)) == (
+        "argon2 hash_len and salt_len must be at least 16 bytes"
+    )
+    hasher = PasswordHasher()
+    assert _message(lambda: hasher.hash(b"x")) == "the password must be a str"  # type: ignore[arg-type]
+    assert _message(lambda: hasher.hash("\ud800")) == "the password cannot be encoded as UTF-8"
