@@ -18,10 +18,11 @@ How a page runs (CONTRIBUTING.md, "Writing docs", says the same for authors):
   need a database server are the ``examples/`` scripts, tested in tests/examples).
   Providers in examples point at nothing real; a page that signs in for real
   uses ``lucia.testing``'s loopback stand-ins.
-- Each framework app a block assigns to ``app`` (Starlette, FastAPI, Flask) gets
-  one ``GET /`` after the page's last block (later blocks may add routes),
-  through the framework's test client (Starlette's with its lifespan), over
-  https; a 5xx fails the page's last block, naming the block that made the app.
+- Each framework app a block assigns to ``app`` (Starlette, FastAPI, Flask) is
+  requested after the page's last block (later blocks may add routes): a GET of
+  ``/`` and of every GET route without a path parameter, through the
+  framework's test client (Starlette's with its lifespan), over https; a 5xx
+  fails the page's last block, naming the block that made the app.
 - A fragment, a block that cannot run as it stands, has ``<!-- fragment: reason -->``
   on the line directly before its opening fence, and is skipped with its page,
   line and reason (``-ra`` lists it). Keep them rare: readers copy these blocks.
@@ -223,33 +224,59 @@ class PageRun:
             self.stack.close()
 
 
+def _get_paths(app: Any) -> list[str]:
+    """The app's GET routes that take no path parameter, "/" first."""
+    paths: set[str] = {"/"}
+    with contextlib.suppress(ImportError):
+        from starlette.applications import Starlette
+
+        if isinstance(app, Starlette):
+            for route in app.routes:
+                path, methods = getattr(route, "path", ""), getattr(route, "methods", None)
+                if methods and "GET" in methods and "{" not in path:
+                    paths.add(path)
+    with contextlib.suppress(ImportError):
+        from flask import Flask
+
+        if isinstance(app, Flask):
+            for rule in app.url_map.iter_rules():
+                if "GET" in (rule.methods or ()) and not rule.arguments:
+                    paths.add(rule.rule)
+    return sorted(paths, key=lambda path: (path != "/", path))
+
+
 def _exercise(app: Any, block: Block, run: PageRun) -> None:
-    """One ``GET /`` through the framework's test client; a server error (5xx) fails."""
-    status, body = None, ""
+    """A GET of each parameterless GET route through the framework's test client,
+    over https; a server error (5xx) fails."""
+    answers: list[tuple[str, int, str]] = []
+    paths = _get_paths(app)
     with contextlib.suppress(ImportError):
         import httpx
         from starlette.applications import Starlette
 
         if isinstance(app, Starlette):
 
-            async def get() -> httpx.Response:
+            async def get_all() -> None:
                 transport = httpx.ASGITransport(app=app)
                 async with (
                     app.router.lifespan_context(app),
                     httpx.AsyncClient(transport=transport, base_url="https://testserver") as client,
                 ):
-                    return await client.get("/")
+                    for path in paths:
+                        response = await client.get(path)
+                        answers.append((path, response.status_code, response.text))
 
-            response = run.loop().run(get())
-            status, body = response.status_code, response.text
+            run.loop().run(get_all())
     with contextlib.suppress(ImportError):
         from flask import Flask
 
         if isinstance(app, Flask):
-            flask_response = app.test_client().get("/", base_url="https://localhost")
-            status, body = flask_response.status_code, flask_response.get_data(as_text=True)
-    if status is not None:
-        assert status < 500, f"{block.id}: GET / answered {status}: {body[:500]}"
+            client = app.test_client()
+            for path in paths:
+                flask_response = client.get(path, base_url="https://localhost")
+                answers.append((path, flask_response.status_code, flask_response.get_data(True)))
+    for path, status, body in answers:
+        assert status < 500, f"{block.id}: GET {path} answered {status}: {body[:500]}"
 
 
 def run_block(run: PageRun, block: Block) -> None:
@@ -528,12 +555,16 @@ def test_top_level_await_runs_on_the_page_loop(tmp_path: Path) -> None:
     assert run.namespace["same"] is True
 
 
-def test_an_app_that_fails_on_get_fails_its_block(tmp_path: Path) -> None:
+def test_an_app_whose_get_route_fails_fails_the_page(tmp_path: Path) -> None:
     code = (
         "from starlette.applications import Starlette\n"
+        "from starlette.responses import PlainTextResponse\n"
         "from starlette.routing import Route\n"
-        "async def home(request):\n    raise RuntimeError('boom')\n"
-        "app = Starlette(routes=[Route('/', home)])\n"
+        "async def home(request):\n    return PlainTextResponse('home')\n"
+        "async def page(request):\n    raise RuntimeError('boom')\n"
+        "async def item(request):\n    raise RuntimeError('never requested')\n"
+        "app = Starlette(routes=[Route('/', home), Route('/page', page),"
+        " Route('/item/{id}', item)])\n"
     )
     run = PageRun("docs/x.md", tmp_path)
     run_block(run, Block("docs/x.md", 1, "python", code, None))
@@ -541,12 +572,14 @@ def test_an_app_that_fails_on_get_fails_its_block(tmp_path: Path) -> None:
         exercise_apps(run)
     flask = (
         "from flask import Flask\napp = Flask('x')\n"
-        "@app.get('/')\ndef home():\n    return 'x', 503\n"
+        "@app.post('/form')\ndef form():\n    return 'x', 500\n"
+        "@app.get('/page')\ndef page():\n    return 'x', 503\n"
     )
     run = PageRun("docs/x.md", tmp_path)
     run_block(run, Block("docs/x.md", 1, "python", flask, None))
-    with pytest.raises(AssertionError, match=r"docs/x\.md:1: GET / answered 503"):
+    with pytest.raises(AssertionError, match=r"docs/x\.md:1: GET /page answered 503"):
         exercise_apps(run)
+    assert _get_paths(run.namespace["app"]) == ["/", "/page"]
 
 
 # --- pip install ------------------------------------------------------------------

@@ -2,13 +2,18 @@
 
 A framework shell (``starlette.py``, ``flask.py``, ``django/views.py``) mounts
 one POST route per entry of ``ROUTES``, reads each request into a
-``PasswordRequest`` (the raw body, the request's session and client address)
-and drives ``handle`` with ``run`` (``Lucia``) or ``arun`` (``AsyncLucia``).
-The answer is a ``Reply``: status, body, headers and cookies, which the shell
-copies into its own response class. Everything else lives here: parsing the
-body (form-encoded or JSON), the ``lucia.accounts`` calls, re-authentication,
-throttling, and the mapping of every ``LuciaError`` to a status, so no shell
-ever lets one escape.
+``PasswordRequest`` (the body's fields, the request's session and client
+address) and drives ``handle`` with ``run`` (``Lucia``) or ``arun``
+(``AsyncLucia``). The answer is a ``Reply``: status, body, headers and
+cookies, which the shell copies into its own response class.
+
+The shell parses the body with its framework's own parsers (urlencoded and
+``multipart/form-data`` forms, JSON), as ``body_kind`` says, within
+``MAX_BODY``, and hands the result to ``form_fields`` or ``json_fields``; a
+body that cannot be read becomes the ``LuciaError`` it passes instead of the
+fields. Everything else lives here: what counts as a field, the
+``lucia.accounts`` calls, re-authentication, throttling, and the mapping of
+every ``LuciaError`` to a status, so no shell ever lets one escape.
 
 ``handle`` is a generator, like ``lucia.accounts`` and ``lucia.oauth.flow``: it
 yields the lucia, throttle and flow calls it needs (``lucia._calls``), and
@@ -23,7 +28,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar, Final, Literal
-from urllib.parse import parse_qsl
 
 from lucia import accounts
 from lucia._calls import Operation, adrive, auth_call, call, drive
@@ -54,8 +58,12 @@ __all__ = [
     "PasswordRequest",
     "Reply",
     "arun",
+    "body_kind",
     "check_trusted_proxies",
+    "form_fields",
     "handle",
+    "json_fields",
+    "malformed_body",
     "run",
 ]
 
@@ -63,7 +71,9 @@ logger = logging.getLogger("lucia.integrations")
 
 # Credentials and a `next` fit in far less; a bigger body is refused unread.
 MAX_BODY: Final = 16 * 1024
-_MAX_FIELDS: Final = 16
+MAX_FIELDS: Final = 16
+
+BodyKind = Literal["form", "json"]
 
 Action = Literal[
     "signup",
@@ -106,10 +116,10 @@ class BadRequestError(_RouteError):
 
 
 class UnsupportedBodyError(_RouteError):
-    """A body neither form-encoded nor JSON (415)."""
+    """A body neither a form (urlencoded or multipart) nor JSON (415)."""
 
     code = "AUTH_UNSUPPORTED_BODY"
-    default_message = "send the fields form-encoded or as a JSON object"
+    default_message = "send the fields as a form (urlencoded or multipart) or a JSON object"
     status = 415
 
 
@@ -199,15 +209,16 @@ class PasswordConfig:
 class PasswordRequest:
     """One request to a password route, as the shell read it.
 
-    ``body`` is None when it was larger than ``MAX_BODY`` (the shell stops
-    reading there). ``address`` is the client address from
+    ``fields`` are the body's string fields (from ``form_fields`` or
+    ``json_fields``), or the ``LuciaError`` its body was refused with (413,
+    415, 400), answered as any other. ``address`` is the client address from
     ``lucia.throttle.client_address`` (trusted proxies applied).
     """
 
     action: Action
     content_type: str | None
     accept: str | None
-    body: bytes | None = field(repr=False)
+    fields: Mapping[str, str] | LuciaError = field(repr=False)  # passwords
     query_next: str | None
     session: Session | None
     user: User | None
@@ -257,37 +268,49 @@ def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def _fields(request: PasswordRequest) -> dict[str, str]:
-    """The body's string fields; a malformed or oversized body raises a ``_RouteError``."""
-    body = request.body
-    if body is None:
-        raise BodyTooLargeError()
-    media = _media_type(request.content_type)
+def body_kind(content_type: str | None) -> BodyKind:
+    """How a shell parses a body of ``content_type``: ``"json"`` (``application/json``,
+    any ``+json``) or ``"form"`` (urlencoded, ``multipart/form-data``, or no type:
+    no body); ``UnsupportedBodyError`` (415) for anything else."""
+    media = _media_type(content_type)
     if media.endswith(("/json", "+json")):
-        try:
-            parsed = json.loads(body) if body.strip() else {}
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequestError("the body is not valid JSON") from None
-        if not isinstance(parsed, dict):
-            raise BadRequestError("the body must be a JSON object")
-        # Only strings count: a number or list where a password goes is missing.
-        return {key: value for key, value in parsed.items() if isinstance(value, str)}
-    if media in ("application/x-www-form-urlencoded", "") or not body:
-        try:
-            pairs = parse_qsl(
-                body.decode("utf-8"),
-                keep_blank_values=True,
-                max_num_fields=_MAX_FIELDS,
-            )
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequestError("the form is malformed") from None
-        fields: dict[str, str] = {}
-        for key, value in pairs:
-            if key in fields:
-                raise BadRequestError(f"the field {key!r} is repeated")
-            fields[key] = value
-        return fields
+        return "json"
+    if media in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
+        return "form"
     raise UnsupportedBodyError()
+
+
+def form_fields(items: Iterable[tuple[str, object]]) -> dict[str, str]:
+    """The fields of a form its framework parsed, as (name, value) pairs with repeats.
+
+    Only strings are fields: a file part is ignored. ``BadRequestError`` for a
+    repeated name (which value would count?) or more than ``MAX_FIELDS`` pairs.
+    """
+    fields: dict[str, str] = {}
+    for count, (name, value) in enumerate(items, 1):
+        if count > MAX_FIELDS:
+            raise BadRequestError("the form has too many fields")
+        if not isinstance(value, str):
+            continue
+        if name in fields:
+            raise BadRequestError(f"the field {name!r} is repeated")
+        fields[name] = value
+    return fields
+
+
+def json_fields(value: object) -> dict[str, str]:
+    """The members of a JSON body its framework parsed; ``BadRequestError`` unless an
+    object. Only strings count: a number or list where a password goes is missing."""
+    if not isinstance(value, dict):
+        raise BadRequestError("the body must be a JSON object")
+    return {name: member for name, member in value.items() if isinstance(member, str)}
+
+
+def malformed_body(kind: BodyKind) -> BadRequestError:
+    """The error for a body its framework's parser of ``kind`` refused (400)."""
+    return BadRequestError(
+        "the body is not valid JSON" if kind == "json" else "the form is malformed"
+    )
 
 
 def _required(fields: Mapping[str, str], *names: str) -> list[str]:
@@ -373,7 +396,9 @@ def _signed_reply(
 def handle(config: PasswordConfig, request: PasswordRequest) -> _Gen:
     """Answer one request to a password route; every ``LuciaError`` becomes a ``Reply``."""
     try:
-        fields = _fields(request)
+        fields = request.fields
+        if isinstance(fields, LuciaError):
+            raise fields
         return (yield from _ACTIONS[request.action](config, request, fields))
     except LuciaError as error:
         return _error_reply(error, request.wants_json)

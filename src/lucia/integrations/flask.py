@@ -35,6 +35,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Request, Response, current_app, g, redirect, request, url_for
 from flask.ctx import _AppCtxGlobals
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -42,7 +43,7 @@ from lucia.accounts import REAUTHENTICATION_MAX_AGE, SignedIn
 from lucia.cookies import Cookie
 from lucia.core import Lucia
 from lucia.csrf import verify_request_origin
-from lucia.errors import DatabaseError
+from lucia.errors import DatabaseError, LuciaError
 from lucia.integrations import _passwords
 from lucia.models import Session, User
 from lucia.oauth.flow import RESPONSE_HEADERS, SignInError, SignInFlow, safe_next
@@ -282,20 +283,13 @@ class LuciaFlask:
     def _password_route(self, action: _passwords.Action, provider: str | None = None) -> Any:
         """One password route: the shared logic, run with ``Lucia``, as a Flask response."""
         assert self.passwords is not None
-        # Werkzeug's stream stops at Content-Length; nothing past MAX_BODY is read.
-        length = request.content_length
-        body = None
-        if length is None or length <= _passwords.MAX_BODY:
-            body = request.stream.read(_passwords.MAX_BODY + 1)
-            if len(body) > _passwords.MAX_BODY:
-                body = None
         reply = _passwords.run(
             self.passwords,
             _passwords.PasswordRequest(
                 action=action,
                 content_type=request.headers.get("Content-Type"),
                 accept=request.headers.get("Accept"),
-                body=body,
+                fields=_read_fields(),
                 query_next=request.args.get("next"),
                 session=g.session,
                 user=g.user,
@@ -366,6 +360,28 @@ def _installed() -> tuple[LuciaFlask, _AppCtxGlobals]:
 
 def _extension() -> LuciaFlask:
     return _installed()[0]
+
+
+def _read_fields() -> dict[str, str] | LuciaError:
+    """The body's fields, parsed by Werkzeug, or the error it is refused with."""
+    req = _get_request()
+    try:
+        kind = _passwords.body_kind(req.content_type)
+        if (req.content_length or 0) > _passwords.MAX_BODY:
+            raise _passwords.BodyTooLargeError()
+        # A body without Content-Length (chunked) stops there too (Flask 3.1+).
+        req.max_content_length = _passwords.MAX_BODY
+        if kind == "json":
+            return _passwords.json_fields(req.get_json(force=True))
+        return _passwords.form_fields(req.form.items(multi=True))
+    except LuciaError as error:
+        return error
+    except RequestEntityTooLarge:
+        return _passwords.BodyTooLargeError()
+    except BadRequest:
+        # get_json's answer to invalid JSON. (Werkzeug parses a broken form as an
+        # empty one: then the fields are missing, a 400 as well.)
+        return _passwords.malformed_body(kind)
 
 
 def _no_store(response: BaseResponse) -> None:

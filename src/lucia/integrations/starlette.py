@@ -30,6 +30,8 @@ from datetime import timedelta
 from typing import Any, Final
 
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -38,7 +40,7 @@ from lucia.accounts import REAUTHENTICATION_MAX_AGE
 from lucia.cookies import Cookie
 from lucia.core import AsyncLucia
 from lucia.csrf import verify_request_origin
-from lucia.errors import DatabaseError
+from lucia.errors import DatabaseError, LuciaError
 from lucia.integrations import _passwords
 from lucia.models import Session, User
 from lucia.oauth.flow import RESPONSE_HEADERS, SignInError, SignInFlow, safe_next
@@ -436,6 +438,35 @@ async def _read_body(request: Request) -> bytes | None:
     return bytes(body)
 
 
+async def _read_fields(request: Request) -> dict[str, str] | LuciaError:
+    """The body's fields, parsed by Starlette (forms need python-multipart), or the
+    error it is refused with."""
+    try:
+        kind = _passwords.body_kind(request.headers.get("content-type"))
+        body = await _read_body(request)
+        if body is None:
+            raise _passwords.BodyTooLargeError()
+    except LuciaError as error:
+        return error
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    # Starlette's own parsers, on the body read within MAX_BODY.
+    read = Request(request.scope, replay)
+    try:
+        if kind == "json":
+            return _passwords.json_fields(await read.json())
+        async with read.form(max_files=_passwords.MAX_FIELDS) as form:
+            return _passwords.form_fields(form.multi_items())
+    except LuciaError as error:
+        return error
+    except (ValueError, HTTPException, MultiPartException):
+        # Invalid JSON or UTF-8 (ValueError); a broken multipart body (HTTPException
+        # 400 inside an app, MultiPartException outside one).
+        return _passwords.malformed_body(kind)
+
+
 def _reply_response(reply: _passwords.Reply) -> Response:
     response = Response(reply.body, status_code=reply.status, media_type=reply.content_type)
     for name, value in reply.headers:
@@ -497,7 +528,7 @@ class PasswordEndpoints:
                 action=action,
                 content_type=request.headers.get("content-type"),
                 accept=request.headers.get("accept"),
-                body=await _read_body(request),
+                fields=await _read_fields(request),
                 query_next=request.query_params.get("next"),
                 session=current_session(request),
                 user=current_user(request),

@@ -8,15 +8,19 @@ views (``password_route``) answer 404 unless ``LUCIA["PASSWORD_ROUTES"]`` is on.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.core.exceptions import SuspiciousOperation  # type: ignore[import-untyped]
 from django.http import (  # type: ignore[import-untyped]
     Http404,
     HttpResponse,
     HttpResponseNotAllowed,
     HttpResponseRedirect,
 )
+from django.http.multipartparser import MultiPartParserError  # type: ignore[import-untyped]
 
+from lucia.errors import LuciaError
 from lucia.integrations import _passwords
 from lucia.integrations.django.conf import (
     get_flow,
@@ -106,13 +110,24 @@ def logout(request: Any) -> HttpResponse:
     return response
 
 
-def _read_body(request: Any) -> bytes | None:
-    """The body, or None past ``_passwords.MAX_BODY`` (then it is never read)."""
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    if not length.isdigit() or int(length) > _passwords.MAX_BODY:
-        return None
-    body: bytes = request.body
-    return body if len(body) <= _passwords.MAX_BODY else None
+def _read_fields(request: Any) -> dict[str, str] | LuciaError:
+    """The body's fields, parsed by Django (``request.POST``, or ``json.loads`` of a
+    JSON body), or the error it is refused with. Past ``MAX_BODY`` it is never read."""
+    try:
+        kind = _passwords.body_kind(request.META.get("CONTENT_TYPE"))
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit() or int(length) > _passwords.MAX_BODY:
+            raise _passwords.BodyTooLargeError()
+        if kind == "json":
+            return _passwords.json_fields(json.loads(request.body))
+        return _passwords.form_fields(
+            (name, value) for name, values in request.POST.lists() for value in values
+        )
+    except LuciaError as error:
+        return error
+    except (ValueError, MultiPartParserError, SuspiciousOperation):
+        # Invalid JSON or UTF-8, a broken multipart body, too many fields.
+        return _passwords.malformed_body(kind)
 
 
 def password_route(request: Any, action: _passwords.Action, provider: str | None = None) -> Any:
@@ -129,7 +144,7 @@ def password_route(request: Any, action: _passwords.Action, provider: str | None
             action=action,
             content_type=request.META.get("CONTENT_TYPE"),
             accept=request.META.get("HTTP_ACCEPT"),
-            body=_read_body(request),
+            fields=_read_fields(request),
             query_next=request.GET.get("next"),
             session=current_session(request),
             user=current_user(request),
