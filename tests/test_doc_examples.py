@@ -805,6 +805,8 @@ def test_django_page_sign_in_view_normalises_and_throttles(tmp_path: Path) -> No
     run.namespace["throttle"] = SignInThrottle(per_account=Limit(2, timedelta(minutes=15)))
     fresh_database()
     try:
+        with override_settings(LUCIA=run.namespace["LUCIA"]):  # the page's settings.py
+            assert get_lucia().session_policy.expires_in == timedelta(days=30)
         with override_settings(LUCIA={}):
             accounts.sign_up(get_lucia(), "ada@example.com", PASSWORD)
             middleware = LuciaMiddleware(run.namespace["password_login"])
