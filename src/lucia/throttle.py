@@ -171,7 +171,7 @@ class MemoryThrottleStore:
     live counters it fails closed for new keys: ``hit`` on a key it does not
     hold raises ``RateLimitedError`` (``FULL_RETRY_AFTER`` seconds), while the
     counters it holds keep counting, and refusing. Memory is bounded by
-    ``max_entries``: about 250 bytes a counter on CPython, so about 25 MB at the
+    ``max_entries``: about 330 bytes a counter on CPython, so about 33 MB at the
     default. Expired counters are swept incrementally: each new counter examines
     at most ``SWEEP_STEP`` stored ones (``FULL_SWEEP_STEP`` when the store is
     full), never the whole store under the lock, so no call stalls the event
