@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -414,3 +415,104 @@ hosts = st.from_regex(r"[a-z0-9]([a-z0-9\-]{0,10}[a-z0-9])?(\.[a-z0-9]{1,8}){0,3
 def test_only_the_exact_host_passes(allowed: str, host: str, scheme: str) -> None:
     result = verify_request_origin("POST", {"Origin": f"{scheme}://{host}"}, [allowed])
     assert result is (host == allowed)
+
+
+# --- What mutation testing showed unpinned (scripts/mutation.sh) ---------------------
+
+
+@pytest.mark.parametrize("forwarded", [b"example.com", ["example.com"], 1, ("example.com",)])
+def test_sec14_non_str_forwarded_host_refused_behind_trusted_proxy(forwarded: object) -> None:
+    # Origin and Host agree, so only the odd X-Forwarded-Host can refuse the request:
+    # a proxy header we cannot read must not fall back to the Host header.
+    headers = {
+        "Origin": "https://example.com",
+        "Host": "example.com",
+        "X-Forwarded-Host": forwarded,
+    }
+    assert verify_request_origin("POST", headers) is True
+    assert verify_request_origin("POST", headers, trust_proxy=True) is False  # type: ignore[arg-type]
+
+
+def test_sec14_only_the_first_of_several_forwarded_hosts_counts() -> None:
+    headers = {"Origin": "https://a.example", "X-Forwarded-Host": "a.example, b.example, c.example"}
+    assert verify_request_origin("POST", headers, trust_proxy=True) is True
+    headers["Origin"] = "https://c.example"
+    assert verify_request_origin("POST", headers, trust_proxy=True) is False
+
+
+@pytest.mark.parametrize(("port", "valid"), [(65535, True), (65536, False), (99999, False)])
+def test_sec14_highest_port_is_65535(port: int, valid: bool) -> None:
+    origin = f"https://example.com:{port}"
+    assert post(origin, (origin,)) is valid
+    assert post(origin, (f"example.com:{port}",)) is valid
+    headers = {"Origin": origin, "Host": f"example.com:{port}"}
+    assert verify_request_origin("POST", headers) is valid
+
+
+@pytest.mark.parametrize(
+    "host", ["example.com\n", "\x0bexample.com", "example.com\r", "example.comX"]
+)
+def test_sec14_host_trimmed_of_spaces_and_tabs_only(host: str) -> None:
+    # RFC 9110's optional whitespace is SP and HTAB; anything else is part of a
+    # malformed (or different) host, which fails closed.
+    assert verify_request_origin("POST", {"Origin": "https://example.com", "Host": host}) is False
+    assert verify_request_origin(
+        "POST", {"Origin": "https://example.com", "Host": " \t" + "example.com \t"}
+    )
+
+
+@pytest.mark.parametrize(
+    "origin", ["https://example.com\n", "https://example.comX", "Xhttps://example.com"]
+)
+def test_sec14_origin_trimmed_of_spaces_and_tabs_only(origin: str) -> None:
+    assert post(origin) is False
+
+
+@pytest.mark.parametrize("site", ["cross-site\x0b", "cross-siteX", "Xcross-site", "cross-site,"])
+def test_sec14_only_the_exact_cross_site_value_refuses_by_itself(site: str) -> None:
+    # Another Sec-Fetch-Site value decides nothing alone: the Origin check does.
+    assert post("https://example.com", extra={"Sec-Fetch-Site": site}) is True
+    assert post("https://evil.com", extra={"Sec-Fetch-Site": site}) is False
+    assert post("https://example.com", extra={"Sec-Fetch-Site": " \tCross-Site\t "}) is False
+
+
+class UnscannableHeaders(dict[str, object]):
+    """A dict that fails any scan of its items: the usual spellings must be read directly."""
+
+    def items(self) -> Any:
+        raise AssertionError("headers scanned")
+
+
+@pytest.mark.parametrize("spell", [str.title, str.lower], ids=["Title-Case", "lower-case"])
+def test_usual_header_spellings_are_read_without_a_scan(spell: Callable[[str], str]) -> None:
+    # The check runs on every unsafe request; the framework's mapping answers the
+    # usual spellings directly, so a scan over every header is only a fallback.
+    def headers(**values: str) -> UnscannableHeaders:
+        return UnscannableHeaders({spell(name.replace("_", "-")): v for name, v in values.items()})
+
+    assert (
+        verify_request_origin(
+            "POST",
+            headers(sec_fetch_site="same-origin", origin="https://example.com", host="example.com"),
+        )
+        is True
+    )
+    assert (
+        verify_request_origin(
+            "POST",
+            headers(
+                sec_fetch_site="same-origin",
+                origin="https://example.com",
+                x_forwarded_host="example.com",
+            ),
+            trust_proxy=True,
+        )
+        is True
+    )
+    assert (
+        verify_request_origin(
+            "POST",
+            headers(sec_fetch_site="cross-site", origin="https://example.com", host="example.com"),
+        )
+        is False
+    )
