@@ -455,7 +455,7 @@ async def test_sec47_a_flood_of_made_up_keys_never_resets_a_victims_count(
     assert store.peek("later-499").hits == 1
 
 
-def test_sec47_one_hit_examines_a_bounded_number_of_counters(clock: Clock) -> None:
+def test_memory_store_sweep_examines_a_bounded_number_of_counters(clock: Clock) -> None:
     """Item 13: no call sweeps the whole store under its lock; the sweep is amortised."""
     size = 20_000
     store = MemoryThrottleStore(max_entries=size + 10, clock=clock)
@@ -482,7 +482,7 @@ def test_sec47_one_hit_examines_a_bounded_number_of_counters(clock: Clock) -> No
     assert full._examined - before <= MemoryThrottleStore.FULL_SWEEP_STEP
 
 
-def test_sec47_expired_counters_go_eventually_among_live_ones(clock: Clock) -> None:
+def test_memory_store_expired_counters_go_eventually_among_live_ones(clock: Clock) -> None:
     store = MemoryThrottleStore(clock=clock)
     for n in range(100):
         store.hit(f"live-{n}", timedelta(hours=2))
