@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lucia import Lucia
+from lucia.adapters.memory import MemoryAdapter
 from lucia.cookies import (
     MAX_COOKIE_AGE,
     Cookie,
@@ -429,3 +432,93 @@ def test_bearer_round_trip(token: str, padding: int) -> None:
     token += "=" * padding
     assert read_bearer_token(f"Bearer {token}") == token
     assert read_bearer_token(f"Bearer {token} x") is None
+
+
+# --- What mutation testing showed unpinned (scripts/mutation.sh) ---------------------
+
+SEPARATORS = [";", ",", "=", " ", "\t", "\r", "\n", "\x00", "\x1f", "\x7f", '"', "\\"]
+
+
+@pytest.mark.parametrize("separator", SEPARATORS)
+def test_separators_and_controls_in_names_refused(separator: str) -> None:
+    for name in (f"a{separator}b", f"{separator}a", f"a{separator}"):
+        with pytest.raises(ValueError, match=r"^cookie name is not an RFC 6265 token$"):
+            Cookie(name, "v")
+        with pytest.raises(ValueError, match="RFC 6265 token"):
+            Lucia(MemoryAdapter(), session_cookie_name=name)
+
+
+@pytest.mark.parametrize("separator", SEPARATORS)
+def test_separators_and_controls_in_domains_refused(separator: str) -> None:
+    for domain in (f"example{separator}com", f"{separator}example.com", f"example.com{separator}"):
+        with pytest.raises(ValueError, match=r"^cookie domain must be an ASCII host name$"):
+            CookieAttributes(domain=domain)
+        with pytest.raises(ValueError, match="cookie domain"):
+            Lucia(MemoryAdapter(), cookie_domain=domain)
+
+
+def test_error_messages_say_what_is_wrong() -> None:
+    cases: list[tuple[type[Exception], str, Callable[[], object]]] = [
+        (TypeError, "cookie name and value must be str", lambda: Cookie(1, "v")),  # type: ignore[arg-type]
+        (TypeError, "cookie name and value must be str", lambda: Cookie("x", 1)),  # type: ignore[arg-type]
+        (
+            TypeError,
+            "cookie attributes must be a CookieAttributes",
+            lambda: Cookie("x", "v", {"path": "/"}),  # type: ignore[arg-type]
+        ),
+        (
+            ValueError,
+            "cookie value holds a character outside RFC 6265 cookie-octet",
+            lambda: Cookie("x", "a b"),
+        ),
+        (
+            ValueError,
+            "cookie path must start with '/' and hold only printable ASCII without ';'",
+            lambda: CookieAttributes(path="x"),
+        ),
+        (
+            TypeError,
+            "cookie max_age must be an int (seconds) or None",
+            lambda: CookieAttributes(max_age="60"),  # type: ignore[arg-type]
+        ),
+        (
+            ValueError,
+            "cookie same_site must be 'lax', 'strict' or 'none'",
+            lambda: CookieAttributes(same_site="x"),  # type: ignore[arg-type]
+        ),
+        (
+            ValueError,
+            "a SameSite=None cookie must be Secure",
+            lambda: CookieAttributes(same_site="none", secure=False),
+        ),
+    ]
+    for error, message, build in cases:
+        with pytest.raises(error) as caught:
+            build()
+        assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("space", ["\x0b", "\x0c", "\n", "\r", "\xa0"])
+def test_cookie_pairs_are_trimmed_of_spaces_and_tabs_only(space: str) -> None:
+    # RFC 6265's OWS is SP and HTAB: any other space makes the name no token.
+    header = f"{space}auth_session=abc;{space}other=1"
+    assert read_cookie(header, "auth_session") is None
+    assert parse_cookie_header(header) == {}
+    assert read_cookie(" \tauth_session=abc \t", "auth_session") == "abc"
+    assert parse_cookie_header(" \tauth_session=abc \t; \tother=1") == {
+        "auth_session": "abc",
+        "other": "1",
+    }
+
+
+@pytest.mark.parametrize("space", ["\x0b", "\x0c", "\n", "\r", "\xa0"])
+def test_bearer_header_trimmed_of_spaces_and_tabs_only(space: str) -> None:
+    assert read_bearer_token(f"Bearer abc{space}") is None
+    assert read_bearer_token(f"{space}Bearer abc") is None
+    assert read_bearer_token(" \tBearer abc\t ") == "abc"
+
+
+def test_bearer_token_kept_whole() -> None:
+    assert read_bearer_token("Bearer abcX") == "abcX"
+    assert read_bearer_token("Bearer Xabc") == "Xabc"
+    assert read_bearer_token("XBearer abc") is None
