@@ -1,14 +1,17 @@
 """The eight-step "Sign in with <provider>" flow as one reusable, framework-agnostic handler.
 
-    flow = SignInFlow(auth, [github, google])
+    flow = SignInFlow(auth, [github, google], secret_keys=[os.environ["LUCIA_OAUTH_SECRET"]])
 
-    # GET /login/{provider}
+    # GET /login/{provider}   (a link: POST, with link_session=the recent current session)
     start = flow.start(provider, next=request.query.get("next"))
     # -> 302 to start.url, Set-Cookie: start.cookie
 
     # GET /login/{provider}/callback
     try:
-        result = flow.callback(provider, request.query_string, request.headers.get("cookie"))
+        result = flow.callback(
+            provider, request.query_string, request.headers.get("cookie"),
+            current_session=session,  # the request's session, or None
+        )
     except SignInError as error:
         # -> error.status, error.render_html(), Set-Cookie: error.cookies, error.headers
     # -> 303 to result.redirect_to, Set-Cookie: result.cookies, result.headers
