@@ -17,7 +17,10 @@ import httpx
 import pytest
 from django.test import Client, override_settings
 
+from lucia import AsyncLucia
+from lucia.adapters.memory import AsyncMemoryAdapter
 from lucia.integrations import _passwords
+from lucia.integrations import starlette as starlette_integration
 from lucia.integrations.django.conf import get_lucia
 from tests.conformance.backends_django import fresh_database
 from tests.integrations.common import PASSWORD
@@ -216,3 +219,12 @@ def test_the_core_takes_parsed_fields() -> None:
     assert _passwords.json_fields({"a": "1", "b": 2, "c": None}) == {"a": "1"}
     with pytest.raises(_passwords.BadRequestError):
         _passwords.json_fields(["a"])
+
+
+def test_starlette_routes_refuse_to_start_without_python_multipart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Starlette's form parser needs it: without, every form post would be a 500.
+    monkeypatch.setattr(starlette_integration, "find_spec", lambda name: None)
+    with pytest.raises(RuntimeError, match="python-multipart"):
+        starlette_integration.PasswordEndpoints(AsyncLucia(AsyncMemoryAdapter()), None)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from datetime import timedelta
+from importlib.util import find_spec
 from typing import Any, Final
 
 from starlette.datastructures import Headers
@@ -498,6 +499,12 @@ class PasswordEndpoints:
     ) -> None:
         if not isinstance(auth, AsyncLucia):
             raise TypeError("PasswordEndpoints needs an AsyncLucia")
+        # Without it, Starlette's request.form() fails each form post with a 500.
+        if find_spec("python_multipart") is None and find_spec("multipart") is None:
+            raise RuntimeError(
+                "the password routes read forms with python-multipart:"
+                " pip install 'lucia-auth[starlette]' (or python-multipart)"
+            )
         self.config = _passwords.PasswordConfig.build(
             auth,
             flow,
