@@ -608,6 +608,9 @@ def malformed_values(start: FlowStart) -> list[str]:
         encode_transaction({**good, "pad": "x" * 4000}),
         encode_transaction({k: v for k, v in good.items() if k != "s"}),
         encode_transaction([[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]),
+        process_sealer(start.cookie.name).seal(b"not json"),
+        process_sealer(start.cookie.name).seal(b"\xff\xfe"),
+        process_sealer(start.cookie.name).seal(b"[" * 3000),
         base64.urlsafe_b64encode(b"[" * 3000).decode().rstrip("="),
         start.cookie.value[:-3],
     ]
@@ -1740,6 +1743,10 @@ async def test_sec43_link_cannot_start_from_a_stale_session(env: Env) -> None:
     for bad in [timedelta(0), timedelta(days=2)]:
         with pytest.raises(ValueError, match="link_max_age"):
             await env.start(flow, link_session=session, link_max_age=bad)
+    with pytest.raises(TypeError, match="link_max_age"):
+        await env.start(flow, link_session=session, link_max_age=600)
+    with pytest.raises(TypeError, match="link_session"):
+        await env.start(flow, link_session=session.user_id)
 
 
 async def test_sec43_a_link_needs_the_session_not_just_the_user_id(env: Env) -> None:
