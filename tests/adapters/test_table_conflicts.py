@@ -11,6 +11,7 @@ a MariaDB database.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -180,6 +181,30 @@ def sqlalchemy_namespace(raw: Namespace, sync_url: str, async_url: str | None) -
     return Namespace(raw.execute, raw.table_names, adapter)
 
 
+def django_namespace(path: Path) -> Namespace:
+    """``DjangoAdapter`` on a Django database alias of its own (a SQLite file)."""
+    from tests.integrations.django_project import setup
+
+    setup()
+    from django.db import connections
+
+    from lucia.integrations.django.adapter import DjangoAdapter
+
+    alias = f"conflicts_{secrets.token_hex(4)}"
+    config = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)}
+    connections.settings[alias] = connections.configure_settings({"default": config})["default"]
+    raw = sqlite_namespace(path, "sync")
+
+    @asynccontextmanager
+    async def adapter(tables: Tables) -> AsyncIterator[Any]:
+        try:
+            yield DjangoAdapter(alias, tables=tables)
+        finally:
+            connections[alias].close()
+
+    return Namespace(raw.execute, raw.table_names, adapter)
+
+
 BACKENDS = [
     "sqlite",
     "sqlite-async",
@@ -191,6 +216,7 @@ BACKENDS = [
     "sqlalchemy-sqlite-async",
     "sqlalchemy-postgres",
     "sqlalchemy-mysql",
+    "django",
 ]
 
 
@@ -201,6 +227,10 @@ def namespace(request: pytest.FixtureRequest, tmp_path: Path) -> Namespace:
     family = backend.removesuffix("-async")
     if family == "sqlite":
         return sqlite_namespace(tmp_path / "app.db", flavour)
+    if family == "django":
+        # The suite's coroutines call this sync adapter on the loop's thread.
+        request.getfixturevalue("monkeypatch").setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        return django_namespace(tmp_path / "app.db")
     if family == "postgres":
         return postgres_namespace(request.getfixturevalue("pg_schema"), flavour)
     if family == "mysql":
