@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from lucia.sessions import (
     generate_session_secret,
     hash_secret,
     parse_token,
+    utc_now,
     verify_secret,
 )
 
@@ -103,3 +105,81 @@ def test_renewal_only_in_the_second_half() -> None:
     assert policy.renewed_expiry(expires_at, START, START + timedelta(minutes=61)) == (
         START + timedelta(minutes=61) + timedelta(hours=2)
     )
+
+
+# --- What mutation testing showed unpinned (scripts/mutation.sh) ---------------------
+
+
+def test_utc_now_is_timezone_aware_utc() -> None:
+    assert utc_now().tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "a" * 64,  # no dot
+        "a" * 21 + "." + "b" * 42,  # dot one place late
+        "\u00e9" * 20 + "." + "b" * 43,  # non-ASCII id
+        "a" * 20 + "." + "\u00e9" * 43,  # non-ASCII secret
+        "a" * 20 + "." + "b" * 42,  # one short
+        "a" * 20 + "." + "b" * 44,  # one long
+    ],
+)
+def test_parse_token_refuses_near_tokens(token: str) -> None:
+    assert parse_token(token) is None
+    assert parse_token("a" * 20 + "." + "b" * 43) == ("a" * 20, "b" * 43)
+
+
+@pytest.mark.parametrize("length", [timedelta(0), timedelta(seconds=-1)])
+def test_policy_lengths_must_be_positive(length: timedelta) -> None:
+    with pytest.raises(ValueError, match="^session_expires_in must be positive$"):
+        SessionPolicy(length, None)
+    with pytest.raises(ValueError, match="^session_absolute_lifetime must be positive$"):
+        SessionPolicy(timedelta(days=1), length)
+
+
+def test_new_expiry_is_capped_by_the_absolute_lifetime() -> None:
+    assert SessionPolicy(timedelta(days=30), None).new_expiry(START) == START + timedelta(days=30)
+    assert SessionPolicy(timedelta(days=30), timedelta(days=1)).new_expiry(START) == (
+        START + timedelta(days=1)
+    )
+    # Whole seconds: stores keep no more.
+    assert SessionPolicy(timedelta(hours=1), None).new_expiry(
+        START + timedelta(microseconds=999_999)
+    ) == START + timedelta(hours=1)
+
+
+def test_renewal_starts_strictly_below_half() -> None:
+    policy = SessionPolicy(timedelta(hours=2), None)
+    expires_at = policy.new_expiry(START)
+    assert policy.renewed_expiry(expires_at, START, START + timedelta(hours=1)) is None
+    later = START + timedelta(hours=1, seconds=1)
+    assert policy.renewed_expiry(expires_at, START, later) == later + timedelta(hours=2)
+    # An expired session is never renewed, even at the very instant it ends.
+    assert policy.renewed_expiry(expires_at, START, expires_at) is None
+
+
+def test_renewal_stops_at_the_absolute_lifetime() -> None:
+    policy = SessionPolicy(timedelta(hours=2), timedelta(hours=3))
+    expires_at = policy.new_expiry(START)
+    assert expires_at == START + timedelta(hours=2)
+    now = START + timedelta(hours=1, minutes=30)
+    renewed = policy.renewed_expiry(expires_at, START, now)
+    assert renewed == START + timedelta(hours=3)
+    assert renewed is not None
+    assert policy.renewed_expiry(renewed, START, START + timedelta(hours=2, minutes=30)) is None
+
+
+def test_default_session_lifetime_is_30_days_sliding() -> None:
+    now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    auth = Lucia(MemoryAdapter(), clock=lambda: now)
+    assert auth.session_policy.expires_in == timedelta(days=30)
+    user = auth.create_user("github", "default-lifetime")
+    session = auth.create_session(user.id)
+    assert session.expires_at == now + timedelta(days=30)
+    # Past half of it, using the session slides its end 30 days past that use.
+    now += timedelta(days=16)
+    found = auth.validate_session(session.token)
+    assert found is not None
+    assert found[0].fresh is True
+    assert found[0].expires_at == now + timedelta(days=30)
