@@ -132,9 +132,9 @@ def test_parse_token_refuses_near_tokens(token: str) -> None:
 
 @pytest.mark.parametrize("length", [timedelta(0), timedelta(seconds=-1)])
 def test_policy_lengths_must_be_positive(length: timedelta) -> None:
-    with pytest.raises(ValueError, match="^session_expires_in must be positive$"):
+    with pytest.raises(ValueError, match=r"^session_expires_in must be positive$"):
         SessionPolicy(length, None)
-    with pytest.raises(ValueError, match="^session_absolute_lifetime must be positive$"):
+    with pytest.raises(ValueError, match=r"^session_absolute_lifetime must be positive$"):
         SessionPolicy(timedelta(days=1), length)
 
 
