@@ -1070,6 +1070,7 @@ async def test_sec21_reserve_refuses_past_the_limit_like_check(clock: Clock, fla
     store = _memory(throttle)
     assert _hits(store, EMAIL, "198.51.100.99") == [3, 0]
     assert address_key("198.51.100.99") not in store._counters
+    assert _busy(store, "198.51.100.99") == 0
     # Other accounts are not affected; the account frees up with its window.
     await reserve(throttle, flavour, "grace@example.com", "198.51.100.0")
     clock.advance(seconds=600)

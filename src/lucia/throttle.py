@@ -636,6 +636,13 @@ class SignInThrottle:
         failures_key = address_key(address, self.ipv6_prefix)
         busy_key = _address_counter("busy:", address, self.ipv6_prefix)
         limit = self.per_address
+        if count.hits - 1 >= self.per_account.failures:
+            # Refused for the account; the address only decides how long to wait.
+            failed: Count = yield call(self.store, "peek", failures_key, now)
+            waits = [_retry_after(count.reset_at, now)]
+            if failed.hits >= limit.failures:
+                waits.append(_retry_after(failed.reset_at, now))
+            raise RateLimitedError(max(waits))
         deadline = time.monotonic() + self.max_wait.total_seconds()
         pause = _FIRST_PAUSE
         while True:
@@ -644,16 +651,8 @@ class SignInThrottle:
             # attempt that is in flight or failed is in one of the two numbers read.
             busy: Count = yield call(self.store, "hit", busy_key, limit.window, now)
             made.append((busy_key, busy.reset_at))
-            failed: Count = yield call(self.store, "peek", failures_key, now)
-            waits = (
-                [_retry_after(count.reset_at, now)]
-                if count.hits - 1 >= self.per_account.failures
-                else []
-            )
-            if failed.hits >= limit.failures:
-                waits.append(_retry_after(failed.reset_at, now))
-            if waits:
-                raise RateLimitedError(max(waits))
+            failed = yield call(self.store, "peek", failures_key, now)
+            self._verdict([(failed, limit)], now)
             if failed.hits + busy.hits <= limit.failures:
                 return Reservation(made, (failures_key, limit.window, busy_key, busy.reset_at))
             # Full only with attempts still in flight, which may well be right
