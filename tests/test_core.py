@@ -242,7 +242,12 @@ def test_sec12_max_age_is_remaining_life_and_resent_when_fresh(auth: Lucia, cloc
 
 
 def test_sec12_max_age_never_exceeds_400_days(clock: Clock) -> None:
-    auth = Lucia(MemoryAdapter(), clock=clock, session_expires_in=timedelta(days=1000))
+    auth = Lucia(
+        MemoryAdapter(),
+        clock=clock,
+        session_expires_in=timedelta(days=1000),
+        session_absolute_lifetime=timedelta(days=1000),
+    )
     session = auth.create_session(auth.create_user("github", "1").id)
     assert auth.create_session_cookie(session).attributes.max_age == MAX_COOKIE_AGE
     assert f"Max-Age={MAX_COOKIE_AGE};" in str(auth.create_session_cookie(session))

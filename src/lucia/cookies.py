@@ -26,6 +26,7 @@ __all__ = [
     "parse_cookie_header",
     "read_bearer_token",
     "read_cookie",
+    "read_cookies",
 ]
 
 MAX_COOKIE_AGE: int = 400 * 24 * 3600
@@ -200,6 +201,43 @@ def read_cookie(header: str | None, name: str) -> str | None:
             # First well-formed occurrence wins, even when empty (a cleared cookie).
             return value or None
     return None
+
+
+def read_cookies(header: str | None, name: str, limit: int) -> list[str]:
+    """The distinct non-empty values of cookie ``name`` in a ``Cookie`` header, in the
+    order sent, at most ``limit`` of them; never raises.
+
+    A browser sends several cookies of one name when they differ in Domain or
+    Path, as when a sibling subdomain "tosses" its own cookie next to the real
+    one, so a reader that kept only the first would let the tossed one decide.
+    """
+    if not isinstance(header, str) or len(header) > _MAX_COOKIE_HEADER_LENGTH:
+        return []
+    # Every request runs this, and nearly every one holds the name once: then
+    # one C-level split finds it, with no walk over the header's other pairs.
+    # An occurrence that starts a pair (after ";" and blanks, or the header's
+    # start) is the cookie; one that does not ("xname=", inside a value) means
+    # no cookie of the name, since each such pair would be an occurrence too.
+    parts = header.split(name + "=")
+    if len(parts) == 2:
+        before = parts[0].rstrip(" \t")
+        if before and before[-1] != ";":
+            return []
+        value = _cookie_value(parts[1].partition(";")[0].rstrip(" \t"))
+        return [value] if value else []
+    if len(parts) < 2:
+        return []
+    values: list[str] = []
+    for raw_pair in header.split(";"):
+        pair_name, sep, raw_value = raw_pair.strip(" \t").partition("=")
+        if pair_name != name or not sep:
+            continue
+        value = _cookie_value(raw_value)
+        if value and value not in values:
+            values.append(value)
+            if len(values) >= limit:
+                break
+    return values
 
 
 def read_bearer_token(authorization: str | None) -> str | None:

@@ -18,16 +18,18 @@ import contextvars
 import enum
 import functools
 import hashlib
+import inspect
 import json
 import logging
 import os
 import re
 import secrets
+import sys
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any, Final, Generic, Literal, TypeVar, cast
+from typing import Any, ClassVar, Final, Generic, Literal, TypeVar, cast
 
 from lucia import sessions as _tokens
 from lucia.adapters.base import (
@@ -42,11 +44,19 @@ from lucia.adapters.base import (
     UserAdapter,
     UserRecord,
 )
-from lucia.cookies import MAX_COOKIE_AGE, Cookie, CookieAttributes, read_bearer_token, read_cookie
+from lucia.cookies import (
+    MAX_COOKIE_AGE,
+    Cookie,
+    CookieAttributes,
+    read_bearer_token,
+    read_cookie,
+    read_cookies,
+)
 from lucia.errors import (
     DuplicateKeyError,
     InvalidCredentialsError,
     InvalidTokenError,
+    InvalidKeyError,
     KeyNotFoundError,
     LastKeyError,
     LuciaError,
@@ -54,7 +64,7 @@ from lucia.errors import (
 )
 from lucia.models import Key, Session, Token, User
 from lucia.passwords import PasswordHasher, PasswordPolicy
-from lucia.sessions import SessionPolicy, utc_now
+from lucia.sessions import DEFAULT_ABSOLUTE_LIFETIME, SessionPolicy, utc_now
 
 __all__ = ["AsyncLucia", "Lucia"]
 
@@ -88,6 +98,10 @@ _Verdict = _Outcome | datetime
 
 _MAX_KEY_PART = 255
 _GET_OR_CREATE_ATTEMPTS = 3
+# Session cookies of one request that are tried: a browser holds one per
+# (domain, path) of the name, so a few cover every honest case, and the bound
+# keeps what one request can cost in session reads small.
+MAX_SESSION_COOKIES: Final = 4
 
 # Password hashing (Argon2id, ~tens of ms of CPU each) for AsyncLucia runs on
 # this pool unless the application passes its own ``hash_executor``. asyncio's
@@ -129,9 +143,50 @@ def generate_user_id() -> str:
 
 
 def _check_key(provider_id: object, provider_user_id: object) -> None:
-    for part in (provider_id, provider_user_id):
-        if not isinstance(part, str) or not part or len(part) > _MAX_KEY_PART:
-            raise ValueError("provider_id and provider_user_id must be 1 to 255 characters")
+# C0 and C1 controls (NUL among them: PostgreSQL text cannot hold it) and lone
+# surrogates (no encoding can carry them to a database).
+_UNSTORABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _storable(text: object) -> bool:
+    """Whether ``text`` may be a key part or an id lucia looks up: a str of 1 to 255
+    characters without control characters or lone surrogates.
+
+    Every read and write of a key (and of the user id it is unlinked from) asks
+    this before any store sees the value, so text from a visitor that no store
+    could hold answers "not found" (reads) or ``InvalidKeyError`` (writes) the
+    same way on every adapter, instead of a database error.
+    """
+    return (
+        isinstance(text, str)
+        and 0 < len(text) <= _MAX_KEY_PART
+        and _UNSTORABLE.search(text) is None
+    )
+
+
+    if not (_storable(provider_id) and _storable(provider_user_id)):
+        raise InvalidKeyError()
+
+
+def _flavour_error(owner: str, store: object, role: str, want_async: bool) -> TypeError | None:
+    """A ``TypeError`` naming the class to use when ``store`` is of the other
+    flavour than ``owner`` (``Lucia``: sync, ``AsyncLucia``: async), else None.
+
+    The flavour is read from the store's methods (coroutine functions or not),
+    which every adapter has: ``get_user`` for a user store, ``get_session`` for
+    a session store. An object with neither is left alone.
+    """
+    method = getattr(store, "get_user", None) or getattr(store, "get_session", None)
+    if method is None or inspect.iscoroutinefunction(method) == want_async:
+        return None
+    name = type(store).__name__
+    counterpart = name[len("Async") :] if name.startswith("Async") else "Async" + name
+    module = sys.modules.get(type(store).__module__)
+    instead = f" (or {counterpart})" if hasattr(module, counterpart) else ""
+    wanted, found, other = (
+        ("an async", "sync", "Lucia") if want_async else ("a sync", "async", "AsyncLucia")
+    )
+    return TypeError(f"{owner} needs {wanted} {role}, and {name} is {found}: use {other}{instead}")
 
 
 def _attributes(attributes: dict[str, Any] | None) -> dict[str, Any]:
@@ -186,12 +241,14 @@ class _LuciaBase(Generic[UA, SA]):
     """Configuration, the operations as flows, and the cookie helpers both flavours share."""
 
     def __init__(
+    _is_async: ClassVar[bool] = False
+
         self,
         adapter: UA,
         *,
         session_adapter: SA | None = None,
         session_expires_in: timedelta = timedelta(days=30),
-        session_absolute_lifetime: timedelta | None = None,
+        session_absolute_lifetime: timedelta | None = DEFAULT_ABSOLUTE_LIFETIME,
         session_cookie_name: str = "auth_session",
         secure_cookies: bool = True,
         cookie_host_prefix: bool = False,
@@ -204,6 +261,12 @@ class _LuciaBase(Generic[UA, SA]):
         hash_executor: Executor | None = None,
     ) -> None:
         self.adapter = adapter
+        for store, role in ((adapter, "adapter"), (session_adapter, "session_adapter")):
+            # Caught here: the other flavour's methods would "work" (a sync
+            # Lucia never awaits an async store's coroutines) and store nothing.
+            mismatch = _flavour_error(type(self).__name__, store, role, self._is_async)
+            if mismatch is not None:
+                raise mismatch
         # Without a separate session store the adapter keeps sessions too, and a
         # session is read with its user in one round trip.
         self.session_adapter: SA = session_adapter or cast(SA, adapter)
@@ -211,6 +274,13 @@ class _LuciaBase(Generic[UA, SA]):
         self._targets: tuple[Any, Any] = (adapter, self.session_adapter)
         self.session_policy = SessionPolicy(session_expires_in, session_absolute_lifetime)
         if cookie_host_prefix:
+        absolute = self._absolute_lifetime = self.session_policy.absolute_lifetime
+        if absolute is not None and absolute < session_expires_in:
+            # Refused rather than capped: the idle limit asked for would never hold.
+            raise ValueError(
+                f"session_absolute_lifetime ({absolute}; {DEFAULT_ABSOLUTE_LIFETIME.days} days "
+                f"unless given) must be at least session_expires_in ({session_expires_in})"
+            )
             if not secure_cookies or cookie_domain is not None:
                 raise ValueError(
                     "the __Host- prefix needs secure_cookies=True and no cookie_domain"
@@ -246,7 +316,9 @@ class _LuciaBase(Generic[UA, SA]):
             )
         max_age: int | None = None
         if self.persistent_cookies:
-            remaining = session.expires_at - self.clock()
+            # Never past the absolute end, even for a row whose expiry is later.
+            end = self.session_policy.deadline(session.expires_at, session.created_at)
+            remaining = end - self.clock()
             max_age = min(MAX_COOKIE_AGE, max(0, int(remaining.total_seconds())))
         attributes = CookieAttributes(
             path=self._cookie_attributes.path,
@@ -275,6 +347,38 @@ class _LuciaBase(Generic[UA, SA]):
         return read_cookie(cookie_header, self.session_cookie_name)
 
     def read_bearer_token(self, authorization_header: str | None) -> str | None:
+    def read_session_cookies(self, cookie_header: str | None) -> list[str]:
+        """The session tokens of a ``Cookie`` request header, distinct and in the
+        order sent; never raises.
+
+        Several come when a sibling subdomain plants a cookie of the same name
+        beside the real one (cookie tossing). Give them to
+        ``validate_session_tokens``, which tries the first ``MAX_SESSION_COOKIES``
+        and uses the first valid one, then to ``session_cookie_upkeep``. At most
+        one more than are tried is returned: enough to tell that some went untried.
+        """
+        return read_cookies(cookie_header, self.session_cookie_name, MAX_SESSION_COOKIES + 1)
+
+    def session_cookie_upkeep(
+        self, cookie_tokens: Sequence[str], session: Session | None
+    ) -> Cookie | None:
+        """The session cookie a response owes the request, or None.
+
+        ``cookie_tokens`` are the request's session cookies (``read_session_cookies``)
+        and ``session`` what ``validate_session_tokens`` made of them. A renewed
+        (fresh) session gets its cookie again. A clearing cookie goes only when
+        every cookie sent was tried and none was valid: never while a valid one
+        is present, nor while one went untried, since a tossed cookie must not
+        get the real one cleared.
+        """
+        if not cookie_tokens:
+            return None
+        if session is None:
+            if len(cookie_tokens) > MAX_SESSION_COOKIES:
+                return None
+            return self.create_blank_session_cookie()
+        return self.create_session_cookie(session) if session.fresh else None
+
         """The token from an ``Authorization: Bearer`` header, or None. Never raises."""
         return read_bearer_token(authorization_header)
 
@@ -306,6 +410,8 @@ class _LuciaBase(Generic[UA, SA]):
 
     def _get_user_by_key(self, provider_id: str, provider_user_id: str) -> _Flow[User | None]:
         found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
+        if not (_storable(provider_id) and _storable(provider_user_id)):
+            return None  # no store holds such a key
         return None if found is None else found[0]
 
     def _get_or_create_user(
@@ -336,7 +442,7 @@ class _LuciaBase(Generic[UA, SA]):
             # Refused before any hashing: an oversized password must not buy CPU time.
             raise InvalidCredentialsError()
         found: tuple[User, KeyRecord] | None = None
-        if isinstance(provider_id, str) and isinstance(provider_user_id, str):
+        if _storable(provider_id) and _storable(provider_user_id):
             found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
         hashed = None if found is None else found[1].hashed_password
         if found is None or hashed is None:
@@ -373,12 +479,20 @@ class _LuciaBase(Generic[UA, SA]):
 
     def _delete_key(self, provider_id: str, provider_user_id: str) -> _Flow[None]:
         if (yield (_USERS, "delete_key", (provider_id, provider_user_id))):
+        if not (_storable(provider_id) and _storable(provider_user_id)):
+            return
             logger.info("key deleted", extra={"provider_id": provider_id})
 
     def _unlink_provider(
         self, user_id: str, provider_id: str, provider_user_id: str | None
     ) -> _Flow[int]:
         # One store operation decides and deletes: a check here followed by
+        if not (
+            _storable(user_id)
+            and _storable(provider_id)
+            and (provider_user_id is None or _storable(provider_user_id))
+        ):
+            raise KeyNotFoundError()  # no store holds such a key
         # deletes would let two concurrent unlinks both pass and lock the user out.
         count: int | None = yield (
             _USERS,
@@ -400,6 +514,8 @@ class _LuciaBase(Generic[UA, SA]):
         invalidate_sessions: bool,
     ) -> _Flow[None]:
         found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
+        if not (_storable(provider_id) and _storable(provider_user_id)):
+            raise KeyNotFoundError()
         if found is None:
             raise KeyNotFoundError()
         hashed = None
@@ -473,6 +589,13 @@ class _LuciaBase(Generic[UA, SA]):
         return (yield from self._settle_session(token, record, user, verdict))
 
     def _session_verdict(self, record: SessionRecord, secret: str, now: datetime) -> _Verdict:
+    def _validate_session_tokens(self, tokens: Sequence[str]) -> _Flow[tuple[Session, User] | None]:
+        for token in tokens[:MAX_SESSION_COOKIES]:
+            found = yield from self._validate_session(token)
+            if found is not None:
+                return found
+        return None
+
         """What a session row read for ``secret`` at ``now`` calls for; pure, no I/O.
 
         ``_REFUSE``: the secret does not match (the row stays: it is not the
@@ -486,6 +609,11 @@ class _LuciaBase(Generic[UA, SA]):
             # Expired rows never validate, purged or not.
             return _EXPIRED
         renewed = self.session_policy.renewed_expiry(expires_at, record.created_at, now)
+        absolute = self._absolute_lifetime
+        if absolute is not None and now - record.created_at >= absolute:
+            # Past its absolute end, whatever its expiry says: a row renewed
+            # under a longer cap (or none) before this one was configured.
+            return _EXPIRED
         return _VALID if renewed is None else renewed
 
     def _settle_session(
@@ -747,6 +875,17 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter]):
         """Delete a session (sign-out)."""
         return self._run(self._invalidate_session(session_id))
 
+    def validate_session_tokens(self, tokens: Sequence[str]) -> tuple[Session, User] | None:
+        """The session and user of the first of ``tokens`` that validates (see
+        ``validate_session``; at most ``MAX_SESSION_COOKIES`` are tried), or None.
+
+        For the tokens of ``read_session_cookies``: a cookie tossed beside the
+        real one neither hides it nor, being invalid, gets it cleared.
+        """
+        if len(tokens) == 1:
+            return self.validate_session(tokens[0])  # the usual request: the direct path
+        return self._run(self._validate_session_tokens(tokens))
+
     def invalidate_user_sessions(self, user_id: str) -> None:
         """Delete all of the user's sessions (sign out everywhere)."""
         return self._run(self._invalidate_user_sessions(user_id))
@@ -820,6 +959,8 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
                         executor = self.hash_executor or default_hash_executor()
                         result = await asyncio.get_running_loop().run_in_executor(executor, call)
                     else:
+    _is_async = True
+
                         result = await getattr(targets[target], what)(*args)
                 except Exception as exc:  # handed to the flow, which may handle it
                     op = flow.throw(exc)
@@ -949,6 +1090,12 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
     async def invalidate_other_sessions(self, user_id: str, keep_session_id: str) -> int:
         """See ``Lucia.invalidate_other_sessions``."""
         return await self._run(self._invalidate_other_sessions(user_id, keep_session_id))
+    async def validate_session_tokens(self, tokens: Sequence[str]) -> tuple[Session, User] | None:
+        """See ``Lucia.validate_session_tokens``."""
+        if len(tokens) == 1:
+            return await self.validate_session(tokens[0])
+        return await self._run(self._validate_session_tokens(tokens))
+
 
     async def delete_expired_sessions(self) -> int:
         """See ``Lucia.delete_expired_sessions``."""

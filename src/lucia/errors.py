@@ -14,6 +14,7 @@ __all__ = [
     "DatabaseError",
     "DuplicateKeyError",
     "InvalidCredentialsError",
+    "InvalidKeyError",
     "InvalidPasswordError",
     "InvalidTokenError",
     "KeyNotFoundError",
@@ -57,6 +58,21 @@ class KeyNotFoundError(LuciaError):
 
     code = "AUTH_INVALID_KEY_ID"
     default_message = "no key has this provider id and provider user id"
+
+
+class InvalidKeyError(LuciaError, ValueError):
+    """A new key's provider id or provider user id cannot be stored: not a str of 1
+    to 255 characters, or holding a control character (NUL among them) or a lone
+    surrogate. A ``ValueError`` too; the value itself is never part of the error.
+
+    ``status`` is the HTTP status for an integration that answers with it (400).
+    """
+
+    code = "AUTH_INVALID_KEY"
+    default_message = (
+        "provider_id and provider_user_id must be 1 to 255 characters without control characters"
+    )
+    status: ClassVar[int] = 400
 
 
 class LastKeyError(LuciaError):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 __all__ = [
+    "DEFAULT_ABSOLUTE_LIFETIME",
     "SessionPolicy",
     "create_token",
     "generate_session_id",
@@ -31,6 +32,17 @@ SESSION_SECRET_BYTES = 32  # 256 bits; 43 base64url characters
 _ID_LENGTH = 20
 _SECRET_LENGTH = 43
 _TOKEN_LENGTH = _ID_LENGTH + 1 + _SECRET_LENGTH
+
+
+DEFAULT_ABSOLUTE_LIFETIME = timedelta(days=90)
+"""How long a session may live at most, however active (``session_absolute_lifetime``).
+
+Three times the default idle limit (30 days): a token stolen and used every
+day still dies, and a user signs in again at least once a quarter. ASVS v5
+7.3.2 leaves the figure to the application's risk; NIST SP 800-63B asks for
+re-authentication every 30 days at AAL1 and every 12-24 hours at AAL2, so
+apps guarding more than a "remember me" login set it shorter.
+"""
 
 
 def utc_now() -> datetime:
@@ -56,9 +68,9 @@ def create_token(session_id: str, secret: str) -> str:
 def parse_token(token: object) -> tuple[str, str] | None:
     """Split a token into (id, secret), or None when it does not have a token's shape.
 
-    Only the shape is checked (length, the dot, ASCII): the id is a bound query
-    parameter and the secret is hashed, so no other character can do harm, and
-    this runs on every request.
+    Only the shape is checked (length, the dot, ASCII, an id without control
+    characters): the id is a bound query parameter and the secret is hashed, so
+    no other character can do harm, and this runs on every request.
     """
     if (
         type(token) is not str
@@ -67,7 +79,13 @@ def parse_token(token: object) -> tuple[str, str] | None:
         or not token.isascii()
     ):
         return None
-    return token[:_ID_LENGTH], token[_ID_LENGTH + 1 :]
+    session_id = token[:_ID_LENGTH]
+    # The id is what a store sees: no control character (NUL above all: PostgreSQL
+    # refuses it in text, and that error would be a 503, not "no session"). The
+    # secret is only hashed, and checking the id alone costs a third as much.
+    if not session_id.isprintable():
+        return None
+    return session_id, token[_ID_LENGTH + 1 :]
 
 
 def hash_secret(secret: str) -> bytes:
@@ -86,12 +104,13 @@ class SessionPolicy:
 
     A session expires ``expires_in`` after its creation or last renewal. When
     less than half of that is left, validation extends it (sliding expiry).
-    ``absolute_lifetime``, when set, caps every session at that long after its
-    creation, however active it is.
+    ``absolute_lifetime`` caps every session at that long after its creation,
+    however active it is (``None``: no cap, which lets a session in use live
+    forever).
     """
 
     expires_in: timedelta = timedelta(days=30)
-    absolute_lifetime: timedelta | None = None
+    absolute_lifetime: timedelta | None = DEFAULT_ABSOLUTE_LIFETIME
 
     _renew_below: timedelta = field(init=False, repr=False, compare=False)
 
@@ -123,6 +142,13 @@ class SessionPolicy:
             renewed = min(renewed, created_at + self.absolute_lifetime)
         renewed = _whole_seconds(renewed)
         return renewed if renewed > expires_at else None
+
+    def deadline(self, expires_at: datetime, created_at: datetime) -> datetime:
+        """When a session with this expiry and creation time ends: the earlier of
+        its expiry and its absolute end."""
+        if self.absolute_lifetime is None:
+            return expires_at
+        return min(expires_at, created_at + self.absolute_lifetime)
 
 
 def _whole_seconds(moment: datetime) -> datetime:

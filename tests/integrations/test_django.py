@@ -296,7 +296,7 @@ def test_sec8_vary_cookie_added_to_what_the_view_set(view_vary: str | None, expe
     response = HttpResponse("page")
     if view_vary is not None:
         response["Vary"] = view_vary
-    plan = _Plan(unsafe=False, exempt=False, cookie_token="token", bearer_token=None)
+    plan = _Plan(unsafe=False, exempt=False, cookie_tokens=["token"], bearer_token=None)
     finished = _finish(response, plan, None, "auth_session")
     assert finished["Vary"] == expected
     assert finished["Cache-Control"] == "no-store"

@@ -211,32 +211,29 @@ class LuciaFlask:
         flask_g._lucia = state
         unsafe = req.method in _UNSAFE_METHODS
         exempt = unsafe and bool(self.csrf_exempt) and self._exempt(req.path)
-        cookie_token = None
+        cookie_tokens: list[str] = []
         if not exempt:
             # The raw header: Werkzeug's own parser would repair malformed cookies.
-            cookie_token = auth.read_session_cookie(environ.get("HTTP_COOKIE"))
+            # Every session cookie sent: a tossed one must not hide the real one.
+            cookie_tokens = auth.read_session_cookies(environ.get("HTTP_COOKIE"))
         bearer_token = None
-        if cookie_token is None and self.bearer:
+        if not cookie_tokens and self.bearer:
             # What request.headers.get("Authorization") returns, without building
             # the headers view and raising KeyError inside it when there is none.
             bearer_token = auth.read_bearer_token(environ.get("HTTP_AUTHORIZATION"))
-        token = cookie_token or bearer_token
+        tokens = cookie_tokens if bearer_token is None else [bearer_token]
         if unsafe and not exempt and bearer_token is None and not self._origin_ok(req):
             return _forbidden()
         found: tuple[Session, User] | None = None
-        if token is not None:
+        if tokens:
             state.read_session = True
-            found = auth.validate_session(token)  # DatabaseError: the 503 handler
+            found = auth.validate_session_tokens(tokens)  # DatabaseError: the 503 handler
         # An invalid bearer token is no credential at all: check as usual.
         if bearer_token is not None and found is None and unsafe and not self._origin_ok(req):
             return _forbidden()
         if found is not None:
             flask_g.session, flask_g.user = found
-        if cookie_token is not None:
-            if found is None:
-                state.set_cookie = auth.create_blank_session_cookie()
-            elif found[0].fresh:
-                state.set_cookie = auth.create_session_cookie(found[0])
+        state.set_cookie = auth.session_cookie_upkeep(cookie_tokens, flask_g.session)
         return None
 
     def _after_request(self, response: BaseResponse) -> BaseResponse:

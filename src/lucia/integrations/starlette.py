@@ -145,24 +145,25 @@ class LuciaMiddleware:
             elif name == b"authorization" and authorization is None:
                 authorization = value.decode("latin-1")
 
-        cookie_token = None
+        cookie_tokens: list[str] = []
         if cookie_parts and not exempt:
             # One Cookie header is the norm (HTTP/1.1): no join for it.
             header = cookie_parts[0] if len(cookie_parts) == 1 else "; ".join(cookie_parts)
-            cookie_token = auth.read_session_cookie(header)
+            # Every session cookie sent: a tossed one must not hide the real one.
+            cookie_tokens = auth.read_session_cookies(header)
         bearer_token = None
-        if cookie_token is None and self.bearer and authorization is not None:
+        if not cookie_tokens and self.bearer and authorization is not None:
             bearer_token = auth.read_bearer_token(authorization)
-        token = cookie_token or bearer_token
+        tokens = cookie_tokens if bearer_token is None else [bearer_token]
         if unsafe and not exempt and bearer_token is None and not self._origin_ok(method, scope):
             await _forbidden(scope, receive, send)
             return
 
         session: Session | None = None
         user: User | None = None
-        if token is not None:
+        if tokens:
             try:
-                found = await auth.validate_session(token)
+                found = await auth.validate_session_tokens(tokens)
             except DatabaseError as exc:
                 await _unavailable(scope, receive, send, exc)
                 return
@@ -184,13 +185,8 @@ class LuciaMiddleware:
         state[_MARK] = True
         state[_PROXIES] = self.trusted_proxies
 
-        set_cookie: Cookie | None = None
-        if cookie_token is not None:
-            if session is None:
-                set_cookie = auth.create_blank_session_cookie()
-            elif session.fresh:
-                set_cookie = auth.create_session_cookie(session)
-        read_session = token is not None
+        set_cookie = auth.session_cookie_upkeep(cookie_tokens, session)
+        read_session = bool(tokens)
         started = False
 
         async def wrapped_send(message: Message) -> None:

@@ -65,12 +65,12 @@ class _Plan:
 
     unsafe: bool
     exempt: bool
-    cookie_token: str | None
+    cookie_tokens: list[str]
     bearer_token: str | None
 
     @property
-    def token(self) -> str | None:
-        return self.cookie_token or self.bearer_token
+    def tokens(self) -> list[str]:
+        return self.cookie_tokens if self.bearer_token is None else [self.bearer_token]
 
 
 def _exempt(path: str, prefixes: tuple[str, ...]) -> bool:
@@ -118,20 +118,21 @@ def _plan(request: Any, auth: Lucia | AsyncLucia) -> _Plan | HttpResponse:
     method = (request.method or "GET").upper()
     unsafe = method in _UNSAFE_METHODS
     exempt = unsafe and bool(conf.csrf_exempt) and _exempt(request.path, conf.csrf_exempt)
-    cookie_token = None
+    cookie_tokens: list[str] = []
     cookie_header = request.META.get("HTTP_COOKIE")
     if cookie_header and not exempt:
         # On an exempt unsafe route the browser's ambient cookie is never used.
-        cookie_token = auth.read_session_cookie(cookie_header)
+        # Every session cookie sent: a tossed one must not hide the real one.
+        cookie_tokens = auth.read_session_cookies(cookie_header)
     bearer_token = None
     authorization = request.META.get("HTTP_AUTHORIZATION")
-    if cookie_token is None and conf.bearer and authorization is not None:
+    if not cookie_tokens and conf.bearer and authorization is not None:
         bearer_token = auth.read_bearer_token(authorization)
     # A valid bearer token with no cookie skips the origin check: a browser
     # never attaches that header by itself, so there is nothing ambient to forge.
     if unsafe and not exempt and bearer_token is None and not _origin_ok(request):
         return _forbidden()
-    return _Plan(unsafe, exempt, cookie_token, bearer_token)
+    return _Plan(unsafe, exempt, cookie_tokens, bearer_token)
 
 
 def _adopt(
@@ -146,14 +147,9 @@ def _adopt(
     request.lucia_session = session
     request.lucia_user = user
     setattr(request, _MARK, True)
-    if plan.cookie_token is None:
+    if not plan.cookie_tokens:
         return None
-    auth = get_lucia()
-    if session is None:
-        return auth.create_blank_session_cookie()
-    if session.fresh:
-        return auth.create_session_cookie(session)
-    return None
+    return get_lucia().session_cookie_upkeep(plan.cookie_tokens, session)
 
 
 def _finish(
@@ -164,7 +160,7 @@ def _finish(
     if upkeep is not None and not route_set:
         set_cookie(response, upkeep)
         route_set = True
-    if plan.token is not None or route_set:
+    if plan.tokens or route_set:
         # A page with a user's data is never cached, whatever the view said.
         response["Cache-Control"] = "no-store"
         if response.has_header("Vary"):
@@ -195,9 +191,9 @@ class LuciaMiddleware:
         if isinstance(plan, HttpResponse):
             return plan
         found = None
-        if plan.token is not None:
+        if plan.tokens:
             try:
-                found = auth.validate_session(plan.token)
+                found = auth.validate_session_tokens(plan.tokens)
             except DatabaseError as exc:
                 return _unavailable(exc)
         upkeep = _adopt(request, plan, found)
@@ -212,9 +208,9 @@ class LuciaMiddleware:
         if isinstance(plan, HttpResponse):
             return plan
         found = None
-        if plan.token is not None:
+        if plan.tokens:
             try:
-                found = await auth.validate_session(plan.token)
+                found = await auth.validate_session_tokens(plan.tokens)
             except DatabaseError as exc:
                 return _unavailable(exc)
         upkeep = _adopt(request, plan, found)
