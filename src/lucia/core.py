@@ -55,8 +55,8 @@ from lucia.cookies import (
 from lucia.errors import (
     DuplicateKeyError,
     InvalidCredentialsError,
-    InvalidTokenError,
     InvalidKeyError,
+    InvalidTokenError,
     KeyNotFoundError,
     LastKeyError,
     LuciaError,
@@ -97,11 +97,11 @@ _VALID: Final = _Outcome.VALID
 _Verdict = _Outcome | datetime
 
 _MAX_KEY_PART = 255
-_GET_OR_CREATE_ATTEMPTS = 3
 # Session cookies of one request that are tried: a browser holds one per
 # (domain, path) of the name, so a few cover every honest case, and the bound
 # keeps what one request can cost in session reads small.
 MAX_SESSION_COOKIES: Final = 4
+_GET_OR_CREATE_ATTEMPTS = 3
 
 # Password hashing (Argon2id, ~tens of ms of CPU each) for AsyncLucia runs on
 # this pool unless the application passes its own ``hash_executor``. asyncio's
@@ -142,7 +142,6 @@ def generate_user_id() -> str:
     return base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
 
 
-def _check_key(provider_id: object, provider_user_id: object) -> None:
 # C0 and C1 controls (NUL among them: PostgreSQL text cannot hold it) and lone
 # surrogates (no encoding can carry them to a database).
 _UNSTORABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -164,6 +163,7 @@ def _storable(text: object) -> bool:
     )
 
 
+def _check_key(provider_id: object, provider_user_id: object) -> None:
     if not (_storable(provider_id) and _storable(provider_user_id)):
         raise InvalidKeyError()
 
@@ -240,9 +240,9 @@ def _key(record: KeyRecord) -> Key:
 class _LuciaBase(Generic[UA, SA]):
     """Configuration, the operations as flows, and the cookie helpers both flavours share."""
 
-    def __init__(
     _is_async: ClassVar[bool] = False
 
+    def __init__(
         self,
         adapter: UA,
         *,
@@ -260,20 +260,19 @@ class _LuciaBase(Generic[UA, SA]):
         clock: Callable[[], datetime] = utc_now,
         hash_executor: Executor | None = None,
     ) -> None:
-        self.adapter = adapter
         for store, role in ((adapter, "adapter"), (session_adapter, "session_adapter")):
             # Caught here: the other flavour's methods would "work" (a sync
             # Lucia never awaits an async store's coroutines) and store nothing.
             mismatch = _flavour_error(type(self).__name__, store, role, self._is_async)
             if mismatch is not None:
                 raise mismatch
+        self.adapter = adapter
         # Without a separate session store the adapter keeps sessions too, and a
         # session is read with its user in one round trip.
         self.session_adapter: SA = session_adapter or cast(SA, adapter)
         self._joined = session_adapter is None
         self._targets: tuple[Any, Any] = (adapter, self.session_adapter)
         self.session_policy = SessionPolicy(session_expires_in, session_absolute_lifetime)
-        if cookie_host_prefix:
         absolute = self._absolute_lifetime = self.session_policy.absolute_lifetime
         if absolute is not None and absolute < session_expires_in:
             # Refused rather than capped: the idle limit asked for would never hold.
@@ -281,6 +280,7 @@ class _LuciaBase(Generic[UA, SA]):
                 f"session_absolute_lifetime ({absolute}; {DEFAULT_ABSOLUTE_LIFETIME.days} days "
                 f"unless given) must be at least session_expires_in ({session_expires_in})"
             )
+        if cookie_host_prefix:
             if not secure_cookies or cookie_domain is not None:
                 raise ValueError(
                     "the __Host- prefix needs secure_cookies=True and no cookie_domain"
@@ -346,7 +346,6 @@ class _LuciaBase(Generic[UA, SA]):
         """The session token from a ``Cookie`` request header, or None. Never raises."""
         return read_cookie(cookie_header, self.session_cookie_name)
 
-    def read_bearer_token(self, authorization_header: str | None) -> str | None:
     def read_session_cookies(self, cookie_header: str | None) -> list[str]:
         """The session tokens of a ``Cookie`` request header, distinct and in the
         order sent; never raises.
@@ -379,6 +378,7 @@ class _LuciaBase(Generic[UA, SA]):
             return self.create_blank_session_cookie()
         return self.create_session_cookie(session) if session.fresh else None
 
+    def read_bearer_token(self, authorization_header: str | None) -> str | None:
         """The token from an ``Authorization: Bearer`` header, or None. Never raises."""
         return read_bearer_token(authorization_header)
 
@@ -409,9 +409,9 @@ class _LuciaBase(Generic[UA, SA]):
         return record
 
     def _get_user_by_key(self, provider_id: str, provider_user_id: str) -> _Flow[User | None]:
-        found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
         if not (_storable(provider_id) and _storable(provider_user_id)):
             return None  # no store holds such a key
+        found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
         return None if found is None else found[0]
 
     def _get_or_create_user(
@@ -478,21 +478,21 @@ class _LuciaBase(Generic[UA, SA]):
         return [_key(record) for record in records]
 
     def _delete_key(self, provider_id: str, provider_user_id: str) -> _Flow[None]:
-        if (yield (_USERS, "delete_key", (provider_id, provider_user_id))):
         if not (_storable(provider_id) and _storable(provider_user_id)):
             return
+        if (yield (_USERS, "delete_key", (provider_id, provider_user_id))):
             logger.info("key deleted", extra={"provider_id": provider_id})
 
     def _unlink_provider(
         self, user_id: str, provider_id: str, provider_user_id: str | None
     ) -> _Flow[int]:
-        # One store operation decides and deletes: a check here followed by
         if not (
             _storable(user_id)
             and _storable(provider_id)
             and (provider_user_id is None or _storable(provider_user_id))
         ):
             raise KeyNotFoundError()  # no store holds such a key
+        # One store operation decides and deletes: a check here followed by
         # deletes would let two concurrent unlinks both pass and lock the user out.
         count: int | None = yield (
             _USERS,
@@ -513,9 +513,9 @@ class _LuciaBase(Generic[UA, SA]):
         password: str | None,
         invalidate_sessions: bool,
     ) -> _Flow[None]:
-        found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
         if not (_storable(provider_id) and _storable(provider_user_id)):
             raise KeyNotFoundError()
+        found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
         if found is None:
             raise KeyNotFoundError()
         hashed = None
@@ -588,7 +588,6 @@ class _LuciaBase(Generic[UA, SA]):
             return record, user  # the common case, without a second generator
         return (yield from self._settle_session(token, record, user, verdict))
 
-    def _session_verdict(self, record: SessionRecord, secret: str, now: datetime) -> _Verdict:
     def _validate_session_tokens(self, tokens: Sequence[str]) -> _Flow[tuple[Session, User] | None]:
         for token in tokens[:MAX_SESSION_COOKIES]:
             found = yield from self._validate_session(token)
@@ -596,6 +595,7 @@ class _LuciaBase(Generic[UA, SA]):
                 return found
         return None
 
+    def _session_verdict(self, record: SessionRecord, secret: str, now: datetime) -> _Verdict:
         """What a session row read for ``secret`` at ``now`` calls for; pure, no I/O.
 
         ``_REFUSE``: the secret does not match (the row stays: it is not the
@@ -608,12 +608,12 @@ class _LuciaBase(Generic[UA, SA]):
         if now >= expires_at:
             # Expired rows never validate, purged or not.
             return _EXPIRED
-        renewed = self.session_policy.renewed_expiry(expires_at, record.created_at, now)
         absolute = self._absolute_lifetime
         if absolute is not None and now - record.created_at >= absolute:
             # Past its absolute end, whatever its expiry says: a row renewed
             # under a longer cap (or none) before this one was configured.
             return _EXPIRED
+        renewed = self.session_policy.renewed_expiry(expires_at, record.created_at, now)
         return _VALID if renewed is None else renewed
 
     def _settle_session(
@@ -867,14 +867,6 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter]):
             return None
         return self._run(self._settle_session(token, record, user, verdict))
 
-    def get_user_sessions(self, user_id: str) -> list[Session]:
-        """The user's unexpired sessions, oldest first (without tokens)."""
-        return self._run(self._get_user_sessions(user_id))
-
-    def invalidate_session(self, session_id: str) -> None:
-        """Delete a session (sign-out)."""
-        return self._run(self._invalidate_session(session_id))
-
     def validate_session_tokens(self, tokens: Sequence[str]) -> tuple[Session, User] | None:
         """The session and user of the first of ``tokens`` that validates (see
         ``validate_session``; at most ``MAX_SESSION_COOKIES`` are tried), or None.
@@ -885,6 +877,14 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter]):
         if len(tokens) == 1:
             return self.validate_session(tokens[0])  # the usual request: the direct path
         return self._run(self._validate_session_tokens(tokens))
+
+    def get_user_sessions(self, user_id: str) -> list[Session]:
+        """The user's unexpired sessions, oldest first (without tokens)."""
+        return self._run(self._get_user_sessions(user_id))
+
+    def invalidate_session(self, session_id: str) -> None:
+        """Delete a session (sign-out)."""
+        return self._run(self._invalidate_session(session_id))
 
     def invalidate_user_sessions(self, user_id: str) -> None:
         """Delete all of the user's sessions (sign out everywhere)."""
@@ -944,6 +944,8 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
     you pass is yours to shut down.
     """
 
+    _is_async = True
+
     async def _run(self, flow: _Flow[T]) -> T:
         targets = self._targets
         send = flow.send
@@ -959,8 +961,6 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
                         executor = self.hash_executor or default_hash_executor()
                         result = await asyncio.get_running_loop().run_in_executor(executor, call)
                     else:
-    _is_async = True
-
                         result = await getattr(targets[target], what)(*args)
                 except Exception as exc:  # handed to the flow, which may handle it
                     op = flow.throw(exc)
@@ -1075,6 +1075,12 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
             return None
         return await self._run(self._settle_session(token, record, user, verdict))
 
+    async def validate_session_tokens(self, tokens: Sequence[str]) -> tuple[Session, User] | None:
+        """See ``Lucia.validate_session_tokens``."""
+        if len(tokens) == 1:
+            return await self.validate_session(tokens[0])
+        return await self._run(self._validate_session_tokens(tokens))
+
     async def get_user_sessions(self, user_id: str) -> list[Session]:
         """See ``Lucia.get_user_sessions``."""
         return await self._run(self._get_user_sessions(user_id))
@@ -1090,12 +1096,6 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
     async def invalidate_other_sessions(self, user_id: str, keep_session_id: str) -> int:
         """See ``Lucia.invalidate_other_sessions``."""
         return await self._run(self._invalidate_other_sessions(user_id, keep_session_id))
-    async def validate_session_tokens(self, tokens: Sequence[str]) -> tuple[Session, User] | None:
-        """See ``Lucia.validate_session_tokens``."""
-        if len(tokens) == 1:
-            return await self.validate_session(tokens[0])
-        return await self._run(self._validate_session_tokens(tokens))
-
 
     async def delete_expired_sessions(self) -> int:
         """See ``Lucia.delete_expired_sessions``."""
