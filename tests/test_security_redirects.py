@@ -21,3 +21,48 @@ def test_sec29_double_slash_inside_the_path_goes_to_default(target: str) -> None
 )
 def test_sec29_double_slash_in_query_or_fragment_is_kept(target: str) -> None:
     assert safe_next(target, "/home") == target
+
+
+# --- What mutation testing showed unpinned (scripts/mutation.sh) ---------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/%2Fevil.com",  # //evil.com, percent-encoded once
+        "/%252Fevil.com",  # twice
+        "/%25252Fevil.com",  # three times
+        "/%2525252Fevil.com",  # four times: past the decoding rounds, refused as such
+    ],
+)
+def test_sec29_percent_encoded_double_slash_goes_to_default(target: str) -> None:
+    assert safe_next(target, "/home") == "/home"
+
+
+def test_sec29_at_most_three_rounds_of_percent_decoding() -> None:
+    # "/%252541" decodes to "/A" in three rounds: kept as it is. One more layer
+    # of encoding, harmless or not, is more than any real link carries.
+    assert safe_next("/%252541", "/home") == "/%252541"
+    assert safe_next("/%25252541", "/home") == "/home"
+
+
+@pytest.mark.parametrize(
+    "encoded", ["%00", "%09", "%0A", "%1F", "%7F", "%C2%80", "%C2%85", "%C2%9F"]
+)
+def test_sec29_decoded_control_characters_go_to_default(encoded: str) -> None:
+    # C0, DEL and C1 (U+0080-U+009F, here as UTF-8), which some servers and
+    # browsers strip or act on once the target is decoded.
+    assert safe_next(f"/a{encoded}b", "/home") == "/home"
+    assert safe_next("/a%C2%A0b", "/home") == "/a%C2%A0b"  # U+00A0 is no control
+
+
+def test_sec29_length_limit_is_2048_characters() -> None:
+    longest = "/" + "a" * 2047
+    assert safe_next(longest, "/home") == longest
+    assert safe_next(longest + "a", "/home") == "/home"
+    assert safe_next("", "/home") == "/home"
+
+
+def test_sec29_default_default_is_the_root() -> None:
+    assert safe_next("//evil.com") == "/"
+    assert safe_next("/ok") == "/ok"
