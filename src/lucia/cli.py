@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress, check_batch_size
 from lucia.adapters.sql import DEFAULT_TABLES, Tables, ddl
 from lucia.adapters.sql.schema import TableConflictError
 from lucia.adapters.urls import DIALECTS, open_adapter, redact_url
@@ -72,7 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     purge = session_commands.add_parser(
         "purge",
         help="delete expired sessions and one-time tokens",
-        description="Delete expired sessions and expired one-time tokens.",
+        description="Delete expired sessions and expired one-time tokens, in batches"
+        " (each its own short transaction, so sign-ins are not held up); the count of each"
+        " batch goes to stderr, the totals to stdout.",
     )
     purge.add_argument("url", metavar="DATABASE_URL")
     purge.add_argument(
@@ -81,6 +84,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="USER,KEY,SESSION[,TOKEN]",
         help="table names",
+    )
+    purge.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        default=PURGE_BATCH_SIZE,
+        metavar="N",
+        help=f"rows deleted per batch (default {PURGE_BATCH_SIZE})",
     )
 
     demo = commands.add_parser(
@@ -232,10 +242,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _migrate(adapter, args.url)
         else:
             now = utc_now()
-            count = adapter.delete_expired_sessions(now)
+            count = adapter.delete_expired_sessions(
+                now, args.batch_size, _progress("expired sessions")
+            )
             print(f"lucia: deleted {count} expired session{'s' if count != 1 else ''}")
             # A line of its own, so scripts reading the sessions line still work.
-            count = adapter.delete_expired_tokens(now)
+            count = adapter.delete_expired_tokens(
+                now, args.batch_size, _progress("expired one-time tokens")
+            )
             print(f"lucia: deleted {count} expired one-time token{'s' if count != 1 else ''}")
     except LuciaError as exc:
         print(f"lucia: {exc.message}", file=sys.stderr)
@@ -243,6 +257,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         adapter.close()
     return 0
+
+
+def _batch_size(text: str) -> int:
+    try:
+        return check_batch_size(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError("a positive whole number") from None
+
+
+def _progress(what: str) -> PurgeProgress:
+    """A purge's progress: each batch's count and the running total, on stderr."""
+    done = 0
+
+    def report(count: int) -> None:
+        nonlocal done
+        done += count
+        print(f"lucia: {what}: deleted {count} (total {done})", file=sys.stderr, flush=True)
+
+    return report
 
 
 if __name__ == "__main__":

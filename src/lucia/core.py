@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Final, Generic, Literal, TypeVar, cast
 
 from lucia import sessions as _tokens
+from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress
 from lucia.adapters.base import (
     Adapter,
     AsyncAdapter,
@@ -660,8 +661,15 @@ class _LuciaBase(Generic[UA, SA]):
         logger.info("sessions revoked", extra={"user_id": user_id, "count": len(others)})
         return len(others)
 
-    def _delete_expired_sessions(self) -> _Flow[int]:
-        count: int = yield (_SESSIONS, "delete_expired_sessions", (self.clock(),))
+    def _delete_expired_sessions(
+        self, batch_size: int | None, progress: PurgeProgress | None
+    ) -> _Flow[int]:
+        # The batching arguments go to the store only when asked for, so a store
+        # written against the one-argument form keeps working.
+        args: tuple[Any, ...] = (self.clock(),)
+        if batch_size is not None or progress is not None:
+            args += (PURGE_BATCH_SIZE if batch_size is None else batch_size, progress)
+        count: int = yield (_SESSIONS, "delete_expired_sessions", args)
         return count
 
     # One-time tokens (kept by the user store, next to the users they belong to)
@@ -895,9 +903,16 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter]):
         everywhere else"); how many went."""
         return self._run(self._invalidate_other_sessions(user_id, keep_session_id))
 
-    def delete_expired_sessions(self) -> int:
-        """Purge expired sessions; how many went."""
-        return self._run(self._delete_expired_sessions())
+    def delete_expired_sessions(
+        self, *, batch_size: int | None = None, progress: PurgeProgress | None = None
+    ) -> int:
+        """Purge expired sessions; how many went.
+
+        The store deletes them in batches (``PURGE_BATCH_SIZE``, or ``batch_size``),
+        each committed on its own, so writers never wait behind the whole purge;
+        ``progress`` is called with each batch's count.
+        """
+        return self._run(self._delete_expired_sessions(batch_size, progress))
 
     def create_token(
         self,
@@ -1097,9 +1112,11 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
         """See ``Lucia.invalidate_other_sessions``."""
         return await self._run(self._invalidate_other_sessions(user_id, keep_session_id))
 
-    async def delete_expired_sessions(self) -> int:
+    async def delete_expired_sessions(
+        self, *, batch_size: int | None = None, progress: PurgeProgress | None = None
+    ) -> int:
         """See ``Lucia.delete_expired_sessions``."""
-        return await self._run(self._delete_expired_sessions())
+        return await self._run(self._delete_expired_sessions(batch_size, progress))
 
     async def create_token(
         self,

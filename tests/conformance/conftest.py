@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from lucia import AsyncLucia, Lucia
+from lucia.adapters.memory import MemoryAdapter
 from tests.conformance.backends import BACKENDS, Backend, Stores
 from tests.conftest import Clock, Harness
 
@@ -23,6 +24,12 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 def stores(backend: Backend, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
     with backend.open(request, tmp_path) as opened:
         yield opened
+        # After every test of the suite, the memory store's indexes (by user, by
+        # expiry) still match its sessions, whatever the test created, renewed,
+        # revoked, purged or deleted.
+        memory = getattr(opened.adapter, "sync", opened.adapter)
+        if isinstance(memory, MemoryAdapter):
+            memory.check_indexes()
 
 
 @pytest.fixture

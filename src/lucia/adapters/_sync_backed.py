@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
+from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress, apurge_in_batches
 from lucia.adapters.base import (
     Adapter,
     ConsumedToken,
@@ -130,8 +131,23 @@ class SyncBackedAsyncAdapter:
     async def delete_user_sessions(self, user_id: str) -> None:
         await self._write(self.sync.delete_user_sessions, user_id)
 
-    async def delete_expired_sessions(self, now: datetime) -> int:
-        return await self._write(self.sync.delete_expired_sessions, now)
+    async def delete_expired_sessions(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int:
+        # Batch by batch through _write: the writer thread takes other writes
+        # (sign-ins) between two batches instead of queueing them behind the purge.
+        batch = getattr(self.sync, "delete_expired_sessions_batch", None)
+        if batch is None:
+            return await self._write(self.sync.delete_expired_sessions, now)
+        return await apurge_in_batches(
+            functools.partial(self._write, batch, now),
+            batch_size,
+            progress,
+            getattr(self.sync, "purge_rest", 0.0),
+        )
 
     # Token writes go to the writer thread like every write; consume_token is a
     # write too (its DELETE decides who wins).
@@ -147,8 +163,21 @@ class SyncBackedAsyncAdapter:
     async def delete_user_tokens(self, user_id: str, purpose: str) -> None:
         await self._write(self.sync.delete_user_tokens, user_id, purpose)
 
-    async def delete_expired_tokens(self, now: datetime) -> int:
-        return await self._write(self.sync.delete_expired_tokens, now)
+    async def delete_expired_tokens(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int:
+        batch = getattr(self.sync, "delete_expired_tokens_batch", None)
+        if batch is None:
+            return await self._write(self.sync.delete_expired_tokens, now)
+        return await apurge_in_batches(
+            functools.partial(self._write, batch, now),
+            batch_size,
+            progress,
+            getattr(self.sync, "purge_rest", 0.0),
+        )
 
     def close(self) -> None:
         """Stop the writer thread (after the writes under way) and close the sync adapter."""

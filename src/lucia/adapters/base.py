@@ -29,6 +29,11 @@ The rules every adapter follows (the conformance suite in
   concurrent consumers exactly one wins (portable: MySQL has no
   ``DELETE ... RETURNING``). An expired token is deleted and refused; a token
   asked for with another purpose is refused and left alone.
+- Purges (``delete_expired_sessions``, ``delete_expired_tokens``) delete in
+  batches of at most ``batch_size`` (default ``PURGE_BATCH_SIZE``), each
+  committed on its own (or, without transactions, each under the lock once),
+  and call ``progress`` with each batch's count: a purge of millions of rows
+  never holds the lock writers need for longer than one batch.
 - Failures of the store itself surface as ``lucia.errors.DatabaseError``
   naming the cause, never with row contents in the message.
 """
@@ -39,15 +44,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress
 from lucia.models import Session, User
 
 __all__ = [
+    "PURGE_BATCH_SIZE",
     "Adapter",
     "AsyncAdapter",
     "AsyncSessionAdapter",
     "AsyncUserAdapter",
     "ConsumedToken",
     "KeyRecord",
+    "PurgeProgress",
     "SessionAdapter",
     "SessionRecord",
     "TokenRecord",
@@ -174,8 +182,14 @@ class UserAdapter(Protocol):
     def delete_user_tokens(self, user_id: str, purpose: str) -> None:
         """Delete the user's tokens of this purpose."""
 
-    def delete_expired_tokens(self, now: datetime) -> int:
-        """Delete the tokens whose expiry is at or before ``now``; how many went."""
+    def delete_expired_tokens(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int:
+        """Delete the tokens whose expiry is at or before ``now``, in batches of at
+        most ``batch_size`` (``progress`` gets each one's count); how many went."""
 
 
 @runtime_checkable
@@ -203,8 +217,14 @@ class SessionAdapter(Protocol):
     def delete_user_sessions(self, user_id: str) -> None:
         """Delete all of the user's sessions."""
 
-    def delete_expired_sessions(self, now: datetime) -> int:
-        """Delete the sessions whose expiry is at or before ``now``; how many went."""
+    def delete_expired_sessions(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int:
+        """Delete the sessions whose expiry is at or before ``now``, in batches of at
+        most ``batch_size`` (``progress`` gets each one's count); how many went."""
 
 
 @runtime_checkable
@@ -243,7 +263,12 @@ class AsyncUserAdapter(Protocol):
         self, id_hash: bytes, purpose: str, now: datetime
     ) -> ConsumedToken | None: ...
     async def delete_user_tokens(self, user_id: str, purpose: str) -> None: ...
-    async def delete_expired_tokens(self, now: datetime) -> int: ...
+    async def delete_expired_tokens(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int: ...
 
 
 @runtime_checkable
@@ -257,7 +282,12 @@ class AsyncSessionAdapter(Protocol):
     async def update_session_expiry(self, session_id: str, expires_at: datetime) -> None: ...
     async def delete_session(self, session_id: str) -> None: ...
     async def delete_user_sessions(self, user_id: str) -> None: ...
-    async def delete_expired_sessions(self, now: datetime) -> int: ...
+    async def delete_expired_sessions(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int: ...
 
 
 @runtime_checkable

@@ -3,16 +3,25 @@
 It keeps the same promises as the SQL adapters (atomic user creation, unique
 keys, case-sensitive lookups, cascading deletes) under one lock, and hands out
 copies so callers cannot change what is stored behind its back.
+
+Sessions are indexed as a database would index them: by user (listing and
+revoking a user's sessions touch only theirs, not every session) and by expiry
+(buckets per second in a heap, so a purge finds the expired ones without a scan
+and deletes them in batches, releasing the lock between batches).
 """
 
 from __future__ import annotations
 
 import copy
+import heapq
+import itertools
+import math
 import threading
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress, purge_in_batches
 from lucia.adapters._sync_backed import SyncBackedAsyncAdapter
 from lucia.adapters.base import ConsumedToken, KeyRecord, SessionRecord, TokenRecord, UserRecord
 from lucia.errors import DuplicateKeyError, UserNotFoundError
@@ -28,6 +37,11 @@ def _session(record: SessionRecord) -> SessionRecord:
     return replace(record, attributes=copy.deepcopy(record.attributes))
 
 
+def _second(moment: datetime) -> int:
+    # The Unix second that contains ``moment`` (floor, also before 1970).
+    return math.floor(moment.timestamp())
+
+
 class MemoryAdapter:
     """``Adapter`` keeping users, keys and sessions in dicts."""
 
@@ -36,6 +50,12 @@ class MemoryAdapter:
         self._users: dict[str, UserRecord] = {}
         self._keys: dict[tuple[str, str], KeyRecord] = {}
         self._sessions: dict[str, SessionRecord] = {}
+        # user id -> that user's session ids (a dict as an ordered set).
+        self._user_sessions: dict[str, dict[str, None]] = {}
+        # Unix second of expiry -> the session ids expiring in it, and a heap of
+        # those seconds (an entry may outlive its bucket: skipped when met).
+        self._expiry_buckets: dict[int, dict[str, None]] = {}
+        self._expiry_seconds: list[int] = []
         self._tokens: dict[bytes, TokenRecord] = {}
 
     def __repr__(self) -> str:
@@ -133,7 +153,12 @@ class MemoryAdapter:
         with self._lock:
             if session.user_id not in self._users:
                 raise UserNotFoundError()
-            self._sessions[session.id] = _session(session)
+            old = self._sessions.get(session.id)
+            if old is not None:
+                self._unindex(old)
+            stored = self._sessions[session.id] = _session(session)
+            self._user_sessions.setdefault(stored.user_id, {})[stored.id] = None
+            self._add_expiry(stored)
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         with self._lock:
@@ -149,30 +174,120 @@ class MemoryAdapter:
 
     def get_user_sessions(self, user_id: str) -> list[SessionRecord]:
         with self._lock:
-            sessions = [_session(s) for s in self._sessions.values() if s.user_id == user_id]
+            ids = self._user_sessions.get(user_id, ())
+            sessions = [_session(self._sessions[session_id]) for session_id in ids]
         return sorted(sessions, key=lambda s: (s.created_at, s.id))
 
     def update_session_expiry(self, session_id: str, expires_at: datetime) -> None:
         with self._lock:
             session = self._sessions.get(session_id)
             if session is not None:
+                self._remove_expiry(session)
                 session.expires_at = expires_at
+                self._add_expiry(session)
 
     def delete_session(self, session_id: str) -> None:
         with self._lock:
-            self._sessions.pop(session_id, None)
+            session = self._sessions.pop(session_id, None)
+            if session is not None:
+                self._unindex(session)
 
     def delete_user_sessions(self, user_id: str) -> None:
         with self._lock:
-            for session_id in [i for i, s in self._sessions.items() if s.user_id == user_id]:
-                del self._sessions[session_id]
+            for session_id in self._user_sessions.pop(user_id, ()):
+                self._remove_expiry(self._sessions.pop(session_id))
 
-    def delete_expired_sessions(self, now: datetime) -> int:
+    def delete_expired_sessions(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int:
+        """Delete the sessions expired at ``now``, ``batch_size`` per hold of the lock."""
+        return purge_in_batches(
+            lambda limit: self.delete_expired_sessions_batch(now, limit), batch_size, progress
+        )
+
+    def delete_expired_sessions_batch(self, now: datetime, limit: int) -> int:
+        """Delete at most ``limit`` sessions expired at ``now``; how many went."""
+        deleted = 0
         with self._lock:
-            expired = [i for i, s in self._sessions.items() if s.expires_at <= now]
-            for session_id in expired:
-                del self._sessions[session_id]
-            return len(expired)
+            buckets, seconds = self._expiry_buckets, self._expiry_seconds
+            last = _second(now)
+            while deleted < limit and seconds and seconds[0] <= last:
+                second = seconds[0]
+                bucket = buckets.get(second)
+                if not bucket:
+                    heapq.heappop(seconds)  # a bucket emptied by revocations
+                    continue
+                if second < last:
+                    # All of it expired. popitem() takes from the end: deleting
+                    # from the front would leave holes every later batch walks.
+                    sessions, by_user = self._sessions, self._user_sessions
+                    while bucket and deleted < limit:
+                        session_id, _ = bucket.popitem()
+                        # _unindex() without its bucket lookup: the hot loop.
+                        user_id = sessions.pop(session_id).user_id
+                        ids = by_user[user_id]
+                        del ids[session_id]
+                        if not ids:
+                            del by_user[user_id]
+                        deleted += 1
+                    if not bucket:
+                        del buckets[second]
+                    continue
+                # The current second: only the part of it that has passed.
+                chosen = [i for i in bucket if self._sessions[i].expires_at <= now]
+                for session_id in chosen[: limit - deleted]:
+                    self._unindex(self._sessions.pop(session_id))
+                    deleted += 1
+                break
+        return deleted
+
+    def _unindex(self, session: SessionRecord) -> None:
+        ids = self._user_sessions.get(session.user_id)
+        if ids is not None:
+            ids.pop(session.id, None)
+            if not ids:
+                del self._user_sessions[session.user_id]
+        self._remove_expiry(session)
+
+    def _add_expiry(self, session: SessionRecord) -> None:
+        second = _second(session.expires_at)
+        bucket = self._expiry_buckets.get(second)
+        if bucket is None:
+            bucket = self._expiry_buckets[second] = {}
+            seconds = self._expiry_seconds
+            if len(seconds) > 2 * len(self._expiry_buckets) + 1024:
+                # Mostly seconds whose buckets are gone: keep the live ones.
+                seconds[:] = list(self._expiry_buckets)
+                heapq.heapify(seconds)
+            else:
+                heapq.heappush(seconds, second)
+        bucket[session.id] = None
+
+    def _remove_expiry(self, session: SessionRecord) -> None:
+        second = _second(session.expires_at)
+        bucket = self._expiry_buckets.get(second)
+        if bucket is not None:
+            bucket.pop(session.id, None)
+            if not bucket:
+                del self._expiry_buckets[second]  # its heap entry is skipped later
+
+    def check_indexes(self) -> None:
+        """AssertionError unless the by-user and by-expiry indexes match the
+        sessions exactly (for tests)."""
+        with self._lock:
+            by_user: dict[str, set[str]] = {}
+            by_second: dict[int, set[str]] = {}
+            for session_id, session in self._sessions.items():
+                by_user.setdefault(session.user_id, set()).add(session_id)
+                by_second.setdefault(_second(session.expires_at), set()).add(session_id)
+            indexed = {user_id: set(ids) for user_id, ids in self._user_sessions.items()}
+            assert indexed == by_user, "the by-user index does not match the sessions"
+            buckets = {second: set(ids) for second, ids in self._expiry_buckets.items()}
+            assert buckets == by_second, "the expiry index does not match the sessions"
+            assert set(buckets) <= set(self._expiry_seconds), "an expiry second is not queued"
 
     def insert_token(self, token: TokenRecord) -> None:
         with self._lock:
@@ -199,9 +314,25 @@ class MemoryAdapter:
             ]:
                 del self._tokens[id_hash]
 
-    def delete_expired_tokens(self, now: datetime) -> int:
+    def delete_expired_tokens(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int:
+        """Delete the tokens expired at ``now``, ``batch_size`` per hold of the lock."""
+        return purge_in_batches(
+            lambda limit: self.delete_expired_tokens_batch(now, limit), batch_size, progress
+        )
+
+    def delete_expired_tokens_batch(self, now: datetime, limit: int) -> int:
+        """Delete at most ``limit`` tokens expired at ``now``; how many went."""
         with self._lock:
-            expired = [h for h, t in self._tokens.items() if t.expires_at <= now]
+            # Tokens are few and short-lived, and the oldest (first in the dict)
+            # expire first: no index needed.
+            expired = list(
+                itertools.islice((h for h, t in self._tokens.items() if t.expires_at <= now), limit)
+            )
             for id_hash in expired:
                 del self._tokens[id_hash]
             return len(expired)

@@ -54,7 +54,7 @@ from lucia.errors import DatabaseError, DuplicateKeyError, LuciaError, UserNotFo
 
 __all__ = ["MYSQL", "AsyncMySQLAdapter", "ConnectionPool", "MySQLAdapter"]
 
-MYSQL = Dialect("mysql", placeholder="%s", lock_suffix=" FOR UPDATE")
+MYSQL = Dialect("mysql", placeholder="%s", lock_suffix=" FOR UPDATE", delete_limit=True)
 
 _SCHEMES = frozenset(
     {"mysql", "mysql+pymysql", "mysql+aiomysql", "mariadb", "mariadb+pymysql", "mariadb+aiomysql"}

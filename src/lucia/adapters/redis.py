@@ -16,6 +16,11 @@ Key layout (``prefix`` defaults to ``lucia:``):
 - ``<prefix>user:{<user id>}:sessions`` -- a sorted set per user, the index: its
   members are the user's session ids, scored by expires_at (Unix seconds) as it
   was at creation (renewals leave the score behind; it is only a hint, see below).
+- ``<prefix>expiries`` -- one sorted set of every session, ``[session id, user
+  id]`` (JSON) scored by expires_at like the user indexes: the purge's work
+  list, so a purge reads what expired (by score, a batch at a time) instead of
+  walking every user. On a Cluster it is one key on one node, written once per
+  session insert (in the same pipeline).
 
 Redis Cluster. No command, pipeline-transaction or script ever touches two keys:
 every script gets exactly one key, the rest are single-key commands sent in
@@ -35,10 +40,11 @@ need a multi-key transaction is made safe by ordering instead:
   lists. A session valid when the index was read is gone when it returns; one
   that became valid later (its insert still running) was created after the
   revocation started, stays in the index, and the next revocation finds it.
-- Index entries are removed only when their session key is verified gone *and*
-  their score (expiry) has passed by lucia's clock, by ``delete_expired_sessions``
-  and, a few at a time, by ``insert_session``. Revocation and sign-out leave
-  their entries for those to prune. So no race, and no redis-py retry that
+- Index entries (a user's and ``expiries``) are removed only when their
+  session key is verified gone *and* their score (expiry) has passed by lucia's
+  clock, by ``delete_expired_sessions`` and, a few at a time, by
+  ``insert_session``. Revocation and sign-out leave their entries for those to
+  prune. So no race, and no redis-py retry that
   replays a write, can leave a live session outside its user's index: every live
   session stays revocable.
 
@@ -58,12 +64,15 @@ expires_at on every validation, whatever the TTL, so the TTL decides only when
 Redis frees the memory, never whether a session is valid. Redis applies the
 expiry with its own clock: keep the servers on NTP.
 
-``delete_expired_sessions(now)`` deletes the sessions whose expires_at is at or
-before ``now`` that Redis still holds, and removes the index entries of sessions
-that are gone. It returns how many session keys it deleted; with lucia on the
-machine's clock that is usually 0, because Redis has already expired them.
-Running it now and then (``lucia sessions purge``) keeps the indexes of users
-who no longer sign in from keeping stale entries.
+``delete_expired_sessions(now)`` takes the entries of ``expiries`` scored at or
+before ``now``, ``batch_size`` at a time (one ZRANGEBYSCORE ... LIMIT), deletes
+those sessions that Redis still holds, and removes the entries of sessions that
+are gone from ``expiries`` and from their user's index (a renewed session's
+entries get its new score). It returns how many session keys it deleted; with
+lucia on the machine's clock that is usually 0, because Redis has already
+expired them. Running it now and then (``lucia sessions purge``) keeps the
+indexes of users who no longer sign in from keeping stale entries; its cost is
+the number of expired entries, not the number of users.
 
 Waits: a client made from a URL has SOCKET_TIMEOUT socket timeouts and the
 ``SafeRetry`` policy: a timeout is never retried, a connection error that came
@@ -80,10 +89,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -97,6 +107,12 @@ import redis.retry
 from redis.backoff import NoBackoff
 
 from lucia._json import decode_json, encode_json
+from lucia.adapters._purge import (
+    PURGE_BATCH_SIZE,
+    PurgeProgress,
+    apurge_in_batches,
+    purge_in_batches,
+)
 from lucia.adapters.base import SessionRecord
 from lucia.errors import DatabaseError
 
@@ -114,8 +130,6 @@ RETRY_WINDOW = 0.25
 """A connection error is retried (once) only when it came this soon (seconds)."""
 
 _PRUNE_ON_INSERT = 20  # expired index entries an insert checks, at most
-_SCAN_COUNT = 500
-_PURGE_CHUNK = 200  # user indexes handled per round of delete_expired_sessions
 _FIELDS = ("u", "h", "e", "c", "a")
 _SECRET_HASH_BYTES = 32
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -234,8 +248,7 @@ class RedisKeys:
             # A brace in the prefix would become every key's hash tag: one slot for all.
             raise ValueError("the Redis key prefix must be a string without '{' or '}'")
         self.prefix = prefix
-        escaped = re.sub(r"([*?\[\]\\])", r"\\\1", prefix)
-        self.user_pattern = f"{escaped}user:{{*}}:sessions"
+        self.expiries = f"{prefix}expiries"
 
     def session(self, session_id: str) -> str:
         """The key of a session's hash."""
@@ -244,6 +257,21 @@ class RedisKeys:
     def user(self, user_id: str) -> str:
         """The key of a user's index of session ids."""
         return f"{self.prefix}user:{{{user_id}}}:sessions"
+
+
+def expiry_member(session_id: str, user_id: str) -> str:
+    """A session's member in ``expiries``: both ids, as a JSON list."""
+    return json.dumps([session_id, user_id], separators=(",", ":"))
+
+
+def _expiry_ids(member: Any) -> tuple[str, str] | None:
+    try:
+        ids = json.loads(_text(member))
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+    if isinstance(ids, list) and len(ids) == 2 and all(isinstance(i, str) for i in ids):
+        return ids[0], ids[1]
+    return None
 
 
 def decode_session(session_id: str, values: Any) -> SessionRecord | None:
@@ -289,8 +317,10 @@ class SessionFlows:
         """Index first, then the session (see the module docstring for why)."""
         keys = self.keys
         index = keys.user(session.user_id)
-        _, expired = yield [
-            ("ZADD", index, encode_time(session.expires_at), session.id),
+        expires = encode_time(session.expires_at)
+        _, _, expired = yield [
+            ("ZADD", keys.expiries, expires, expiry_member(session.id, session.user_id)),
+            ("ZADD", index, expires, session.id),
             (
                 "ZRANGEBYSCORE",
                 *(index, "-inf", encode_time(session.created_at)),
@@ -355,66 +385,51 @@ class SessionFlows:
         if ids:
             yield [("DEL", self.keys.session(_text(sid))) for sid in ids]
 
-    def purge(self, indexes: list[Any], now: datetime) -> Flow[int]:
-        """Delete what expired at or before ``now`` under these user indexes.
+    def purge(self, now: datetime, limit: int) -> Flow[tuple[int, int]]:
+        """One batch of a purge: the first ``limit`` entries of ``expiries`` scored at
+        or before ``now``. Returns (session keys deleted, entries examined).
 
-        Returns how many session keys it deleted. Entries whose session is gone
-        leave the index; entries of sessions renewed since get their score fixed.
+        Entries whose session is gone (deleted now, or before) leave ``expiries``
+        and their user's index; those of sessions renewed since get the new score.
         """
+        keys = self.keys
         cutoff = encode_time(now)
-        listed = yield [("ZRANGEBYSCORE", index, "-inf", cutoff) for index in indexes]
-        pairs = [
-            (index, _text(sid)) for index, ids in zip(indexes, listed, strict=True) for sid in ids
+        (members,) = yield [("ZRANGEBYSCORE", keys.expiries, "-inf", cutoff, "LIMIT", 0, limit)]
+        if not members:
+            return 0, 0
+        entries = [(member, _expiry_ids(member)) for member in members]
+        valid = [(member, ids) for member, ids in entries if ids is not None]
+        outcomes = yield [
+            ("EVAL", _EXPIRE, 1, keys.session(session_id), cutoff) for _, (session_id, _) in valid
         ]
-        if not pairs:
-            return 0
-        outcomes = yield [("EVAL", _EXPIRE, 1, self.keys.session(sid), cutoff) for _, sid in pairs]
         deleted = 0
-        removed: dict[Any, list[str]] = {}
-        rescored: dict[Any, list[str]] = {}
-        for (index, sid), outcome in zip(pairs, outcomes, strict=True):
+        # Members no session of this adapter's stands behind are dropped too.
+        gone: list[Any] = [member for member, ids in entries if ids is None]
+        unindexed: dict[str, list[str]] = {}
+        rescored: list[Command] = []
+        for (member, (session_id, user_id)), outcome in zip(valid, outcomes, strict=True):
+            # Every entry examined leaves the range (removed or rescored), so the
+            # next batch reads new ones.
+            score = None
+            if isinstance(outcome, bytes | str):
+                with suppress(ValueError):
+                    score = encode_time(decode_time(_text(outcome)))
+            if score is not None:
+                rescored.append(("ZADD", keys.expiries, "XX", score, member))
+                rescored.append(("ZADD", keys.user(user_id), "XX", score, session_id))
+                continue
+            gone.append(member)
             if outcome in (0, 1):
                 deleted += outcome
-                removed.setdefault(index, []).append(sid)
-            elif isinstance(outcome, bytes | str):
-                try:
-                    score = encode_time(decode_time(_text(outcome)))
-                except ValueError:
-                    continue
-                rescored.setdefault(index, []).extend((score, sid))
-        batch: Batch = [("ZREM", index, *ids) for index, ids in removed.items()]
-        batch += [("ZADD", index, "XX", *items) for index, items in rescored.items()]
+                unindexed.setdefault(user_id, []).append(session_id)
+            # A key this adapter did not write stays in its user's index, so
+            # revoking the user's sessions still deletes it.
+        batch: Batch = [("ZREM", keys.expiries, *gone)] if gone else []
+        batch += [("ZREM", keys.user(user_id), *ids) for user_id, ids in unindexed.items()]
+        batch += rescored
         if batch:
             yield batch
-        return deleted
-
-
-class Purge:
-    """``delete_expired_sessions``'s bookkeeping: user-index keys from a SCAN go in,
-    a purge flow per chunk comes out, and ``deleted`` adds up what they deleted.
-    """
-
-    def __init__(self, flows: SessionFlows, now: datetime) -> None:
-        self.flows = flows
-        self.now = now
-        self.deleted = 0
-        self._pending: list[Any] = []
-
-    def add(self, key: Any) -> Flow[None] | None:
-        """Take one index key; a flow to run when a chunk is full."""
-        self._pending.append(key)
-        return self._flush() if len(self._pending) >= _PURGE_CHUNK else None
-
-    def finish(self) -> Flow[None] | None:
-        """The flow for the last, partial chunk, if any."""
-        return self._flush() if self._pending else None
-
-    def _flush(self) -> Flow[None]:
-        chunk, self._pending = self._pending, []
-        return self._counted(chunk)
-
-    def _counted(self, chunk: list[Any]) -> Flow[None]:
-        self.deleted += yield from self.flows.purge(chunk, self.now)
+        return deleted, len(members)
 
 
 def _url_secrets(url: str) -> tuple[str, ...]:
@@ -639,16 +654,17 @@ class RedisSessionAdapter(_RedisAdapterBase):
     def delete_user_sessions(self, user_id: str) -> None:
         self._run(self.flows.delete_user(user_id))
 
-    def delete_expired_sessions(self, now: datetime) -> int:
-        """Delete sessions expired at ``now``; how many keys went (see the module docstring)."""
-        purge = Purge(self.flows, now)
-        with self._errors():
-            for key in self.client.scan_iter(match=self.flows.keys.user_pattern, count=_SCAN_COUNT):
-                if (flow := purge.add(key)) is not None:
-                    self._run(flow)
-            if (flow := purge.finish()) is not None:
-                self._run(flow)
-        return purge.deleted
+    def delete_expired_sessions(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int:
+        """Delete sessions expired at ``now``, ``batch_size`` entries of ``expiries`` a
+        round; how many keys went (see the module docstring)."""
+        return purge_in_batches(
+            lambda limit: self._run(self.flows.purge(now, limit)), batch_size, progress
+        )
 
 
 class AsyncRedisSessionAdapter(_RedisAdapterBase):
@@ -717,14 +733,13 @@ class AsyncRedisSessionAdapter(_RedisAdapterBase):
     async def delete_user_sessions(self, user_id: str) -> None:
         await self._run(self.flows.delete_user(user_id))
 
-    async def delete_expired_sessions(self, now: datetime) -> int:
+    async def delete_expired_sessions(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int:
         """See ``RedisSessionAdapter.delete_expired_sessions``."""
-        purge = Purge(self.flows, now)
-        with self._errors():
-            pattern = self.flows.keys.user_pattern
-            async for key in self.client.scan_iter(match=pattern, count=_SCAN_COUNT):
-                if (flow := purge.add(key)) is not None:
-                    await self._run(flow)
-            if (flow := purge.finish()) is not None:
-                await self._run(flow)
-        return purge.deleted
+        return await apurge_in_batches(
+            lambda limit: self._run(self.flows.purge(now, limit)), batch_size, progress
+        )

@@ -418,7 +418,7 @@ class _DriverBase:
     cached ``text()`` clauses, the transaction start, and the error mapping."""
 
     def __init__(self, sync_engine: Engine) -> None:
-        dialect_name = sync_engine.dialect.name
+        self.dialect_name = dialect_name = sync_engine.dialect.name
         self.is_sqlite = dialect_name == "sqlite"
         self.label = _LABELS.get(dialect_name, dialect_name)
         # SQLite has no row locks: its transactions take the write lock up front.
@@ -454,7 +454,11 @@ class _DriverBase:
 
     def dialect(self) -> Dialect:
         """The ``Dialect`` for ``Statements``: "?" placeholders (turned into binds here)."""
-        return Dialect("sqlalchemy", lock_suffix="" if self.is_sqlite else " FOR UPDATE")
+        return Dialect(
+            "sqlalchemy",
+            lock_suffix="" if self.is_sqlite else " FOR UPDATE",
+            delete_limit=self.dialect_name in ("mysql", "mariadb"),
+        )
 
     def bind(self, sql: str, params: tuple[Any, ...]) -> tuple[TextClause, dict[str, Any]]:
         """The cached ``text()`` clause of a shared statement, and its parameters by name."""

@@ -85,6 +85,18 @@ class Dialect:
     # Appended to the SELECT that reads a user's attributes before merging them, so
     # the row stays locked until the transaction ends (" FOR UPDATE" on servers).
     lock_suffix: str = ""
+    # How a purge bounds one batch: ``DELETE ... LIMIT ?`` (MySQL and MariaDB,
+    # which refuse LIMIT in an IN subquery), or else ``DELETE ... WHERE key IN
+    # (SELECT key ... LIMIT ?)`` (SQLite, whose DELETE has no LIMIT unless built
+    # with it, and PostgreSQL, whose DELETE has none).
+    delete_limit: bool = False
+
+
+def _delete_batch(dialect: Dialect, table: str, key: str, where: str) -> str:
+    """A DELETE of at most ``?`` rows matching ``where`` (the limit is the last parameter)."""
+    if dialect.delete_limit:
+        return f"DELETE FROM {table} WHERE {where} LIMIT ?"
+    return f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {where} LIMIT ?)"
 
 
 class Statements:
@@ -143,7 +155,9 @@ class Statements:
         self.update_session_expiry = sql(f"UPDATE {s} SET expires_at = ? WHERE id = ?")
         self.delete_session = sql(f"DELETE FROM {s} WHERE id = ?")
         self.delete_user_sessions = sql(f"DELETE FROM {s} WHERE user_id = ?")
-        self.delete_expired_sessions = sql(f"DELETE FROM {s} WHERE expires_at <= ?")
+        # Purges delete one bounded batch per statement (parameters: now, limit),
+        # committed on its own, so writers never wait on a purge for long.
+        self.delete_expired_sessions = sql(_delete_batch(dialect, s, "id", "expires_at <= ?"))
         self.insert_token = sql(
             f"INSERT INTO {t} (id_hash, user_id, purpose, expires_at, created_at, data)"
             " VALUES (?, ?, ?, ?, ?, ?)"
@@ -155,7 +169,7 @@ class Statements:
         )
         self.delete_token = sql(f"DELETE FROM {t} WHERE id_hash = ? AND purpose = ?")
         self.delete_user_tokens = sql(f"DELETE FROM {t} WHERE user_id = ? AND purpose = ?")
-        self.delete_expired_tokens = sql(f"DELETE FROM {t} WHERE expires_at <= ?")
+        self.delete_expired_tokens = sql(_delete_batch(dialect, t, "id_hash", "expires_at <= ?"))
 
     # Parameters, in the order of the statements above.
 

@@ -9,11 +9,18 @@ name its errors. The statements come from ``Statements`` (written once too).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Generator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, suppress
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 
+from lucia.adapters._purge import (
+    PURGE_BATCH_SIZE,
+    PurgeProgress,
+    apurge_in_batches,
+    purge_in_batches,
+)
 from lucia.adapters.base import ConsumedToken, KeyRecord, SessionRecord, TokenRecord, UserRecord
 from lucia.adapters.sql import Statements, decode_json, encode_json, schema
 
@@ -189,9 +196,10 @@ class SQLFlows:
     def delete_user_sessions(self, user_id: str) -> _Flow[None]:
         yield (_EXEC, self.q.delete_user_sessions, (user_id,))
 
-    def delete_expired_sessions(self, now: datetime) -> _Flow[int]:
+    def delete_expired_sessions(self, now: datetime, limit: int) -> _Flow[int]:
+        """One batch of a purge: at most ``limit`` expired sessions."""
         encoded = self.q.dialect.encode_time(now)
-        count: int = yield (_EXEC, self.q.delete_expired_sessions, (encoded,))
+        count: int = yield (_EXEC, self.q.delete_expired_sessions, (encoded, limit))
         return count
 
     def insert_token(self, token: TokenRecord) -> _Flow[None]:
@@ -218,9 +226,10 @@ class SQLFlows:
     def delete_user_tokens(self, user_id: str, purpose: str) -> _Flow[None]:
         yield (_EXEC, self.q.delete_user_tokens, (user_id, purpose))
 
-    def delete_expired_tokens(self, now: datetime) -> _Flow[int]:
+    def delete_expired_tokens(self, now: datetime, limit: int) -> _Flow[int]:
+        """One batch of a purge: at most ``limit`` expired tokens."""
         encoded = self.q.dialect.encode_time(now)
-        count: int = yield (_EXEC, self.q.delete_expired_tokens, (encoded,))
+        count: int = yield (_EXEC, self.q.delete_expired_tokens, (encoded, limit))
         return count
 
 
@@ -231,6 +240,10 @@ def _failure(driver: SQLDriver | AsyncSQLDriver, exc: Exception) -> Exception:
 
 class SQLAdapter:
     """A sync ``Adapter`` that runs ``SQLFlows`` on a ``SQLDriver``."""
+
+    # A purge sleeps this many times each batch's duration before the next
+    # (``lucia.adapters._purge``): 0 on servers, whose writers wait on row locks only.
+    purge_rest: float = 0.0
 
     def __init__(self, flows: SQLFlows, driver: SQLDriver) -> None:
         self.flows = flows
@@ -333,8 +346,24 @@ class SQLAdapter:
     def delete_user_sessions(self, user_id: str) -> None:
         self._run(self.flows.delete_user_sessions(user_id))
 
-    def delete_expired_sessions(self, now: datetime) -> int:
-        return self._run(self.flows.delete_expired_sessions(now))
+    def delete_expired_sessions(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int:
+        """Delete the sessions expired at ``now`` in batches of ``batch_size``, each
+        its own statement and transaction; ``progress`` gets each batch's count."""
+        return purge_in_batches(
+            functools.partial(self.delete_expired_sessions_batch, now),
+            batch_size,
+            progress,
+            self.purge_rest,
+        )
+
+    def delete_expired_sessions_batch(self, now: datetime, limit: int) -> int:
+        """Delete at most ``limit`` sessions expired at ``now``; how many went."""
+        return self._run(self.flows.delete_expired_sessions(now, limit))
 
     def insert_token(self, token: TokenRecord) -> None:
         self._run(self.flows.insert_token(token))
@@ -345,8 +374,23 @@ class SQLAdapter:
     def delete_user_tokens(self, user_id: str, purpose: str) -> None:
         self._run(self.flows.delete_user_tokens(user_id, purpose))
 
-    def delete_expired_tokens(self, now: datetime) -> int:
-        return self._run(self.flows.delete_expired_tokens(now))
+    def delete_expired_tokens(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int:
+        """Delete the tokens expired at ``now`` in batches (as ``delete_expired_sessions``)."""
+        return purge_in_batches(
+            functools.partial(self.delete_expired_tokens_batch, now),
+            batch_size,
+            progress,
+            self.purge_rest,
+        )
+
+    def delete_expired_tokens_batch(self, now: datetime, limit: int) -> int:
+        """Delete at most ``limit`` tokens expired at ``now``; how many went."""
+        return self._run(self.flows.delete_expired_tokens(now, limit))
 
 
 class AsyncSQLAdapter:
@@ -458,8 +502,20 @@ class AsyncSQLAdapter:
     async def delete_user_sessions(self, user_id: str) -> None:
         await self._run(self.flows.delete_user_sessions(user_id))
 
-    async def delete_expired_sessions(self, now: datetime) -> int:
-        return await self._run(self.flows.delete_expired_sessions(now))
+    async def delete_expired_sessions(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int:
+        """See ``SQLAdapter.delete_expired_sessions``."""
+        return await apurge_in_batches(
+            functools.partial(self.delete_expired_sessions_batch, now), batch_size, progress
+        )
+
+    async def delete_expired_sessions_batch(self, now: datetime, limit: int) -> int:
+        """Delete at most ``limit`` sessions expired at ``now``; how many went."""
+        return await self._run(self.flows.delete_expired_sessions(now, limit))
 
     async def insert_token(self, token: TokenRecord) -> None:
         await self._run(self.flows.insert_token(token))
@@ -472,8 +528,20 @@ class AsyncSQLAdapter:
     async def delete_user_tokens(self, user_id: str, purpose: str) -> None:
         await self._run(self.flows.delete_user_tokens(user_id, purpose))
 
-    async def delete_expired_tokens(self, now: datetime) -> int:
-        return await self._run(self.flows.delete_expired_tokens(now))
+    async def delete_expired_tokens(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int:
+        """See ``SQLAdapter.delete_expired_tokens``."""
+        return await apurge_in_batches(
+            functools.partial(self.delete_expired_tokens_batch, now), batch_size, progress
+        )
+
+    async def delete_expired_tokens_batch(self, now: datetime, limit: int) -> int:
+        """Delete at most ``limit`` tokens expired at ``now``; how many went."""
+        return await self._run(self.flows.delete_expired_tokens(now, limit))
 
 
 def _rollback_quietly(driver: SQLDriver, conn: Any) -> None:
