@@ -9,7 +9,8 @@
 # must not leak into .venv. Hypothesis runs with a fixed seed so the score is the same
 # from one run to the next. Prints killed/total per module and the surviving mutants
 # (`cd .mutation/<module> && ../../.venv-mutation/bin/mutmut show <name>` shows one).
-# The mutants judged equivalent are listed, with the reason, in docs/testing.md.
+# The mutants judged equivalent are listed, with the reason, in
+# scripts/mutation-equivalent.txt; the method and the figures are in docs/security.md.
 set -euf  # -f: the mutant name patterns below are not file globs
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from lucia import Lucia
 from lucia.adapters.memory import MemoryAdapter
 from lucia.sessions import (
+    DEFAULT_ABSOLUTE_LIFETIME,
     SessionPolicy,
     create_token,
     generate_session_id,
@@ -170,10 +171,12 @@ def test_renewal_stops_at_the_absolute_lifetime() -> None:
     assert policy.renewed_expiry(renewed, START, START + timedelta(hours=2, minutes=30)) is None
 
 
-def test_default_session_lifetime_is_30_days_sliding() -> None:
+def test_default_session_lifetime_is_30_days_sliding_within_90_days() -> None:
+    assert SessionPolicy() == SessionPolicy(timedelta(days=30), timedelta(days=90))
+    assert timedelta(days=90) == DEFAULT_ABSOLUTE_LIFETIME
     now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
     auth = Lucia(MemoryAdapter(), clock=lambda: now)
-    assert auth.session_policy.expires_in == timedelta(days=30)
+    assert auth.session_policy == SessionPolicy()
     user = auth.create_user("github", "default-lifetime")
     session = auth.create_session(user.id)
     assert session.expires_at == now + timedelta(days=30)
