@@ -544,13 +544,18 @@ class _ConsumedStates:
         # Only a digest is kept, so the states themselves never sit in memory.
         digest = hashlib.sha256(state.encode("ascii")).digest()
         with self._lock:
+            # Looked up before anything is forgotten: at the limit, a replay of
+            # the oldest state must still be refused.
+            expiry = self._seen.get(digest)
+            if expiry is not None and expiry >= now:
+                return False
+            # Expired entries go first; a live one only to make room for this state.
             while self._seen:
                 oldest, expiry = next(iter(self._seen.items()))
                 if expiry >= now and len(self._seen) < self._limit:
                     break
                 del self._seen[oldest]
-            if digest in self._seen:
-                return False
+            self._seen.pop(digest, None)
             self._seen[digest] = expires_at
             return True
 
