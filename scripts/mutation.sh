@@ -45,7 +45,7 @@ spec() {
     case "$1" in
         passwords) echo "src/lucia/passwords.py|tests/test_passwords.py|*" ;;
         csrf) echo "src/lucia/csrf.py|tests/test_csrf.py|*" ;;
-        cookies) echo "src/lucia/cookies.py|tests/test_cookies.py|*" ;;
+        cookies) echo "src/lucia/cookies.py|tests/test_cookies.py tests/test_duplicate_cookies.py|*" ;;
         sessions) echo "src/lucia/sessions.py|tests/test_sessions.py|*" ;;
         # Only the redirect helpers and the replay cache of the OAuth flow: the rest
         # of flow.py is the sign-in itself, covered by the slower flow tests.

@@ -186,3 +186,11 @@ def test_default_session_lifetime_is_30_days_sliding_within_90_days() -> None:
     assert found is not None
     assert found[0].fresh is True
     assert found[0].expires_at == now + timedelta(days=30)
+
+
+def test_deadline_is_the_earlier_of_expiry_and_absolute_end() -> None:
+    expires_at = START + timedelta(days=10)
+    assert SessionPolicy(timedelta(days=30), None).deadline(expires_at, START) == expires_at
+    capped = SessionPolicy(timedelta(days=30), timedelta(days=5))
+    assert capped.deadline(expires_at, START) == START + timedelta(days=5)
+    assert capped.deadline(START + timedelta(days=2), START) == START + timedelta(days=2)
