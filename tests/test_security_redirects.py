@@ -56,6 +56,12 @@ def test_sec29_decoded_control_characters_go_to_default(encoded: str) -> None:
     assert safe_next("/a%C2%A0b", "/home") == "/a%C2%A0b"  # U+00A0 is no control
 
 
+def test_sec29_every_printable_ascii_character_may_appear() -> None:
+    # From "!" to "~": what a path, query or fragment may carry, percent-signs aside.
+    target = "/!a~b'(c)*d+e,f;g=h:i@j$k&l?m=!#~"
+    assert safe_next(target, "/home") == target
+
+
 def test_sec29_length_limit_is_2048_characters() -> None:
     longest = "/" + "a" * 2047
     assert safe_next(longest, "/home") == longest

@@ -27,6 +27,27 @@ def test_sec22_remembered_until_its_transaction_expires() -> None:
     assert cache.consume("state-a", expires_at=10, now=11) is True
 
 
+def test_sec22_other_states_do_not_sweep_a_state_at_its_expiry_instant() -> None:
+    cache = _ConsumedStates()
+    assert cache.consume("state-a", expires_at=10, now=0) is True
+    assert cache.consume("state-b", expires_at=30, now=10) is True
+    assert cache.consume("state-a", expires_at=10, now=10) is False
+
+
+def test_sec22_a_state_consumed_again_counts_as_the_newest() -> None:
+    # Its first transaction expired; consumed again, it is the last to be forgotten.
+    cache = _ConsumedStates(limit=4)
+    assert cache.consume("b", expires_at=100, now=0) is True
+    assert cache.consume("a", expires_at=10, now=0) is True
+    assert cache.consume("c", expires_at=100, now=0) is True
+    assert cache.consume("a", expires_at=200, now=11) is True
+    assert cache.consume("d", expires_at=100, now=11) is True
+    assert cache.consume("e", expires_at=100, now=11) is True  # forgets b
+    assert cache.consume("f", expires_at=100, now=11) is True  # forgets c, not a
+    assert cache.consume("a", expires_at=200, now=11) is False
+    assert cache.consume("c", expires_at=100, now=11) is True
+
+
 def test_sec22_size_limit_forgets_the_oldest_first() -> None:
     cache = _ConsumedStates(limit=3)
     for number in range(6):
