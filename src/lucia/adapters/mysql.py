@@ -7,9 +7,16 @@
 The URL may also start with ``mysql+pymysql://``, ``mysql+aiomysql://`` or
 ``mariadb://``; percent-encode special characters in the user name and
 password. Query parameters ``unix_socket``, ``read_timeout`` and
-``write_timeout`` (the last two PyMySQL only) are understood. Instead of a URL
-you may pass a dict of PyMySQL ``connect()`` arguments (``host``, ``port``,
-``user``, ``password``, ``database``, ``ssl``, ...).
+``write_timeout`` are understood. Instead of a URL you may pass a dict of
+PyMySQL ``connect()`` arguments (``host``, ``port``, ``user``, ``password``,
+``database``, ``ssl``, ...).
+
+Every call is bounded: PyMySQL waits at most ``read_timeout`` for a reply and
+``write_timeout`` to send (IO_TIMEOUT, 10 s, unless the URL or dict sets them),
+and ``AsyncMySQLAdapter`` (aiomysql has no such settings) gives each call
+``read_timeout`` in all. A server that hangs (a lock held elsewhere, a frozen
+process, a vanished host) then fails the call with ``DatabaseError``, and its
+connection is closed rather than reused.
 
 Every connection runs in autocommit mode with ``utf8mb4``, ``FOUND_ROWS`` (an
 UPDATE counts the rows it matched, so setting a password hash to its current
@@ -52,7 +59,7 @@ from lucia.adapters.sql import DEFAULT_TABLES, Dialect, Statements, Tables, ddl
 from lucia.adapters.sql.engine import AsyncSQLAdapter, Row, SQLAdapter, SQLFlows
 from lucia.errors import DatabaseError, DuplicateKeyError, LuciaError, UserNotFoundError
 
-__all__ = ["MYSQL", "AsyncMySQLAdapter", "ConnectionPool", "MySQLAdapter"]
+__all__ = ["IO_TIMEOUT", "MYSQL", "AsyncMySQLAdapter", "ConnectionPool", "MySQLAdapter"]
 
 MYSQL = Dialect("mysql", placeholder="%s", lock_suffix=" FOR UPDATE", delete_limit=True)
 
@@ -64,6 +71,9 @@ _URL_OPTIONS: dict[str, Callable[[str], Any]] = {
     "read_timeout": float,
     "write_timeout": float,
 }
+
+IO_TIMEOUT = 10.0
+"""Seconds a call waits for MySQL to answer (or to take what it sends), by default."""
 
 _DUPLICATE = frozenset({1062})  # ER_DUP_ENTRY
 _NO_PARENT = frozenset({1216, 1452})  # ER_NO_REFERENCED_ROW, ER_NO_REFERENCED_ROW_2
@@ -138,6 +148,8 @@ def _target(url_or_params: str | Mapping[str, Any], connect_timeout: float) -> _
         connect_timeout=connect_timeout,
     )
     params.setdefault("sql_mode", "TRADITIONAL")
+    params.setdefault("read_timeout", IO_TIMEOUT)
+    params.setdefault("write_timeout", IO_TIMEOUT)
     host = params.get("host") or "localhost"
     if params.get("unix_socket"):
         where = str(params["unix_socket"])
@@ -465,6 +477,9 @@ class AiomysqlDriver:
         if "database" in params:
             params["db"] = params.pop("database")
         params["cursorclass"] = aiomysql.Cursor
+        # aiomysql has no socket timeouts: read_timeout bounds each call instead.
+        self.call_timeout = float(params.pop("read_timeout"))
+        params.pop("write_timeout")
         if params.get("sql_mode") is not None:
             # aiomysql sends "SET sql_mode=<value>" unquoted; PyMySQL binds it.
             params["sql_mode"] = "'" + converters.escape_string(str(params["sql_mode"])) + "'"
@@ -515,7 +530,10 @@ class AiomysqlDriver:
             conn = await state.pool.acquire()
             failure: BaseException | None = None
             try:
-                yield conn
+                # A hung server fails the call (TimeoutError: the connection is
+                # then closed below, never reused with a reply still to come).
+                async with asyncio.timeout(self.call_timeout):
+                    yield conn
             except BaseException as exc:
                 failure = exc
                 raise
@@ -613,9 +631,10 @@ def _abandon(state: _LoopPool) -> None:
 class AsyncMySQLAdapter(AsyncSQLAdapter):
     """``AsyncAdapter`` on MySQL 8 or MariaDB through aiomysql's connection pool.
 
-    Takes the same arguments as ``MySQLAdapter`` (``read_timeout`` and
-    ``write_timeout`` excepted: aiomysql has neither). The pool is created in
-    the running event loop at the first call; ``await aclose()`` closes it.
+    Takes the same arguments as ``MySQLAdapter``; ``read_timeout`` bounds each
+    call as a whole (aiomysql has no socket timeouts), ``write_timeout`` is not
+    used. The pool is created in the running event loop at the first call;
+    ``await aclose()`` closes it.
     """
 
     driver: AiomysqlDriver

@@ -26,15 +26,25 @@ values): a unique violation is ``DuplicateKeyError``, a foreign key violation
 (connection refused, pool timeout, SQLSTATE and error class) and the server's
 host:port, never a password. A pool made from a conninfo waits at most
 ``connect_timeout`` seconds for a connection, so a call never hangs on a
-server that is gone.
+server that is gone; its connections carry a ``statement_timeout`` (5 s) and
+TCP keepalives (``connection_kwargs``), so a statement stuck on a lock or a
+slow server ends after the timeout, and a host that vanished mid-call is
+noticed within about 25 s instead of when TCP gives up. A server process that
+is frozen answers neither: a call that holds its connection for
+``statement_timeout`` + CUT_GRACE has it cut by lucia (``_Deadlines``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import math
 import os
 import select
+import socket
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import UTC, datetime
@@ -56,7 +66,21 @@ from lucia.adapters.sql import DEFAULT_TABLES, Dialect, Statements, Tables, ddl
 from lucia.adapters.sql.engine import AsyncSQLAdapter, Row, SQLAdapter, SQLFlows
 from lucia.errors import DatabaseError, DuplicateKeyError, UserNotFoundError
 
-__all__ = ["POSTGRES", "AsyncPostgresAdapter", "PostgresAdapter"]
+__all__ = [
+    "KEEPALIVES_IDLE",
+    "POSTGRES",
+    "STATEMENT_TIMEOUT",
+    "AsyncPostgresAdapter",
+    "PostgresAdapter",
+    "connection_kwargs",
+]
+
+STATEMENT_TIMEOUT = 5.0
+"""Seconds the server lets one of lucia's statements run (or wait on a lock) by default."""
+
+KEEPALIVES_IDLE = 10
+"""Seconds of silence before TCP probes a pooled connection, by default (see
+``connection_kwargs``)."""
 
 _SyncPool = ConnectionPool[psycopg.Connection[Any]]
 _AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
@@ -215,13 +239,111 @@ def _looks_dead(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) ->
         return True
 
 
+CUT_GRACE = 2.0
+"""Seconds past ``statement_timeout`` after which lucia cuts a call's connection itself."""
+
+
+class _Watch:
+    """One call's connection, to be cut if the call outlives its deadline."""
+
+    __slots__ = ("cut", "fd")
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.cut = False
+
+
+def _cut(watch: _Watch) -> None:
+    # Shutting the socket down wakes the call waiting on it at once with an
+    # error (psycopg then marks the connection broken; the pool drops it).
+    if watch.fd < 0:
+        return
+    with suppress(OSError):
+        sock = socket.socket(fileno=os.dup(watch.fd))
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        finally:
+            sock.close()
+    watch.fd = -1
+    watch.cut = True
+
+
+class _Deadlines:
+    """One thread that cuts the connections of sync calls past their deadline.
+
+    The server enforces ``statement_timeout``, and the kernel of a machine that
+    is up answers keepalives, so neither ends a call to a server process that
+    is frozen (stopped, swapping, stuck in I/O): this does, from our side. A
+    call arms a watch and disarms it when it returns its connection; both hold
+    the lock the cut holds, so a cut never reaches a socket after its call.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, fd: int, seconds: float) -> _Watch:
+        watch = _Watch(fd)
+        with self._lock:
+            heapq.heappush(self._heap, (time.monotonic() + seconds, next(self._order), watch))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="lucia-postgres-deadlines", daemon=True
+                )
+                self._thread.start()
+            elif self._heap[0][2] is watch:
+                # The earliest deadline now (an adapter with a shorter timeout,
+                # or an empty heap): the thread sleeps until a later one.
+                self._wake.notify()
+        return watch
+
+    def disarm(self, watch: _Watch) -> None:
+        with self._lock:
+            watch.fd = -1
+
+    def _run(self) -> None:
+        heap = self._heap
+        with self._lock:
+            while True:
+                if not heap:
+                    self._wake.wait()
+                    continue
+                deadline, _, watch = heap[0]
+                if watch.fd < 0:
+                    heapq.heappop(heap)
+                    continue
+                wait = deadline - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                heapq.heappop(heap)
+                _cut(watch)
+
+
+_DEADLINES = _Deadlines()
+
+
 class _PostgresDriverBase:
     """What the sync and async drivers share: the pool's identity and error mapping."""
 
-    def __init__(self, target: str, timeout: float, health: _Health | None) -> None:
+    def __init__(
+        self, target: str, timeout: float, health: _Health | None, cut_after: float | None
+    ) -> None:
         self.target = target
         self.timeout = timeout
         self.health = health
+        # The longest a call may hold a connection before lucia cuts it (None: never).
+        self.cut_after = cut_after
+
+    def _unanswered(self, exc: BaseException) -> DatabaseError:
+        return DatabaseError(
+            f"PostgreSQL at {self.target} did not answer within {self.cut_after:g} s"
+            " (connection cut)",
+            cause=exc,
+        )
 
     def map_error(self, exc: BaseException) -> Exception | None:
         if isinstance(exc, PoolTimeout):
@@ -274,8 +396,9 @@ class PostgresDriver(_PostgresDriverBase):
         target: str,
         timeout: float,
         health: _Health | None,
+        cut_after: float | None,
     ) -> None:
-        super().__init__(target, timeout, health)
+        super().__init__(target, timeout, health, cut_after)
         self.pool = pool
         self.owned = owned
 
@@ -298,12 +421,19 @@ class PostgresDriver(_PostgresDriverBase):
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
         conn = self._checkout()
         switched = False
+        watch = None if self.cut_after is None else _DEADLINES.arm(conn.fileno(), self.cut_after)
         try:
             if not conn.autocommit:
                 conn.autocommit = True
                 switched = True
             yield conn
+        except psycopg.Error as exc:
+            if watch is not None and watch.cut:
+                raise self._unanswered(exc) from None
+            raise
         finally:
+            if watch is not None:
+                _DEADLINES.disarm(watch)
             if switched and not conn.closed:
                 try:
                     if conn.info.transaction_status != TransactionStatus.IDLE:
@@ -349,8 +479,9 @@ class AsyncPostgresDriver(_PostgresDriverBase):
         target: str,
         timeout: float,
         health: _Health | None,
+        cut_after: float | None,
     ) -> None:
-        super().__init__(target, timeout, health)
+        super().__init__(target, timeout, health, cut_after)
         self.pool = pool
         self.owned = owned
         # A pool passed in is the application's to open; ours opens in the first
@@ -388,12 +519,25 @@ class AsyncPostgresDriver(_PostgresDriverBase):
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         conn = await self._checkout()
         switched = False
+        watch: _Watch | None = None
+        timer: asyncio.TimerHandle | None = None
+        if self.cut_after is not None:
+            # The loop's own timer: no thread, and no cancellation (psycopg
+            # answers one by waiting up to 10 s for the frozen server to cancel).
+            watch = _Watch(conn.fileno())
+            timer = asyncio.get_running_loop().call_later(self.cut_after, _cut, watch)
         try:
             if not conn.autocommit:
                 await conn.set_autocommit(True)
                 switched = True
             yield conn
+        except psycopg.Error as exc:
+            if watch is not None and watch.cut:
+                raise self._unanswered(exc) from None
+            raise
         finally:
+            if timer is not None:
+                timer.cancel()
             if switched and not conn.closed:
                 try:
                     if conn.info.transaction_status != TransactionStatus.IDLE:
@@ -432,19 +576,76 @@ class AsyncPostgresDriver(_PostgresDriverBase):
         return cursor.rowcount
 
 
+def connection_kwargs(
+    conninfo: str = "",
+    *,
+    statement_timeout: float | None = STATEMENT_TIMEOUT,
+    keepalives_idle: int | None = KEEPALIVES_IDLE,
+) -> dict[str, Any]:
+    """The libpq parameters that bound every call on a connection, as the pools
+    lucia makes use them; pass them to a pool of your own:
+    ``ConnectionPool(conninfo, kwargs=connection_kwargs(conninfo))``.
+
+    - ``statement_timeout`` (seconds): the server cancels a statement that runs,
+      or waits on a lock, for longer (``DatabaseError`` naming SQLSTATE 57014;
+      the connection stays usable). Sent as ``options=-c statement_timeout=``,
+      before any ``options`` of ``conninfo``, so a ``statement_timeout`` there wins.
+    - ``keepalives_idle`` (seconds): TCP keepalives after that much silence,
+      every half of it, 3 unanswered probes and the connection is dropped; and
+      ``tcp_user_timeout`` (Linux) as long, for data the peer never acknowledges.
+      A host that is gone (powered off, paused, cut off) then fails the call
+      after about 2.5 x ``keepalives_idle`` instead of when TCP gives up (minutes
+      to hours). A parameter ``conninfo`` sets itself is left to it.
+
+    None turns either off.
+    """
+    given = _parse_conninfo(conninfo) if conninfo else {}
+    kwargs: dict[str, Any] = {}
+    if statement_timeout is not None:
+        if statement_timeout <= 0:
+            raise ValueError("statement_timeout must be positive (or None)")
+        own = f"-c statement_timeout={max(1, round(statement_timeout * 1000))}"
+        kwargs["options"] = f"{own} {given['options']}" if given.get("options") else own
+    if keepalives_idle is not None:
+        if isinstance(keepalives_idle, bool) or keepalives_idle < 1:
+            raise ValueError("keepalives_idle must be a whole number of seconds >= 1 (or None)")
+        idle = int(keepalives_idle)
+        bounds = {
+            "keepalives": 1,
+            "keepalives_idle": idle,
+            "keepalives_interval": max(1, idle // 2),
+            "keepalives_count": 3,
+            "tcp_user_timeout": idle * 1000 * 5 // 2,
+        }
+        kwargs.update({name: value for name, value in bounds.items() if name not in given})
+    return kwargs
+
+
+def _parse_conninfo(conninfo: str) -> dict[str, Any]:
+    try:
+        return conninfo_to_dict(conninfo)
+    except psycopg.Error:
+        # psycopg's message may quote part of the string, password included.
+        raise DatabaseError("invalid PostgreSQL connection string") from None
+
+
 def _pool_settings(
-    conninfo: str, min_size: int, max_size: int, connect_timeout: float
+    conninfo: str,
+    min_size: int,
+    max_size: int,
+    connect_timeout: float,
+    statement_timeout: float | None,
+    keepalives_idle: int | None,
 ) -> tuple[str, dict[str, Any]]:
     """The target and the pool keyword arguments for an owned pool on ``conninfo``."""
     if not isinstance(conninfo, str):
         raise TypeError("expected a conninfo string or URL, or a psycopg_pool pool of the flavour")
-    try:
-        conninfo_to_dict(conninfo)
-    except psycopg.Error:
-        # psycopg's message may quote part of the string, password included.
-        raise DatabaseError("invalid PostgreSQL connection string") from None
+    _parse_conninfo(conninfo)
     if connect_timeout <= 0:
         raise ValueError("connect_timeout must be positive")
+    bounds = connection_kwargs(
+        conninfo, statement_timeout=statement_timeout, keepalives_idle=keepalives_idle
+    )
     settings: dict[str, Any] = {
         "min_size": min_size,
         "max_size": max_size,
@@ -459,6 +660,7 @@ def _pool_settings(
             "autocommit": True,
             # libpq counts whole seconds, at least 2.
             "connect_timeout": max(2, math.ceil(connect_timeout)),
+            **bounds,
         },
         "name": "lucia",
     }
@@ -483,6 +685,8 @@ def _driver_for(
     min_size: int,
     max_size: int,
     connect_timeout: float,
+    statement_timeout: float | None,
+    keepalives_idle: int | None,
 ) -> Any:
     """The driver over a pool passed in (used as is), or over a pool made from a conninfo."""
     if isinstance(conninfo_or_pool, pool_class):
@@ -492,8 +696,11 @@ def _driver_for(
             target=_passed_pool_target(conninfo_or_pool),
             timeout=conninfo_or_pool.timeout,
             health=None,
+            cut_after=None,
         )
-    target, settings = _pool_settings(conninfo_or_pool, min_size, max_size, connect_timeout)
+    target, settings = _pool_settings(
+        conninfo_or_pool, min_size, max_size, connect_timeout, statement_timeout, keepalives_idle
+    )
     health = _Health()
     pool = pool_class(
         conninfo_or_pool,
@@ -501,7 +708,15 @@ def _driver_for(
         open=open_now,
         **settings,
     )
-    return driver_class(pool, owned=True, target=target, timeout=connect_timeout, health=health)
+    cut_after = None if statement_timeout is None else statement_timeout + CUT_GRACE
+    return driver_class(
+        pool,
+        owned=True,
+        target=target,
+        timeout=connect_timeout,
+        health=health,
+        cut_after=cut_after,
+    )
 
 
 class PostgresAdapter(SQLAdapter):
@@ -510,10 +725,13 @@ class PostgresAdapter(SQLAdapter):
     ``conninfo_or_pool`` is a libpq conninfo (``"host=... dbname=..."``) or a
     ``postgresql://`` URL, from which the adapter makes (and opens) a pool of
     ``min_size`` to ``max_size`` autocommit connections that ``close()`` closes;
-    a call waits at most ``connect_timeout`` seconds for a connection. Or it is
-    a ``psycopg_pool.ConnectionPool`` of yours, used with its own settings and
-    never closed by the adapter. The tables go into the first schema of the
-    connection's ``search_path``.
+    a call waits at most ``connect_timeout`` seconds for a connection, and the
+    connections carry ``statement_timeout`` and TCP keepalives
+    (``keepalives_idle``; see ``connection_kwargs``). Or it is a
+    ``psycopg_pool.ConnectionPool`` of yours, used with its own settings (lucia
+    sets nothing on its connections: build it with ``kwargs=connection_kwargs()``
+    for the same bounds) and never closed by the adapter. The tables go into the
+    first schema of the connection's ``search_path``.
     """
 
     driver: PostgresDriver
@@ -526,6 +744,8 @@ class PostgresAdapter(SQLAdapter):
         min_size: int = 1,
         max_size: int = 10,
         connect_timeout: float = 5.0,
+        statement_timeout: float | None = STATEMENT_TIMEOUT,
+        keepalives_idle: int | None = KEEPALIVES_IDLE,
     ) -> None:
         self.tables = tables
         driver: PostgresDriver = _driver_for(
@@ -537,6 +757,8 @@ class PostgresAdapter(SQLAdapter):
             min_size=min_size,
             max_size=max_size,
             connect_timeout=connect_timeout,
+            statement_timeout=statement_timeout,
+            keepalives_idle=keepalives_idle,
         )
         super().__init__(_flows(tables), driver)
 
@@ -576,6 +798,8 @@ class AsyncPostgresAdapter(AsyncSQLAdapter):
         min_size: int = 1,
         max_size: int = 10,
         connect_timeout: float = 5.0,
+        statement_timeout: float | None = STATEMENT_TIMEOUT,
+        keepalives_idle: int | None = KEEPALIVES_IDLE,
     ) -> None:
         self.tables = tables
         # An AsyncConnectionPool must open inside the loop that uses it: on first use.
@@ -588,6 +812,8 @@ class AsyncPostgresAdapter(AsyncSQLAdapter):
             min_size=min_size,
             max_size=max_size,
             connect_timeout=connect_timeout,
+            statement_timeout=statement_timeout,
+            keepalives_idle=keepalives_idle,
         )
         super().__init__(_flows(tables), driver)
         self._closing: asyncio.Task[None] | None = None
