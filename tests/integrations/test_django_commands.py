@@ -88,6 +88,31 @@ def test_lucia_purge_is_quiet_at_verbosity_0(project: Clock) -> None:
     assert rows("lucia_session") == 1
 
 
+def test_lucia_purge_deletes_in_batches_with_progress_at_verbosity_2(project: Clock) -> None:
+    auth = get_lucia()
+    user = auth.create_user("email", "ada@example.com")
+    project.now = LONG_AGO
+    for _ in range(5):
+        auth.create_session(user.id)
+    project.now = utc_now()
+    out = StringIO()
+    call_command("lucia_purge", batch_size=2, verbosity=2, stdout=out)
+    assert out.getvalue().splitlines() == [
+        "expired sessions: deleted 2 (total 2)",
+        "expired sessions: deleted 2 (total 4)",
+        "expired sessions: deleted 1 (total 5)",
+        "deleted 5 expired sessions",
+        "deleted 0 expired one-time tokens",
+    ]
+    assert rows("lucia_session") == 0
+
+
+@pytest.mark.parametrize("size", ["0", "-3", "many"])
+def test_lucia_purge_refuses_a_bad_batch_size(project: Clock, size: str) -> None:
+    with pytest.raises(CommandError, match="positive whole number"):
+        call_command("lucia_purge", "--batch-size", size, stdout=StringIO())
+
+
 def test_lucia_purge_purges_the_configured_store(postgres_conninfo: str) -> None:
     # LUCIA["ADAPTER"] on another database: that store is purged, not "default".
     alias = postgres_alias(postgres_conninfo)
@@ -118,3 +143,4 @@ def test_lucia_purge_is_a_command_of_the_app_with_help(capsys: pytest.CaptureFix
     assert "usage: manage.py lucia_purge" in out
     assert "expired lucia sessions" in out
     assert "one-time tokens" in out
+    assert "--batch-size N" in out
