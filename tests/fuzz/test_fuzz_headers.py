@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-from hypothesis import example, given
+from hypothesis import Phase, example, find, given, settings
 from hypothesis import strategies as st
 
 from lucia import Lucia, verify_request_origin
@@ -70,6 +70,17 @@ def test_fuzz_sec11_read_session_cookie(header: str) -> None:
         assert parsed_value == "" or _COOKIE_OCTETS.fullmatch(parsed_value)
 
 
+def test_fuzz_sec11_cookie_headers_reach_the_session_cookie() -> None:
+    # The property above says most when a value is read: the headers must hold one.
+    find(
+        cookie_headers(),
+        lambda header: AUTH.read_session_cookie(header) is not None,
+        settings=settings(
+            max_examples=300, database=None, derandomize=True, phases=[Phase.generate]
+        ),
+    )
+
+
 @fuzz(300)
 @given(st.one_of(st.none(), st.integers(), st.binary(max_size=20), st.lists(st.text())))
 def test_fuzz_cookie_readers_take_any_object(header: object) -> None:
@@ -104,6 +115,16 @@ def test_fuzz_read_bearer_token(header: str) -> None:
         assert rest.strip(" ") == token
 
 
+def test_fuzz_authorization_headers_reach_a_token() -> None:
+    find(
+        authorization_headers(),
+        lambda header: AUTH.read_bearer_token(header) is not None,
+        settings=settings(
+            max_examples=300, database=None, derandomize=True, phases=[Phase.generate]
+        ),
+    )
+
+
 methods = st.one_of(
     st.sampled_from(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "post", "OPTIONS"]),
     ATTACK_TEXT,
@@ -111,7 +132,32 @@ methods = st.one_of(
 header_names = st.sampled_from(
     ["Origin", "origin", "ORIGIN", "Host", "host", "Sec-Fetch-Site", "X-Forwarded-Host", "Referer"]
 )
+# Origins and hosts built from the parts the check compares (scheme, host, port),
+# so that many requests come close to passing and some pass.
+built_origins = st.builds(
+    "{}://{}{}".format,
+    st.sampled_from(["https", "http", "HTTPS", "ftp", ""]),
+    st.sampled_from(
+        [
+            "example.com",
+            "EXAMPLE.com",
+            "sub.example.com",
+            "example.com.evil.test",
+            "[::1]",
+            "127.0.0.1",
+            "example.com.",
+        ]
+    ),
+    st.sampled_from(["", ":443", ":80", ":8000", ":65535", ":65536", ":0443", ":", ":x"]),
+)
+built_hosts = st.builds(
+    "{}{}".format,
+    st.sampled_from(["example.com", "EXAMPLE.com", "sub.example.com", "[::1]", "127.0.0.1"]),
+    st.sampled_from(["", ":443", ":80", ":8000", ":65536"]),
+)
 origin_values = st.one_of(
+    built_origins,
+    built_hosts,
     st.sampled_from(
         [
             "https://example.com",
@@ -132,13 +178,32 @@ origin_values = st.one_of(
 )
 
 
-@fuzz(300)
-@given(
-    methods,
-    st.dictionaries(header_names, origin_values, max_size=5),
-    st.one_of(st.just(()), st.lists(origin_values, max_size=3), origin_values),
-    st.booleans(),
+@st.composite
+def coherent_headers(draw: st.DrawFn) -> dict[str, str]:
+    """An Origin and a Host (or X-Forwarded-Host) made from one host, then perhaps
+    changed or joined by noise: requests at the edge of passing the check."""
+    host = draw(st.sampled_from(["example.com", "sub.example.com", "[::1]", "127.0.0.1"]))
+    port = draw(st.sampled_from(["", ":443", ":8000"]))
+    scheme = draw(st.sampled_from(["https", "http"]))
+    where = draw(st.sampled_from(["Host", "host", "X-Forwarded-Host"]))
+    headers = {
+        "Origin": f"{scheme}://{host}{port}",
+        where: draw(st.sampled_from([host + port, host.upper() + port, host, "other.test"])),
+    }
+    if draw(st.booleans()):
+        headers["Sec-Fetch-Site"] = draw(st.sampled_from(["same-origin", "cross-site", "none"]))
+    headers.update(draw(st.dictionaries(header_names, origin_values, max_size=2)))
+    return headers
+
+
+request_headers = st.one_of(
+    st.dictionaries(header_names, origin_values, max_size=5), coherent_headers()
 )
+allowed_entries = st.one_of(st.just(()), st.lists(origin_values, max_size=3), origin_values)
+
+
+@fuzz(300)
+@given(methods, request_headers, allowed_entries, st.booleans())
 def test_fuzz_sec14_verify_request_origin(
     method: str, headers: dict[str, str], allowed: object, trust_proxy: bool
 ) -> None:
@@ -161,6 +226,22 @@ def test_fuzz_sec14_verify_request_origin(
         candidates = [v for k, v in headers.items() if k.lower() in ("host", "x-forwarded-host")]
     hosts = [urlsplit(origin).hostname for origin in origins if origin != "null"]
     assert any(host and any(host.lower() in str(c).lower() for c in candidates) for host in hosts)
+
+
+def test_fuzz_sec14_strategies_reach_both_verdicts() -> None:
+    # The property above checks accepted requests: the strategies must produce some,
+    # with and without allowed entries (Hypothesis has to find each), not only
+    # requests refused at the first check.
+    requests = st.tuples(st.just("POST"), request_headers, allowed_entries, st.booleans())
+    quick = settings(max_examples=300, database=None, derandomize=True, phases=[Phase.generate])
+
+    def accepted(request: tuple[str, dict[str, str], object, bool]) -> bool:
+        method, headers, allowed, trust_proxy = request
+        return verify_request_origin(method, headers, allowed, trust_proxy=trust_proxy)  # type: ignore[arg-type]
+
+    find(requests, lambda request: accepted(request) and request[2] != (), settings=quick)
+    find(requests, lambda request: accepted(request) and request[2] == (), settings=quick)
+    find(requests, lambda request: accepted(request) and request[3], settings=quick)
 
 
 @fuzz(200)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given
+from hypothesis import Phase, example, find, given, settings
 from hypothesis import strategies as st
 
 from lucia import Lucia
@@ -54,7 +54,16 @@ token_shaped = st.tuples(
 
 
 @fuzz(500)
-@given(st.one_of(ATTACK_TEXT, st.text(max_size=100), token_shaped, st.binary(max_size=70)))
+@given(
+    st.one_of(
+        ATTACK_TEXT,
+        st.text(max_size=100),
+        token_shaped,
+        # One edit away from a token: the shapes parse_token must tell apart.
+        token_shaped.flatmap(mutated),
+        st.binary(max_size=70),
+    )
+)
 @example("a" * 20 + "." + "b" * 43)
 @example("é" * 20 + "." + "b" * 43)
 def test_fuzz_sec3_parse_token(value: object) -> None:
@@ -67,6 +76,16 @@ def test_fuzz_sec3_parse_token(value: object) -> None:
     assert len(session_id) == 20
     assert len(secret) == 43
     assert value.isascii()
+    assert session_id.isprintable()  # no control character reaches a store (item 45)
+
+
+def test_fuzz_sec3_near_tokens_reach_both_answers() -> None:
+    # Edited tokens must sometimes still parse (a replaced character) and sometimes
+    # not (a cut, a control character in the id): Hypothesis has to find each.
+    near = token_shaped.flatmap(mutated)
+    quick = settings(max_examples=300, database=None, derandomize=True, phases=[Phase.generate])
+    find(near, lambda value: parse_token(value) is not None, settings=quick)
+    find(near, lambda value: parse_token(value) is None and len(value) == 64, settings=quick)
 
 
 @pytest.fixture(scope="module", params=["memory", "sqlite"])
