@@ -458,6 +458,7 @@ class _DriverBase:
             "sqlalchemy",
             lock_suffix="" if self.is_sqlite else " FOR UPDATE",
             delete_limit=self.dialect_name in ("mysql", "mariadb"),
+            purge_rest=1.0 if self.is_sqlite else 0.0,
         )
 
     def bind(self, sql: str, params: tuple[Any, ...]) -> tuple[TextClause, dict[str, Any]]:

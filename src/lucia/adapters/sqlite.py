@@ -134,9 +134,6 @@ class SQLiteAdapter(SQLAdapter):
     """
 
     driver: SQLiteDriver
-    # One write lock for the whole file, and writers that poll for it: a purge
-    # rests as long as each batch took, so they get in (``lucia.adapters._purge``).
-    purge_rest = 1.0
 
     def __init__(
         self,

@@ -90,6 +90,10 @@ class Dialect:
     # (SELECT key ... LIMIT ?)`` (SQLite, whose DELETE has no LIMIT unless built
     # with it, and PostgreSQL, whose DELETE has none).
     delete_limit: bool = False
+    # How long a purge rests after each batch, as a multiple of the batch's time
+    # (``lucia.adapters._purge``): SQLite's writers poll for its one file lock and
+    # need the gaps; servers lock rows only.
+    purge_rest: float = 0.0
 
 
 def _delete_batch(dialect: Dialect, table: str, key: str, where: str) -> str:
@@ -256,4 +260,4 @@ class Statements:
         return session, UserRecord.from_json(row[1], row[6])
 
 
-SQLITE = Dialect("sqlite")
+SQLITE = Dialect("sqlite", purge_rest=1.0)

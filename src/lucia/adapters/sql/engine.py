@@ -241,10 +241,6 @@ def _failure(driver: SQLDriver | AsyncSQLDriver, exc: Exception) -> Exception:
 class SQLAdapter:
     """A sync ``Adapter`` that runs ``SQLFlows`` on a ``SQLDriver``."""
 
-    # A purge sleeps this many times each batch's duration before the next
-    # (``lucia.adapters._purge``): 0 on servers, whose writers wait on row locks only.
-    purge_rest: float = 0.0
-
     def __init__(self, flows: SQLFlows, driver: SQLDriver) -> None:
         self.flows = flows
         self.driver = driver
@@ -364,6 +360,11 @@ class SQLAdapter:
     def delete_expired_sessions_batch(self, now: datetime, limit: int) -> int:
         """Delete at most ``limit`` sessions expired at ``now``; how many went."""
         return self._run(self.flows.delete_expired_sessions(now, limit))
+
+    @property
+    def purge_rest(self) -> float:
+        """How long a purge rests after each batch, per second the batch took."""
+        return self.flows.q.dialect.purge_rest
 
     def insert_token(self, token: TokenRecord) -> None:
         self._run(self.flows.insert_token(token))
@@ -510,12 +511,20 @@ class AsyncSQLAdapter:
     ) -> int:
         """See ``SQLAdapter.delete_expired_sessions``."""
         return await apurge_in_batches(
-            functools.partial(self.delete_expired_sessions_batch, now), batch_size, progress
+            functools.partial(self.delete_expired_sessions_batch, now),
+            batch_size,
+            progress,
+            self.purge_rest,
         )
 
     async def delete_expired_sessions_batch(self, now: datetime, limit: int) -> int:
         """Delete at most ``limit`` sessions expired at ``now``; how many went."""
         return await self._run(self.flows.delete_expired_sessions(now, limit))
+
+    @property
+    def purge_rest(self) -> float:
+        """See ``SQLAdapter.purge_rest``."""
+        return self.flows.q.dialect.purge_rest
 
     async def insert_token(self, token: TokenRecord) -> None:
         await self._run(self.flows.insert_token(token))
@@ -536,7 +545,10 @@ class AsyncSQLAdapter:
     ) -> int:
         """See ``SQLAdapter.delete_expired_tokens``."""
         return await apurge_in_batches(
-            functools.partial(self.delete_expired_tokens_batch, now), batch_size, progress
+            functools.partial(self.delete_expired_tokens_batch, now),
+            batch_size,
+            progress,
+            self.purge_rest,
         )
 
     async def delete_expired_tokens_batch(self, now: datetime, limit: int) -> int:
