@@ -18,6 +18,7 @@ from lucia.cookies import (
     parse_cookie_header,
     read_bearer_token,
     read_cookie,
+    read_cookies,
 )
 
 TOKEN_CHARS = "!#$%&'*+-.^_`|~" + string.ascii_letters + string.digits
@@ -522,3 +523,45 @@ def test_bearer_token_kept_whole() -> None:
     assert read_bearer_token("Bearer abcX") == "abcX"
     assert read_bearer_token("Bearer Xabc") == "Xabc"
     assert read_bearer_token("XBearer abc") is None
+
+
+# read_cookies (several cookies of one name): its one-occurrence fast path must read
+# exactly as the walk over every pair does.
+
+A = "A" * 20 + "." + "B" * 43
+C = "C" * 20 + "." + "D" * 43
+
+
+@pytest.mark.parametrize(
+    ("header", "values"),
+    [
+        (f"x=1; auth_session={A}", [A]),
+        (f"x=1;auth_session={A}", [A]),
+        (f"x=1; \t auth_session={A}", [A]),
+        (f"auth_session={A}; x=1; y=2", [A]),
+        (f"auth_session={A}X", [A + "X"]),
+        (f"auth_session={A} \t; x=1", [A]),
+        (f"x=1;\nauth_session={A}", []),
+        (f"x=1;Xauth_session={A}", []),
+        (f"x=1;\x0bauth_session={A}", []),
+        (f"auth_session={A}\n", []),
+        (f"auth_session={A}\x0b; x=1", []),
+        (f"\nauth_session={A}; auth_session={C}", [C]),
+        (f"Xauth_session={A}; auth_session={C}", [C]),
+        (f"\x0bauth_session={A}; auth_session={C}; auth_session={A}", [C, A]),
+    ],
+)
+def test_read_cookies_reads_each_pair_by_its_exact_name(header: str, values: list[str]) -> None:
+    assert read_cookies(header, "auth_session", 4) == values
+    first = read_cookie(header, "auth_session")
+    assert first == (values[0] if values else None)
+
+
+def test_read_cookies_header_bound_is_inclusive() -> None:
+    pair = f"auth_session={A}"
+    longest = "x=" + "1" * (64 * 1024 - len(pair) - 4) + "; " + pair
+    assert len(longest) == 64 * 1024
+    assert read_cookies(longest, "auth_session", 4) == [A]
+    assert read_cookie(longest, "auth_session") == A
+    assert read_cookies("x" + longest, "auth_session", 4) == []
+    assert read_cookie("x" + longest, "auth_session") is None
