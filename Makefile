@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 EXTRAS := dev
 
-.PHONY: test lint typecheck pytest demo bench clean services venv node browser
+.PHONY: test lint typecheck pytest demo bench clean services venv node browser unasync-check
 .PHONY: docs package py-versions mutation
 
 $(BIN)/python:
@@ -18,9 +18,14 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml | $(BIN)/python
 
 venv: $(VENV)/.installed-$(EXTRAS)
 
-lint: venv
-	$(BIN)/ruff check src tests benchmarks examples scripts/check_wheel.py scripts/check_docs_offline.py scripts/mutation_score.py docs/hooks
-	$(BIN)/ruff format --check src tests benchmarks examples scripts/check_wheel.py scripts/check_docs_offline.py scripts/mutation_score.py docs/hooks
+# The sync code generated from its async source (scripts/generate_sync.py) must be
+# up to date: run `$(BIN)/python scripts/generate_sync.py` after editing an _async/ file.
+unasync-check: venv
+	$(BIN)/python scripts/generate_sync.py --check
+
+lint: venv unasync-check
+	$(BIN)/ruff check src tests benchmarks examples scripts/check_wheel.py scripts/check_docs_offline.py scripts/mutation_score.py scripts/generate_sync.py docs/hooks
+	$(BIN)/ruff format --check src tests benchmarks examples scripts/check_wheel.py scripts/check_docs_offline.py scripts/mutation_score.py scripts/generate_sync.py docs/hooks
 
 typecheck: venv
 	$(BIN)/mypy
