@@ -44,7 +44,10 @@ def create_app(
             os.environ.get("GITHUB_CLIENT_SECRET", ""),
             f"{base_url}/login/github/callback",
         )
-    flow = SignInFlow(auth, [github])
+    # Seals the OAuth transaction cookie (docs/oauth.md): every worker needs the same
+    # key, at least 32 bytes. Without one, a per-process key and a warning.
+    key = os.environ.get("LUCIA_SECRET_KEY")
+    flow = SignInFlow(auth, [github], secret_keys=[key] if key else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

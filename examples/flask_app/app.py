@@ -52,6 +52,9 @@ def create_app(
     # Reads the session into g.user / g.session on every request, refuses
     # cross-site POSTs (so the forms need no CSRF token) and mounts
     # /login/github, its callback and POST /logout.
+    # Seals the OAuth transaction cookie (docs/oauth.md): every worker needs the same
+    # key, at least 32 bytes. Without one, a per-process key and a warning.
+    app.secret_key = os.environ.get("LUCIA_SECRET_KEY")
     LuciaFlask(app, auth=auth, flow=SignInFlow(auth, [github]))
 
     @app.get("/")

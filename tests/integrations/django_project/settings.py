@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SECRET_KEY = "lucia-tests-not-a-secret"
+SECRET_KEY = "lucia-tests-not-a-secret-but-32-bytes-or-more"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "app.example"]
 USE_TZ = True
