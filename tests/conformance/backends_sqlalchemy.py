@@ -44,9 +44,14 @@ def _empty(engine: Engine, adapter: SQLAlchemyAdapter) -> None:
             conn.execute(delete(table))
 
 
+_WAIT = {"timeout": 30}
+
+
 @contextmanager
 def _sqlite(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Stores]:
-    engine = create_engine(f"sqlite:///{tmp / 'lucia.sqlite3'}")
+    # SQLite's 5 s lock wait is pysqlite's default; lucia's own SQLiteAdapter waits
+    # 10 s. 1,000 concurrent writers on a busy 2-core machine can wait longer.
+    engine = create_engine(f"sqlite:///{tmp / 'lucia.sqlite3'}", connect_args=_WAIT)
     try:
         adapter = SQLAlchemyAdapter(engine)
         adapter.create_tables()
@@ -58,7 +63,7 @@ def _sqlite(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Stores]:
 @contextmanager
 def _async_sqlite(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Stores]:
     _prepare(f"sqlite:///{tmp / 'lucia.sqlite3'}")
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp / 'lucia.sqlite3'}")
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp / 'lucia.sqlite3'}", connect_args=_WAIT)
     try:
         yield Stores(AsyncSQLAlchemyAdapter(engine))
     finally:
