@@ -19,7 +19,8 @@ PYTHON=${PYTHON:-python3}
 WORK="$ROOT/.mutation"
 # What is measured: a commit (HEAD by default), plus working-tree files named in
 # MUTATION_OVERLAY (space-separated paths) while a test is being written.
-REF=${MUTATION_REF:-HEAD}
+# Resolved once, so every module of a run is measured at the same commit.
+REF=$(git -C "$ROOT" rev-parse --verify "${MUTATION_REF:-HEAD}^{commit}")
 OVERLAY=${MUTATION_OVERLAY:-}
 
 if [ ! -x "$VENV/bin/mutmut" ] || [ "$ROOT/pyproject.toml" -nt "$VENV/.installed" ]; then
@@ -47,14 +48,15 @@ spec() {
         csrf) echo "src/lucia/csrf.py|tests/test_csrf.py|*" ;;
         cookies) echo "src/lucia/cookies.py|tests/test_cookies.py tests/test_duplicate_cookies.py|*" ;;
         sessions) echo "src/lucia/sessions.py|tests/test_sessions.py|*" ;;
-        # Only the redirect helpers and the replay cache of the OAuth flow: the rest
-        # of flow.py is the sign-in itself, covered by the slower flow tests.
-        redirects) echo "src/lucia/oauth/flow.py|tests/test_security_redirects.py tests/oauth/test_replay_cache.py $FLOW_SEC29|lucia.oauth.flow.x_safe_next__mutmut_* lucia.oauth.flow.x__is_safe_path__mutmut_* lucia.oauth.flow.x__is_plain_path__mutmut_* lucia.oauth.flow.xǁ_ConsumedStatesǁ*" ;;
-        *) echo "unknown module: $1 (passwords csrf cookies sessions redirects)" >&2; exit 2 ;;
+        redirects) echo "src/lucia/redirects.py|tests/test_security_redirects.py $FLOW_SEC29|*" ;;
+        # Only the replay cache of the OAuth flow: the rest of flow.py is the sign-in
+        # itself, covered by the slower flow tests.
+        replay) echo "src/lucia/oauth/flow.py|tests/oauth/test_replay_cache.py|lucia.oauth.flow.xǁ_ConsumedStatesǁ*" ;;
+        *) echo "unknown module: $1 (passwords csrf cookies sessions redirects replay)" >&2; exit 2 ;;
     esac
 }
 
-[ $# -gt 0 ] || set -- passwords csrf cookies sessions redirects
+[ $# -gt 0 ] || set -- passwords csrf cookies sessions redirects replay
 
 for module in "$@"; do
     IFS='|' read -r target tests names <<EOF
