@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from lucia.oauth.flow import safe_next
+from lucia.redirects import safe_next
 
 
 @pytest.mark.parametrize(
@@ -72,3 +75,26 @@ def test_sec29_length_limit_is_2048_characters() -> None:
 def test_sec29_default_default_is_the_root() -> None:
     assert safe_next("//evil.com") == "/"
     assert safe_next("/ok") == "/ok"
+
+
+def test_redirects_import_neither_the_oauth_package_nor_its_http_and_jose_libraries() -> None:
+    # Password-only apps use safe_next and RESPONSE_HEADERS without the OAuth extra.
+    code = (
+        "import sys, lucia.redirects; "
+        "print(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('httpx', 'joserfc') or m.startswith('lucia.oauth')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_old_import_paths_are_the_same_objects() -> None:
+    import lucia.oauth
+    import lucia.oauth.flow
+    import lucia.redirects
+
+    assert lucia.oauth.flow.safe_next is lucia.redirects.safe_next
+    assert lucia.oauth.safe_next is lucia.redirects.safe_next
+    assert lucia.oauth.flow.RESPONSE_HEADERS is lucia.redirects.RESPONSE_HEADERS

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from lucia import Lucia, verify_request_origin
 from lucia.adapters.memory import MemoryAdapter
 from lucia.cookies import parse_cookie_header, read_bearer_token, read_cookie
-from lucia.oauth.flow import safe_next
+from lucia.redirects import safe_next
 from tests.fuzz.common import ATTACK_TEXT, fuzz
 
 _COOKIE_OCTETS = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+")

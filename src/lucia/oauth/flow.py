@@ -60,7 +60,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar, TypeVar, cast
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 from lucia._calls import Operation, adrive, auth_call, call, drive
 from lucia.accounts import (
@@ -78,6 +78,7 @@ from lucia.oauth.client import HTTPFlow, OAuth2Tokens, generate_code_verifier, g
 from lucia.oauth.client import generate_state as _generate_state
 from lucia.oauth.errors import OAuthResponseError, safe_excerpt
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
+from lucia.redirects import RESPONSE_HEADERS, safe_next
 
 __all__ = [
     "EMAIL_PROVIDER_ID",
@@ -104,19 +105,10 @@ logger = logging.getLogger("lucia.oauth")
 
 T = TypeVar("T")
 
-RESPONSE_HEADERS: Mapping[str, str] = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-}
-"""Headers for the login and callback responses: never cached, and the callback
-URL (which holds the code and state) never leaks through ``Referer``."""
-
-
 MAX_TRANSACTION_AGE = 600
 # A real transaction cookie is about 1 KiB, and browsers keep none over 4 KiB;
 # anything larger is not ours and is refused before any decoding.
 _MAX_COOKIE_VALUE = 4096
-_MAX_NEXT_LENGTH = 2048
 _MAX_PARAMETER = 4096
 _MAX_QUERY_LENGTH = 16 * 1024
 _MAX_KEY_PART = 255
@@ -140,59 +132,6 @@ _RESPONSE_PARAMETERS = ("code", "state", "iss", "error", "error_description", "e
 
 
 # Helpers
-
-
-def safe_next(value: object, default: str = "/") -> str:
-    """``value`` if it is a same-origin relative path, else ``default`` (else "/").
-
-    Accepted: printable ASCII without spaces, starting with exactly one "/",
-    without backslash; percent-decoded (up to three rounds) it must still start
-    with one "/" and hold no backslash or control character, so ``/%2F/evil.com``
-    and ``/%09/evil.com`` are refused too. Refused: schemes (``https:``,
-    ``javascript:``), scheme-relative ``//host`` and ``/\\host``, control
-    characters and whitespace (browsers strip tabs and newlines, turning
-    ``/<tab>/evil.com`` into ``//evil.com``), "//" anywhere in the path (``/..//evil.com``
-    normalises to ``//evil.com``), and anything over 2048 characters.
-    The result always starts with a single "/" followed by neither "/" nor "\\".
-    """
-    if _is_safe_path(value):
-        return cast(str, value)
-    return default if _is_safe_path(default) else "/"
-
-
-def _is_safe_path(value: object) -> bool:
-    if not isinstance(value, str) or not 0 < len(value) <= _MAX_NEXT_LENGTH:
-        return False
-    # As sent: printable ASCII only, so no control character, space or Unicode
-    # look-alike reaches a Location header.
-    if not all("\x21" <= char <= "\x7e" for char in value):
-        return False
-    candidate = value
-    for _ in range(4):
-        if not _is_plain_path(candidate):
-            return False
-        try:
-            decoded = unquote(candidate, errors="strict")
-        except UnicodeDecodeError:
-            return False
-        if decoded == candidate:
-            return True
-        candidate = decoded
-    # Still changing after three decodings: nobody needs that, refuse it.
-    return False
-
-
-def _is_plain_path(value: str) -> bool:
-    """One "/" first, no backslash, no control character: also checked after decoding,
-    for servers and frameworks that decode a redirect target before using it."""
-    if not value.startswith("/") or value[1:2] == "/" or "\\" in value:
-        return False
-    # "//" anywhere in the path: dot-segment removal (RFC 3986) turns "/..//evil.com"
-    # into "//evil.com", which an app or proxy redirecting to a cleaned path would
-    # send as a scheme-relative Location.
-    if "//" in re.split(r"[?#]", value, maxsplit=1)[0]:
-        return False
-    return not any(char < "\x20" or "\x7f" <= char <= "\x9f" for char in value)
 
 
 def default_user_attributes(provider: OAuthProvider, user: ProviderUser) -> dict[str, Any]:
@@ -487,7 +426,7 @@ class _Transaction:
             and (issuer is None or (isinstance(issuer, str) and 0 < len(issuer) <= 2048))
             and isinstance(required, bool)
             and isinstance(next_, str)
-            and _is_safe_path(next_)
+            and safe_next(next_, "") == next_
             and link_valid
             and type(expires) is int
         )
