@@ -1,7 +1,7 @@
 #!/bin/sh
 # Mutation testing of lucia's security core with mutmut (`make mutation`; not part of `make test`).
 #
-#   sh scripts/mutation.sh [MODULE...]    MODULE: passwords csrf cookies sessions redirects
+#   sh scripts/mutation.sh [MODULE...]    MODULE: passwords csrf cookies sessions redirects replay
 #
 # Each module is mutated alone and checked against its own fast unit tests only, in a
 # scratch copy of the tree (.mutation/<module>/, ignored), so a run takes minutes and
@@ -57,6 +57,7 @@ spec() {
 }
 
 [ $# -gt 0 ] || set -- passwords csrf cookies sessions redirects replay
+echo "mutation testing at commit $REF${OVERLAY:+ with $OVERLAY from the working tree}"
 
 for module in "$@"; do
     IFS='|' read -r target tests names <<EOF
