@@ -49,9 +49,7 @@ spec() {
         cookies) echo "src/lucia/cookies.py|tests/test_cookies.py tests/test_duplicate_cookies.py|*" ;;
         sessions) echo "src/lucia/sessions.py|tests/test_sessions.py|*" ;;
         redirects) echo "src/lucia/redirects.py|tests/test_security_redirects.py $FLOW_SEC29|*" ;;
-        # Only the replay cache of the OAuth flow: the rest of flow.py is the sign-in
-        # itself, covered by the slower flow tests.
-        replay) echo "src/lucia/oauth/flow.py|tests/oauth/test_replay_cache.py|lucia.oauth.flow.xǁ_ConsumedStatesǁ*" ;;
+        replay) echo "src/lucia/oauth/replay.py|tests/oauth/test_replay_cache.py|*" ;;
         *) echo "unknown module: $1 (passwords csrf cookies sessions redirects replay)" >&2; exit 2 ;;
     esac
 }

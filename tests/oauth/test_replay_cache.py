@@ -1,12 +1,12 @@
-"""The OAuth flow's replay cache (``_ConsumedStates``, SECURITY.md item 22): what it
-remembers, for how long, and its bound on memory."""
+"""The OAuth flow's replay cache (``lucia.oauth.replay.ConsumedStates``, SECURITY.md
+item 22): what it remembers, for how long, and its bound on memory."""
 
 from __future__ import annotations
 
 import hashlib
 
-from lucia.oauth import flow
-from lucia.oauth.flow import _ConsumedStates
+from lucia.oauth import replay
+from lucia.oauth.replay import ConsumedStates as _ConsumedStates
 
 
 def test_sec22_a_state_is_consumed_once() -> None:
@@ -69,7 +69,7 @@ def test_sec22_a_full_cache_still_refuses_every_replay() -> None:
 
 
 def test_sec22_default_limit_bounds_memory() -> None:
-    assert flow._CONSUMED_STATES_LIMIT == 50_000
+    assert replay._CONSUMED_STATES_LIMIT == 50_000
     cache = _ConsumedStates()
     for number in range(50_000):
         cache.consume(f"state-{number}", expires_at=100, now=0)

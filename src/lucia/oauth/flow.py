@@ -48,18 +48,13 @@ server-side store) keeps the flow free of any store to configure or clean up.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
-import html
-import json
 import logging
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl
 
 from lucia._calls import Operation, adrive, auth_call, call, drive
@@ -76,8 +71,28 @@ from lucia.models import Session, User
 from lucia.oauth._sealed import Sealer, secret_bytes
 from lucia.oauth.client import HTTPFlow, OAuth2Tokens, generate_code_verifier, generate_nonce
 from lucia.oauth.client import generate_state as _generate_state
-from lucia.oauth.errors import OAuthResponseError, safe_excerpt
+from lucia.oauth.errors import (
+    IdentityInUseError,
+    InvalidCallbackError,
+    InvalidStateError,
+    IssuerMismatchError,
+    LinkMismatchError,
+    LinkReauthenticationRequiredError,
+    OAuthResponseError,
+    ProviderDeniedError,
+    ProviderFailedError,
+    SignInError,
+    UnknownProviderError,
+)
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
+from lucia.oauth.replay import ConsumedStates
+from lucia.oauth.transaction import (
+    MAX_COOKIE_VALUE,
+    MAX_LINK_AGE,
+    MAX_TRANSACTION_AGE,
+    Transaction,
+    is_key_part,
+)
 from lucia.redirects import RESPONSE_HEADERS, safe_next
 
 __all__ = [
@@ -105,25 +120,11 @@ logger = logging.getLogger("lucia.oauth")
 
 T = TypeVar("T")
 
-MAX_TRANSACTION_AGE = 600
-# A real transaction cookie is about 1 KiB, and browsers keep none over 4 KiB;
-# anything larger is not ours and is refused before any decoding.
-_MAX_COOKIE_VALUE = 4096
 _MAX_PARAMETER = 4096
 _MAX_QUERY_LENGTH = 16 * 1024
-_MAX_KEY_PART = 255
-_TRANSACTION_VERSION = 2
-# A link's re-authentication window: up to a day (the default is 10 minutes).
-_MAX_LINK_AGE = 86_400
-_CONSUMED_STATES_LIMIT = 50_000
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]+")
-_ERROR_CODE_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-# RFC 7636 §4.1 code_verifier: 43-128 unreserved characters.
-_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 # A provider's route name is a URL path segment: unreserved characters only.
 _ROUTE_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_TRANSACTION_KEYS = frozenset({"v", "p", "s", "cv", "n", "i", "ir", "r", "l", "ls", "la", "e"})
 # C0 and C1 controls (NUL included): never part of a provider's user id.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Parameters of an authorization response (RFC 6749 §4.1.2, RFC 9207): each may
@@ -148,159 +149,6 @@ def default_user_attributes(provider: OAuthProvider, user: ProviderUser) -> dict
         "avatar_url": user.avatar_url,
     }
     return {key: value for key, value in attributes.items() if value is not None}
-
-
-# Errors
-
-
-class SignInError(OAuthError):
-    """A failed sign-in: answer with ``status``, ``render_html()``, ``cookies``, ``headers``.
-
-    ``cookies`` deletes the transaction cookie (set by the flow on every error it
-    raises); ``public_message`` is fixed text, safe to show.
-    """
-
-    code = "AUTH_OAUTH_SIGN_IN_FAILED"
-    default_message = "the sign-in failed"
-    public_message: ClassVar[str] = "Signing in failed. Please try again."
-    status: ClassVar[int] = 400
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message)
-        self.cookies: tuple[Cookie, ...] = ()
-        self.headers: Mapping[str, str] = RESPONSE_HEADERS
-        self.provider: str | None = None
-
-    def render_html(self) -> str:
-        """A minimal HTML page for the error; everything in it is escaped."""
-        title = html.escape(self.public_message)
-        return (
-            '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-            '<meta name="referrer" content="no-referrer">'
-            f"<title>{title}</title></head>\n<body><h1>{title}</h1>{self._details_html()}"
-            '<p><a href="/">Back</a></p></body></html>\n'
-        )
-
-    def _details_html(self) -> str:
-        return ""
-
-
-class UnknownProviderError(SignInError):
-    """No provider of that name is configured."""
-
-    code = "AUTH_OAUTH_UNKNOWN_PROVIDER"
-    default_message = "unknown sign-in provider"
-    public_message = "This sign-in provider does not exist."
-    status = 404
-
-
-class InvalidStateError(SignInError):
-    """The callback does not belong to a transaction this browser started.
-
-    ``reason`` says which check failed: ``missing_cookie``, ``malformed_cookie``,
-    ``expired``, ``wrong_provider``, ``missing_state``, ``state_mismatch`` or
-    ``replayed``.
-    """
-
-    code = "AUTH_OAUTH_INVALID_STATE"
-    default_message = "the sign-in request is invalid or expired"
-    public_message = "This sign-in link is invalid or has expired. Please start again."
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"invalid OAuth state: {reason}")
-        self.reason = reason
-
-
-class IssuerMismatchError(SignInError):
-    """RFC 9207: the response's ``iss`` is not the issuer the transaction was started with,
-    or is missing where the provider promises it."""
-
-    code = "AUTH_OAUTH_ISSUER_MISMATCH"
-    default_message = "the authorization response came from the wrong issuer"
-
-
-class InvalidCallbackError(SignInError):
-    """The callback's parameters are malformed (no code, a repeated parameter, ...)."""
-
-    code = "AUTH_OAUTH_INVALID_CALLBACK"
-    default_message = "the authorization response is malformed"
-
-
-class ProviderDeniedError(SignInError):
-    """The provider answered the authorization request with an error (RFC 6749 §4.1.2.1),
-    typically ``access_denied`` when the user declined.
-
-    ``error``, ``error_description`` and ``error_uri`` are the provider's words,
-    untrusted (cut and stripped of control characters, but not escaped):
-    ``render_html()`` escapes them; escape them yourself anywhere else.
-    """
-
-    code = "AUTH_OAUTH_PROVIDER_DENIED"
-    default_message = "the provider refused the sign-in"
-    public_message = "The sign-in was cancelled or refused by the provider."
-
-    def __init__(
-        self, error: str, error_description: str | None = None, error_uri: str | None = None
-    ) -> None:
-        self.error = safe_excerpt(error, 100)
-        self.error_description = (
-            None if error_description is None else safe_excerpt(error_description, 500)
-        )
-        self.error_uri = None if error_uri is None else safe_excerpt(error_uri, 500)
-        # The message (logged, maybe shown by a careless page) holds only a
-        # sanitised code; the provider's own text stays in the attributes.
-        super().__init__(f"the provider answered {_ERROR_CODE_UNSAFE.sub('?', self.error)!r}")
-
-    def _details_html(self) -> str:
-        parts = [f"<p>The provider said: <code>{html.escape(self.error)}</code></p>"]
-        if self.error_description:
-            parts.append(f"<p>{html.escape(self.error_description)}</p>")
-        return "".join(parts)
-
-
-class LinkMismatchError(SignInError):
-    """A link flow finished without the signed-in user that started it."""
-
-    code = "AUTH_OAUTH_LINK_MISMATCH"
-    default_message = "the account link was started by another user"
-    public_message = "Sign in with the account you started linking from, then try again."
-    status = 403
-
-
-class LinkReauthenticationRequiredError(SignInError, ReauthenticationRequiredError):
-    """A link flow reached the callback in a session that is no longer recent enough
-    (or started from one that was not): linking needs a recent sign-in, at the
-    start and again at the callback. Also an ``accounts.ReauthenticationRequiredError``."""
-
-    code = "AUTH_OAUTH_REAUTHENTICATION_REQUIRED"
-    default_message = "linking needs a recent sign-in"
-    public_message = "Confirm it is you (sign in again), then start linking again."
-    status = 403
-
-
-class IdentityInUseError(SignInError):
-    """The provider identity to link already belongs to another user."""
-
-    code = "AUTH_OAUTH_IDENTITY_IN_USE"
-    default_message = "this provider account is linked to another user"
-    public_message = "This account is already linked to another user."
-    status = 409
-
-
-class ProviderFailedError(SignInError):
-    """The code exchange or the user request failed: ``cause`` is the provider's
-    ``OAuthError`` (``OAuthProviderError``, ``OAuthResponseError``, ``OAuthTransportError``
-    or an id_token error), whose ``status`` this error takes (400 for a refused
-    code, 502 when the provider failed)."""
-
-    code = "AUTH_OAUTH_PROVIDER_FAILED"
-    default_message = "the provider could not complete the sign-in"
-    public_message = "The provider could not complete the sign-in. Please try again."
-
-    def __init__(self, cause: OAuthError) -> None:
-        super().__init__(f"the provider could not complete the sign-in: {cause.message}")
-        self.cause = cause
-        self.status = cause.status  # type: ignore[misc]  # per instance: the cause's
 
 
 # Results
@@ -351,152 +199,16 @@ class FlowResult:
     headers: Mapping[str, str] = field(default_factory=lambda: RESPONSE_HEADERS, repr=False)
 
 
-# The transaction
-
-
-@dataclass(frozen=True, slots=True)
-class _Transaction:
-    """What ``start`` hands to ``callback`` through the browser, sealed.
-
-    A link flow sets ``link_user_id``, ``link_session_id`` (the session that
-    started it) and ``link_max_age`` (seconds of the re-authentication window)
-    together; a sign-in sets none of them.
-    """
-
-    provider: str
-    state: str = field(repr=False)
-    code_verifier: str | None = field(repr=False)
-    nonce: str | None = field(repr=False)
-    issuer: str | None
-    issuer_required: bool
-    next: str
-    link_user_id: str | None
-    expires_at: int
-    link_session_id: str | None = field(default=None, repr=False)
-    link_max_age: int | None = None
-
-    def to_json(self) -> bytes:
-        data = {
-            "v": _TRANSACTION_VERSION,
-            "p": self.provider,
-            "s": self.state,
-            "cv": self.code_verifier,
-            "n": self.nonce,
-            "i": self.issuer,
-            "ir": self.issuer_required,
-            "r": self.next,
-            "l": self.link_user_id,
-            "ls": self.link_session_id,
-            "la": self.link_max_age,
-            "e": self.expires_at,
-        }
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-
-    @classmethod
-    def from_json(cls, raw: bytes) -> _Transaction | None:
-        """The transaction in ``raw``, or None if it is not exactly one of ours.
-
-        Only this server can have sealed it, so a failure here means a bug or a
-        leaked key; every field is checked all the same.
-        """
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError):
-            return None
-        if not isinstance(data, dict) or data.keys() != _TRANSACTION_KEYS:
-            return None
-        if data["v"] != _TRANSACTION_VERSION:
-            return None
-        provider, state, verifier, nonce = data["p"], data["s"], data["cv"], data["n"]
-        issuer, required, next_ = data["i"], data["ir"], data["r"]
-        link, link_session, link_age, expires = data["l"], data["ls"], data["la"], data["e"]
-        link_valid = (link is None and link_session is None and link_age is None) or (
-            _is_key_part(link)
-            and _is_key_part(link_session)
-            and type(link_age) is int
-            and 0 < link_age <= _MAX_LINK_AGE
-        )
-        valid = (
-            _is_key_part(provider)
-            and isinstance(state, str)
-            and 22 <= len(state) <= 128
-            and _B64URL.fullmatch(state) is not None
-            and (verifier is None or (isinstance(verifier, str) and _VERIFIER.fullmatch(verifier)))
-            and (nonce is None or (isinstance(nonce, str) and 0 < len(nonce) <= 255))
-            and (issuer is None or (isinstance(issuer, str) and 0 < len(issuer) <= 2048))
-            and isinstance(required, bool)
-            and isinstance(next_, str)
-            and safe_next(next_, "") == next_
-            and link_valid
-            and type(expires) is int
-        )
-        if not valid:
-            return None
-        return cls(
-            provider,
-            state,
-            verifier,
-            nonce,
-            issuer,
-            required,
-            next_,
-            link,
-            expires,
-            link_session,
-            link_age,
-        )
-
-
-def _is_key_part(value: object) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= _MAX_KEY_PART
-
-
 def _is_provider_user_id(value: object) -> bool:
     """A usable provider user id: 1 to 255 characters of storable text, no control
     character (a NUL would reach the database, which PostgreSQL refuses)."""
-    if not _is_key_part(value) or _CONTROL.search(cast(str, value)):
+    if not is_key_part(value) or _CONTROL.search(cast(str, value)):
         return False
     try:
         cast(str, value).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate, from JSON's \ud800
         return False
     return True
-
-
-class _ConsumedStates:
-    """The states this process has seen at a callback, until their transactions expire.
-
-    A replayed callback (same cookie, same code) is refused here before any
-    request to the provider. It is per process: across processes or after a
-    restart the provider's own rule that a code is redeemed once (RFC 6749
-    §4.1.2) is what stops the replay, and the browser's cookie is deleted by the
-    first answer anyway. Past ``limit`` entries the oldest are forgotten first.
-    """
-
-    def __init__(self, limit: int = _CONSUMED_STATES_LIMIT) -> None:
-        self._lock = threading.Lock()
-        self._seen: OrderedDict[bytes, int] = OrderedDict()
-        self._limit = limit
-
-    def consume(self, state: str, expires_at: int, now: int) -> bool:
-        """Mark ``state`` used; False if it already was."""
-        # Only a digest is kept, so the states themselves never sit in memory.
-        digest = hashlib.sha256(state.encode("ascii")).digest()
-        with self._lock:
-            # Looked up before anything is forgotten: at the limit, a replay of
-            # the oldest state must still be refused.
-            expiry = self._seen.get(digest)
-            if expiry is not None and expiry >= now:
-                return False
-            # Expired entries go first; a live one only to make room for this state.
-            while self._seen:
-                oldest, expiry = next(iter(self._seen.items()))
-                if expiry >= now and len(self._seen) < self._limit:
-                    break
-                del self._seen[oldest]
-            self._seen.pop(digest, None)
-            self._seen[digest] = expires_at
-            return True
 
 
 # What the flows yield: calls of the Lucia and of a provider's HTTP flow
@@ -571,7 +283,7 @@ class SignInFlow:
                     "(pass a mapping such as {'corp': OpenIDConnect(...)} to name a provider "
                     "whose name is a URL)"
                 )
-            if not _is_key_part(provider.name):
+            if not is_key_part(provider.name):
                 raise ValueError("a provider's name must be 1 to 255 characters")
             if route_name in self.providers:
                 raise ValueError(f"two providers are named {route_name!r}")
@@ -599,12 +311,12 @@ class SignInFlow:
             transaction_cookie_name, "", self._cookie_attributes
         ).name
         self._sealer = Sealer(
-            self.transaction_cookie_name, _secrets(secret_keys), max_length=_MAX_COOKIE_VALUE
+            self.transaction_cookie_name, _secrets(secret_keys), max_length=MAX_COOKIE_VALUE
         )
         self._warned_process_key = False
         self.link_by_verified_email = link_by_verified_email
         self.user_attributes = user_attributes or default_user_attributes
-        self._consumed = _ConsumedStates()
+        self._consumed = ConsumedStates()
 
     def __repr__(self) -> str:
         return f"SignInFlow(providers={list(self.providers)!r})"
@@ -619,7 +331,7 @@ class SignInFlow:
             key = secret_bytes(secret)
         except (TypeError, ValueError):
             return False
-        self._sealer = Sealer(self.transaction_cookie_name, [key], max_length=_MAX_COOKIE_VALUE)
+        self._sealer = Sealer(self.transaction_cookie_name, [key], max_length=MAX_COOKIE_VALUE)
         return True
 
     # Cookies
@@ -631,12 +343,12 @@ class SignInFlow:
         )
         return Cookie(self.transaction_cookie_name, "", attributes)
 
-    def _seal(self, transaction: _Transaction) -> str:
+    def _seal(self, transaction: Transaction) -> str:
         return self._sealer.seal(transaction.to_json())
 
-    def _open(self, value: str) -> _Transaction | None:
+    def _open(self, value: str) -> Transaction | None:
         raw = self._sealer.open(value)
-        return None if raw is None else _Transaction.from_json(raw)
+        return None if raw is None else Transaction.from_json(raw)
 
     def _provider(self, name: object) -> OAuthProvider | None:
         return self.providers.get(name) if isinstance(name, str) else None
@@ -697,7 +409,7 @@ class SignInFlow:
         link_age: int | None = None
         if link_session is not None:
             if not isinstance(link_session, Session) or not (
-                _is_key_part(link_session.user_id) and _is_key_part(link_session.id)
+                is_key_part(link_session.user_id) and is_key_part(link_session.id)
             ):
                 raise TypeError("link_session must be the signed-in user's current Session")
             link_age = _link_age(link_max_age)
@@ -717,7 +429,7 @@ class SignInFlow:
         code_verifier = generate_code_verifier() if provider.uses_pkce else None
         nonce = generate_nonce() if provider.uses_nonce else None
         url = provider.create_authorization_url(state, code_verifier, scopes=scopes, nonce=nonce)
-        transaction = _Transaction(
+        transaction = Transaction(
             provider=provider_name,
             state=state,
             code_verifier=code_verifier,
@@ -943,7 +655,7 @@ class SignInFlow:
             cookies=(self.auth.create_session_cookie(session), self.clear_transaction_cookie()),
         )
 
-    def _check_link(self, transaction: _Transaction, current: Session | None) -> None:
+    def _check_link(self, transaction: Transaction, current: Session | None) -> None:
         """A link finishes only in the session that started it, while it is recent."""
         if (
             current is None
@@ -1033,7 +745,7 @@ def _link_age(max_age: timedelta) -> int:
     if not isinstance(max_age, timedelta):
         raise TypeError("link_max_age must be a timedelta")
     seconds = int(max_age.total_seconds())
-    if not 0 < seconds <= _MAX_LINK_AGE:
+    if not 0 < seconds <= MAX_LINK_AGE:
         raise ValueError("link_max_age must be 1 second to 1 day")
     return seconds
 
