@@ -3,6 +3,7 @@ pieces every integration uses. At the HTTP level: tests/integrations/test_duplic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -97,21 +98,22 @@ def test_sec48_a_cookie_is_cleared_only_when_none_sent_can_be_valid(
 def test_sec48_one_cookie_takes_the_direct_path(
     auth: Lucia, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The usual request holds one session cookie: no flow is driven for it.
+    # The usual request holds one session cookie: it goes straight to
+    # validate_session, not through the walk over several cookies.
     user = auth.create_user("github", "1")
     session = auth.create_session(user.id)
-    driven: list[str] = []
-    run = Lucia._run
+    walked: list[int] = []
+    walk = Lucia._first_valid
 
-    def spy(self: Lucia, flow: object) -> object:
-        driven.append(getattr(flow, "__name__", "?"))
-        return run(self, flow)  # type: ignore[arg-type]
+    def spy(self: Lucia, tokens: Sequence[str]) -> object:
+        walked.append(len(tokens))
+        return walk(self, tokens)
 
-    monkeypatch.setattr(Lucia, "_run", spy)
+    monkeypatch.setattr(Lucia, "_first_valid", spy)
     assert auth.validate_session_tokens([session.token or ""]) is not None
-    assert driven == []
+    assert walked == []
     assert auth.validate_session_tokens([A, session.token or ""]) is not None
-    assert driven == ["_validate_session_tokens"]
+    assert walked == [2]
 
 
 def _reference(header: str, name: str, limit: int) -> list[str]:

@@ -1,50 +1,30 @@
 """``Lucia`` and ``AsyncLucia``: users, keys, sessions and cookies.
 
-Each operation is written once, as a generator that yields the I/O it needs
-(an adapter call, or a CPU-heavy password hash) and receives the result. The
-sync ``Lucia`` runs those steps inline; ``AsyncLucia`` awaits the adapter's
-coroutines and runs password hashing on a bounded pool of worker threads so
-the event loop never blocks nor starves. Neither class holds logic of its own
-beyond that driving. One exception, for speed only: ``validate_session`` (sync
-and async) runs the read and the pure ``_session_verdict`` itself in the common
-case (no write due), the same steps the flow takes.
+The operations are written once, as async code, in ``lucia/_async/core.py``
+(``AsyncLucia``); the sync ``Lucia`` in ``lucia/_sync/core.py`` is generated
+from it (``scripts/generate_sync.py``). This module keeps what has no I/O and
+so is the same for both: configuration, cookies and request headers, the pure
+session verdict, the checks of untrusted text and of the adapter's flavour; and
+it is where both classes are imported from.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextvars
 import enum
-import functools
 import hashlib
 import inspect
 import json
-import logging
-import os
 import re
 import secrets
 import sys
-import threading
-from collections.abc import Callable, Coroutine, Generator, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Final, Generic, Literal, TypeVar, cast
 
-from lucia import sessions as _tokens
-from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress
-from lucia.adapters.base import (
-    Adapter,
-    AsyncAdapter,
-    AsyncSessionAdapter,
-    AsyncUserAdapter,
-    KeyRecord,
-    SessionAdapter,
-    SessionRecord,
-    TokenRecord,
-    UserAdapter,
-    UserRecord,
-)
+from lucia._concurrency import HASH_WORKERS, default_hash_executor
+from lucia.adapters.base import KeyRecord, SessionRecord
 from lucia.cookies import (
     MAX_COOKIE_AGE,
     Cookie,
@@ -53,33 +33,24 @@ from lucia.cookies import (
     read_cookie,
     read_cookies,
 )
-from lucia.errors import (
-    DuplicateKeyError,
-    InvalidCredentialsError,
-    InvalidKeyError,
-    InvalidTokenError,
-    KeyNotFoundError,
-    LastKeyError,
-    LuciaError,
-    UserNotFoundError,
-)
-from lucia.models import Key, Session, Token, User
+from lucia.errors import InvalidKeyError
+from lucia.models import Key, Session
 from lucia.passwords import PasswordHasher, PasswordPolicy
-from lucia.sessions import DEFAULT_ABSOLUTE_LIFETIME, SessionPolicy, utc_now
+from lucia.sessions import DEFAULT_ABSOLUTE_LIFETIME, SessionPolicy, utc_now, verify_secret
 
-__all__ = ["AsyncLucia", "Lucia"]
+__all__ = [
+    "HASH_WORKERS",
+    "MAX_SESSION_COOKIES",
+    "AsyncLucia",
+    "Lucia",
+    "default_hash_executor",
+    "generate_user_id",
+    "hash_one_time_token",
+]
 
-logger = logging.getLogger("lucia")
-
-T = TypeVar("T")
 UA = TypeVar("UA")
 SA = TypeVar("SA")
-
-# What a flow yields: (target, what, args). For USERS and SESSIONS ``what`` is
-# the adapter method's name; for CPU it is the function to run off the loop.
-_USERS, _SESSIONS, _CPU = 0, 1, 2
-_Op = tuple[int, Any, tuple[Any, ...]]
-_Flow = Generator[_Op, Any, T]
+JA = TypeVar("JA")
 
 
 class _Outcome(enum.Enum):
@@ -103,39 +74,6 @@ _MAX_KEY_PART = 255
 # keeps what one request can cost in session reads small.
 MAX_SESSION_COOKIES: Final = 4
 _GET_OR_CREATE_ATTEMPTS = 3
-
-# Password hashing (Argon2id, ~tens of ms of CPU each) for AsyncLucia runs on
-# this pool unless the application passes its own ``hash_executor``. asyncio's
-# default executor has min(32, CPUs + 4) threads: a storm of sign-ins then
-# takes every core and the event loop (cheap requests) starves. One thread
-# fewer than the CPUs leaves a core to the loop. The pool is module-wide, not
-# per AsyncLucia, so the bound holds however many instances an application
-# builds; its threads start on first use and concurrent.futures joins them at
-# interpreter exit, so there is nothing for an application to close.
-HASH_WORKERS = max(1, (os.cpu_count() or 2) - 1)
-_hash_pool: ThreadPoolExecutor | None = None
-_hash_pool_lock = threading.Lock()
-
-
-def default_hash_executor() -> Executor:
-    """lucia's shared pool for password hashing (``HASH_WORKERS`` threads), made on first use."""
-    global _hash_pool
-    with _hash_pool_lock:
-        if _hash_pool is None:
-            _hash_pool = ThreadPoolExecutor(HASH_WORKERS, thread_name_prefix="lucia-hash")
-        return _hash_pool
-
-
-def _forget_hash_pool() -> None:
-    # A forked child has none of the parent's threads; a pool that believes it
-    # has them would never run a task, so the child makes its own.
-    global _hash_pool, _hash_pool_lock
-    _hash_pool = None
-    _hash_pool_lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
-    os.register_at_fork(after_in_child=_forget_hash_pool)
 
 
 def generate_user_id() -> str:
@@ -238,10 +176,21 @@ def _key(record: KeyRecord) -> Key:
     )
 
 
-class _LuciaBase(Generic[UA, SA]):
-    """Configuration, the operations as flows, and the cookie helpers both flavours share."""
+class _LuciaBase(Generic[UA, SA, JA]):
+    """What ``Lucia`` and ``AsyncLucia`` share: configuration, cookies and request
+    headers, and the session verdict; none of it does I/O.
 
+    ``UA`` is the user store's type, ``SA`` the session store's, ``JA`` the type
+    of a store that keeps both (read in one round trip).
+    """
+
+    # Whether the operations are coroutines: read from the class itself, so the
+    # generated sync class needs no line of its own.
     _is_async: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._is_async = inspect.iscoroutinefunction(getattr(cls, "validate_session", None))
 
     def __init__(
         self,
@@ -272,7 +221,7 @@ class _LuciaBase(Generic[UA, SA]):
         # session is read with its user in one round trip.
         self.session_adapter: SA = session_adapter or cast(SA, adapter)
         self._joined = session_adapter is None
-        self._targets: tuple[Any, Any] = (adapter, self.session_adapter)
+        self._joined_adapter: JA | None = cast(JA, adapter) if self._joined else None
         self.session_policy = SessionPolicy(session_expires_in, session_absolute_lifetime)
         absolute = self._absolute_lifetime = self.session_policy.absolute_lifetime
         if absolute is not None and absolute < session_expires_in:
@@ -383,219 +332,6 @@ class _LuciaBase(Generic[UA, SA]):
         """The token from an ``Authorization: Bearer`` header, or None. Never raises."""
         return read_bearer_token(authorization_header)
 
-    # Users and keys
-
-    def _create_user(
-        self,
-        provider_id: str,
-        provider_user_id: str,
-        password: str | None,
-        attributes: dict[str, Any] | None,
-        user_id: str | None,
-    ) -> _Flow[User]:
-        _check_key(provider_id, provider_user_id)
-        attrs = _attributes(attributes)
-        hashed = None
-        if password is not None:
-            self.password_policy.check(password)
-            hashed = yield (_CPU, self.password_hasher.hash, (password,))
-        user = UserRecord(user_id or generate_user_id(), attrs)
-        key = KeyRecord(provider_id, provider_user_id, user.id, hashed)
-        yield (_USERS, "insert_user", (user, key, self.clock()))
-        logger.info("user created", extra={"user_id": user.id, "provider_id": provider_id})
-        return User(user.id, attrs)
-
-    def _get_user(self, user_id: str) -> _Flow[User | None]:
-        record: UserRecord | None = yield (_USERS, "get_user", (user_id,))
-        return record
-
-    def _get_user_by_key(self, provider_id: str, provider_user_id: str) -> _Flow[User | None]:
-        if not (_storable(provider_id) and _storable(provider_user_id)):
-            return None  # no store holds such a key
-        found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
-        return None if found is None else found[0]
-
-    def _get_or_create_user(
-        self, provider_id: str, provider_user_id: str, attributes: dict[str, Any] | None
-    ) -> _Flow[tuple[User, bool]]:
-        _check_key(provider_id, provider_user_id)
-        attrs = _attributes(attributes)
-        # The store's unique key decides the race: every loser of the insert
-        # reads the winner's user. The loop only matters if the key is deleted
-        # between the failed insert and the read.
-        for _ in range(_GET_OR_CREATE_ATTEMPTS):
-            found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
-            if found is not None:
-                return found[0], False
-            user = UserRecord(generate_user_id(), attrs)
-            key = KeyRecord(provider_id, provider_user_id, user.id, None)
-            try:
-                yield (_USERS, "insert_user", (user, key, self.clock()))
-            except DuplicateKeyError:
-                continue
-            logger.info("user created", extra={"user_id": user.id, "provider_id": provider_id})
-            return User(user.id, attrs), True
-        raise LuciaError("the key kept changing while signing in; try again")
-
-    def _authenticate(self, provider_id: str, provider_user_id: str, password: str) -> _Flow[User]:
-        hasher = self.password_hasher
-        if not isinstance(password, str) or len(password) > self.password_policy.max_length:
-            # Refused before any hashing: an oversized password must not buy CPU time.
-            raise InvalidCredentialsError()
-        found: tuple[User, KeyRecord] | None = None
-        if _storable(provider_id) and _storable(provider_user_id):
-            found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
-        hashed = None if found is None else found[1].hashed_password
-        if found is None or hashed is None:
-            # Same work and same error as a wrong password: no account enumeration.
-            yield (_CPU, hasher.dummy_verify, (password,))
-            logger.info("sign-in failed", extra={"provider_id": provider_id})
-            raise InvalidCredentialsError()
-        user = found[0]
-        if not (yield (_CPU, hasher.verify, (hashed, password))):
-            logger.info("sign-in failed", extra={"provider_id": provider_id, "user_id": user.id})
-            raise InvalidCredentialsError()
-        if hasher.needs_rehash(hashed):
-            rehashed = yield (_CPU, hasher.hash, (password,))
-            yield (_USERS, "update_key_password", (provider_id, provider_user_id, rehashed))
-            logger.info("password rehashed", extra={"user_id": user.id})
-        return user
-
-    def _add_key(
-        self, user_id: str, provider_id: str, provider_user_id: str, password: str | None
-    ) -> _Flow[Key]:
-        _check_key(provider_id, provider_user_id)
-        hashed = None
-        if password is not None:
-            self.password_policy.check(password)
-            hashed = yield (_CPU, self.password_hasher.hash, (password,))
-        record = KeyRecord(provider_id, provider_user_id, user_id, hashed)
-        yield (_USERS, "insert_key", (record,))
-        logger.info("key added", extra={"user_id": user_id, "provider_id": provider_id})
-        return _key(record)
-
-    def _get_user_keys(self, user_id: str) -> _Flow[list[Key]]:
-        records: list[KeyRecord] = yield (_USERS, "get_user_keys", (user_id,))
-        return [_key(record) for record in records]
-
-    def _delete_key(self, provider_id: str, provider_user_id: str) -> _Flow[None]:
-        if not (_storable(provider_id) and _storable(provider_user_id)):
-            return
-        if (yield (_USERS, "delete_key", (provider_id, provider_user_id))):
-            logger.info("key deleted", extra={"provider_id": provider_id})
-
-    def _unlink_provider(
-        self, user_id: str, provider_id: str, provider_user_id: str | None
-    ) -> _Flow[int]:
-        if not (
-            _storable(user_id)
-            and _storable(provider_id)
-            and (provider_user_id is None or _storable(provider_user_id))
-        ):
-            raise KeyNotFoundError()  # no store holds such a key
-        # One store operation decides and deletes: a check here followed by
-        # deletes would let two concurrent unlinks both pass and lock the user out.
-        count: int | None = yield (
-            _USERS,
-            "delete_provider_keys",
-            (user_id, provider_id, provider_user_id),
-        )
-        if count is None:
-            raise LastKeyError()
-        if count == 0:
-            raise KeyNotFoundError()
-        logger.info("keys unlinked", extra={"user_id": user_id, "provider_id": provider_id})
-        return count
-
-    def _update_key_password(
-        self,
-        provider_id: str,
-        provider_user_id: str,
-        password: str | None,
-        invalidate_sessions: bool,
-    ) -> _Flow[None]:
-        if not (_storable(provider_id) and _storable(provider_user_id)):
-            raise KeyNotFoundError()
-        found = yield (_USERS, "get_user_by_key", (provider_id, provider_user_id))
-        if found is None:
-            raise KeyNotFoundError()
-        hashed = None
-        if password is not None:
-            self.password_policy.check(password)
-            hashed = yield (_CPU, self.password_hasher.hash, (password,))
-        if not (yield (_USERS, "update_key_password", (provider_id, provider_user_id, hashed))):
-            raise KeyNotFoundError()
-        user_id = found[0].id
-        logger.info("password changed", extra={"user_id": user_id, "provider_id": provider_id})
-        if invalidate_sessions:
-            yield (_SESSIONS, "delete_user_sessions", (user_id,))
-            logger.info("sessions revoked", extra={"user_id": user_id})
-
-    def _update_user_attributes(self, user_id: str, attributes: dict[str, Any]) -> _Flow[User]:
-        attrs = _attributes(attributes)
-        record: UserRecord | None = yield (_USERS, "update_user_attributes", (user_id, attrs))
-        if record is None:
-            raise UserNotFoundError()
-        return record
-
-    def _delete_user(self, user_id: str) -> _Flow[None]:
-        if not self._joined:
-            yield (_SESSIONS, "delete_user_sessions", (user_id,))
-        yield (_USERS, "delete_user", (user_id,))
-        logger.info("user deleted", extra={"user_id": user_id})
-
-    # Sessions
-
-    def _create_session(self, user_id: str, attributes: dict[str, Any] | None) -> _Flow[Session]:
-        attrs = _attributes(attributes)
-        if not self._joined and (yield (_USERS, "get_user", (user_id,))) is None:
-            raise UserNotFoundError()
-        now = self.clock().replace(microsecond=0)
-        session_id = _tokens.generate_session_id()
-        secret = _tokens.generate_session_secret()
-        expires_at = self.session_policy.new_expiry(now)
-        record = SessionRecord(
-            session_id,
-            user_id,
-            expires_at,
-            now,
-            attributes=attrs,
-            secret_hash=_tokens.hash_secret(secret),
-        )
-        yield (_SESSIONS, "insert_session", (record,))
-        logger.info("session created", extra={"user_id": user_id})
-        # Set only now, so no store ever sees the token.
-        record.fresh = True
-        record.token = _tokens.create_token(session_id, secret)
-        return record
-
-    def _validate_session(self, token: str) -> _Flow[tuple[Session, User] | None]:
-        parsed = _tokens.parse_token(token)
-        if parsed is None:
-            return None
-        session_id, secret = parsed
-        user: UserRecord | None = None
-        if self._joined:
-            found = yield (_SESSIONS, "get_session_and_user", (session_id,))
-            if found is None:
-                return None
-            record, user = found
-        else:
-            record = yield (_SESSIONS, "get_session", (session_id,))
-            if record is None:
-                return None
-        verdict = self._session_verdict(record, secret, self.clock())
-        if verdict is _VALID and user is not None:
-            return record, user  # the common case, without a second generator
-        return (yield from self._settle_session(token, record, user, verdict))
-
-    def _validate_session_tokens(self, tokens: Sequence[str]) -> _Flow[tuple[Session, User] | None]:
-        for token in tokens[:MAX_SESSION_COOKIES]:
-            found = yield from self._validate_session(token)
-            if found is not None:
-                return found
-        return None
-
     def _session_verdict(self, record: SessionRecord, secret: str, now: datetime) -> _Verdict:
         """What a session row read for ``secret`` at ``now`` calls for; pure, no I/O.
 
@@ -603,7 +339,7 @@ class _LuciaBase(Generic[UA, SA]):
         caller's to delete). ``_EXPIRED``: refuse and delete the row. ``_VALID``:
         accept as read. A datetime: accept and renew the expiry to it.
         """
-        if not _tokens.verify_secret(secret, record.secret_hash):
+        if not verify_secret(secret, record.secret_hash):
             return _REFUSE
         expires_at = record.expires_at
         if now >= expires_at:
@@ -617,532 +353,7 @@ class _LuciaBase(Generic[UA, SA]):
         renewed = self.session_policy.renewed_expiry(expires_at, record.created_at, now)
         return _VALID if renewed is None else renewed
 
-    def _settle_session(
-        self, token: str, record: SessionRecord, user: UserRecord | None, verdict: _Verdict
-    ) -> _Flow[tuple[Session, User] | None]:
-        """Carry out ``verdict`` on a session read for ``token``: the writes it calls
-        for, and (with a separate session store, ``user`` None) the user's lookup."""
-        if verdict is _REFUSE:
-            return None
-        if verdict is _EXPIRED:
-            yield (_SESSIONS, "delete_session", (record.id,))
-            return None
-        if user is None:
-            user = yield (_USERS, "get_user", (record.user_id,))
-            if user is None:
-                yield (_SESSIONS, "delete_session", (record.id,))
-                return None
-        if isinstance(verdict, datetime):
-            yield (_SESSIONS, "update_session_expiry", (record.id, verdict))
-            record.expires_at = verdict
-            record.fresh = True
-            record.token = token
-        return record, user
 
-    def _get_user_sessions(self, user_id: str) -> _Flow[list[Session]]:
-        records: list[SessionRecord] = yield (_SESSIONS, "get_user_sessions", (user_id,))
-        now = self.clock()
-        return [record for record in records if record.expires_at > now]
-
-    def _invalidate_session(self, session_id: str) -> _Flow[None]:
-        yield (_SESSIONS, "delete_session", (session_id,))
-        # The id only: it names the session, and cannot sign anyone in without its secret.
-        logger.info("session invalidated", extra={"session_id": session_id})
-
-    def _invalidate_user_sessions(self, user_id: str) -> _Flow[None]:
-        yield (_SESSIONS, "delete_user_sessions", (user_id,))
-        logger.info("sessions revoked", extra={"user_id": user_id})
-
-    def _invalidate_other_sessions(self, user_id: str, keep_session_id: str) -> _Flow[int]:
-        sessions = yield from self._get_user_sessions(user_id)
-        others = [session.id for session in sessions if session.id != keep_session_id]
-        for session_id in others:
-            yield (_SESSIONS, "delete_session", (session_id,))
-        logger.info("sessions revoked", extra={"user_id": user_id, "count": len(others)})
-        return len(others)
-
-    def _delete_expired_sessions(
-        self, batch_size: int | None, progress: PurgeProgress | None
-    ) -> _Flow[int]:
-        # The batching arguments go to the store only when asked for, so a store
-        # written against the one-argument form keeps working.
-        args: tuple[Any, ...] = (self.clock(),)
-        if batch_size is not None or progress is not None:
-            args += (PURGE_BATCH_SIZE if batch_size is None else batch_size, progress)
-        count: int = yield (_SESSIONS, "delete_expired_sessions", args)
-        return count
-
-    # One-time tokens (kept by the user store, next to the users they belong to)
-
-    def _create_token(
-        self,
-        user_id: str,
-        purpose: str,
-        expires_in: timedelta,
-        data: dict[str, Any] | None,
-    ) -> _Flow[str]:
-        _check_purpose(purpose)
-        if not isinstance(expires_in, timedelta) or expires_in <= timedelta(0):
-            raise ValueError("expires_in must be a positive timedelta")
-        attrs = _attributes(data)
-        now = self.clock().replace(microsecond=0)
-        token = secrets.token_urlsafe(_ONE_TIME_TOKEN_BYTES)
-        record = TokenRecord(_sha256(token), user_id, purpose, now + expires_in, now, attrs)
-        yield (_USERS, "insert_token", (record,))
-        logger.info("token created", extra={"user_id": user_id, "purpose": purpose})
-        return token
-
-    def _consume_token(self, token: str, purpose: str) -> _Flow[Token]:
-        _check_purpose(purpose)
-        id_hash = hash_one_time_token(token)
-        found = None
-        if id_hash is not None:
-            found = yield (_USERS, "consume_token", (id_hash, purpose, self.clock()))
-        if found is None:
-            # One error for malformed, unknown, used, expired and wrong purpose.
-            logger.info("token refused", extra={"purpose": purpose})
-            raise InvalidTokenError()
-        user_id, expires_at, token_data = found
-        logger.info("token used", extra={"user_id": user_id, "purpose": purpose})
-        return Token(user_id, purpose, expires_at, token_data)
-
-    def _delete_user_tokens(self, user_id: str, purpose: str) -> _Flow[None]:
-        _check_purpose(purpose)
-        yield (_USERS, "delete_user_tokens", (user_id, purpose))
-
-    def _delete_expired_tokens(self) -> _Flow[int]:
-        count: int = yield (_USERS, "delete_expired_tokens", (self.clock(),))
-        return count
-
-
-class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter]):
-    """The synchronous API (Flask, Django, scripts) over a sync adapter.
-
-    ``adapter`` stores users and keys, and sessions too unless a separate
-    ``session_adapter`` (for example Redis) is given. Password hashing runs on
-    the calling thread, or, given a ``hash_executor``, on it (the caller waits):
-    a threaded server can so bound how many Argon2id hashes run at once.
-    """
-
-    def _run(self, flow: _Flow[T]) -> T:
-        targets = self._targets
-        send = flow.send
-        try:
-            op = send(None)
-            while True:
-                target, what, args = op
-                try:
-                    if target != _CPU:
-                        result = getattr(targets[target], what)(*args)
-                    elif self.hash_executor is None:
-                        result = what(*args)
-                    else:
-                        result = self.hash_executor.submit(what, *args).result()
-                except Exception as exc:  # handed to the flow, which may handle it
-                    op = flow.throw(exc)
-                    continue
-                op = send(result)
-        except StopIteration as stop:
-            return cast(T, stop.value)
-
-    def create_user(
-        self,
-        provider_id: str,
-        provider_user_id: str,
-        *,
-        password: str | None = None,
-        attributes: dict[str, Any] | None = None,
-        user_id: str | None = None,
-    ) -> User:
-        """Create a user with its first key; ``DuplicateKeyError`` if the key exists.
-
-        A password is checked against the password policy (``InvalidPasswordError``)
-        and stored as an Argon2id hash.
-        """
-        return self._run(
-            self._create_user(provider_id, provider_user_id, password, attributes, user_id)
-        )
-
-    def get_user(self, user_id: str) -> User | None:
-        """The user with this id, or None."""
-        return self._run(self._get_user(user_id))
-
-    def get_user_by_key(self, provider_id: str, provider_user_id: str) -> User | None:
-        """The user who owns this key (exact, case-sensitive), or None."""
-        return self._run(self._get_user_by_key(provider_id, provider_user_id))
-
-    def get_or_create_user(
-        self, provider_id: str, provider_user_id: str, *, attributes: dict[str, Any] | None = None
-    ) -> tuple[User, bool]:
-        """The key's user, created with ``attributes`` if new; race-safe. The bool is "created"."""
-        return self._run(self._get_or_create_user(provider_id, provider_user_id, attributes))
-
-    def authenticate(self, provider_id: str, provider_user_id: str, password: str) -> User:
-        """The key's user if the password matches; ``InvalidCredentialsError`` otherwise.
-
-        An unknown key, a key without password and a wrong password cost the same
-        hashing work and raise the same error. A weaker hash is upgraded on success.
-        """
-        return self._run(self._authenticate(provider_id, provider_user_id, password))
-
-    def add_key(
-        self,
-        user_id: str,
-        provider_id: str,
-        provider_user_id: str,
-        *,
-        password: str | None = None,
-    ) -> Key:
-        """Link another way to sign in (``DuplicateKeyError``, ``UserNotFoundError``)."""
-        return self._run(self._add_key(user_id, provider_id, provider_user_id, password))
-
-    def get_user_keys(self, user_id: str) -> list[Key]:
-        """The user's keys."""
-        return self._run(self._get_user_keys(user_id))
-
-    def delete_key(self, provider_id: str, provider_user_id: str) -> None:
-        """Unlink a key; nothing happens if it does not exist."""
-        return self._run(self._delete_key(provider_id, provider_user_id))
-
-    def unlink_provider(
-        self, user_id: str, provider_id: str, provider_user_id: str | None = None
-    ) -> int:
-        """Delete the user's keys of ``provider_id`` (with ``provider_user_id``, only
-        that one); how many went.
-
-        Never leaves the user without a way to sign in: ``LastKeyError`` (nothing
-        deleted) when those are all of the user's keys, decided atomically by the
-        store, so of concurrent unlinks of a user's last two keys exactly one
-        succeeds. ``KeyNotFoundError`` when the user has no such key (someone
-        else's key counts as none).
-        """
-        return self._run(self._unlink_provider(user_id, provider_id, provider_user_id))
-
-    def update_key_password(
-        self,
-        provider_id: str,
-        provider_user_id: str,
-        password: str | None,
-        *,
-        invalidate_sessions: bool = True,
-    ) -> None:
-        """Set (None: remove) the key's password and sign the user out everywhere.
-
-        Create a new session for the current device afterwards. ``KeyNotFoundError``
-        when there is no such key.
-        """
-        return self._run(
-            self._update_key_password(provider_id, provider_user_id, password, invalidate_sessions)
-        )
-
-    def update_user_attributes(self, user_id: str, attributes: dict[str, Any]) -> User:
-        """Merge ``attributes`` into the user's (top-level keys replaced), atomically."""
-        return self._run(self._update_user_attributes(user_id, attributes))
-
-    def delete_user(self, user_id: str) -> None:
-        """Delete the user with its keys and sessions."""
-        return self._run(self._delete_user(user_id))
-
-    def create_session(self, user_id: str, *, attributes: dict[str, Any] | None = None) -> Session:
-        """A new session for the user; its ``token`` exists only on this object."""
-        return self._run(self._create_session(user_id, attributes))
-
-    def validate_session(self, token: str) -> tuple[Session, User] | None:
-        """The session and user for a token; None for unknown, malformed or expired tokens.
-
-        When less than half of the session's life is left it is extended and
-        ``fresh`` (set its cookie again).
-        """
-        # Every request runs this. With one store (session joined to its user)
-        # the common case is one read and a pure decision, so it runs them
-        # directly instead of driving the ``_validate_session`` flow: the same
-        # steps and the same ``_session_verdict``, without a generator round
-        # trip. The flow takes over only when a write is due.
-        if not self._joined:
-            return self._run(self._validate_session(token))
-        parsed = _tokens.parse_token(token)
-        if parsed is None:
-            return None
-        store: Adapter = self.session_adapter  # type: ignore[assignment]  # joined: an Adapter
-        found = store.get_session_and_user(parsed[0])
-        if found is None:
-            return None
-        record, user = found
-        verdict = self._session_verdict(record, parsed[1], self.clock())
-        if verdict is _VALID:
-            return record, user
-        if verdict is _REFUSE:
-            return None
-        return self._run(self._settle_session(token, record, user, verdict))
-
-    def validate_session_tokens(self, tokens: Sequence[str]) -> tuple[Session, User] | None:
-        """The session and user of the first of ``tokens`` that validates (see
-        ``validate_session``; at most ``MAX_SESSION_COOKIES`` are tried), or None.
-
-        For the tokens of ``read_session_cookies``: a cookie tossed beside the
-        real one neither hides it nor, being invalid, gets it cleared.
-        """
-        if len(tokens) == 1:
-            return self.validate_session(tokens[0])  # the usual request: the direct path
-        return self._run(self._validate_session_tokens(tokens))
-
-    def get_user_sessions(self, user_id: str) -> list[Session]:
-        """The user's unexpired sessions, oldest first (without tokens)."""
-        return self._run(self._get_user_sessions(user_id))
-
-    def invalidate_session(self, session_id: str) -> None:
-        """Delete a session (sign-out)."""
-        return self._run(self._invalidate_session(session_id))
-
-    def invalidate_user_sessions(self, user_id: str) -> None:
-        """Delete all of the user's sessions (sign out everywhere)."""
-        return self._run(self._invalidate_user_sessions(user_id))
-
-    def invalidate_other_sessions(self, user_id: str, keep_session_id: str) -> int:
-        """Delete the user's unexpired sessions but ``keep_session_id`` ("sign out
-        everywhere else"); how many went."""
-        return self._run(self._invalidate_other_sessions(user_id, keep_session_id))
-
-    def delete_expired_sessions(
-        self, *, batch_size: int | None = None, progress: PurgeProgress | None = None
-    ) -> int:
-        """Purge expired sessions; how many went.
-
-        The store deletes them in batches (``PURGE_BATCH_SIZE``, or ``batch_size``),
-        each committed on its own, so writers never wait behind the whole purge;
-        ``progress`` is called with each batch's count.
-        """
-        return self._run(self._delete_expired_sessions(batch_size, progress))
-
-    def create_token(
-        self,
-        user_id: str,
-        purpose: str,
-        *,
-        expires_in: timedelta,
-        data: dict[str, Any] | None = None,
-    ) -> str:
-        """A new single-use token for ``user_id``, valid for ``expires_in``.
-
-        The token (32 random bytes, base64url) exists only in the returned
-        string: the store keeps its SHA-256. Send it to the user once (an email
-        link) and never log it. ``data`` (a JSON object) comes back from
-        ``consume_token``. ``UserNotFoundError`` when there is no such user.
-        """
-        return self._run(self._create_token(user_id, purpose, expires_in, data))
-
-    def consume_token(self, token: str, purpose: str) -> Token:
-        """Use up ``token`` for ``purpose``: its ``Token`` (user, purpose, expiry, data).
-
-        Atomic: of concurrent calls with one token, exactly one succeeds.
-        ``InvalidTokenError`` (the same for every case) when the token is
-        malformed, unknown, used, expired or was made for another purpose.
-        """
-        return self._run(self._consume_token(token, purpose))
-
-    def delete_user_tokens(self, user_id: str, purpose: str) -> None:
-        """Delete the user's unused tokens of ``purpose`` (older links stop working)."""
-        return self._run(self._delete_user_tokens(user_id, purpose))
-
-    def delete_expired_tokens(self) -> int:
-        """Purge expired one-time tokens; how many went."""
-        return self._run(self._delete_expired_tokens())
-
-
-class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter]):
-    """The asyncio API (Starlette, FastAPI) over an async adapter; the same methods as
-    ``Lucia``, as coroutines.
-
-    Password hashing runs off the event loop, on ``hash_executor`` when given,
-    else on lucia's shared pool of ``HASH_WORKERS`` (CPUs - 1, at least 1)
-    threads: even a storm of sign-ins leaves a core to the loop. An executor
-    you pass is yours to shut down.
-    """
-
-    _is_async = True
-
-    async def _run(self, flow: _Flow[T]) -> T:
-        targets = self._targets
-        send = flow.send
-        try:
-            op = send(None)
-            while True:
-                target, what, args = op
-                try:
-                    if target == _CPU:
-                        # Like asyncio.to_thread (context variables go along), but
-                        # on the bounded pool rather than the loop's default one.
-                        call = functools.partial(contextvars.copy_context().run, what, *args)
-                        executor = self.hash_executor or default_hash_executor()
-                        result = await asyncio.get_running_loop().run_in_executor(executor, call)
-                    else:
-                        result = await getattr(targets[target], what)(*args)
-                except Exception as exc:  # handed to the flow, which may handle it
-                    op = flow.throw(exc)
-                    continue
-                op = send(result)
-        except StopIteration as stop:
-            return cast(T, stop.value)
-
-    async def create_user(
-        self,
-        provider_id: str,
-        provider_user_id: str,
-        *,
-        password: str | None = None,
-        attributes: dict[str, Any] | None = None,
-        user_id: str | None = None,
-    ) -> User:
-        """See ``Lucia.create_user``."""
-        return await self._run(
-            self._create_user(provider_id, provider_user_id, password, attributes, user_id)
-        )
-
-    async def get_user(self, user_id: str) -> User | None:
-        """See ``Lucia.get_user``."""
-        return await self._run(self._get_user(user_id))
-
-    async def get_user_by_key(self, provider_id: str, provider_user_id: str) -> User | None:
-        """See ``Lucia.get_user_by_key``."""
-        return await self._run(self._get_user_by_key(provider_id, provider_user_id))
-
-    async def get_or_create_user(
-        self, provider_id: str, provider_user_id: str, *, attributes: dict[str, Any] | None = None
-    ) -> tuple[User, bool]:
-        """See ``Lucia.get_or_create_user``."""
-        return await self._run(self._get_or_create_user(provider_id, provider_user_id, attributes))
-
-    async def authenticate(self, provider_id: str, provider_user_id: str, password: str) -> User:
-        """See ``Lucia.authenticate``."""
-        return await self._run(self._authenticate(provider_id, provider_user_id, password))
-
-    async def add_key(
-        self,
-        user_id: str,
-        provider_id: str,
-        provider_user_id: str,
-        *,
-        password: str | None = None,
-    ) -> Key:
-        """See ``Lucia.add_key``."""
-        return await self._run(self._add_key(user_id, provider_id, provider_user_id, password))
-
-    async def get_user_keys(self, user_id: str) -> list[Key]:
-        """See ``Lucia.get_user_keys``."""
-        return await self._run(self._get_user_keys(user_id))
-
-    async def delete_key(self, provider_id: str, provider_user_id: str) -> None:
-        """See ``Lucia.delete_key``."""
-        return await self._run(self._delete_key(provider_id, provider_user_id))
-
-    async def unlink_provider(
-        self, user_id: str, provider_id: str, provider_user_id: str | None = None
-    ) -> int:
-        """See ``Lucia.unlink_provider``."""
-        return await self._run(self._unlink_provider(user_id, provider_id, provider_user_id))
-
-    async def update_key_password(
-        self,
-        provider_id: str,
-        provider_user_id: str,
-        password: str | None,
-        *,
-        invalidate_sessions: bool = True,
-    ) -> None:
-        """See ``Lucia.update_key_password``."""
-        return await self._run(
-            self._update_key_password(provider_id, provider_user_id, password, invalidate_sessions)
-        )
-
-    async def update_user_attributes(self, user_id: str, attributes: dict[str, Any]) -> User:
-        """See ``Lucia.update_user_attributes``."""
-        return await self._run(self._update_user_attributes(user_id, attributes))
-
-    async def delete_user(self, user_id: str) -> None:
-        """See ``Lucia.delete_user``."""
-        return await self._run(self._delete_user(user_id))
-
-    async def create_session(
-        self, user_id: str, *, attributes: dict[str, Any] | None = None
-    ) -> Session:
-        """See ``Lucia.create_session``."""
-        return await self._run(self._create_session(user_id, attributes))
-
-    async def validate_session(self, token: str) -> tuple[Session, User] | None:
-        """See ``Lucia.validate_session``."""
-        # The same direct path as Lucia.validate_session, for the same reason:
-        # every request awaits this, and driving the flow costs a generator and
-        # its sends around the one read.
-        if not self._joined:
-            return await self._run(self._validate_session(token))
-        parsed = _tokens.parse_token(token)
-        if parsed is None:
-            return None
-        store: AsyncAdapter = self.session_adapter  # type: ignore[assignment]  # joined
-        found = await store.get_session_and_user(parsed[0])
-        if found is None:
-            return None
-        record, user = found
-        verdict = self._session_verdict(record, parsed[1], self.clock())
-        if verdict is _VALID:
-            return record, user
-        if verdict is _REFUSE:
-            return None
-        return await self._run(self._settle_session(token, record, user, verdict))
-
-    def validate_session_tokens(
-        self, tokens: Sequence[str]
-    ) -> Coroutine[Any, Any, tuple[Session, User] | None]:
-        """See ``Lucia.validate_session_tokens``; await what it returns."""
-        # A plain method handing back the coroutine to await, not a coroutine
-        # function of its own: the one-cookie request every middleware makes then
-        # awaits validate_session directly, without a second coroutine around it
-        # (measured: that wrapper cost as much as the rest of this change).
-        if len(tokens) == 1:
-            return self.validate_session(tokens[0])
-        return self._run(self._validate_session_tokens(tokens))
-
-    async def get_user_sessions(self, user_id: str) -> list[Session]:
-        """See ``Lucia.get_user_sessions``."""
-        return await self._run(self._get_user_sessions(user_id))
-
-    async def invalidate_session(self, session_id: str) -> None:
-        """See ``Lucia.invalidate_session``."""
-        return await self._run(self._invalidate_session(session_id))
-
-    async def invalidate_user_sessions(self, user_id: str) -> None:
-        """See ``Lucia.invalidate_user_sessions``."""
-        return await self._run(self._invalidate_user_sessions(user_id))
-
-    async def invalidate_other_sessions(self, user_id: str, keep_session_id: str) -> int:
-        """See ``Lucia.invalidate_other_sessions``."""
-        return await self._run(self._invalidate_other_sessions(user_id, keep_session_id))
-
-    async def delete_expired_sessions(
-        self, *, batch_size: int | None = None, progress: PurgeProgress | None = None
-    ) -> int:
-        """See ``Lucia.delete_expired_sessions``."""
-        return await self._run(self._delete_expired_sessions(batch_size, progress))
-
-    async def create_token(
-        self,
-        user_id: str,
-        purpose: str,
-        *,
-        expires_in: timedelta,
-        data: dict[str, Any] | None = None,
-    ) -> str:
-        """See ``Lucia.create_token``."""
-        return await self._run(self._create_token(user_id, purpose, expires_in, data))
-
-    async def consume_token(self, token: str, purpose: str) -> Token:
-        """See ``Lucia.consume_token``."""
-        return await self._run(self._consume_token(token, purpose))
-
-    async def delete_user_tokens(self, user_id: str, purpose: str) -> None:
-        """See ``Lucia.delete_user_tokens``."""
-        return await self._run(self._delete_user_tokens(user_id, purpose))
-
-    async def delete_expired_tokens(self) -> int:
-        """See ``Lucia.delete_expired_tokens``."""
-        return await self._run(self._delete_expired_tokens())
+# Both classes are defined from this module's helpers, so they are imported last.
+from lucia._async.core import AsyncLucia  # noqa: E402
+from lucia._sync.core import Lucia  # noqa: E402
