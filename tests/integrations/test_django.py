@@ -276,14 +276,6 @@ def test_sec13_transaction_cookie_attributes_and_deletion(env: Env) -> None:
     assert str(cookie(callback, TRANSACTION)["max-age"]) == "0"
 
 
-def test_sec8_no_store_when_a_session_is_read_or_set(env: Env) -> None:
-    assert "no-store" not in env.get("/").get("Cache-Control", "")
-    env.oidc_sign_in()
-    home = env.get("/")
-    assert home["Cache-Control"] == "no-store"
-    assert "Cookie" in home["Vary"]
-
-
 @pytest.mark.parametrize(
     ("view_vary", "expected"),
     [(None, "Cookie"), ("Accept-Language", "Accept-Language, Cookie"), ("cookie", "cookie")],
@@ -291,43 +283,17 @@ def test_sec8_no_store_when_a_session_is_read_or_set(env: Env) -> None:
 def test_sec8_vary_cookie_added_to_what_the_view_set(view_vary: str | None, expected: str) -> None:
     from django.http import HttpResponse
 
-    from lucia.integrations.django.middleware import _finish, _Plan
+    from lucia.integrations._middleware import RequestPlan
+    from lucia.integrations.django.conf import get_gate
+    from lucia.integrations.django.middleware import _finish
 
     response = HttpResponse("page")
     if view_vary is not None:
         response["Vary"] = view_vary
-    plan = _Plan(unsafe=False, exempt=False, cookie_tokens=["token"], bearer_token=None)
-    finished = _finish(response, plan, None, "auth_session")
+    plan = RequestPlan(cookie_tokens=["token"], bearer_token=None, unsafe_checked=False)
+    finished = _finish(response, plan, get_gate())
     assert finished["Vary"] == expected
     assert finished["Cache-Control"] == "no-store"
-
-
-@pytest.mark.parametrize(
-    "headers",
-    [{"HTTP_ORIGIN": "https://evil.example"}, {}, {"HTTP_ORIGIN": "null"}],
-)
-def test_sec14_cross_site_post_gets_403(env: Env, headers: dict[str, str]) -> None:
-    env.oidc_sign_in()
-    response = env.post("/change", **headers)
-    assert response.status_code == 403
-    assert env.post("/change", **SAME_SITE).content == b"changed"
-
-
-def test_sec14_exempt_route_skips_the_check_but_never_sees_the_cookie(env: Env) -> None:
-    env.oidc_sign_in()
-    response = env.post("/webhooks/github", HTTP_ORIGIN="https://github.example")
-    assert response.status_code == 200
-    assert response.content == b"hook user=False"
-    assert env.post("/webhooks-evil", HTTP_ORIGIN="https://evil.example").status_code == 403
-
-
-def test_sec14_bearer_token_without_cookie_skips_the_origin_check(env: Env) -> None:
-    user = get_lucia().create_user("email", "b@example.com")
-    session = get_lucia().create_session(user.id)
-    response = Client().post("/change", secure=True, HTTP_AUTHORIZATION=f"Bearer {session.token}")
-    assert response.content == b"changed"
-    bad = Client().post("/change", secure=True, HTTP_AUTHORIZATION="Bearer nope")
-    assert bad.status_code == 403
 
 
 def test_sec15_logout_is_origin_checked(env: Env) -> None:
@@ -347,29 +313,6 @@ def test_sec1_planted_cookie_is_not_adopted_at_oidc_sign_in(env: Env) -> None:
     assert COOKIE in callback.cookies
     assert env.adapter.get_session(planted.id) is None
     assert env.with_token("/me", planted.token).status_code == 401
-
-
-def test_sec2_unknown_cookie_is_anonymous_and_cleared(env: Env) -> None:
-    response = env.get("/me", HTTP_COOKIE=f"{COOKIE}=garbage.value")
-    assert response.status_code == 401
-    assert str(cookie(response, COOKIE)["max-age"]) == "0"
-
-
-def test_database_error_gives_a_clean_503(env: Env, caplog: pytest.LogCaptureFixture) -> None:
-    env.oidc_sign_in()
-    env.adapter.failing = True
-    with caplog.at_level(logging.DEBUG):
-        response = env.get("/me")
-    assert response.status_code == 503
-    assert response.content == b"Service unavailable"
-    assert "hunter2" not in caplog.text
-    assert all(record.exc_info is None for record in caplog.records)
-
-
-def test_database_error_in_a_view_gives_503(env: Env) -> None:
-    response = env.get("/broken")
-    assert response.status_code == 503
-    assert b"SELECT" not in response.content
 
 
 async def test_async_middleware_gives_503_on_database_error(env: Env) -> None:

@@ -11,7 +11,6 @@ import logging
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
@@ -291,18 +290,6 @@ def test_sec6_password_change_revokes_every_session_but_the_new_one(env: Env) ->
     assert len(env.auth.get_user_sessions(user_id)) == 1
 
 
-def test_sec12_fresh_session_cookie_is_re_set_after_time_passes(env: Env) -> None:
-    env.oidc_sign_in()
-    first = env.client.get("/me")
-    assert env.auth.session_cookie_name not in set_cookies(first)
-    env.clock.advance(days=20)
-    renewed = env.client.get("/me")
-    assert renewed.status_code == 200
-    raw = set_cookies(renewed)[env.auth.session_cookie_name]
-    assert int(attributes(raw)["max-age"]) == int(timedelta(days=30).total_seconds())
-    assert env.client.get("/me").status_code == 200
-
-
 def test_sec5_sign_out_deletes_the_session_and_the_old_cookie_gets_401(env: Env) -> None:
     env.oidc_sign_in()
     token = env.session_cookie()
@@ -382,70 +369,6 @@ def test_sec13_transaction_cookie_attributes_and_deletion(env: Env) -> None:
     assert attributes(set_cookies(callback)[name])["max-age"] == "0"
 
 
-def test_sec8_no_store_when_a_session_is_read_or_set(env: Env) -> None:
-    anonymous = env.client.get("/public")
-    assert anonymous.headers["Cache-Control"] == "public, max-age=600"
-    callback = env.oidc_sign_in()
-    assert callback.headers["Cache-Control"] == "no-store"
-    signed_in = env.client.get("/public")
-    assert signed_in.headers["Cache-Control"] == "no-store"
-    assert "cookie" in signed_in.headers["Vary"].lower()
-
-
-def test_sec8_vary_cookie_joins_the_views_own_vary(env: Env) -> None:
-    session = env.auth.create_session(env.password_user())
-    bearer = {"Authorization": f"Bearer {session.token}"}
-    merged = env.client.get("/varies/encoding", headers=bearer)
-    assert merged.headers["Cache-Control"] == "no-store"
-    assert merged.headers.getlist("Vary") == ["Accept-Encoding, Cookie"]
-    # "*" already varies on everything: nothing is added to it.
-    star = env.client.get("/varies/star", headers=bearer)
-    assert star.headers.getlist("Vary") == ["*"]
-
-
-def test_sec8_no_store_for_bearer_requests(env: Env) -> None:
-    session = env.auth.create_session(env.password_user())
-    response = env.client.get("/public", headers={"Authorization": f"Bearer {session.token}"})
-    assert response.headers["Cache-Control"] == "no-store"
-
-
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {"Origin": "https://evil.example"},
-        {"Origin": "https://foo.app.example"},
-        {"Origin": "null"},
-        {"Origin": BASE, "Sec-Fetch-Site": "cross-site"},
-        {},
-    ],
-    ids=["evil-origin", "sibling-subdomain", "null", "sec-fetch-site", "no-origin"],
-)
-def test_sec14_cross_site_post_gets_403(env: Env, headers: dict[str, str]) -> None:
-    env.oidc_sign_in()
-    response = env.client.post("/change", headers=headers)
-    assert response.status_code == 403
-    assert env.client.post("/change", headers=SAME_SITE).text == "changed"
-
-
-def test_sec14_x_forwarded_host_ignored_without_trusted_proxy(env: Env) -> None:
-    headers = {**EVIL, "X-Forwarded-Host": "evil.example"}
-    assert env.client.post("/change", headers=headers).status_code == 403
-
-
-def test_sec14_allowed_origins_and_trusted_proxy(env: Env) -> None:
-    app = make_app(env.auth, None, allowed_origins=["https://admin.example"])
-    client = app.test_client()
-    assert client.post("/change", headers={"Origin": "https://admin.example"}).status_code == 200
-    assert client.post("/change", headers=SAME_SITE).status_code == 403
-    proxied = make_app(env.auth, None, trust_proxy=True)
-    proxied.config["SERVER_NAME"] = None
-    headers = {"Origin": BASE, "X-Forwarded-Host": HOST}
-    response = proxied.test_client().post(
-        "/change", headers=headers, base_url="https://internal:8000"
-    )
-    assert response.status_code == 200
-
-
 def test_sec15_logout_and_password_login_are_origin_checked(env: Env) -> None:
     env.password_user()
     login = env.post_json(
@@ -456,41 +379,6 @@ def test_sec15_logout_and_password_login_are_origin_checked(env: Env) -> None:
     env.oidc_sign_in()
     assert env.client.post("/logout", headers=EVIL).status_code == 403
     assert env.client.get("/me").status_code == 200
-
-
-def test_csrf_exempt_path_passes_without_the_cookie_session(env: Env) -> None:
-    env.oidc_sign_in()
-    hook = env.client.post("/webhooks/github", headers=EVIL)
-    assert hook.status_code == 200
-    assert hook.text == "hook user=False"
-    # Prefixes match whole path segments only.
-    assert env.client.post("/webhooks-evil", headers=EVIL).status_code == 403
-
-
-def test_bearer_only_post_skips_the_origin_check(env: Env) -> None:
-    session = env.auth.create_session(env.password_user())
-    response = env.client.post(
-        "/change", headers={"Authorization": f"Bearer {session.token}", **EVIL}
-    )
-    assert response.status_code == 200
-    assert response.text == "changed"
-    assert "Set-Cookie" not in response.headers
-
-
-def test_invalid_bearer_token_is_origin_checked(env: Env) -> None:
-    response = env.client.post(
-        "/change", headers={"Authorization": "Bearer nonsense.token", **EVIL}
-    )
-    assert response.status_code == 403
-
-
-def test_bearer_with_session_cookie_is_origin_checked(env: Env) -> None:
-    env.oidc_sign_in()
-    session = env.auth.create_session(env.password_user())
-    response = env.client.post(
-        "/change", headers={"Authorization": f"Bearer {session.token}", **EVIL}
-    )
-    assert response.status_code == 403
 
 
 # Session fixation, unknown and malformed cookies
@@ -528,47 +416,6 @@ def test_sec1_sign_in_response_kills_the_previous_session_on_sign_up(env: Env) -
     assert env.session_cookie() not in (None, old_token)
     assert env.store.get_session(old_id) is None
     assert env.me()["id"] == response.get_json()["id"]
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["garbage", "a.b.c", "", "%ff%fe", "x" * 5000, '"quoted"', "abc.def"],
-)
-def test_sec2_malformed_or_unknown_cookie_is_anonymous_and_cleared(env: Env, value: str) -> None:
-    client = env.app.test_client(use_cookies=False)
-    response = client.get("/me", headers={"Cookie": f"{env.auth.session_cookie_name}={value}"})
-    assert response.status_code == 401
-    if value:
-        cleared = set_cookies(response).get(env.auth.session_cookie_name)
-        assert cleared is not None
-        assert attributes(cleared)["max-age"] == "0"
-    assert env.store._sessions == {}
-
-
-def test_sec11_cookie_names_are_case_sensitive(env: Env) -> None:
-    session = env.auth.create_session(env.password_user())
-    client = env.app.test_client(use_cookies=False)
-    name = env.auth.session_cookie_name.upper()
-    assert client.get("/me", headers={"Cookie": f"{name}={session.token}"}).status_code == 401
-
-
-def test_database_error_gives_a_clean_503(env: Env, caplog: pytest.LogCaptureFixture) -> None:
-    env.oidc_sign_in()
-    env.store.failing = True
-    with caplog.at_level(logging.DEBUG):
-        response = env.client.get("/me")
-    assert response.status_code == 503
-    assert response.text == "Service unavailable"
-    assert response.headers["Cache-Control"] == "no-store"
-    assert "hunter2" not in caplog.text
-    assert "Traceback" not in caplog.text
-    assert all(record.exc_info is None for record in caplog.records)
-
-
-def test_database_error_in_a_view_gives_503(env: Env) -> None:
-    response = env.client.get("/broken")
-    assert response.status_code == 503
-    assert "SELECT" not in response.text
 
 
 # D. The OAuth callback at the HTTP level

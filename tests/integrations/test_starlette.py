@@ -7,10 +7,8 @@ named after SECURITY.md items.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
@@ -212,19 +210,6 @@ async def test_password_sign_in_then_protected_route_works(env: AppEnv) -> None:
     assert (await env.client.get("/me")).json()["id"] == user_id
 
 
-async def test_sec12_fresh_session_cookie_is_re_set_after_time_passes(env: AppEnv) -> None:
-    await env.oidc_sign_in()
-    first = await env.client.get("/me")
-    assert env.auth.session_cookie_name not in set_cookies(first)
-    env.clock.advance(days=20)
-    renewed = await env.client.get("/me")
-    assert renewed.status_code == 200
-    raw = set_cookies(renewed)[env.auth.session_cookie_name]
-    assert int(attributes(raw)["max-age"]) == int(timedelta(days=30).total_seconds())
-    # Renewal does not change the token: the same cookie keeps working.
-    assert (await env.client.get("/me")).status_code == 200
-
-
 async def test_sec5_sign_out_deletes_the_session_and_the_old_cookie_gets_401(
     env: AppEnv,
 ) -> None:
@@ -276,71 +261,6 @@ async def test_sec13_transaction_cookie_attributes_and_deletion(env: AppEnv) -> 
     assert attributes(set_cookies(callback)[name])["max-age"] == "0"
 
 
-async def test_sec8_no_store_when_a_session_is_read_or_set(env: AppEnv) -> None:
-    anonymous = await env.client.get("/public")
-    assert anonymous.headers["cache-control"] == "public, max-age=600"
-    callback = await env.oidc_sign_in()
-    assert callback.headers["cache-control"] == "no-store"
-    signed_in = await env.client.get("/public")
-    assert signed_in.headers["cache-control"] == "no-store"
-    assert "cookie" in signed_in.headers["vary"].lower()
-
-
-async def test_sec8_no_store_for_bearer_requests(env: AppEnv) -> None:
-    user_id = await env.password_user()
-    session = await env.auth.create_session(user_id)
-    response = await env.client.get("/public", headers={"Authorization": f"Bearer {session.token}"})
-    assert response.headers["cache-control"] == "no-store"
-
-
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {"Origin": "https://evil.example"},
-        {"Origin": "https://foo.app.example"},
-        {"Origin": "null"},
-        {"Origin": BASE, "Sec-Fetch-Site": "cross-site"},
-        {},
-    ],
-    ids=["evil-origin", "sibling-subdomain", "null", "sec-fetch-site", "no-origin"],
-)
-async def test_sec14_cross_site_post_gets_403(env: AppEnv, headers: dict[str, str]) -> None:
-    await env.oidc_sign_in()
-    response = await env.client.post("/change", headers=headers)
-    assert response.status_code == 403
-    assert (await env.client.post("/change", headers=SAME_SITE)).text == "changed"
-
-
-async def test_sec14_x_forwarded_host_ignored_without_trusted_proxy(env: AppEnv) -> None:
-    headers = {"Origin": "https://evil.example", "X-Forwarded-Host": "evil.example"}
-    assert (await env.client.post("/change", headers=headers)).status_code == 403
-
-
-async def test_sec14_allowed_origins_and_trusted_proxy(env: AppEnv) -> None:
-    app = Starlette(
-        routes=[Route("/change", change, methods=["POST"])],
-        middleware=[
-            Middleware(
-                LuciaMiddleware,
-                auth=env.auth,
-                allowed_origins=["https://admin.example"],
-            )
-        ],
-    )
-    proxied = Starlette(
-        routes=[Route("/change", change, methods=["POST"])],
-        middleware=[Middleware(LuciaMiddleware, auth=env.auth, trust_proxy=True)],
-    )
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
-        assert (await c.post("/change", headers={"Origin": "https://admin.example"})).is_success
-        assert (await c.post("/change", headers=SAME_SITE)).status_code == 403
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=proxied), base_url="https://internal:8000"
-    ) as c:
-        headers = {"Origin": BASE, "X-Forwarded-Host": "app.example"}
-        assert (await c.post("/change", headers=headers)).is_success
-
-
 async def test_sec15_logout_and_password_login_are_origin_checked(env: AppEnv) -> None:
     await env.password_user()
     login = await env.client.post(
@@ -354,47 +274,6 @@ async def test_sec15_logout_and_password_login_are_origin_checked(env: AppEnv) -
     logout = await env.client.post("/logout", headers={"Origin": "https://evil.example"})
     assert logout.status_code == 403
     assert (await env.client.get("/me")).status_code == 200
-
-
-async def test_csrf_exempt_path_passes_without_the_cookie_session(env: AppEnv) -> None:
-    await env.oidc_sign_in()
-    hook = await env.client.post("/webhooks/github", headers={"Origin": "https://evil.example"})
-    assert hook.status_code == 200
-    assert hook.text == "hook user=False"
-    # Prefixes match whole path segments only.
-    evil = await env.client.post("/webhooks-evil", headers={"Origin": "https://evil.example"})
-    assert evil.status_code == 403
-
-
-async def test_bearer_only_post_skips_the_origin_check(env: AppEnv) -> None:
-    user_id = await env.password_user()
-    session = await env.auth.create_session(user_id)
-    response = await env.client.post(
-        "/change",
-        headers={"Authorization": f"Bearer {session.token}", "Origin": "https://evil.example"},
-    )
-    assert response.status_code == 200
-    assert response.text == "changed"
-    assert "set-cookie" not in response.headers
-
-
-async def test_invalid_bearer_token_is_origin_checked(env: AppEnv) -> None:
-    response = await env.client.post(
-        "/change",
-        headers={"Authorization": "Bearer nonsense.token", "Origin": "https://evil.example"},
-    )
-    assert response.status_code == 403
-
-
-async def test_bearer_with_session_cookie_is_origin_checked(env: AppEnv) -> None:
-    await env.oidc_sign_in()
-    user_id = await env.password_user()
-    session = await env.auth.create_session(user_id)
-    response = await env.client.post(
-        "/change",
-        headers={"Authorization": f"Bearer {session.token}", "Origin": "https://evil.example"},
-    )
-    assert response.status_code == 403
 
 
 # Session fixation, unknown and malformed cookies
@@ -429,39 +308,6 @@ async def test_sec1_password_sign_in_replaces_the_current_session(env: AppEnv) -
     assert response.status_code == 200
     assert env.session_cookie() not in (None, old_token)
     assert env.store.get_session(old_id) is None
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["garbage", "a.b.c", "", "%ff%fe", "x" * 5000, '"quoted"', "abc.def"],
-)
-async def test_sec2_malformed_or_unknown_cookie_is_anonymous_and_cleared(
-    env: AppEnv, value: str
-) -> None:
-    response = await env.client.get(
-        "/me", headers={"Cookie": f"{env.auth.session_cookie_name}={value}"}
-    )
-    assert response.status_code == 401
-    if value:
-        cleared = set_cookies(response).get(env.auth.session_cookie_name)
-        assert cleared is not None
-        assert attributes(cleared)["max-age"] == "0"
-    assert env.store._sessions == {}
-
-
-async def test_database_error_gives_a_clean_503(
-    env: AppEnv, caplog: pytest.LogCaptureFixture
-) -> None:
-    await env.oidc_sign_in()
-    env.store.failing = True
-    with caplog.at_level(logging.DEBUG):
-        response = await env.client.get("/me")
-    assert response.status_code == 503
-    assert response.text == "Service unavailable"
-    assert "hunter2" not in response.text
-    assert "Traceback" not in caplog.text
-    assert "hunter2" not in caplog.text
-    assert all(record.exc_info is None for record in caplog.records)
 
 
 async def test_database_error_in_a_route_gives_503(env: AppEnv) -> None:
@@ -613,11 +459,3 @@ async def test_session_cookie_found_across_several_cookie_headers(env: AppEnv) -
         )
     assert response.status_code == 200
     assert response.json()["id"] == user_id
-
-
-async def test_sec11_cookie_names_are_case_sensitive(env: AppEnv) -> None:
-    user_id = await env.password_user()
-    session = await env.auth.create_session(user_id)
-    name = env.auth.session_cookie_name.upper()
-    response = await env.client.get("/me", headers={"Cookie": f"{name}={session.token}"})
-    assert response.status_code == 401

@@ -16,7 +16,7 @@ sign-out and (with ``passwords=True``) password handlers as
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
 from starlette.requests import Request
@@ -25,8 +25,10 @@ from lucia.accounts import REAUTHENTICATION_MAX_AGE
 from lucia.core import AsyncLucia
 from lucia.integrations import starlette as _starlette
 from lucia.models import Session, User
-from lucia.oauth.flow import SignInFlow
 from lucia.throttle import SignInThrottle
+
+if TYPE_CHECKING:
+    from lucia.oauth.flow import SignInFlow  # the OAuth extra: only where routes are mounted
 
 __all__ = [
     "CurrentSession",

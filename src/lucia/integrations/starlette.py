@@ -28,7 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from datetime import timedelta
 from importlib.util import find_spec
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -40,12 +40,18 @@ from starlette.routing import Route
 from lucia.accounts import REAUTHENTICATION_MAX_AGE
 from lucia.cookies import Cookie
 from lucia.core import AsyncLucia
-from lucia.csrf import verify_request_origin
 from lucia.errors import DatabaseError, LuciaError
 from lucia.integrations import _passwords
+from lucia.integrations._async.gate import authenticate
+from lucia.integrations._middleware import ASGI, Gate, Refusal, unavailable, upkeep_headers
 from lucia.models import Session, User
-from lucia.oauth.flow import RESPONSE_HEADERS, SignInError, SignInFlow, safe_next
+from lucia.redirects import RESPONSE_HEADERS, safe_next
 from lucia.throttle import SignInThrottle, client_address
+
+if TYPE_CHECKING:
+    # The OAuth flow (httpx, joserfc) is imported only where its routes run, so
+    # a password-only app never loads the OAuth extra.
+    from lucia.oauth.flow import SignInError, SignInFlow
 
 __all__ = [
     "AuthEndpoints",
@@ -68,7 +74,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Where the middleware leaves its marker in scope["state"], so routes can tell
 # it ran (and refuse to guess the session when it did not).
 _MARK: Final = "lucia_middleware"
@@ -92,6 +97,8 @@ class LuciaMiddleware:
     ``trusted_proxies`` (IPs or networks such as ``10.0.0.0/8``) are the
     reverse proxies whose ``X-Forwarded-For`` names the client (``client_ip``,
     throttling, ``session_attributes``); from any other peer it is ignored.
+    The decisions are ``lucia.integrations._middleware``'s, shared by every
+    integration; this class reads the ASGI scope and writes the raw headers.
     """
 
     def __init__(
@@ -108,94 +115,56 @@ class LuciaMiddleware:
         if not isinstance(auth, AsyncLucia):
             raise TypeError("LuciaMiddleware needs an AsyncLucia")
         self.trusted_proxies = _passwords.check_trusted_proxies(trusted_proxies)
-        if isinstance(allowed_origins, str) or isinstance(csrf_exempt, str):
-            raise TypeError("allowed_origins and csrf_exempt must be lists of strings")
+        self.gate = Gate(
+            auth,
+            allowed_origins=allowed_origins,
+            trust_proxy=trust_proxy,
+            csrf_exempt=csrf_exempt,
+            bearer=bearer,
+        )
         self.app = app
         self.auth = auth
-        self.allowed_origins = tuple(allowed_origins)
-        self.trust_proxy = trust_proxy
-        exempt = tuple(csrf_exempt)
-        for prefix in exempt:
-            if not isinstance(prefix, str) or not prefix.startswith("/"):
-                raise ValueError("csrf_exempt entries are path prefixes starting with '/'")
-        self.csrf_exempt = tuple(prefix.rstrip("/") for prefix in exempt)
-        self.bearer = bearer
-        self._cookie_prefix = (auth.session_cookie_name + "=").encode("latin-1")
-
-    def _exempt(self, path: str) -> bool:
-        for prefix in self.csrf_exempt:
-            if not prefix or path == prefix or path.startswith(prefix + "/"):
-                return True
-        return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        auth = self.auth
-        method = str(scope.get("method", "GET")).upper()
-        unsafe = method in _UNSAFE_METHODS
-        exempt = unsafe and bool(self.csrf_exempt) and self._exempt(str(scope.get("path", "")))
         # One pass over the raw headers; several Cookie headers (HTTP/2) are joined.
-        cookie_parts: list[str] = []
+        cookie: str | None = None
         authorization: str | None = None
         for name, value in scope.get("headers", ()):
             if name == b"cookie":
-                cookie_parts.append(value.decode("latin-1"))
+                text = value.decode("latin-1")
+                cookie = text if cookie is None else cookie + "; " + text
             elif name == b"authorization" and authorization is None:
                 authorization = value.decode("latin-1")
-
-        cookie_tokens: list[str] = []
-        if cookie_parts and not exempt:
-            # One Cookie header is the norm (HTTP/1.1): no join for it.
-            header = cookie_parts[0] if len(cookie_parts) == 1 else "; ".join(cookie_parts)
-            # Every session cookie sent: a tossed one must not hide the real one.
-            cookie_tokens = auth.read_session_cookies(header)
-        bearer_token = None
-        if not cookie_tokens and self.bearer and authorization is not None:
-            bearer_token = auth.read_bearer_token(authorization)
-        tokens = cookie_tokens if bearer_token is None else [bearer_token]
-        if unsafe and not exempt and bearer_token is None and not self._origin_ok(method, scope):
-            await _forbidden(scope, receive, send)
+        plan = await authenticate(
+            self.gate,
+            self.auth,
+            str(scope.get("method", "GET")).upper(),
+            str(scope.get("path", "")),
+            cookie,
+            authorization,
+            lambda: Headers(scope=scope),
+        )
+        if plan.refusal is not None:
+            await _refuse(plan.refusal, scope, receive, send)
             return
-
-        session: Session | None = None
-        user: User | None = None
-        if tokens:
-            try:
-                found = await auth.validate_session_tokens(tokens)
-            except DatabaseError as exc:
-                await _unavailable(scope, receive, send, exc)
-                return
-            if found is not None:
-                session, user = found
-            elif (
-                # An invalid bearer token is no credential at all: check as usual.
-                bearer_token is not None
-                and unsafe
-                and not exempt
-                and not self._origin_ok(method, scope)
-            ):
-                await _forbidden(scope, receive, send)
-                return
-
         state = scope.setdefault("state", {})
-        state["session"] = session
-        state["user"] = user
+        state["session"] = plan.session
+        state["user"] = plan.user
         state[_MARK] = True
         state[_PROXIES] = self.trusted_proxies
-
-        set_cookie = auth.session_cookie_upkeep(cookie_tokens, session)
-        read_session = bool(tokens)
         started = False
 
         async def wrapped_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = self._response_headers(
-                    message.get("headers", ()), set_cookie, read_session
-                )
+                raw = message.get("headers", ())
+                if not isinstance(raw, list):
+                    raw = list(raw)  # an ASGI app may send any iterable, even a one-shot one
+                message["headers"] = upkeep_headers(self.gate, plan, raw, ASGI)
             await send(message)
 
         try:
@@ -203,71 +172,12 @@ class LuciaMiddleware:
         except DatabaseError as exc:
             if started:
                 raise
-            await _unavailable(scope, receive, send, exc)
-
-    def _origin_ok(self, method: str, scope: Scope) -> bool:
-        return verify_request_origin(
-            method, Headers(scope=scope), self.allowed_origins, trust_proxy=self.trust_proxy
-        )
-
-    def _response_headers(
-        self,
-        raw: Iterable[tuple[bytes, bytes]],
-        set_cookie: Cookie | None,
-        read_session: bool,
-    ) -> list[tuple[bytes, bytes]]:
-        """The response's headers plus the session cookie upkeep and no-store."""
-        if not isinstance(raw, list):
-            raw = list(raw)  # an ASGI app may send any iterable, even a one-shot one
-        # One pass: ``out`` is the headers without Cache-Control and Vary, in
-        # case the response turns out to carry a session (then both are
-        # replaced below: a page with a user's data is never cached).
-        prefix = self._cookie_prefix
-        out: list[tuple[bytes, bytes]] = []
-        vary: list[bytes] = []
-        # A route that set or cleared the session cookie itself (sign-in,
-        # sign-out) has the last word; the middleware's re-set would undo it.
-        route_set = False
-        for header in raw:
-            lowered = header[0].lower()
-            if lowered == b"set-cookie":
-                if header[1].startswith(prefix):
-                    route_set = True
-            elif lowered == b"cache-control":
-                continue
-            elif lowered == b"vary":
-                vary.append(header[1])
-                continue
-            out.append(header)
-        if set_cookie is not None and not route_set:
-            out.append((b"set-cookie", set_cookie.serialize().encode("latin-1")))
-            route_set = True
-        if not (read_session or route_set):
-            # No session in play: the response's headers as they were.
-            return raw
-        out.append((b"cache-control", b"no-store"))
-        for value in vary:
-            lowered = value.lower()
-            if b"cookie" in lowered or b"*" in value:
-                break
-        else:
-            vary.append(b"Cookie")
-        out.append((b"vary", b", ".join(vary)))
-        return out
+            await _refuse(unavailable(exc), scope, receive, send)
 
 
-async def _forbidden(scope: Scope, receive: Receive, send: Send) -> None:
-    response = PlainTextResponse("Forbidden: cross-site request", status_code=403)
-    await response(scope, receive, send)
-
-
-async def _unavailable(scope: Scope, receive: Receive, send: Send, exc: DatabaseError) -> None:
-    # The answer names nothing; the log names the cause (driver error class and
-    # message, credentials redacted), never a traceback.
-    exc.log(logger)
-    response = PlainTextResponse(
-        "Service unavailable", status_code=503, headers={"Cache-Control": "no-store"}
-    )
+async def _refuse(refusal: Refusal, scope: Scope, receive: Receive, send: Send) -> None:
+    headers = {"Cache-Control": "no-store"} if refusal.no_store else None
+    response = PlainTextResponse(refusal.body, status_code=refusal.status, headers=headers)
     await response(scope, receive, send)
 
 
@@ -368,6 +278,8 @@ class AuthEndpoints:
 
     async def login(self, request: Request) -> Response:
         """``GET /login/{provider}``: 302 to the provider, with the transaction cookie."""
+        from lucia.oauth.flow import SignInError
+
         provider = request.path_params["provider"]
         try:
             start = await self.flow.astart(provider, next=request.query_params.get("next"))
@@ -380,6 +292,8 @@ class AuthEndpoints:
 
     async def callback(self, request: Request) -> Response:
         """``GET /login/{provider}/callback``: finish, then 303 to the stored ``next``."""
+        from lucia.oauth.flow import SignInError
+
         provider = request.path_params["provider"]
         old = current_session(request)
         query = request.scope.get("query_string", b"").decode("latin-1")

@@ -11,6 +11,8 @@ urlpatterns = [
     path("", views.home),
     path("me", views.me),
     path("ame", views.ame),
+    path("public", views.public),
+    path("varies/<str:vary>", views.varies),
     path("change", views.change),
     path("webhooks/github", views.webhook),
     path("webhooks-evil", views.webhook),

@@ -27,6 +27,18 @@ async def ame(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"id": request.lucia_user.id, "async": True})
 
 
+def public(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse("public")
+    response["Cache-Control"] = "public, max-age=600"
+    return response
+
+
+def varies(request: HttpRequest, vary: str) -> HttpResponse:
+    response = HttpResponse("varies")
+    response["Vary"] = "*" if vary == "star" else "Accept-Encoding"
+    return response
+
+
 def change(request: HttpRequest) -> HttpResponse:
     return HttpResponse("changed" if request.lucia_user is not None else "anonymous change")
 

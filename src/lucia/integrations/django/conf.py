@@ -33,7 +33,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings  # type: ignore[import-untyped]
 from django.core.signals import setting_changed  # type: ignore[import-untyped]
@@ -41,11 +41,15 @@ from django.utils.module_loading import import_string  # type: ignore[import-unt
 
 from lucia.accounts import REAUTHENTICATION_MAX_AGE
 from lucia.core import AsyncLucia, Lucia
+from lucia.integrations._middleware import Gate
 from lucia.integrations._passwords import PasswordConfig, check_trusted_proxies
-from lucia.oauth._sealed import MIN_SECRET_BYTES
-from lucia.oauth.flow import SignInFlow
-from lucia.oauth.providers.base import OAuthProvider
 from lucia.throttle import SignInThrottle
+
+if TYPE_CHECKING:
+    # The OAuth flow (httpx, joserfc) is imported only when it is built, so a
+    # password-only project never loads the OAuth extra.
+    from lucia.oauth.flow import SignInFlow
+    from lucia.oauth.providers.base import OAuthProvider
 
 __all__ = [
     "LuciaSettings",
@@ -224,7 +228,26 @@ def get_async_lucia() -> AsyncLucia:
     return result
 
 
+def _build_gate() -> Gate:
+    conf = lucia_settings()
+    return Gate(
+        get_lucia(),
+        allowed_origins=conf.allowed_origins,
+        trust_proxy=conf.trust_proxy,
+        csrf_exempt=conf.csrf_exempt,
+        bearer=conf.bearer,
+    )
+
+
+def get_gate() -> Gate:
+    """The middleware's session and CSRF decisions with ``settings.LUCIA``, built once."""
+    result: Gate = _cached("gate", _build_gate)
+    return result
+
+
 def _providers() -> Mapping[str, OAuthProvider] | Iterable[OAuthProvider]:
+    from lucia.oauth.providers.base import OAuthProvider
+
     spec = lucia_settings().providers
     if isinstance(spec, str):
         spec = import_string(spec)
@@ -237,6 +260,7 @@ def _providers() -> Mapping[str, OAuthProvider] | Iterable[OAuthProvider]:
 def _secret_keys() -> list[str | bytes] | None:
     """``SECRET_KEY`` then ``SECRET_KEY_FALLBACKS`` (Django's own rotation), the ones of
     at least 32 bytes; None (a per-process key) when ``SECRET_KEY`` is shorter."""
+    from lucia.oauth._sealed import MIN_SECRET_BYTES
 
     def long_enough(secret: object) -> bool:
         if isinstance(secret, str):
@@ -256,6 +280,8 @@ def _secret_keys() -> list[str | bytes] | None:
 
 
 def _build_flow() -> SignInFlow:
+    from lucia.oauth.flow import SignInFlow
+
     conf = lucia_settings()
     options = dict(conf.flow_options)
     if "secret_keys" not in options:

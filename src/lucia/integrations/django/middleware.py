@@ -19,21 +19,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import (  # type: ignore[import-untyped]
-    HttpResponse,
-    HttpResponseForbidden,
-)
-from django.utils.cache import patch_vary_headers  # type: ignore[import-untyped]
+from django.http import HttpResponse  # type: ignore[import-untyped]
 
 from lucia.cookies import Cookie
-from lucia.core import AsyncLucia, Lucia
-from lucia.csrf import verify_request_origin
 from lucia.errors import DatabaseError
-from lucia.integrations.django.conf import get_async_lucia, get_lucia, lucia_settings
+from lucia.integrations._async.gate import authenticate as aauthenticate
+from lucia.integrations._middleware import Gate, Refusal, RequestPlan, unavailable, vary_with_cookie
+from lucia.integrations._sync.gate import authenticate
+from lucia.integrations.django.conf import get_async_lucia, get_gate, get_lucia, lucia_settings
 from lucia.models import Session, User
 from lucia.throttle import client_address
 
@@ -50,31 +46,11 @@ __all__ = [
 
 logger = logging.getLogger("lucia.integrations")
 
-_UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Set on the request so views and decorators can tell the middleware ran.
 _MARK: Final = "_lucia_middleware"
-# Whether a view set or cleared the session cookie itself (then it has the last word).
 _MAX_USER_AGENT: Final = 512
 
 GetResponse = Callable[[Any], Any]
-
-
-@dataclass
-class _Plan:
-    """What the middleware decided before the I/O: the token and which kind it is."""
-
-    unsafe: bool
-    exempt: bool
-    cookie_tokens: list[str]
-    bearer_token: str | None
-
-    @property
-    def tokens(self) -> list[str]:
-        return self.cookie_tokens if self.bearer_token is None else [self.bearer_token]
-
-
-def _exempt(path: str, prefixes: tuple[str, ...]) -> bool:
-    return any(not p or path == p or path.startswith(p + "/") for p in prefixes)
 
 
 def _origin_headers(request: Any) -> dict[str, str]:
@@ -89,90 +65,57 @@ def _origin_headers(request: Any) -> dict[str, str]:
     return headers
 
 
-def _origin_ok(request: Any) -> bool:
-    conf = lucia_settings()
-    return verify_request_origin(
-        request.method or "GET",
-        _origin_headers(request),
-        conf.allowed_origins,
-        trust_proxy=conf.trust_proxy,
-    )
-
-
-def _forbidden() -> HttpResponse:
-    return HttpResponseForbidden("Forbidden: cross-site request", content_type="text/plain")
-
-
-def _unavailable(exc: DatabaseError) -> HttpResponse:
-    # The answer names nothing; the log names the cause (driver error class and
-    # message, credentials redacted), never a traceback.
-    exc.log(logger)
-    response = HttpResponse("Service unavailable", status=503, content_type="text/plain")
-    response["Cache-Control"] = "no-store"
+def _refuse(refusal: Refusal) -> HttpResponse:
+    response = HttpResponse(refusal.body, status=refusal.status, content_type="text/plain")
+    if refusal.no_store:
+        response["Cache-Control"] = "no-store"
     return response
 
 
-def _plan(request: Any, auth: Lucia | AsyncLucia) -> _Plan | HttpResponse:
-    """Read the credentials and run the first origin check (a 403 response if it fails)."""
-    conf = lucia_settings()
-    method = (request.method or "GET").upper()
-    unsafe = method in _UNSAFE_METHODS
-    exempt = unsafe and bool(conf.csrf_exempt) and _exempt(request.path, conf.csrf_exempt)
-    cookie_tokens: list[str] = []
-    cookie_header = request.META.get("HTTP_COOKIE")
-    if cookie_header and not exempt:
-        # On an exempt unsafe route the browser's ambient cookie is never used.
-        # Every session cookie sent: a tossed one must not hide the real one.
-        cookie_tokens = auth.read_session_cookies(cookie_header)
-    bearer_token = None
-    authorization = request.META.get("HTTP_AUTHORIZATION")
-    if not cookie_tokens and conf.bearer and authorization is not None:
-        bearer_token = auth.read_bearer_token(authorization)
-    # A valid bearer token with no cookie skips the origin check: a browser
-    # never attaches that header by itself, so there is nothing ambient to forge.
-    if unsafe and not exempt and bearer_token is None and not _origin_ok(request):
-        return _forbidden()
-    return _Plan(unsafe, exempt, cookie_tokens, bearer_token)
+def _request(request: Any) -> tuple[str, str, str | None, str | None, Callable[[], Any]]:
+    """What the gate reads from a Django request."""
+    meta = request.META
+    return (
+        (request.method or "GET").upper(),
+        request.path,
+        meta.get("HTTP_COOKIE"),
+        meta.get("HTTP_AUTHORIZATION"),
+        lambda: _origin_headers(request),
+    )
 
 
-def _adopt(
-    request: Any, plan: _Plan, found: tuple[Session, User] | None
-) -> HttpResponse | Cookie | None:
-    """Put the session on the request; a 403 response, or the cookie to set afterwards."""
-    # An invalid bearer token is no credential at all: check as usual.
-    bearer_failed = plan.bearer_token is not None and found is None
-    if bearer_failed and plan.unsafe and not plan.exempt and not _origin_ok(request):
-        return _forbidden()
-    session, user = found if found is not None else (None, None)
-    request.lucia_session = session
-    request.lucia_user = user
+def _adopt(request: Any, plan: RequestPlan) -> HttpResponse | None:
+    """Put the session on the request, or the refusal to answer with."""
+    if plan.refusal is not None:
+        return _refuse(plan.refusal)
+    request.lucia_session = plan.session
+    request.lucia_user = plan.user
+    request._lucia_plan = plan
     setattr(request, _MARK, True)
-    if not plan.cookie_tokens:
-        return None
-    return get_lucia().session_cookie_upkeep(plan.cookie_tokens, session)
+    return None
 
 
-def _finish(
-    response: HttpResponse, plan: _Plan, upkeep: Cookie | None, cookie_name: str
-) -> HttpResponse:
+def _finish(response: HttpResponse, plan: RequestPlan, gate: Gate) -> HttpResponse:
     """The response plus the session cookie upkeep, no-store and ``Vary: Cookie``."""
-    route_set = cookie_name in response.cookies
-    if upkeep is not None and not route_set:
-        set_cookie(response, upkeep)
-        route_set = True
-    if plan.tokens or route_set:
+    cookie, no_store = gate.owed(plan, gate.auth.session_cookie_name in response.cookies)
+    if cookie is not None:
+        set_cookie(response, cookie)
+    if no_store:
         # A page with a user's data is never cached, whatever the view said.
-        response["Cache-Control"] = "no-store"
-        if response.has_header("Vary"):
-            patch_vary_headers(response, ("Cookie",))
-        else:
-            # The usual case, without patch_vary_headers' parse and rebuild (~1 µs).
-            response["Vary"] = "Cookie"
+        headers = response.headers
+        headers["Cache-Control"] = "no-store"
+        vary = headers.get("Vary")
+        headers["Vary"] = vary_with_cookie(() if vary is None else (vary,))
     return response
 
 
 class LuciaMiddleware:
-    """Session and user on the request, cookie upkeep, CSRF origin check, 503 on DB errors."""
+    """Session and user on the request, cookie upkeep, CSRF origin check, 503 on DB errors.
+
+    The decisions are ``lucia.integrations._middleware``'s, shared by every
+    integration; under ASGI the request runs with ``AsyncLucia``, under WSGI
+    with ``Lucia``.
+    """
 
     sync_capable = True
     async_capable = True
@@ -186,44 +129,26 @@ class LuciaMiddleware:
     def __call__(self, request: Any) -> Any:
         if self._async:
             return self._acall(request)
-        auth = get_lucia()
-        plan = _plan(request, auth)
-        if isinstance(plan, HttpResponse):
-            return plan
-        found = None
-        if plan.tokens:
-            try:
-                found = auth.validate_session_tokens(plan.tokens)
-            except DatabaseError as exc:
-                return _unavailable(exc)
-        upkeep = _adopt(request, plan, found)
-        if isinstance(upkeep, HttpResponse):
-            return upkeep
-        response = self.get_response(request)
-        return _finish(response, plan, upkeep, auth.session_cookie_name)
+        gate = get_gate()
+        plan = authenticate(gate, get_lucia(), *_request(request))
+        refused = _adopt(request, plan)
+        if refused is not None:
+            return refused
+        return _finish(self.get_response(request), plan, gate)
 
     async def _acall(self, request: Any) -> Any:
-        auth = get_async_lucia()
-        plan = _plan(request, auth)
-        if isinstance(plan, HttpResponse):
-            return plan
-        found = None
-        if plan.tokens:
-            try:
-                found = await auth.validate_session_tokens(plan.tokens)
-            except DatabaseError as exc:
-                return _unavailable(exc)
-        upkeep = _adopt(request, plan, found)
-        if isinstance(upkeep, HttpResponse):
-            return upkeep
+        gate = get_gate()
+        plan = await aauthenticate(gate, get_async_lucia(), *_request(request))
+        refused = _adopt(request, plan)
+        if refused is not None:
+            return refused
         get_response: Callable[[Any], Awaitable[Any]] = self.get_response
-        response = await get_response(request)
-        return _finish(response, plan, upkeep, auth.session_cookie_name)
+        return _finish(await get_response(request), plan, gate)
 
     def process_exception(self, request: Any, exception: Exception) -> HttpResponse | None:
         """A view's ``DatabaseError`` from lucia becomes a plain 503."""
         if isinstance(exception, DatabaseError):
-            return _unavailable(exception)
+            return _refuse(unavailable(exception))
         return None
 
 

@@ -1,0 +1,1 @@
+"""The integrations' shared code, written once as async source (``_sync`` is generated)."""

@@ -1,0 +1,309 @@
+"""The request logic every integration shares, with no framework in it.
+
+Each integration (Starlette, Flask, Django) builds one ``Gate`` from its
+settings and, per request, hands it the few things it reads from the request:
+the method, the path, the ``Cookie`` and ``Authorization`` headers, and a way
+to get all the headers for the origin check. The gate decides:
+
+- which credential counts: the session cookies (every one sent, so a tossed
+  cookie cannot hide the real one), else an ``Authorization: Bearer`` token;
+- whether an unsafe request may proceed (the CSRF origin check of
+  ``lucia.csrf``; exempt path prefixes skip it but never use the ambient cookie;
+  a valid bearer token with no cookie needs no check, since a browser never
+  attaches that header on its own);
+- what the response owes: the session cookie re-set (renewed) or cleared
+  (invalid), unless the view set it itself, and ``Cache-Control: no-store`` with
+  ``Vary: Cookie`` whenever a session was read or set.
+
+The one I/O step, validating the tokens, is ``authenticate`` in
+``lucia.integrations._async.gate`` (``AsyncLucia``) and its generated twin
+``lucia.integrations._sync.gate`` (``Lucia``). An integration turns a
+``Refusal`` into its own 403 or 503 response and applies the response plan with
+its own header API: a few lines each.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Final, Generic, TypeVar
+
+from lucia.cookies import Cookie
+from lucia.core import AsyncLucia, Lucia
+from lucia.csrf import verify_request_origin
+from lucia.errors import DatabaseError
+from lucia.models import Session, User
+
+__all__ = [
+    "ASGI",
+    "FORBIDDEN",
+    "UNAVAILABLE",
+    "UNSAFE_METHODS",
+    "WSGI",
+    "Gate",
+    "Refusal",
+    "RequestPlan",
+    "Spelling",
+    "unavailable",
+    "upkeep_headers",
+    "vary_with_cookie",
+]
+
+logger = logging.getLogger("lucia.integrations")
+
+UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+Headers = Mapping[str, str]
+S = TypeVar("S", str, bytes)
+
+
+class Spelling(Generic[S]):
+    """How a server interface spells raw response headers: WSGI's ``str``
+    (latin-1 text) or ASGI's ``bytes``, names in lower case."""
+
+    __slots__ = ("cache_control", "decode", "encode", "no_store", "set_cookie", "vary")
+
+    def __init__(self, encode: Callable[[str], S], decode: Callable[[S], str]) -> None:
+        self.encode: Callable[[str], S] = encode
+        self.decode: Callable[[S], str] = decode
+        self.set_cookie: S = encode("set-cookie")
+        self.cache_control: S = encode("cache-control")
+        self.vary: S = encode("vary")
+        self.no_store: S = encode("no-store")
+
+
+WSGI: Final = Spelling[str](str, str)
+ASGI: Final = Spelling[bytes](
+    lambda text: text.encode("latin-1"), lambda raw: raw.decode("latin-1")
+)
+
+
+class Refusal:
+    """An answer given instead of the view's: its status, plain-text body, and
+    whether it carries ``Cache-Control: no-store``."""
+
+    __slots__ = ("body", "no_store", "status")
+
+    def __init__(self, status: int, body: str, *, no_store: bool = False) -> None:
+        self.status = status
+        self.body = body
+        self.no_store = no_store
+
+    def __repr__(self) -> str:
+        return f"Refusal({self.status})"
+
+
+FORBIDDEN: Final = Refusal(403, "Forbidden: cross-site request")
+"""An unsafe cross-site request."""
+
+UNAVAILABLE: Final = Refusal(503, "Service unavailable", no_store=True)
+"""A ``DatabaseError`` from the session store: the answer names nothing."""
+
+
+def unavailable(exc: DatabaseError) -> Refusal:
+    """The 503 for a store failure, logged (driver error class and message,
+    credentials redacted; never a traceback)."""
+    exc.log(logger)
+    return UNAVAILABLE
+
+
+class RequestPlan:
+    """What the gate made of one request: the credentials read, then the session
+    and user found, the cookie the response owes, or a refusal."""
+
+    __slots__ = (
+        "bearer_token",
+        "cookie_tokens",
+        "refusal",
+        "session",
+        "set_cookie",
+        "unsafe_checked",
+        "user",
+    )
+
+    def __init__(
+        self, cookie_tokens: list[str], bearer_token: str | None, unsafe_checked: bool
+    ) -> None:
+        self.cookie_tokens = cookie_tokens
+        self.bearer_token = bearer_token
+        # An unsafe, non-exempt request: an invalid bearer token sends it back
+        # to the origin check.
+        self.unsafe_checked = unsafe_checked
+        self.session: Session | None = None
+        self.user: User | None = None
+        self.set_cookie: Cookie | None = None
+        self.refusal: Refusal | None = None
+
+    @property
+    def tokens(self) -> list[str]:
+        """The tokens to validate: the session cookies, or the one bearer token."""
+        return self.cookie_tokens if self.bearer_token is None else [self.bearer_token]
+
+    @property
+    def read_session(self) -> bool:
+        """Whether the request carried a credential (then the response is no-store)."""
+        return bool(self.cookie_tokens) or self.bearer_token is not None
+
+
+class Gate:
+    """One app's session and CSRF settings, and the decisions made with them.
+
+    ``allowed_origins`` lists the origins (``https://app.example``) or hosts
+    unsafe requests may come from; empty means the request's own ``Host``
+    (``X-Forwarded-Host`` when ``trust_proxy``). ``csrf_exempt`` lists path
+    prefixes (matched on whole segments) whose unsafe requests skip the origin
+    check and never load the cookie session. ``bearer`` enables
+    ``Authorization: Bearer`` tokens.
+    """
+
+    __slots__ = (
+        "allowed_origins",
+        "auth",
+        "bearer",
+        "cookie_prefix",
+        "cookie_prefix_bytes",
+        "csrf_exempt",
+        "trust_proxy",
+    )
+
+    def __init__(
+        self,
+        auth: Lucia | AsyncLucia,
+        *,
+        allowed_origins: Iterable[str] = (),
+        trust_proxy: bool = False,
+        csrf_exempt: Iterable[str] = (),
+        bearer: bool = True,
+    ) -> None:
+        if isinstance(allowed_origins, str) or isinstance(csrf_exempt, str):
+            raise TypeError("allowed_origins and csrf_exempt must be lists of strings")
+        exempt = tuple(csrf_exempt)
+        for prefix in exempt:
+            if not isinstance(prefix, str) or not prefix.startswith("/"):
+                raise ValueError("csrf_exempt entries are path prefixes starting with '/'")
+        self.auth = auth
+        self.allowed_origins = tuple(allowed_origins)
+        self.trust_proxy = trust_proxy
+        self.csrf_exempt = tuple(prefix.rstrip("/") for prefix in exempt)
+        self.bearer = bearer
+        # How a Set-Cookie header of the session cookie starts: a view that set
+        # or cleared it itself (sign-in, sign-out) has the last word.
+        self.cookie_prefix = auth.session_cookie_name + "="
+        self.cookie_prefix_bytes = self.cookie_prefix.encode("latin-1")
+
+    def is_exempt(self, path: str) -> bool:
+        """Whether ``path`` is under one of the ``csrf_exempt`` prefixes."""
+        for prefix in self.csrf_exempt:
+            if not prefix or path == prefix or path.startswith(prefix + "/"):
+                return True
+        return False
+
+    def origin_ok(self, method: str, headers: Headers) -> bool:
+        """The CSRF origin check of ``lucia.csrf`` with this gate's settings."""
+        return verify_request_origin(
+            method, headers, self.allowed_origins, trust_proxy=self.trust_proxy
+        )
+
+    def begin(
+        self,
+        method: str,
+        path: str,
+        cookie_header: str | None,
+        authorization: str | None,
+        headers: Callable[[], Headers],
+    ) -> RequestPlan:
+        """Read the credentials and run the origin check (``headers()`` is called
+        only for an unsafe request); the plan's ``refusal`` is set when it fails."""
+        auth = self.auth
+        unsafe = method in UNSAFE_METHODS
+        exempt = unsafe and bool(self.csrf_exempt) and self.is_exempt(path)
+        cookie_tokens: list[str] = []
+        if cookie_header and not exempt:
+            # Every session cookie sent: a tossed one must not hide the real one.
+            cookie_tokens = auth.read_session_cookies(cookie_header)
+        bearer_token = None
+        if not cookie_tokens and self.bearer and authorization is not None:
+            bearer_token = auth.read_bearer_token(authorization)
+        checked = unsafe and not exempt
+        plan = RequestPlan(cookie_tokens, bearer_token, checked)
+        # A bearer token with no cookie skips the check until it proves invalid:
+        # there is no ambient credential to forge a request with.
+        if checked and bearer_token is None and not self.origin_ok(method, headers()):
+            plan.refusal = FORBIDDEN
+        return plan
+
+    def adopt(
+        self,
+        plan: RequestPlan,
+        found: tuple[Session, User] | None,
+        method: str,
+        headers: Callable[[], Headers],
+    ) -> None:
+        """Take the validation's result into the plan: the session and user, the
+        cookie upkeep owed, or a refusal."""
+        if found is not None:
+            plan.session, plan.user = found
+        elif (
+            # An invalid bearer token is no credential at all: check as usual.
+            plan.bearer_token is not None
+            and plan.unsafe_checked
+            and not self.origin_ok(method, headers())
+        ):
+            plan.refusal = FORBIDDEN
+            return
+        if plan.cookie_tokens:
+            plan.set_cookie = self.auth.session_cookie_upkeep(plan.cookie_tokens, plan.session)
+
+    def owed(self, plan: RequestPlan, route_set: bool) -> tuple[Cookie | None, bool]:
+        """What the response owes: the session cookie to add (None when the view set
+        it or none is due) and whether to mark it no-store with ``Vary: Cookie``.
+
+        ``route_set`` tells whether the response already sets the session cookie.
+        """
+        cookie = None if route_set else plan.set_cookie
+        return cookie, route_set or cookie is not None or plan.read_session
+
+
+def upkeep_headers(
+    gate: Gate, plan: RequestPlan, raw: list[tuple[S, S]], spelling: Spelling[S]
+) -> list[tuple[S, S]]:
+    """A response's raw headers with what it owes: the session cookie (unless the
+    view set it), then ``Cache-Control: no-store`` and one ``Vary`` naming
+    ``Cookie`` in place of the view's own, when a session was read or set. The
+    headers as they were when none was; the others keep their order."""
+    prefix = spelling.encode(gate.cookie_prefix)
+    out: list[tuple[S, S]] = []
+    vary: list[str] = []
+    route_set = False
+    for header in raw:
+        name = header[0].lower()
+        if name == spelling.set_cookie:
+            if header[1].startswith(prefix):
+                route_set = True
+        elif name == spelling.cache_control:
+            continue
+        elif name == spelling.vary:
+            vary.append(spelling.decode(header[1]))
+            continue
+        out.append(header)
+    cookie, no_store = gate.owed(plan, route_set)
+    if not no_store:
+        return raw
+    if cookie is not None:
+        out.append((spelling.set_cookie, spelling.encode(cookie.serialize())))
+    out.append((spelling.cache_control, spelling.no_store))
+    out.append((spelling.vary, spelling.encode(vary_with_cookie(vary))))
+    return out
+
+
+def vary_with_cookie(values: Sequence[str]) -> str:
+    """The one ``Vary`` value for a response that read or set a session: the
+    response's own values, plus ``Cookie`` unless they already name it or ``*``."""
+    if not values:
+        return "Cookie"
+    joined = ", ".join(values)
+    for token in joined.split(","):
+        name = token.strip().lower()
+        if name in ("cookie", "*"):
+            return joined
+    return joined + ", Cookie"
