@@ -1,0 +1,219 @@
+# Generated from src/lucia/_async/tokens.py by scripts/generate_sync.py: do not edit.
+"""Email verification, password reset and verification-first sign-up, once for both
+flavours (documented in ``lucia.tokens``).
+
+Written as async code over an ``Lucia``; ``lucia/_sync/tokens.py`` is
+generated from it (``scripts/generate_sync.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from lucia._accounts_base import (
+    EMAIL_VERIFICATION_EXPIRES_IN,
+    PASSWORD_RESET_EXPIRES_IN,
+    SIGN_UP_EXPIRES_IN,
+    InvalidEmailError,
+    PasswordReset,
+    SignedIn,
+    SignUpMail,
+    is_pending_sign_up,
+    require_flavour,
+)
+from lucia.core import Lucia
+from lucia.emails import (
+    EMAIL_PROVIDER_ID,
+    EMAIL_VERIFICATION,
+    PASSWORD_RESET,
+    SIGN_UP,
+    normalize_email,
+)
+from lucia.errors import DuplicateKeyError, InvalidTokenError, KeyNotFoundError, UserNotFoundError
+from lucia.models import User
+from lucia.throttle import SignInThrottle
+
+
+def create_email_verification_token(
+    auth: Lucia, user_id: str, *, expires_in: timedelta = EMAIL_VERIFICATION_EXPIRES_IN
+) -> tuple[str, str]:
+    """A verification token for the user's stored ``email``: ``(token, address)``.
+
+    Mail a link with ``token`` to ``address``. The user's older verification
+    tokens stop working. ``UserNotFoundError`` for an unknown user,
+    ``InvalidEmailError`` when the user has no valid address.
+    """
+    require_flavour(auth, Lucia)
+    user = auth.get_user(user_id)
+    if user is None:
+        raise UserNotFoundError()
+    address = user.attributes.get("email")
+    if not isinstance(address, str) or normalize_email(address) is None:
+        raise InvalidEmailError("the user has no valid email address to verify")
+    # One live link per user: a newer mail makes the older links useless.
+    auth.delete_user_tokens(user_id, EMAIL_VERIFICATION)
+    token = auth.create_token(
+        user_id, EMAIL_VERIFICATION, expires_in=expires_in, data={"email": address}
+    )
+    return token, address
+
+
+def verify_email(auth: Lucia, token: str) -> User:
+    """Use a verification token: the user, with ``email_verified`` now True.
+
+    ``InvalidTokenError`` for a bad, used or expired token, and when the user's
+    ``email`` is no longer the address the token was sent to.
+    """
+    require_flavour(auth, Lucia)
+    consumed = auth.consume_token(token, EMAIL_VERIFICATION)
+    user = auth.get_user(consumed.user_id)
+    address = consumed.data.get("email")
+    # The link proves the address it was sent to: if the account's address has
+    # changed since, it proves nothing about the new one.
+    if user is None or not isinstance(address, str) or user.attributes.get("email") != address:
+        raise InvalidTokenError()
+    return auth.update_user_attributes(user.id, {"email_verified": True})
+
+
+def create_password_reset_token(
+    auth: Lucia, email: str, *, expires_in: timedelta = PASSWORD_RESET_EXPIRES_IN
+) -> PasswordReset | None:
+    """A reset token for the password account of ``email``, or None when there is none.
+
+    Answer the visitor the same way in both cases. Mail ``reset.token`` to
+    ``reset.email``, the stored address. The account's older reset tokens stop
+    working.
+    """
+    require_flavour(auth, Lucia)
+    normalized = normalize_email(email)
+    if normalized is None:
+        return None
+    user = auth.get_user_by_key(EMAIL_PROVIDER_ID, normalized)
+    if user is None:
+        return None
+    stored = user.attributes.get("email")
+    # The address on the account; the key (itself stored, and equal to the
+    # normalised input) only when the account holds no usable address.
+    address = stored if isinstance(stored, str) and normalize_email(stored) else normalized
+    auth.delete_user_tokens(user.id, PASSWORD_RESET)
+    token = auth.create_token(
+        user.id, PASSWORD_RESET, expires_in=expires_in, data={"key": normalized}
+    )
+    return PasswordReset(user, address, token)
+
+
+def reset_password(auth: Lucia, token: str, new_password: str) -> User:
+    """Set a new password with a reset token; the user whose password changed.
+
+    ``InvalidPasswordError`` (checked first: the token stays usable) when the
+    policy refuses the password, ``InvalidTokenError`` for a bad, used or
+    expired token. On success every session of the user is revoked and the
+    user's other reset tokens are deleted; sign the user in afresh if wanted.
+    """
+    require_flavour(auth, Lucia)
+    # Before the token is used: a refused password leaves the link working.
+    auth.password_policy.check(new_password)
+    consumed = auth.consume_token(token, PASSWORD_RESET)
+    key = consumed.data.get("key")
+    if not isinstance(key, str):
+        raise InvalidTokenError()
+    owner = auth.get_user_by_key(EMAIL_PROVIDER_ID, key)
+    if owner is None or owner.id != consumed.user_id:
+        raise InvalidTokenError()  # the address was unlinked or moved to another account
+    try:
+        # Also deletes every session of the user (SECURITY.md 6).
+        auth.update_key_password(EMAIL_PROVIDER_ID, key, new_password, invalidate_sessions=True)
+    except KeyNotFoundError:
+        raise InvalidTokenError() from None
+    auth.delete_user_tokens(owner.id, PASSWORD_RESET)
+    return owner
+
+
+def request_sign_up(
+    auth: Lucia,
+    email: str,
+    *,
+    throttle: SignInThrottle | None = None,
+    address: str | None = None,
+    expires_in: timedelta = SIGN_UP_EXPIRES_IN,
+) -> SignUpMail:
+    """Start a verification-first sign-up: the mail to send, whether ``email`` is taken or not.
+
+    The visitor gets the same answer either way; only the mail differs
+    (``SignUpMail.account_exists``). A free address gets an account-to-be
+    without a password that nobody can sign in to until ``complete_sign_up``;
+    asking again replaces the older link. ``InvalidEmailError`` for a refused
+    address; with a ``throttle``, ``RateLimitedError`` past its per-address
+    sign-up limit (``count_sign_up``), counted before anything is looked up.
+    """
+    require_flavour(auth, Lucia)
+    normalized = normalize_email(email)
+    if normalized is None:
+        raise InvalidEmailError()
+    if throttle is not None:
+        throttle.count_sign_up(address)
+    user = auth.get_user_by_key(EMAIL_PROVIDER_ID, normalized)
+    pending = user is None
+    if user is None:
+        # A user with a password-less key: the account-to-be, which only the
+        # link completes. Made now, so the address is claimed once, atomically.
+        try:
+            user = auth.create_user(
+                EMAIL_PROVIDER_ID,
+                normalized,
+                attributes={"email": normalized, "email_verified": False},
+            )
+        except DuplicateKeyError:  # a concurrent request for the same address
+            user = auth.get_user_by_key(EMAIL_PROVIDER_ID, normalized)
+            if user is None:
+                raise InvalidTokenError() from None  # made and deleted meanwhile: ask again
+            pending = False
+    if not pending:
+        pending = is_pending_sign_up(auth.get_user_keys(user.id), normalized)
+    if pending:
+        auth.delete_user_tokens(user.id, SIGN_UP)
+        token = auth.create_token(
+            user.id, SIGN_UP, expires_in=expires_in, data={"email": normalized}
+        )
+        return SignUpMail(normalized, token, account_exists=False)
+    # Taken: the same writes as a new sign-up (the time tells as little as the
+    # answer), and the note to the owner carries a way back in.
+    reset = create_password_reset_token(auth, normalized)
+    if reset is None:  # deleted meanwhile
+        raise InvalidTokenError()
+    return SignUpMail(reset.email, reset.token, account_exists=True)
+
+
+def complete_sign_up(
+    auth: Lucia,
+    token: str,
+    password: str,
+    *,
+    attributes: dict[str, Any] | None = None,
+    session_attributes: dict[str, Any] | None = None,
+) -> SignedIn:
+    """Finish a verification-first sign-up with the link's ``token``: a session, as ``sign_up``.
+
+    ``InvalidPasswordError`` (checked first: the link stays usable) when the
+    policy refuses the password; ``InvalidTokenError`` for a bad, used or
+    expired token, or an account completed or changed since. The address is
+    verified (the link proved it). If the session then cannot be created, the
+    account stays complete: the user signs in with the new password.
+    """
+    require_flavour(auth, Lucia)
+    # Before the token is used: a refused password leaves the link working.
+    auth.password_policy.check(password)
+    consumed = auth.consume_token(token, SIGN_UP)
+    address = consumed.data.get("email")
+    user = auth.get_user(consumed.user_id)
+    keys = [] if user is None else auth.get_user_keys(consumed.user_id)
+    if user is None or not isinstance(address, str) or not is_pending_sign_up(keys, address):
+        raise InvalidTokenError()  # completed, linked or deleted since the mail went out
+    auth.update_key_password(EMAIL_PROVIDER_ID, address, password, invalidate_sessions=True)
+    # The link proved the address. Ours win over the caller's attributes.
+    user = auth.update_user_attributes(
+        user.id, {**(attributes or {}), "email": address, "email_verified": True}
+    )
+    session = auth.create_session(user.id, attributes=session_attributes)
+    return SignedIn(user, session, auth.create_session_cookie(session))
