@@ -1,5 +1,6 @@
 """lucia.oauth.client: state/PKCE helpers, the authorization URL, token parsing,
-token requests, json_response and the sync/async flow runners.
+token requests, json_response, and sending them sync and async (lucia.oauth._async.http
+and the sync code generated from it).
 
 The HTTP side uses httpx.MockTransport: these are unit tests of the client's
 own logic; the flows against real local servers are in test_github.py and the
@@ -15,7 +16,7 @@ import socket
 import string
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, quote_plus, unquote_plus, urlsplit
@@ -40,7 +41,9 @@ from lucia.oauth import (
     generate_nonce,
     generate_state,
 )
-from lucia.oauth.client import HTTPFlow, arun_flow, as_timeout, json_response, run_flow
+from lucia.oauth._async.http import asend_request
+from lucia.oauth._sync.http import send_request
+from lucia.oauth.client import as_timeout, json_response
 from lucia.oauth.errors import OAuthUnsupportedError
 
 # Chosen to need RFC 6749 §2.3.1 form-encoding: ':' would split Basic
@@ -57,7 +60,9 @@ SECRETS = (CODE, VERIFIER, CLIENT_SECRET, ACCESS_TOKEN, REFRESH_TOKEN)
 BASE64URL = set(string.ascii_letters + string.digits + "-_")
 
 Handler = Callable[[httpx.Request], httpx.Response]
-Runner = Callable[[HTTPFlow[Any], Handler], Awaitable[Any]]
+# A request and what reads its answer: one exchange with the provider.
+Call = tuple[httpx.Request, Callable[[httpx.Response], Any]]
+Runner = Callable[[Call, Handler], Awaitable[Any]]
 
 
 def assert_no_secrets(error: BaseException, *secrets: str) -> None:
@@ -85,17 +90,33 @@ def token_json(**extra: Any) -> dict[str, Any]:
 
 @pytest.fixture(params=["sync", "async"])
 def run(request: pytest.FixtureRequest) -> Runner:
-    """Runs a flow against a MockTransport handler, with run_flow or arun_flow."""
+    """Sends a call's request to a MockTransport handler, with send_request or
+    asend_request, and reads the answer."""
 
-    async def sync(flow: HTTPFlow[Any], handler: Handler) -> Any:
+    async def sync(call: Call, handler: Handler) -> Any:
         with httpx.Client(transport=httpx.MockTransport(handler)) as http:
-            return run_flow(flow, http)
+            return call[1](send_request(http, call[0]))
 
-    async def asynchronous(flow: HTTPFlow[Any], handler: Handler) -> Any:
+    async def asynchronous(call: Call, handler: Handler) -> Any:
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-            return await arun_flow(flow, http)
+            return call[1](await asend_request(http, call[0]))
 
     return sync if request.param == "sync" else asynchronous
+
+
+def code_exchange(oauth: OAuth2Client, code: str, code_verifier: str | None = None) -> Call:
+    """The code exchange as a provider makes it: the request, then the tokens read."""
+    request = oauth.authorization_code_request(code, code_verifier)
+    return request, lambda response: oauth.read_tokens(response, what="the token request")
+
+
+def refresh(oauth: OAuth2Client, refresh_token: str, scopes: list[str] | None = None) -> Call:
+    request = oauth.refresh_request(refresh_token, scopes or ())
+    return request, lambda response: oauth.read_tokens(response, what="the refresh request")
+
+
+def revocation(oauth: OAuth2Client, token: str, hint: str | None = None) -> Call:
+    return oauth.revocation_request(token, hint), oauth.read_revocation
 
 
 class Recorder:
@@ -310,7 +331,7 @@ def _basic(user: str, password: str) -> str:
 
 async def test_client_secret_basic_is_form_encoded_per_rfc6749(run: Runner) -> None:
     recorder = Recorder(httpx.Response(200, json=token_json()))
-    await run(client("client_secret_basic").validate_authorization_code(CODE, VERIFIER), recorder)
+    await run(code_exchange(client("client_secret_basic"), CODE, VERIFIER), recorder)
     request = recorder.requests[0]
     assert request.method == "POST"
     assert str(request.url) == TOKEN_ENDPOINT
@@ -332,7 +353,7 @@ async def test_client_secret_basic_is_form_encoded_per_rfc6749(run: Runner) -> N
 
 async def test_client_secret_post_sends_credentials_in_the_body(run: Runner) -> None:
     recorder = Recorder(httpx.Response(200, json=token_json()))
-    await run(client("client_secret_post").validate_authorization_code(CODE, VERIFIER), recorder)
+    await run(code_exchange(client("client_secret_post"), CODE, VERIFIER), recorder)
     assert "Authorization" not in recorder.requests[0].headers
     assert recorder.form["client_id"] == CLIENT_ID
     assert recorder.form["client_secret"] == CLIENT_SECRET
@@ -341,7 +362,7 @@ async def test_client_secret_post_sends_credentials_in_the_body(run: Runner) -> 
 
 async def test_public_client_sends_only_its_id(run: Runner) -> None:
     recorder = Recorder(httpx.Response(200, json=token_json()))
-    await run(client("none").validate_authorization_code(CODE, VERIFIER), recorder)
+    await run(code_exchange(client("none"), CODE, VERIFIER), recorder)
     assert "Authorization" not in recorder.requests[0].headers
     assert recorder.form["client_id"] == CLIENT_ID
     assert "client_secret" not in recorder.form
@@ -356,7 +377,7 @@ async def test_basic_without_a_secret_acts_as_a_public_client(run: Runner) -> No
         token_endpoint=TOKEN_ENDPOINT,
     )
     recorder = Recorder(httpx.Response(200, json=token_json()))
-    await run(oauth.validate_authorization_code(CODE), recorder)
+    await run(code_exchange(oauth, CODE), recorder)
     assert "Authorization" not in recorder.requests[0].headers
     assert recorder.form == {
         "grant_type": "authorization_code",
@@ -369,7 +390,7 @@ async def test_code_exchange_returns_parsed_tokens(run: Runner) -> None:
     recorder = Recorder(
         httpx.Response(200, json=token_json(expires_in=60, refresh_token=REFRESH_TOKEN))
     )
-    tokens = await run(client().validate_authorization_code(CODE, VERIFIER), recorder)
+    tokens = await run(code_exchange(client(), CODE, VERIFIER), recorder)
     assert isinstance(tokens, OAuth2Tokens)
     assert tokens.access_token == ACCESS_TOKEN
     assert tokens.refresh_token == REFRESH_TOKEN
@@ -380,15 +401,15 @@ async def test_token_expiry_is_dated_by_the_clients_clock(run: Runner) -> None:
     moment = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
     dated = client(clock=lambda: moment)
     answer = httpx.Response(200, json=token_json(expires_in=60, refresh_token=REFRESH_TOKEN))
-    tokens = await run(dated.validate_authorization_code(CODE, VERIFIER), Recorder(answer))
+    tokens = await run(code_exchange(dated, CODE, VERIFIER), Recorder(answer))
     assert tokens.expires_at == moment + timedelta(seconds=60)
-    refreshed = await run(dated.refresh_access_token(REFRESH_TOKEN), Recorder(answer))
+    refreshed = await run(refresh(dated, REFRESH_TOKEN), Recorder(answer))
     assert refreshed.expires_at == moment + timedelta(seconds=60)
 
 
 async def test_refresh_request(run: Runner) -> None:
     recorder = Recorder(httpx.Response(200, json=token_json()))
-    tokens = await run(client().refresh_access_token(REFRESH_TOKEN, ["a", "b"]), recorder)
+    tokens = await run(refresh(client(), REFRESH_TOKEN, ["a", "b"]), recorder)
     assert tokens.access_token == ACCESS_TOKEN
     assert recorder.form == {
         "grant_type": "refresh_token",
@@ -400,7 +421,7 @@ async def test_refresh_request(run: Runner) -> None:
 async def test_revoke_request(run: Runner) -> None:
     oauth = client(revocation_endpoint="https://provider.example/revoke")
     recorder = Recorder(httpx.Response(200))
-    assert await run(oauth.revoke_token(ACCESS_TOKEN, "access_token"), recorder) is None
+    assert await run(revocation(oauth, ACCESS_TOKEN, "access_token"), recorder) is None
     assert str(recorder.requests[0].url) == "https://provider.example/revoke"
     assert recorder.form == {"token": ACCESS_TOKEN, "token_type_hint": "access_token"}
 
@@ -409,14 +430,14 @@ async def test_revoke_error_is_typed(run: Runner) -> None:
     oauth = client(revocation_endpoint="https://provider.example/revoke")
     recorder = Recorder(httpx.Response(400, json={"error": "unsupported_token_type"}))
     with pytest.raises(OAuthProviderError) as caught:
-        await run(oauth.revoke_token(ACCESS_TOKEN), recorder)
+        await run(revocation(oauth, ACCESS_TOKEN), recorder)
     assert caught.value.error == "unsupported_token_type"
     assert_no_secrets(caught.value)
 
 
 def test_revoke_without_an_endpoint_is_not_supported() -> None:
     with pytest.raises(NotImplementedError) as caught:
-        next(client().revoke_token(ACCESS_TOKEN))
+        client().revocation_request(ACCESS_TOKEN)
     assert isinstance(caught.value, OAuthUnsupportedError)
     assert caught.value.code == "AUTH_OAUTH_UNSUPPORTED"
 
@@ -442,7 +463,7 @@ async def test_sec27_token_endpoint_errors_are_provider_errors(
     }
     recorder = Recorder(httpx.Response(status, json=body))
     with pytest.raises(OAuthProviderError) as caught:
-        await run(client().validate_authorization_code(CODE, VERIFIER), recorder)
+        await run(code_exchange(client(), CODE, VERIFIER), recorder)
     exc = caught.value
     assert exc.error == error
     assert exc.error_description == "The code passed is incorrect or expired."
@@ -476,7 +497,7 @@ async def test_500_html_is_a_response_error_with_a_printable_excerpt(run: Runner
     page = "<!DOCTYPE html><h1>Internal Server Error</h1>\x00\x1b[2J\u2603" + "x" * 5000
     recorder = Recorder(httpx.Response(500, text=page, headers={"Content-Type": "text/html"}))
     with pytest.raises(OAuthResponseError) as caught:
-        await run(client().validate_authorization_code(CODE, VERIFIER), recorder)
+        await run(code_exchange(client(), CODE, VERIFIER), recorder)
     exc = caught.value
     assert exc.http_status == 500
     assert exc.status == 502
@@ -491,7 +512,7 @@ async def test_oversized_body_is_refused(run: Runner) -> None:
     body = json.dumps(token_json(padding="x" * (2 * 1024 * 1024)))
     recorder = Recorder(httpx.Response(200, text=body))
     with pytest.raises(OAuthResponseError, match="too large"):
-        await run(client().validate_authorization_code(CODE, VERIFIER), recorder)
+        await run(code_exchange(client(), CODE, VERIFIER), recorder)
 
 
 @pytest.mark.parametrize(
@@ -500,7 +521,7 @@ async def test_oversized_body_is_refused(run: Runner) -> None:
 async def test_200_non_json_is_refused(run: Runner, body: bytes) -> None:
     recorder = Recorder(httpx.Response(200, content=body))
     with pytest.raises(OAuthResponseError) as caught:
-        await run(client().validate_authorization_code(CODE, VERIFIER), recorder)
+        await run(code_exchange(client(), CODE, VERIFIER), recorder)
     assert caught.value.http_status == 200
     assert_no_secrets(caught.value)
 
@@ -509,7 +530,7 @@ async def test_200_non_json_is_refused(run: Runner, body: bytes) -> None:
 async def test_200_json_that_is_not_an_object_is_refused(run: Runner, body: bytes) -> None:
     recorder = Recorder(httpx.Response(200, content=body))
     with pytest.raises(OAuthResponseError):
-        await run(client().validate_authorization_code(CODE, VERIFIER), recorder)
+        await run(code_exchange(client(), CODE, VERIFIER), recorder)
 
 
 def test_json_response_returns_the_json_of_a_success() -> None:
@@ -527,9 +548,10 @@ def _raising(exc: Exception) -> Handler:
     return handler
 
 
-def _secret_query_flow() -> HTTPFlow[None]:
-    # A flow whose URL carries secrets in its query: the error must not repeat them.
-    yield httpx.Request("GET", f"https://provider.example/cb?code={CODE}&token={ACCESS_TOKEN}")
+def _secret_query_call() -> Call:
+    # A request whose URL carries secrets in its query: the error must not repeat them.
+    url = f"https://provider.example/cb?code={CODE}&token={ACCESS_TOKEN}"
+    return httpx.Request("GET", url), lambda response: None
 
 
 @pytest.mark.parametrize(
@@ -545,7 +567,7 @@ async def test_transport_errors_are_typed_and_hide_the_query(
     run: Runner, exc: Exception, words: str
 ) -> None:
     with pytest.raises(OAuthTransportError) as caught:
-        await run(_secret_query_flow(), _raising(exc))
+        await run(_secret_query_call(), _raising(exc))
     error = caught.value
     assert words in str(error)
     assert "provider.example" in str(error)
@@ -557,22 +579,37 @@ async def test_transport_errors_are_typed_and_hide_the_query(
 
 async def test_token_request_transport_error_hides_secrets(run: Runner) -> None:
     with pytest.raises(OAuthTransportError) as caught:
-        await run(
-            client().validate_authorization_code(CODE, VERIFIER), _raising(httpx.ReadError("x"))
-        )
+        await run(code_exchange(client(), CODE, VERIFIER), _raising(httpx.ReadError("x")))
     assert_no_secrets(caught.value)
 
 
-async def test_runners_send_every_request_of_a_flow(run: Runner) -> None:
-    def two_requests() -> HTTPFlow[list[int]]:
-        first = yield httpx.Request("GET", "https://provider.example/one")
-        second = yield httpx.Request("GET", "https://provider.example/two")
-        return [first.status_code, second.status_code]
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_a_provider_sends_every_user_request_in_order(asynchronous: bool) -> None:
+    class TwoRequests(_Dummy):
+        def _get_user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
+            return (
+                httpx.Request("GET", "https://provider.example/one"),
+                httpx.Request("GET", "https://provider.example/two"),
+            )
+
+        def _parse_user(
+            self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]
+        ) -> ProviderUser:
+            return ProviderUser(id=",".join(str(r.status_code) for r in responses))
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200 if request.url.path == "/one" else 204)
 
-    assert await run(two_requests(), handler) == [200, 204]
+    transport = httpx.MockTransport(handler)
+    async with httpx.AsyncClient(transport=transport) as ahttp:
+        with httpx.Client(transport=transport) as http:
+            provider = TwoRequests(client(), http_client=http, async_http_client=ahttp)
+            tokens = OAuth2Tokens(access_token=ACCESS_TOKEN)
+            if asynchronous:
+                user = await provider.aget_user(tokens)
+            else:
+                user = provider.get_user(tokens)
+    assert user.id == "200,204"
 
 
 def test_every_oauth_error_is_a_lucia_oauth_error() -> None:
@@ -586,7 +623,12 @@ def test_every_oauth_error_is_a_lucia_oauth_error() -> None:
 class _Dummy(OAuthProvider):
     name = "dummy"
 
-    def _get_user(self, tokens: OAuth2Tokens) -> HTTPFlow[ProviderUser]:
+    def _get_user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
+        raise AssertionError("these tests never fetch a user")
+
+    def _parse_user(
+        self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]
+    ) -> ProviderUser:
         raise AssertionError("these tests never fetch a user")
 
 

@@ -15,7 +15,7 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -32,7 +32,7 @@ from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
 from lucia.cookies import Cookie
 from lucia.models import Session, User
 from lucia.oauth._sealed import Sealer
-from lucia.oauth.client import HTTPFlow, OAuth2Client, OAuth2Tokens, create_code_challenge
+from lucia.oauth.client import OAuth2Client, OAuth2Tokens, create_code_challenge
 from lucia.oauth.client import json_response as parse_json
 from lucia.oauth.errors import OAuthProviderError, OAuthResponseError, OAuthTransportError
 from lucia.oauth.flow import (
@@ -240,21 +240,37 @@ class FakeProvider(OAuthProvider):
         self.uses_pkce = pkce  # type: ignore[misc]
         self.uses_nonce = nonce  # type: ignore[misc]
 
-    def _validate_authorization_code(
-        self, code: str, code_verifier: str | None, nonce: str | None
-    ) -> HTTPFlow[OAuth2Tokens]:
-        tokens = yield from self.client.validate_authorization_code(code, code_verifier)
+    # The nonce comes back in the token answer here: checked after the exchange,
+    # like an OpenID provider checks its ID token's.
+    def validate_authorization_code(
+        self, code: str, code_verifier: str | None = None, *, nonce: str | None = None
+    ) -> OAuth2Tokens:
+        return self._check_nonce(super().validate_authorization_code(code, code_verifier), nonce)
+
+    async def avalidate_authorization_code(
+        self, code: str, code_verifier: str | None = None, *, nonce: str | None = None
+    ) -> OAuth2Tokens:
+        tokens = await super().avalidate_authorization_code(code, code_verifier)
+        return self._check_nonce(tokens, nonce)
+
+    @staticmethod
+    def _check_nonce(tokens: OAuth2Tokens, nonce: str | None) -> OAuth2Tokens:
         if tokens.raw.get("nonce") != nonce:
             raise OAuthResponseError("the nonce does not match")
         return tokens
 
-    def _get_user(self, tokens: OAuth2Tokens) -> HTTPFlow[ProviderUser]:
+    def _get_user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
         request = httpx.Request(
             "GET",
             f"{self.idp.base}/user",
             headers={"Authorization": f"Bearer {tokens.access_token}"},
         )
-        data = parse_json((yield request), what="the user request")
+        return (request,)
+
+    def _parse_user(
+        self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]
+    ) -> ProviderUser:
+        data = parse_json(responses[0], what="the user request")
         return ProviderUser(
             id=str(data["sub"]),  # a KeyError here is "a provider bug" for one test
             email=data.get("email"),

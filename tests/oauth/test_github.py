@@ -580,18 +580,12 @@ def answer(request: httpx.Request, data: Any, status: int = 200) -> httpx.Respon
     return httpx.Response(status, json=data, request=request)
 
 
-def finish(flow: Any, response: httpx.Response) -> Any:
-    with pytest.raises(StopIteration) as stop:
-        flow.send(response)
-    return stop.value.value
-
-
 def test_fixture_token_answer() -> None:
     provider = GitHub(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
-    flow = provider._validate_authorization_code("code", "v" * 43, None)
-    request = next(flow)
+    request = provider._code_request("code", "v" * 43)
     assert str(request.url) == "https://github.com/login/oauth/access_token"
-    tokens = finish(flow, answer(request, fixture("github_token.json")))
+    answered = answer(request, fixture("github_token.json"))
+    tokens = provider.client.read_tokens(answered, what="the token request")
     assert tokens.access_token == "gho_16C7e42F292c6912E7710c838347Ae178B4a"
     assert tokens.scopes == ("read:user", "user:email")
     assert tokens.token_type == "bearer"
@@ -599,9 +593,9 @@ def test_fixture_token_answer() -> None:
 
 def test_fixture_expiring_token_answer() -> None:
     provider = GitHub(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
-    flow = provider._refresh_access_token("ghr_old")
-    request = next(flow)
-    tokens = finish(flow, answer(request, fixture("github_token_expiring.json")))
+    request = provider._refresh_request("ghr_old")
+    answered = answer(request, fixture("github_token_expiring.json"))
+    tokens = provider.client.read_tokens(answered, what="the refresh request")
     assert tokens.refresh_token is not None
     assert tokens.refresh_token.startswith("ghr_")
     assert tokens.expires_at is not None
@@ -610,10 +604,10 @@ def test_fixture_expiring_token_answer() -> None:
 
 def test_sec27_fixture_token_error_answer() -> None:
     provider = GitHub(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
-    flow = provider._validate_authorization_code("code", "v" * 43, None)
-    request = next(flow)
+    request = provider._code_request("code", "v" * 43)
+    answered = answer(request, fixture("github_token_error.json"))
     with pytest.raises(OAuthProviderError) as caught:
-        flow.send(answer(request, fixture("github_token_error.json")))
+        provider.client.read_tokens(answered, what="the token request")
     assert caught.value.error == "bad_verification_code"
     assert caught.value.error_description == "The code passed is incorrect or expired."
     assert caught.value.error_uri is not None
@@ -623,12 +617,14 @@ def test_sec27_fixture_token_error_answer() -> None:
 def test_fixture_user_and_emails_answers() -> None:
     provider = GitHub(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
     tokens = OAuth2Tokens.from_response(fixture("github_token.json"))
-    flow = provider._get_user(tokens)
-    request = next(flow)
-    assert str(request.url) == "https://api.github.com/user"
-    request = flow.send(answer(request, fixture("github_user.json")))
-    assert str(request.url) == "https://api.github.com/user/emails"
-    user = finish(flow, answer(request, fixture("github_emails.json")))
+    user_request, emails_request = provider._get_user_requests(tokens)
+    assert str(user_request.url) == "https://api.github.com/user"
+    assert str(emails_request.url) == "https://api.github.com/user/emails"
+    answers = [
+        answer(user_request, fixture("github_user.json")),
+        answer(emails_request, fixture("github_emails.json")),
+    ]
+    user = provider._parse_user(tokens, answers)
     assert user.id == "1"
     assert user.username == "octocat"
     assert user.name == "monalisa octocat"
@@ -639,22 +635,28 @@ def test_fixture_user_and_emails_answers() -> None:
 @pytest.mark.parametrize("status", [403, 404])
 def test_sec38_fixture_emails_refused(status: int) -> None:
     provider = GitHub(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
-    flow = provider._get_user(OAuth2Tokens(access_token="gho_x"))
-    request = next(flow)
+    tokens = OAuth2Tokens(access_token="gho_x")
+    user_request, emails_request = provider._get_user_requests(tokens)
     profile = fixture("github_user.json") | {"email": "octocat@github.com"}
-    request = flow.send(answer(request, profile))
-    user = finish(flow, answer(request, {"message": "Not Found"}, status))
+    answers = [
+        answer(user_request, profile),
+        answer(emails_request, {"message": "Not Found"}, status),
+    ]
+    user = provider._parse_user(tokens, answers)
     assert (user.email, user.email_verified) == ("octocat@github.com", False)
 
 
 @pytest.mark.parametrize("status", [401, 500, 502])
 def test_fixture_emails_other_failures_are_errors(status: int) -> None:
     provider = GitHub(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
-    flow = provider._get_user(OAuth2Tokens(access_token="gho_x"))
-    request = next(flow)
-    request = flow.send(answer(request, fixture("github_user.json")))
+    tokens = OAuth2Tokens(access_token="gho_x")
+    user_request, emails_request = provider._get_user_requests(tokens)
+    answers = [
+        answer(user_request, fixture("github_user.json")),
+        answer(emails_request, {"message": "Server Error"}, status),
+    ]
     with pytest.raises(OAuthResponseError):
-        flow.send(answer(request, {"message": "Server Error"}, status))
+        provider._parse_user(tokens, answers)
 
 
 @pytest.mark.parametrize("user_id", [None, "1", "01", 1.0, True, 0, -1, [1], {"id": 1}])

@@ -1,10 +1,8 @@
-"""The OAuth 2.0 client: authorization URLs, code exchange, refresh, revocation.
+"""The OAuth 2.0 client: authorization URLs, and the token requests and their answers.
 
-Like lucia's core, every exchange is written once as a *flow*: a generator
-that yields the ``httpx.Request`` it needs sent and receives the
-``httpx.Response``. ``run_flow`` sends with an ``httpx.Client``,
-``arun_flow`` with an ``httpx.AsyncClient``; nothing else differs between the
-sync and async APIs.
+Nothing here sends anything: ``OAuth2Client`` builds each ``httpx.Request``
+(code exchange, refresh, revocation) and reads each ``httpx.Response``. The
+providers send them (``lucia.oauth._async.http``, sync code generated from it).
 """
 
 from __future__ import annotations
@@ -13,10 +11,10 @@ import base64
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -30,22 +28,18 @@ from lucia.oauth.errors import (
 from lucia.sessions import utc_now
 
 __all__ = [
-    "HTTPFlow",
     "OAuth2Client",
     "OAuth2Tokens",
     "TokenEndpointAuth",
-    "arun_flow",
     "as_timeout",
     "create_code_challenge",
     "generate_code_verifier",
     "generate_nonce",
     "generate_state",
     "json_response",
-    "run_flow",
+    "transport_error",
 ]
 
-T = TypeVar("T")
-HTTPFlow = Generator[httpx.Request, httpx.Response, T]
 TokenEndpointAuth = Literal["client_secret_basic", "client_secret_post", "none"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0)
@@ -181,7 +175,9 @@ def _text(content: bytes) -> str:
     return content[:400].decode("utf-8", "replace")
 
 
-def _transport_error(request: httpx.Request, exc: httpx.HTTPError) -> OAuthTransportError:
+def transport_error(request: httpx.Request, exc: httpx.HTTPError) -> OAuthTransportError:
+    """The ``OAuthTransportError`` for ``request`` failing with ``exc``: which host and path
+    failed, and whether it timed out; never the query, which may hold a secret."""
     # The URL without its query, fragment or user info, which could hold a secret:
     # the path says which request failed (discovery, token, JWKS, ...).
     where = str(request.url.copy_with(query=None, fragment=None, userinfo=b""))
@@ -190,34 +186,6 @@ def _transport_error(request: httpx.Request, exc: httpx.HTTPError) -> OAuthTrans
     return OAuthTransportError(
         f"the provider at {where} could not be reached ({type(exc).__name__})"
     )
-
-
-def run_flow(flow: HTTPFlow[T], client: httpx.Client) -> T:
-    """Run a flow, sending its requests with ``client``."""
-    try:
-        request = next(flow)
-        while True:
-            try:
-                response = client.send(request)
-            except httpx.HTTPError as exc:
-                raise _transport_error(request, exc) from None
-            request = flow.send(response)
-    except StopIteration as stop:
-        return cast(T, stop.value)
-
-
-async def arun_flow(flow: HTTPFlow[T], client: httpx.AsyncClient) -> T:
-    """Run a flow, sending its requests with ``client``."""
-    try:
-        request = next(flow)
-        while True:
-            try:
-                response = await client.send(request)
-            except httpx.HTTPError as exc:
-                raise _transport_error(request, exc) from None
-            request = flow.send(response)
-    except StopIteration as stop:
-        return cast(T, stop.value)
 
 
 class OAuth2Client:
@@ -290,7 +258,9 @@ class OAuth2Client:
         separator = "&" if urlsplit(self.authorization_endpoint).query else "?"
         return f"{self.authorization_endpoint}{separator}{urlencode(params)}"
 
-    def _token_request(self, url: str, form: dict[str, str]) -> httpx.Request:
+    def token_request(self, url: str, form: dict[str, str]) -> httpx.Request:
+        """A POST of ``form`` to ``url`` (the token or revocation endpoint), the client
+        authenticated as ``token_endpoint_auth`` says."""
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if self.token_endpoint_auth == "client_secret_basic" and self._client_secret is not None:
             # RFC 6749 §2.3.1: form-urlencode both parts before joining them.
@@ -304,38 +274,41 @@ class OAuth2Client:
                 form["client_secret"] = self._client_secret
         return httpx.Request("POST", url, data=form, headers=headers)
 
-    def validate_authorization_code(
+    def authorization_code_request(
         self, code: str, code_verifier: str | None = None
-    ) -> HTTPFlow[OAuth2Tokens]:
-        """Flow: exchange an authorization code for tokens (RFC 6749 §4.1.3)."""
+    ) -> httpx.Request:
+        """The request that exchanges an authorization code for tokens (RFC 6749 §4.1.3)."""
         form = {"grant_type": "authorization_code", "code": code}
         if self.redirect_uri is not None:
             form["redirect_uri"] = self.redirect_uri
         if code_verifier is not None:
             form["code_verifier"] = code_verifier
-        response = yield self._token_request(self.token_endpoint, form)
-        data = json_response(response, what="the token request")
-        return OAuth2Tokens.from_response(data, now=self.clock())
+        return self.token_request(self.token_endpoint, form)
 
-    def refresh_access_token(
-        self, refresh_token: str, scopes: Iterable[str] = ()
-    ) -> HTTPFlow[OAuth2Tokens]:
-        """Flow: new tokens from a refresh token (RFC 6749 §6)."""
+    def refresh_request(self, refresh_token: str, scopes: Iterable[str] = ()) -> httpx.Request:
+        """The request for new tokens from a refresh token (RFC 6749 §6)."""
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         scope = " ".join(scopes)
         if scope:
             form["scope"] = scope
-        response = yield self._token_request(self.token_endpoint, form)
-        data = json_response(response, what="the refresh request")
-        return OAuth2Tokens.from_response(data, now=self.clock())
+        return self.token_request(self.token_endpoint, form)
 
-    def revoke_token(self, token: str, token_type_hint: str | None = None) -> HTTPFlow[None]:
-        """Flow: revoke a token (RFC 7009); the provider must have a revocation endpoint."""
+    def revocation_request(self, token: str, token_type_hint: str | None = None) -> httpx.Request:
+        """The request that revokes a token (RFC 7009); ``OAuthUnsupportedError`` when the
+        provider has no revocation endpoint."""
         if self.revocation_endpoint is None:
             raise OAuthUnsupportedError("this provider has no token revocation endpoint")
         form = {"token": token}
         if token_type_hint is not None:
             form["token_type_hint"] = token_type_hint
-        response = yield self._token_request(self.revocation_endpoint, form)
+        return self.token_request(self.revocation_endpoint, form)
+
+    def read_tokens(self, response: httpx.Response, *, what: str) -> OAuth2Tokens:
+        """The tokens of a token endpoint's answer, dated by ``clock``; else the right
+        ``OAuthError`` (``what`` names the request in its message)."""
+        return OAuth2Tokens.from_response(json_response(response, what=what), now=self.clock())
+
+    def read_revocation(self, response: httpx.Response) -> None:
+        """Nothing for a revocation the endpoint accepted; else the right ``OAuthError``."""
         if not response.is_success:
             json_response(response, what="the revocation request")

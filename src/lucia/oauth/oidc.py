@@ -1,11 +1,15 @@
 """OpenID Connect for relying parties: discovery, JWKS, and ID token validation.
 
-- ``discover(issuer)`` is a flow (see ``lucia.oauth.client``) fetching
-  ``{issuer}/.well-known/openid-configuration`` and returning ``OIDCMetadata``
-  whose ``issuer`` equals the configured one exactly (OIDC Discovery §4.3).
+- ``discovery_request(issuer)`` is the request for
+  ``{issuer}/.well-known/openid-configuration``; ``read_discovery`` turns its
+  answer into ``OIDCMetadata`` whose ``issuer`` equals the configured one
+  exactly (OIDC Discovery §4.3).
 - ``JWKSCache`` holds a provider's signing keys: fetched once, refetched once
   for an unknown ``kid`` (at most once per ``refetch_interval``), then the token
-  is refused (SECURITY.md item 34).
+  is refused (SECURITY.md item 34). The fetching itself is
+  ``lucia.oauth._async.http.ajwks_key`` (and its generated sync twin).
+- ``IDTokenVerifier`` is everything a provider checks an ID token with, but
+  the keys it fetches.
 - ``decode_header`` and ``validate_id_token`` check an ID token (items 32-35):
   size before anything, ``alg`` against an allowlist, no ``crit`` extension,
   the signature through joserfc with a key from the JWKS only (``jwk``,
@@ -26,7 +30,7 @@ import json
 import logging
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -36,7 +40,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, JWKRegistry, Key, OctKey, OKPKey, RSAKey
 
-from lucia.oauth.client import USER_AGENT, HTTPFlow, json_response
+from lucia.oauth.client import USER_AGENT, OAuth2Tokens, json_response
 from lucia.oauth.errors import OAuthError, OAuthResponseError, safe_excerpt
 from lucia.sessions import utc_now
 
@@ -47,16 +51,19 @@ __all__ = [
     "PROTOCOL_CLAIMS",
     "SYMMETRIC_ALGORITHMS",
     "IDTokenError",
+    "IDTokenVerifier",
     "JWKSCache",
     "OIDCDiscoveryError",
     "OIDCMetadata",
+    "OIDCTokens",
     "PublishedKey",
     "check_issuer",
     "check_url",
     "decode_header",
-    "discover",
+    "discovery_request",
     "discovery_url",
     "parse_jwks",
+    "read_discovery",
     "select_key",
     "token_hash",
     "validate_id_token",
@@ -117,6 +124,19 @@ class OIDCDiscoveryError(OAuthResponseError):
 
     code = "AUTH_OAUTH_INVALID_DISCOVERY"
     default_message = "the OpenID provider's discovery document is invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class OIDCTokens(OAuth2Tokens):
+    """Tokens whose ID token was validated; ``id_token_claims`` holds its claims (not in repr)."""
+
+    id_token_claims: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_tokens(cls, tokens: OAuth2Tokens, claims: Mapping[str, Any]) -> OIDCTokens:
+        """``tokens`` with the validated ``claims`` of their ID token attached."""
+        values = {f.name: getattr(tokens, f.name) for f in fields(OAuth2Tokens)}
+        return cls(**values, id_token_claims=dict(claims))
 
 
 # Discovery
@@ -254,11 +274,14 @@ def _get(url: str) -> httpx.Request:
     )
 
 
-def discover(issuer: str) -> HTTPFlow[OIDCMetadata]:
-    """Flow: fetch and check ``issuer``'s discovery document."""
-    url = discovery_url(issuer)
-    response = yield _get(url)
-    data = json_response(response, what=f"the discovery request to {url}")
+def discovery_request(issuer: str) -> httpx.Request:
+    """The request for ``issuer``'s discovery document."""
+    return _get(discovery_url(issuer))
+
+
+def read_discovery(response: httpx.Response, issuer: str) -> OIDCMetadata:
+    """``issuer``'s metadata from the answer to ``discovery_request``; else an ``OAuthError``."""
+    data = json_response(response, what=f"the discovery request to {discovery_url(issuer)}")
     metadata = OIDCMetadata.from_document(data, issuer=issuer)
     logger.debug("discovered the OpenID provider %s", issuer)
     return metadata
@@ -369,31 +392,37 @@ class JWKSCache:
         self._fetched_at: datetime | None = None
         self._last_refetch: datetime | None = None
 
-    def _fetch(self, jwks_uri: str) -> HTTPFlow[None]:
-        response = yield _get(jwks_uri)
+    def now(self) -> datetime:
+        """The cache's clock."""
+        return self._clock()
+
+    def is_stale(self, now: datetime) -> bool:
+        """True when the keys were never fetched or are older than ``max_age``."""
+        return self._fetched_at is None or now - self._fetched_at >= self.max_age
+
+    def request(self, jwks_uri: str) -> httpx.Request:
+        """The request for the JWK Set at ``jwks_uri``."""
+        return _get(jwks_uri)
+
+    def store(self, response: httpx.Response) -> None:
+        """Keep the usable keys of a JWKS answer (an ``OAuthError`` if it is unusable)."""
         keys = parse_jwks(json_response(response, what="the JWKS request"))
         self._keys = tuple(keys)
         self._fetched_at = self._clock()
         logger.debug("fetched the JWKS: %d usable keys", len(keys))
 
-    def key_for(self, header: Mapping[str, Any], jwks_uri: str) -> HTTPFlow[Key]:
-        """Flow: the key for a token with this (already checked) header, or ``IDTokenError``."""
-        now = self._clock()
-        if self._fetched_at is None or now - self._fetched_at >= self.max_age:
-            yield from self._fetch(jwks_uri)
-        key = select_key(self._keys, header)
-        if key is not None:
-            return key
+    def select(self, header: Mapping[str, Any]) -> Key | None:
+        """The cached key for a token with this header, or None (see ``select_key``)."""
+        return select_key(self._keys, header)
+
+    def allow_refetch(self, now: datetime) -> None:
+        """Record a refetch for an unknown key; ``IDTokenError`` if one was made less
+        than ``refetch_interval`` ago, so made-up ``kid``s cannot hammer the provider."""
         if self._last_refetch is not None and now - self._last_refetch < self.refetch_interval:
             logger.debug("unknown signing key; JWKS refetch rate-limited")
             raise IDTokenError("kid", "no published key matches the token")
         self._last_refetch = now
         logger.debug("unknown signing key; refetching the JWKS once")
-        yield from self._fetch(jwks_uri)
-        key = select_key(self._keys, header)
-        if key is None:
-            raise IDTokenError("kid", "no published key matches the token")
-        return key
 
 
 # ID tokens
@@ -590,3 +619,56 @@ def validate_id_token(
             ):
                 raise IDTokenError(claim, f"the {claim} does not match")
     return claims
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IDTokenVerifier:
+    """How one provider checks its ID tokens: every check of ``validate_id_token`` and
+    the key choice, all but fetching the published keys (``jwks`` from ``jwks_uri``).
+
+    ``client_secret`` keys HS256/384/512 tokens (OIDC Core 10.1) when those are allowed.
+    """
+
+    issuers: tuple[str, ...]
+    client_id: str
+    allowed_algorithms: frozenset[str]
+    trusted_audiences: frozenset[str]
+    jwks: JWKSCache
+    jwks_uri: str
+    client_secret: str = field(repr=False)
+    clock: Clock
+    leeway: timedelta = DEFAULT_LEEWAY
+
+    def header(self, id_token: str) -> dict[str, Any]:
+        """The token's header, checked before any key is looked for (``decode_header``)."""
+        return decode_header(id_token, self.allowed_algorithms)
+
+    def local_key(self, header: Mapping[str, Any]) -> Key | None:
+        """The client secret's key for an HS256/384/512 token; None: a published key is needed."""
+        if header["alg"] in SYMMETRIC_ALGORITHMS:
+            return OctKey.import_key(self.client_secret)
+        return None
+
+    def claims(
+        self,
+        id_token: str,
+        key: Key,
+        *,
+        nonce: str | None,
+        access_token: str | None,
+        code: str | None,
+    ) -> dict[str, Any]:
+        """The token's claims if ``key`` signed it and it passes ``validate_id_token``."""
+        return validate_id_token(
+            id_token,
+            key,
+            issuer=self.issuers,
+            client_id=self.client_id,
+            allowed_algorithms=self.allowed_algorithms,
+            nonce=nonce,
+            access_token=access_token,
+            code=code,
+            trusted_audiences=self.trusted_audiences,
+            now=self.clock(),
+            leeway=self.leeway,
+        )

@@ -25,7 +25,6 @@ import httpx
 from lucia.oauth.client import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
-    HTTPFlow,
     OAuth2Client,
     OAuth2Tokens,
     json_response,
@@ -108,20 +107,28 @@ class GitHub(OAuthProvider):
         }
         return httpx.Request(method, f"{self.api_url}{path}", headers=headers, json=json)
 
-    def _get_user(self, tokens: OAuth2Tokens) -> HTTPFlow[ProviderUser]:
-        """Flow: ``/user``, then ``/user/emails`` for the verified primary address."""
+    def _get_user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
+        """``/user``, then ``/user/emails`` for the verified primary address."""
         bearer = f"Bearer {tokens.access_token}"
-        response = yield self._api_request("GET", "/user", bearer)
-        profile = json_response(response, what="the GitHub user request")
-        # Always ask: even a public profile email says nothing about verification.
-        response = yield self._api_request("GET", "/user/emails", bearer)
+        # Always ask for the emails: even a public profile email says nothing
+        # about verification.
+        return (
+            self._api_request("GET", "/user", bearer),
+            self._api_request("GET", "/user/emails", bearer),
+        )
+
+    def _parse_user(
+        self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]
+    ) -> ProviderUser:
+        profile_response, emails_response = responses
+        profile = json_response(profile_response, what="the GitHub user request")
         emails: Any = None
-        if response.status_code in (403, 404):
+        if emails_response.status_code in (403, 404):
             # The user:email scope was not granted (GitHub answers 404 or 403):
             # the public email may still be used, but never as verified.
-            logger.debug("github: /user/emails refused (HTTP %d)", response.status_code)
+            logger.debug("github: /user/emails refused (HTTP %d)", emails_response.status_code)
         else:
-            emails = json_response(response, what="the GitHub emails request")
+            emails = json_response(emails_response, what="the GitHub emails request")
         user = parse_github_user(profile, emails)
         logger.debug(
             "github: user id=%s login=%s email %s",
@@ -131,24 +138,23 @@ class GitHub(OAuthProvider):
         )
         return user
 
-    def _revoke_token(self, token: str) -> HTTPFlow[None]:
-        """Flow: GitHub's "delete an app token" (``DELETE /applications/{client_id}/token``)."""
+    def _revocation_request(self, token: str) -> httpx.Request:
+        """GitHub's "delete an app token" (``DELETE /applications/{client_id}/token``)."""
         client_id = self.client.client_id
         # The REST API's plain HTTP Basic (RFC 7617), not the token endpoint's
         # form-encoded variant.
         credentials = base64.b64encode(f"{client_id}:{self._client_secret}".encode()).decode()
-        request = self._api_request(
+        return self._api_request(
             "DELETE",
             f"/applications/{quote(client_id, safe='')}/token",
             f"Basic {credentials}",
             json={"access_token": token},
         )
-        response = yield request
+
+    def _read_revocation(self, response: httpx.Response) -> None:
         if not response.is_success:
+            # Raises: an error answer is never a success.
             json_response(response, what="the GitHub token revocation")
-            raise OAuthResponseError(
-                "the GitHub token revocation failed", http_status=response.status_code
-            )
         logger.debug("github: token revoked")
 
 

@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
-from joserfc.jwk import Key, OctKey
 
+from lucia.oauth._async.http import _AsyncOpenIDHTTP
+from lucia.oauth._sync.http import _OpenIDHTTP
 from lucia.oauth.client import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
-    HTTPFlow,
     OAuth2Client,
     OAuth2Tokens,
     TokenEndpointAuth,
@@ -45,12 +44,13 @@ from lucia.oauth.oidc import (
     PROTOCOL_CLAIMS,
     SYMMETRIC_ALGORITHMS,
     IDTokenError,
+    IDTokenVerifier,
     JWKSCache,
     OIDCMetadata,
+    OIDCTokens,
     check_issuer,
-    decode_header,
-    discover,
-    validate_id_token,
+    discovery_request,
+    read_discovery,
 )
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
 from lucia.sessions import utc_now
@@ -60,20 +60,7 @@ __all__ = ["OIDCTokens", "OpenIDConnect"]
 logger = logging.getLogger("lucia.oauth.oidc")
 
 
-@dataclass(frozen=True, slots=True)
-class OIDCTokens(OAuth2Tokens):
-    """Tokens whose ID token was validated; ``id_token_claims`` holds its claims (not in repr)."""
-
-    id_token_claims: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_tokens(cls, tokens: OAuth2Tokens, claims: Mapping[str, Any]) -> OIDCTokens:
-        """``tokens`` with the validated ``claims`` of their ID token attached."""
-        values = {f.name: getattr(tokens, f.name) for f in fields(OAuth2Tokens)}
-        return cls(**values, id_token_claims=dict(claims))
-
-
-class OpenIDConnect(OAuthProvider):
+class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
     """An OpenID provider found by discovery from its ``issuer`` URL.
 
     ``name`` (the key's ``provider_id``) defaults to the issuer, so identities
@@ -211,14 +198,14 @@ class OpenIDConnect(OAuthProvider):
         )
         self._metadata = metadata
 
-    def _discover(self) -> HTTPFlow[OIDCMetadata]:
-        if self._metadata is None:
-            self._use_metadata((yield from discover(self.issuer)))
-        assert self._metadata is not None
-        return self._metadata
+    def _preparation_request(self) -> httpx.Request | None:
+        """Discovery, until the metadata is known."""
+        return None if self._metadata is not None else discovery_request(self.issuer)
 
-    def _prepare(self) -> HTTPFlow[OIDCMetadata]:
-        return self._discover()
+    def _prepared(self, response: httpx.Response) -> None:
+        # Two concurrent first uses may both discover: the first answer is kept.
+        if self._metadata is None:
+            self._use_metadata(read_discovery(response, self.issuer))
 
     def _discover_now(self) -> None:
         """Sync discovery for a sync caller that needs the metadata now."""
@@ -232,14 +219,6 @@ class OpenIDConnect(OAuthProvider):
             "and discovering them here would block the event loop: "
             "call `await provider.adiscover()` first (every a-method discovers on its own)"
         )
-
-    def discover(self) -> OIDCMetadata:
-        """The provider's metadata, fetched once (``OIDCDiscoveryError`` if its issuer differs)."""
-        return self.run(self._discover())
-
-    async def adiscover(self) -> OIDCMetadata:
-        """See ``discover``."""
-        return await self.arun(self._discover())
 
     def allowed_algorithms(self, metadata: OIDCMetadata) -> frozenset[str]:
         """The ``alg`` values accepted for ID tokens (see the class docstring)."""
@@ -276,96 +255,55 @@ class OpenIDConnect(OAuthProvider):
             extra_params=self._authorization_params(),
         )
 
-    def _validate_id_token(
-        self,
-        id_token: str,
-        *,
-        nonce: str | None,
-        access_token: str | None,
-        code: str | None,
-    ) -> HTTPFlow[dict[str, Any]]:
-        metadata = yield from self._discover()
-        try:
-            # Header checks first: an oversized or alg=none token costs no JWKS request.
-            header = decode_header(id_token, self.allowed_algorithms(metadata))
-            key: Key
-            if header["alg"] in SYMMETRIC_ALGORITHMS:
-                key = OctKey.import_key(self._client_secret)  # OIDC Core 10.1
-            else:
-                key = yield from self.jwks.key_for(header, metadata.jwks_uri)
-            return validate_id_token(
-                id_token,
-                key,
-                issuer=(self.issuer, *self.additional_issuers),
-                client_id=self.client_id,
-                allowed_algorithms=self.allowed_algorithms(metadata),
-                nonce=nonce,
-                access_token=access_token,
-                code=code,
-                trusted_audiences=self.trusted_audiences,
-                now=self._clock(),
-                leeway=self.leeway,
-            )
-        except IDTokenError as exc:
-            logger.info("ID token from %s rejected: %s", self.issuer, exc.check)
-            raise
-
-    def _validate_authorization_code(
-        self, code: str, code_verifier: str | None, nonce: str | None
-    ) -> HTTPFlow[OAuth2Tokens]:
-        """Flow: exchange the code, then validate the ID token (nonce, ``at_hash``, ``c_hash``).
-
-        ``nonce`` is the one sent in the authorization request; None (no nonce
-        was sent) skips that check, leaving PKCE alone to bind the code to the
-        browser. The sign-in flow always sends one (``uses_nonce``).
-        """
-        yield from self._discover()
-        tokens = yield from self.client.validate_authorization_code(code, code_verifier)
-        if tokens.id_token is None:
-            raise IDTokenError("missing", "the token response has no id_token")
-        claims = yield from self._validate_id_token(
-            tokens.id_token, nonce=nonce, access_token=tokens.access_token, code=code
+    def _id_token_verifier(self) -> IDTokenVerifier:
+        metadata = self._known_metadata()
+        return IDTokenVerifier(
+            issuers=(self.issuer, *self.additional_issuers),
+            client_id=self.client_id,
+            allowed_algorithms=self.allowed_algorithms(metadata),
+            trusted_audiences=self.trusted_audiences,
+            jwks=self.jwks,
+            jwks_uri=metadata.jwks_uri,
+            client_secret=self._client_secret,
+            clock=self._clock,
+            leeway=self.leeway,
         )
-        return OIDCTokens.from_tokens(tokens, claims)
 
-    def _refresh_access_token(self, refresh_token: str) -> HTTPFlow[OAuth2Tokens]:
-        """Flow: refresh; an ID token in the answer is validated, without nonce (OIDC Core 12.2)."""
-        yield from self._discover()
-        tokens = yield from self.client.refresh_access_token(refresh_token)
-        if tokens.id_token is None:
-            return tokens
-        claims = yield from self._validate_id_token(
-            tokens.id_token, nonce=None, access_token=tokens.access_token, code=None
-        )
-        return OIDCTokens.from_tokens(tokens, claims)
+    def _known_metadata(self) -> OIDCMetadata:
+        """The metadata, which every call has discovered before it needs it."""
+        if self._metadata is None:
+            self._discover_now()
+        assert self._metadata is not None
+        return self._metadata
 
-    def _revoke_token(self, token: str) -> HTTPFlow[None]:
-        yield from self._discover()
-        yield from self.client.revoke_token(token)
+    def _get_user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
+        """The UserInfo request, when the provider has a UserInfo endpoint.
 
-    def _get_user(self, tokens: OAuth2Tokens) -> HTTPFlow[ProviderUser]:
-        """Flow: the user of a validated ID token, checked against UserInfo when there is one.
-
-        ``user.id`` is the ID token's ``sub``; a UserInfo ``sub`` that differs is
+        The user itself is that of a validated ID token (``validate_authorization_code``
+        returned it), checked against UserInfo; a UserInfo ``sub`` that differs is
         refused (OIDC Core 5.3.2).
         """
-        claims = tokens.id_token_claims if isinstance(tokens, OIDCTokens) else None
-        if not claims:
-            raise IDTokenError(
-                "missing", "get_user needs the tokens validate_authorization_code returned"
-            )
-        metadata = yield from self._discover()
+        _id_token_claims(tokens)
+        endpoint = self._known_metadata().userinfo_endpoint
+        if endpoint is None:
+            return ()
+        request = httpx.Request(
+            "GET",
+            endpoint,
+            headers={
+                "Authorization": f"Bearer {tokens.access_token}",
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            },
+        )
+        return (request,)
+
+    def _parse_user(
+        self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]
+    ) -> ProviderUser:
+        claims = _id_token_claims(tokens)
         userinfo: dict[str, Any] | None = None
-        if metadata.userinfo_endpoint is not None:
-            response = yield httpx.Request(
-                "GET",
-                metadata.userinfo_endpoint,
-                headers={
-                    "Authorization": f"Bearer {tokens.access_token}",
-                    "Accept": "application/json",
-                    "User-Agent": USER_AGENT,
-                },
-            )
+        for response in responses:
             data = json_response(response, what="the userinfo request")
             if not isinstance(data, dict):
                 raise OAuthResponseError("the userinfo response is not a JSON object")
@@ -398,3 +336,13 @@ class OpenIDConnect(OAuthProvider):
             avatar_url=text("picture"),
             raw=raw,
         )
+
+
+def _id_token_claims(tokens: OAuth2Tokens) -> Mapping[str, Any]:
+    """The validated ID token's claims that come with ``tokens``; ``IDTokenError`` without."""
+    claims = tokens.id_token_claims if isinstance(tokens, OIDCTokens) else None
+    if not claims:
+        raise IDTokenError(
+            "missing", "get_user needs the tokens validate_authorization_code returned"
+        )
+    return claims
