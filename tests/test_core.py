@@ -601,6 +601,34 @@ def test_direct_validation_decides_like_the_flow(flavour: str) -> None:
     ]
 
 
+def test_validation_renews_strictly_below_half_and_refuses_at_the_expiry(
+    auth: Lucia, clock: Clock
+) -> None:
+    # The verdict's own boundaries (one subtraction answers "expired?" and "due?"),
+    # to the microsecond: two hours of life, so renewal starts below one hour left.
+    user = auth.create_user("github", "1")
+    session = auth.create_session(user.id)
+    token = session.token or ""
+    clock.advance(hours=1)  # exactly half left: valid, not renewed
+    found = auth.validate_session(token)
+    assert found is not None
+    assert not found[0].fresh
+    assert found[0].expires_at == session.expires_at
+    clock.advance(microseconds=1)  # a microsecond under half: renewed
+    found = auth.validate_session(token)
+    assert found is not None
+    assert found[0].fresh
+    assert found[0].expires_at == (clock.now + timedelta(hours=2)).replace(microsecond=0)
+    # Two sessions of one moment: valid in their last microsecond, refused at the
+    # expiry itself (and the row goes).
+    last, expired = auth.create_session(user.id), auth.create_session(user.id)
+    clock.now = last.expires_at - timedelta(microseconds=1)
+    assert auth.validate_session(last.token or "") is not None
+    clock.now = expired.expires_at
+    assert auth.validate_session(expired.token or "") is None
+    assert expired.id not in {s.id for s in auth.adapter.get_user_sessions(user.id)}
+
+
 def _count_store_calls(monkeypatch: pytest.MonkeyPatch, store: object) -> list[str]:
     """Record the name of every method of ``store`` called from now on."""
     calls: list[str] = []

@@ -67,6 +67,7 @@ _EXPIRED: Final = _Outcome.EXPIRED
 _VALID: Final = _Outcome.VALID
 # A datetime verdict: valid, and due for renewal to that expiry.
 _Verdict = _Outcome | datetime
+_NOTHING_LEFT: Final = timedelta(0)
 
 _MAX_KEY_PART = 255
 # Session cookies of one request that are tried: a browser holds one per
@@ -224,6 +225,7 @@ class _LuciaBase(Generic[UA, SA, JA]):
         self._joined_adapter: JA | None = cast(JA, adapter) if self._joined else None
         self.session_policy = SessionPolicy(session_expires_in, session_absolute_lifetime)
         absolute = self._absolute_lifetime = self.session_policy.absolute_lifetime
+        self._renew_below = self.session_policy.renew_below  # one lookup on the hot path
         if absolute is not None and absolute < session_expires_in:
             # Refused rather than capped: the idle limit asked for would never hold.
             raise ValueError(
@@ -342,7 +344,10 @@ class _LuciaBase(Generic[UA, SA, JA]):
         if not verify_secret(secret, record.secret_hash):
             return _REFUSE
         expires_at = record.expires_at
-        if now >= expires_at:
+        # One subtraction answers both "expired?" and "due for renewal?"; every
+        # request asks them.
+        left = expires_at - now
+        if left <= _NOTHING_LEFT:
             # Expired rows never validate, purged or not.
             return _EXPIRED
         absolute = self._absolute_lifetime
@@ -350,6 +355,8 @@ class _LuciaBase(Generic[UA, SA, JA]):
             # Past its absolute end, whatever its expiry says: a row renewed
             # under a longer cap (or none) before this one was configured.
             return _EXPIRED
+        if left >= self._renew_below:
+            return _VALID  # the common case: more than half of its life left
         renewed = self.session_policy.renewed_expiry(expires_at, record.created_at, now)
         return _VALID if renewed is None else renewed
 

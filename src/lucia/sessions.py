@@ -112,10 +112,11 @@ class SessionPolicy:
     expires_in: timedelta = timedelta(days=30)
     absolute_lifetime: timedelta | None = DEFAULT_ABSOLUTE_LIFETIME
 
-    _renew_below: timedelta = field(init=False, repr=False, compare=False)
+    renew_below: timedelta = field(init=False, repr=False, compare=False)
+    """Validation renews a session when less than this is left: half of ``expires_in``."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_renew_below", self.expires_in / 2)
+        object.__setattr__(self, "renew_below", self.expires_in / 2)
         if self.expires_in <= timedelta(0):
             raise ValueError("session_expires_in must be positive")
         if self.absolute_lifetime is not None and self.absolute_lifetime <= timedelta(0):
@@ -135,7 +136,7 @@ class SessionPolicy:
 
         Never beyond the absolute lifetime, and never for an expired session.
         """
-        if now >= expires_at or expires_at - now >= self._renew_below:
+        if now >= expires_at or expires_at - now >= self.renew_below:
             return None
         renewed = now + self.expires_in
         if self.absolute_lifetime is not None:
