@@ -61,15 +61,26 @@ class Spelling(Generic[S]):
     """How a server interface spells raw response headers: WSGI's ``str``
     (latin-1 text) or ASGI's ``bytes``, names in lower case."""
 
-    __slots__ = ("cache_control", "decode", "encode", "no_store", "set_cookie", "vary")
+    __slots__ = (
+        "binary",
+        "cache_control",
+        "cookie",
+        "decode",
+        "encode",
+        "no_store",
+        "set_cookie",
+        "vary",
+    )
 
     def __init__(self, encode: Callable[[str], S], decode: Callable[[S], str]) -> None:
         self.encode: Callable[[str], S] = encode
         self.decode: Callable[[S], str] = decode
+        self.binary = isinstance(encode(""), bytes)
         self.set_cookie: S = encode("set-cookie")
         self.cache_control: S = encode("cache-control")
         self.vary: S = encode("vary")
         self.no_store: S = encode("no-store")
+        self.cookie: S = encode("Cookie")
 
 
 WSGI: Final = Spelling[str](str, str)
@@ -271,18 +282,23 @@ def upkeep_headers(
     view set it), then ``Cache-Control: no-store`` and one ``Vary`` naming
     ``Cookie`` in place of the view's own, when a session was read or set. The
     headers as they were when none was; the others keep their order."""
-    prefix = spelling.encode(gate.cookie_prefix)
+    prefix: S = gate.cookie_prefix_bytes if spelling.binary else gate.cookie_prefix  # type: ignore[assignment]
+    set_cookie, cache_control, vary_name = (
+        spelling.set_cookie,
+        spelling.cache_control,
+        spelling.vary,
+    )
     out: list[tuple[S, S]] = []
     vary: list[str] = []
     route_set = False
     for header in raw:
         name = header[0].lower()
-        if name == spelling.set_cookie:
+        if name == set_cookie:
             if header[1].startswith(prefix):
                 route_set = True
-        elif name == spelling.cache_control:
+        elif name == cache_control:
             continue
-        elif name == spelling.vary:
+        elif name == vary_name:
             vary.append(spelling.decode(header[1]))
             continue
         out.append(header)
@@ -290,9 +306,10 @@ def upkeep_headers(
     if not no_store:
         return raw
     if cookie is not None:
-        out.append((spelling.set_cookie, spelling.encode(cookie.serialize())))
-    out.append((spelling.cache_control, spelling.no_store))
-    out.append((spelling.vary, spelling.encode(vary_with_cookie(vary))))
+        out.append((set_cookie, spelling.encode(cookie.serialize())))
+    out.append((cache_control, spelling.no_store))
+    # The usual response has no Vary of its own: "Cookie" as it is, no join.
+    out.append((vary_name, spelling.encode(vary_with_cookie(vary)) if vary else spelling.cookie))
     return out
 
 
