@@ -76,7 +76,7 @@ class _AsyncProviderHTTP(ProviderCore):
         await self.aprepare()
         response = await self._asend(self._code_request(code, code_verifier))
         tokens = self.client.read_tokens(response, what="the token request")
-        return await self._averified(tokens, nonce=nonce, code=code)
+        return await self._averified(tokens, nonce=nonce, code=code, required=True)
 
     async def arefresh_access_token(self, refresh_token: str) -> OAuth2Tokens:
         """New tokens from a refresh token (an ID token among them is validated, without
@@ -84,7 +84,7 @@ class _AsyncProviderHTTP(ProviderCore):
         await self.aprepare()
         response = await self._asend(self._refresh_request(refresh_token))
         tokens = self.client.read_tokens(response, what="the refresh request")
-        return await self._averified(tokens, nonce=None, code=None)
+        return await self._averified(tokens, nonce=None, code=None, required=False)
 
     async def arevoke_token(self, token: str) -> None:
         """Revoke a token at the provider."""
@@ -98,15 +98,15 @@ class _AsyncProviderHTTP(ProviderCore):
         return self._parse_user(tokens, responses)
 
     async def _averified(
-        self, tokens: OAuth2Tokens, *, nonce: str | None, code: str | None
+        self, tokens: OAuth2Tokens, *, nonce: str | None, code: str | None, required: bool
     ) -> OAuth2Tokens:
         """``tokens`` with the claims of their validated ID token (``OIDCTokens``), when the
-        provider checks ID tokens; a code exchange must then return one."""
+        provider checks ID tokens; ``required`` (a code exchange): there must be one."""
         verifier = self._id_token_verifier()
         if verifier is None:
             return tokens
         if tokens.id_token is None:
-            if code is None:  # a refresh may leave the ID token out
+            if not required:  # a refresh may leave the ID token out
                 return tokens
             raise IDTokenError("missing", "the token response has no id_token")
         try:
