@@ -153,3 +153,16 @@ def test_password_routes_load_nothing_of_the_oauth_extra() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert found.strip() == "[]"
+
+
+def test_password_config_without_a_flow_keeps_the_sites_default_redirect() -> None:
+    # Django builds no SignInFlow for a password-only site, yet its DEFAULT_REDIRECT
+    # still decides where a form lands without a safe ``next``.
+    from lucia import Lucia
+    from lucia.adapters.memory import MemoryAdapter
+
+    auth = Lucia(MemoryAdapter())
+    assert _passwords.PasswordConfig.build(auth, None).default_redirect == "/"
+    config = _passwords.PasswordConfig.build(auth, None, default_redirect="/home")
+    assert config.default_redirect == "/home"
+    assert config.flow is None

@@ -169,8 +169,13 @@ class PasswordConfig:
         throttle: SignInThrottle | None = None,
         return_tokens: bool = False,
         reauthentication_max_age: timedelta = REAUTHENTICATION_MAX_AGE,
+        default_redirect: str | None = None,
     ) -> PasswordConfig:
-        """Check the options; a missing throttle is a per-process ``SignInThrottle()``."""
+        """Check the options; a missing throttle is a per-process ``SignInThrottle()``.
+
+        ``default_redirect`` (where a form lands without a safe ``next``) is the
+        flow's when not given, ``"/"`` without a flow.
+        """
         if flow is not None and flow.auth is not auth:
             raise ValueError("the SignInFlow must use the same lucia object")
         if throttle is not None and not isinstance(throttle, SignInThrottle):
@@ -185,7 +190,7 @@ class PasswordConfig:
             SignInThrottle() if throttle is None else throttle,
             bool(return_tokens),
             reauthentication_max_age,
-            "/" if flow is None else flow.default_redirect,
+            default_redirect or ("/" if flow is None else flow.default_redirect),
         )
 
 

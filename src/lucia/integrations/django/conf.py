@@ -311,10 +311,13 @@ def _build_password_config() -> PasswordConfig:
         throttle = throttle()
     return PasswordConfig.build(
         get_lucia(),
-        get_flow(),
+        # Without providers the link routes have nothing to link, and a
+        # password-only site never loads the OAuth extra (httpx, joserfc).
+        get_flow() if conf.providers else None,
         throttle=throttle,
         return_tokens=conf.return_tokens,
         reauthentication_max_age=conf.reauthentication_max_age,
+        default_redirect=conf.default_redirect,
     )
 
 

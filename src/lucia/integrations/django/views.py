@@ -9,7 +9,7 @@ views (``password_route``) answer 404 unless ``LUCIA["PASSWORD_ROUTES"]`` is on.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import SuspiciousOperation  # type: ignore[import-untyped]
 from django.http import (  # type: ignore[import-untyped]
@@ -36,7 +36,10 @@ from lucia.integrations.django.middleware import (
     set_cookie,
     sign_out,
 )
-from lucia.oauth.flow import RESPONSE_HEADERS, SignInError, safe_next
+from lucia.redirects import RESPONSE_HEADERS, safe_next
+
+if TYPE_CHECKING:
+    from lucia.oauth.errors import SignInError
 
 __all__ = ["callback", "login", "logout", "password_route"]
 
@@ -66,6 +69,9 @@ def login(request: Any, provider: str) -> HttpResponse:
     """``GET login/<provider>/``: 302 to the provider, with the transaction cookie."""
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET"])
+    # Here, not at the top: a password-only app never loads the OAuth extra.
+    from lucia.oauth.errors import SignInError
+
     try:
         start = get_flow().start(provider, next=request.GET.get("next"))
     except SignInError as error:
@@ -80,6 +86,8 @@ def callback(request: Any, provider: str) -> HttpResponse:
     """``GET login/<provider>/callback/``: finish, then 303 to the stored ``next``."""
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET"])
+    from lucia.oauth.errors import SignInError
+
     old = current_session(request)
     try:
         result = get_flow().callback(
