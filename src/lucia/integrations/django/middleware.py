@@ -90,7 +90,6 @@ def _adopt(request: Any, plan: RequestPlan) -> HttpResponse | None:
         return _refuse(plan.refusal)
     request.lucia_session = plan.session
     request.lucia_user = plan.user
-    request._lucia_plan = plan
     setattr(request, _MARK, True)
     return None
 
