@@ -106,7 +106,7 @@ bench: services $(BENCH_VENV)/.installed
 # Mutation testing of the security core (sessions, cookies, csrf, passwords and
 # the OAuth flow's redirect helpers and replay cache), each module against its own
 # unit tests, with mutmut in its own venv (.venv-mutation). Not part of `make test`:
-# about 10 minutes on 2 cores. MODULES="csrf passwords" runs some. See docs/security.md.
+# about 15 minutes on 2 cores. MODULES="csrf passwords" runs some. See docs/security.md.
 MODULES ?=
 mutation:
 	sh scripts/mutation.sh $(MODULES)
