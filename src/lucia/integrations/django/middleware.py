@@ -101,10 +101,10 @@ def _finish(response: HttpResponse, plan: RequestPlan, gate: Gate) -> HttpRespon
         set_cookie(response, cookie)
     if no_store:
         # A page with a user's data is never cached, whatever the view said.
-        headers = response.headers
-        headers["Cache-Control"] = "no-store"
-        vary = headers.get("Vary")
-        headers["Vary"] = vary_with_cookie(() if vary is None else (vary,))
+        response["Cache-Control"] = "no-store"
+        # has_header first: a missing key costs a KeyError inside headers.get.
+        own = (response["Vary"],) if response.has_header("Vary") else ()
+        response["Vary"] = vary_with_cookie(own)
     return response
 
 
