@@ -611,7 +611,7 @@ async def test_outage_mid_run(url: str, flavour: type[Adapter]) -> None:
             assert (await auth.get_user(user.id)) == user
 
             # The link dies between the two INSERTs of one user.
-            tap.cut_after = adapter.flows.q.insert_user
+            tap.cut_after = adapter.q.insert_user
             with pytest.raises(DatabaseError, match="unreachable"):
                 await auth.create_user("github", "3", user_id="half-written")
             proxy.restore()

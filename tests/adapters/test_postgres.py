@@ -455,7 +455,7 @@ async def test_statements_are_prepared_on_the_connection(flavour: str, tables_re
             rows = await Harness(cursor).fetchall()
         finally:
             await pool.putconn(conn)
-    expected = adapter.flows.q.get_session_and_user.replace("%s", "$1")
+    expected = adapter.q.get_session_and_user.replace("%s", "$1")
     assert expected in [row[0] for row in rows]
 
 
@@ -571,7 +571,7 @@ async def test_insert_user_cut_midway_leaves_no_half_written_user(
     user, key = new_user()
     with proxied(tables_ready) as (proxy, through_proxy):
         async with opened(flavour, through_proxy, connect_timeout=1) as adapter:
-            statement = getattr(adapter.flows.q, cut_after)
+            statement = getattr(adapter.q, cut_after)
             _cut_after_statement(adapter, proxy, statement)
             with pytest.raises(DatabaseError):
                 await Harness(adapter).insert_user(user, key, NOW)

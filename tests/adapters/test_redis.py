@@ -122,7 +122,7 @@ async def test_sec10_ttl_is_the_absolute_expiry_on_the_real_clock(
     auth = _auth(adapter, session_expires_in=LIFE)  # lucia's default clock: the real one
     user = await auth.create_user("github", "1")
     session = await auth.create_session(user.id)
-    key = adapter.flows.keys.session(session.id)
+    key = adapter.keys.session(session.id)
     assert raw.pexpiretime(key) == _ms(session.expires_at)
     before = datetime.now(UTC)
     ttl = raw.pttl(key)
@@ -135,7 +135,7 @@ async def test_sec10_renewal_moves_the_ttl_to_the_new_expiry(
     now = datetime.now(UTC).replace(microsecond=0)
     record = _record("u1", now)
     await store.insert_session(record)
-    key = adapter.flows.keys.session(record.id)
+    key = adapter.keys.session(record.id)
     for expires_at in (now + LIFE + timedelta(hours=1), now + timedelta(minutes=10)):
         await store.update_session_expiry(record.id, expires_at)
         assert raw.pexpiretime(key) == _ms(expires_at)
@@ -153,7 +153,7 @@ async def test_sec10_ttl_on_a_clock_of_lucias_own_is_the_sessions_life(
     auth = _auth(adapter, clock, session_expires_in=LIFE)
     user = await auth.create_user("github", "1")
     session = await auth.create_session(user.id)
-    key = adapter.flows.keys.session(session.id)
+    key = adapter.keys.session(session.id)
     life_ms = _ms(session.expires_at) - _ms(clock.now)
     assert life_ms - 5000 < raw.pttl(key) <= life_ms
     clock.advance(hours=1, minutes=30)
@@ -175,7 +175,7 @@ async def test_renewal_of_a_deleted_session_does_not_recreate_it(
     await store.insert_session(record)
     await store.delete_session(record.id)
     await store.update_session_expiry(record.id, now + timedelta(days=1))
-    assert raw.exists(adapter.flows.keys.session(record.id)) == 0
+    assert raw.exists(adapter.keys.session(record.id)) == 0
     assert await store.get_session(record.id) is None
 
 
@@ -185,10 +185,10 @@ async def test_a_session_is_never_written_without_its_index_entry(
     # The index is written first: when that fails, there is no session that
     # delete_user_sessions could not find.
     record = _record("u1", T)
-    raw.set(adapter.flows.keys.user("u1"), "not a sorted set")
+    raw.set(adapter.keys.user("u1"), "not a sorted set")
     with pytest.raises(DatabaseError, match="WRONGTYPE"):
         await store.insert_session(record)
-    assert raw.exists(adapter.flows.keys.session(record.id)) == 0
+    assert raw.exists(adapter.keys.session(record.id)) == 0
 
 
 class _CountingRedis(redis.Redis):
@@ -236,7 +236,7 @@ async def test_keys_carry_the_prefix_and_hash_by_their_id(
     records = [_record("ada", T), _record("ada", T), _record("bob", T)]
     for record in records:
         await store.insert_session(record)
-    keys = adapter.flows.keys
+    keys = adapter.keys
     written = {key.decode() for key in raw.scan_iter(match=f"{redis_prefix}*")}
     indexes = {keys.user("ada"), keys.user("bob"), keys.expiries}
     assert written == indexes | {keys.session(r.id) for r in records}
@@ -265,14 +265,14 @@ def test_a_prefix_with_braces_is_refused(redis_url: str) -> None:
 async def test_insert_prunes_expired_entries_but_keeps_renewed_sessions(
     adapter: Adapter, store: Harness, raw: redis.Redis
 ) -> None:
-    index = adapter.flows.keys.user("u1")
+    index = adapter.keys.user("u1")
     gone = _record("u1", T, timedelta(hours=1))
     renewed = _record("u1", T, timedelta(hours=2))
     for record in (gone, renewed):
         await store.insert_session(record)
     # The renewal leaves the index score at T+2h, and the key TTL runs out.
     await store.update_session_expiry(renewed.id, T + timedelta(hours=5))
-    raw.delete(adapter.flows.keys.session(gone.id))
+    raw.delete(adapter.keys.session(gone.id))
     later = _record("u1", T + timedelta(hours=3))
     await store.insert_session(later)
     assert _members(raw, index) == {renewed.id, later.id}
@@ -285,7 +285,7 @@ async def test_insert_prunes_expired_entries_but_keeps_renewed_sessions(
 async def test_delete_expired_sessions_counts_the_keys_it_deleted(
     adapter: Adapter, store: Harness, raw: redis.Redis
 ) -> None:
-    keys = adapter.flows.keys
+    keys = adapter.keys
     held = _record("u1", T, timedelta(hours=1))  # expired, its key still in Redis
     dropped = _record("u1", T, timedelta(hours=1))  # expired, Redis already dropped it
     renewed = _record("u1", T, timedelta(hours=2))  # renewed past the purge time
@@ -360,7 +360,7 @@ async def test_garbage_in_a_session_key_is_never_a_session(
     auth = _auth(adapter, Clock(T), session_expires_in=LIFE)
     user = await auth.create_user("github", "1")
     session = await auth.create_session(user.id)
-    key = adapter.flows.keys.session(session.id)
+    key = adapter.keys.session(session.id)
     if isinstance(garbage, str):
         raw.delete(key)
         raw.set(key, garbage)

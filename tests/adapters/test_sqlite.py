@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from lucia import AsyncLucia, DatabaseError, Lucia
+from lucia import AsyncLucia, DatabaseError, DuplicateKeyError, Lucia
 from lucia.adapters.base import KeyRecord, UserRecord
 from lucia.adapters.sql import Tables
 from lucia.adapters.sqlite import AsyncSQLiteAdapter, SQLiteAdapter
@@ -150,4 +152,94 @@ async def test_async_memory_database_writes_inline() -> None:
     user = await auth.create_user("github", "1")
     session = await auth.create_session(user.id)
     assert (await auth.validate_session(session.token)) is not None
+    adapter.close()
+
+
+async def test_async_cancelled_transaction_is_rolled_back_and_the_writer_stays_usable(
+    tmp_path: Path,
+) -> None:
+    adapter = AsyncSQLiteAdapter(tmp_path / "a.db")
+    await adapter.create_tables()
+    sync = adapter.driver.sync
+    real_execute = sync.execute
+    release = threading.Event()
+    reached = threading.Event()
+
+    def held_execute(*args: Any) -> int:
+        # The first statement of the transaction waits, so the caller is
+        # cancelled with its transaction open on the writer thread.
+        reached.set()
+        release.wait(5)
+        return real_execute(*args)
+
+    sync.execute = held_execute  # type: ignore[method-assign]
+    user = UserRecord("u1", {})
+    task = asyncio.create_task(adapter.insert_user(user, KeyRecord("github", "1", "u1"), NOW))
+    await asyncio.to_thread(reached.wait, 5)
+    task.cancel()
+    await asyncio.sleep(0.05)
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    sync.execute = real_execute  # type: ignore[method-assign]
+    # Its statements ran, then the ROLLBACK queued behind them: nothing is left,
+    # and the writer thread takes the next transaction.
+    assert await adapter.get_user("u1") is None
+    await adapter.insert_user(UserRecord("u2", {}), KeyRecord("github", "2", "u2"), NOW)
+    assert await adapter.get_user("u2") is not None
+    adapter.close()
+
+
+async def test_async_shared_connection_reads_never_see_a_transaction_half_done() -> None:
+    adapter = AsyncSQLiteAdapter(":memory:")
+    await adapter.create_tables()
+    await adapter.insert_user(UserRecord("u1", {}), KeyRecord("github", "1", "u1"), NOW)
+    driver = adapter.driver
+    real_write = driver._write
+
+    async def yielding_write(fn: Any, *args: Any) -> Any:
+        # Lets other coroutines run between a transaction's statements, as a
+        # statement waiting on a lock would.
+        await asyncio.sleep(0.001)
+        return await real_write(fn, *args)
+
+    driver._write = yielding_write  # type: ignore[method-assign]
+    seen: list[object] = []
+    # The user is written, then its key collides and the whole insert rolls back.
+    doomed = adapter.insert_user(UserRecord("u2", {}), KeyRecord("github", "1", "u2"), NOW)
+    insert = asyncio.create_task(doomed)
+
+    async def reader() -> None:
+        while not insert.done():
+            seen.append(await adapter.get_user("u2"))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(reader(), return_exceptions=True)
+    with pytest.raises(DuplicateKeyError):
+        await insert
+    assert seen
+    assert seen == [None] * len(seen)
+    adapter.close()
+
+
+def test_async_adapter_serves_one_event_loop_after_another(tmp_path: Path) -> None:
+    adapter = AsyncSQLiteAdapter(tmp_path / "a.db")
+
+    async def burst(round_: int) -> None:
+        await adapter.create_tables()
+        # Concurrent transactions: they wait for each other on the driver's lock.
+        await asyncio.gather(
+            *(
+                adapter.insert_user(
+                    UserRecord(f"u{round_}-{n}", {}),
+                    KeyRecord("github", f"{round_}-{n}", f"u{round_}-{n}"),
+                    NOW,
+                )
+                for n in range(5)
+            )
+        )
+
+    asyncio.run(burst(1))
+    asyncio.run(burst(2))  # a lock bound to the first loop would refuse this one
+    assert len(adapter.sync.get_user_keys("u2-4")) == 1
     adapter.close()

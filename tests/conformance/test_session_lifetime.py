@@ -32,7 +32,7 @@ def _lucia(backend: Backend, stores: Stores, clock: Clock, absolute: timedelta |
 
 def _redis_expiry_ms(request: pytest.FixtureRequest, stores: Stores, session_id: str) -> int | None:
     """When Redis will drop the session's key (Unix ms), when sessions live in Redis."""
-    keys = getattr(getattr(stores.session_adapter, "flows", None), "keys", None)
+    keys = getattr(stores.session_adapter, "keys", None)
     if keys is None:
         return None
     import redis

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
-from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple
 from datetime import timedelta
@@ -19,7 +18,7 @@ import pytest
 
 from lucia import AsyncLucia, Lucia, UserNotFoundError
 from lucia.adapters.memory import MemoryAdapter
-from lucia.adapters.sql.engine import _ALL, AsyncSQLAdapter, SQLAdapter
+from lucia.adapters.sql.engine import AsyncSQLAdapter, SQLAdapter
 from lucia.errors import InvalidTokenError
 from lucia.models import Token
 from tests.conformance.model import Stores
@@ -37,16 +36,18 @@ async def raw_token_rows(stores: Stores) -> list[tuple[Any, ...]]:
     if isinstance(adapter, MemoryAdapter):
         return [astuple(record) for record in adapter._tokens.values()]
 
-    def select() -> Generator[Any, Any, list[tuple[Any, ...]]]:
-        rows = yield (_ALL, f"SELECT * FROM {adapter.tables.token}", ())
-        return [tuple(row) for row in rows]
-
+    sql = f"SELECT * FROM {adapter.tables.token}"
     if isinstance(adapter, AsyncSQLAdapter):
-        return await adapter._run(select())
-    assert isinstance(adapter, SQLAdapter), adapter
-    if hasattr(outer, "_call"):  # AsyncDjangoAdapter: on Django's sync thread
-        return await outer._call(adapter._run, select())  # type: ignore[no-any-return]
-    return adapter._run(select())
+        rows = await adapter._all(sql, ())
+    else:
+        assert isinstance(adapter, SQLAdapter), adapter
+        if type(outer).__name__ == "AsyncDjangoAdapter":  # on Django's sync thread
+            from asgiref.sync import sync_to_async
+
+            rows = await sync_to_async(adapter._all, thread_sensitive=True)(sql, ())
+        else:
+            rows = adapter._all(sql, ())
+    return [tuple(row) for row in rows]
 
 
 async def test_a_token_is_consumed_once(auth: Harness, clock: Clock) -> None:

@@ -36,13 +36,22 @@ The rules every adapter follows (the conformance suite in
   never holds the lock writers need for longer than one batch.
 - Failures of the store itself surface as ``lucia.errors.DatabaseError``
   naming the cause, never with row contents in the message.
+- Every adapter closes the same way: a sync one is a context manager with
+  ``close()`` (``Closing``); an async one an async context manager with
+  ``aclose()``, and ``close()`` for sync code (``AsyncClosing``).
+
+The protocols group the methods by feature: ``UserKeyAdapter`` (users and keys,
+needed by everything), ``SessionAdapter`` (sessions), ``TokenAdapter`` (one-time
+tokens, needed only for email verification and password resets);
+``UserAdapter`` is users, keys and tokens, ``Adapter`` all of them plus the
+session-and-user join.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress
 from lucia.models import Session, User
@@ -51,15 +60,21 @@ __all__ = [
     "PURGE_BATCH_SIZE",
     "Adapter",
     "AsyncAdapter",
+    "AsyncClosing",
     "AsyncSessionAdapter",
+    "AsyncTokenAdapter",
     "AsyncUserAdapter",
+    "AsyncUserKeyAdapter",
+    "Closing",
     "ConsumedToken",
     "KeyRecord",
     "PurgeProgress",
     "SessionAdapter",
     "SessionRecord",
+    "TokenAdapter",
     "TokenRecord",
     "UserAdapter",
+    "UserKeyAdapter",
     "UserRecord",
 ]
 
@@ -115,8 +130,8 @@ ConsumedToken = tuple[str, datetime, dict[str, Any]]
 
 
 @runtime_checkable
-class UserAdapter(Protocol):
-    """Users and keys, synchronously."""
+class UserKeyAdapter(Protocol):
+    """Users and keys, synchronously: what every feature needs."""
 
     def create_tables(self) -> None:
         """Create the tables (or their equivalent) when missing; safe to call again."""
@@ -168,6 +183,12 @@ class UserAdapter(Protocol):
         deleted).
         """
 
+
+@runtime_checkable
+class TokenAdapter(Protocol):
+    """One-time tokens (email verification, password reset), synchronously: needed
+    only by the features that send them."""
+
     def insert_token(self, token: TokenRecord) -> None:
         """Store a one-time token (``UserNotFoundError`` when its user does not exist)."""
 
@@ -190,6 +211,11 @@ class UserAdapter(Protocol):
     ) -> int:
         """Delete the tokens whose expiry is at or before ``now``, in batches of at
         most ``batch_size`` (``progress`` gets each one's count); how many went."""
+
+
+@runtime_checkable
+class UserAdapter(UserKeyAdapter, TokenAdapter, Protocol):
+    """Users, keys and one-time tokens, synchronously (what ``Lucia`` is given)."""
 
 
 @runtime_checkable
@@ -236,8 +262,8 @@ class Adapter(UserAdapter, SessionAdapter, Protocol):
 
 
 @runtime_checkable
-class AsyncUserAdapter(Protocol):
-    """``UserAdapter`` with coroutines; the same promises."""
+class AsyncUserKeyAdapter(Protocol):
+    """``UserKeyAdapter`` with coroutines; the same promises."""
 
     async def create_tables(self) -> None: ...
     async def insert_user(self, user: UserRecord, key: KeyRecord, created_at: datetime) -> None: ...
@@ -258,6 +284,12 @@ class AsyncUserAdapter(Protocol):
     async def delete_provider_keys(
         self, user_id: str, provider_id: str, provider_user_id: str | None = None
     ) -> int | None: ...
+
+
+@runtime_checkable
+class AsyncTokenAdapter(Protocol):
+    """``TokenAdapter`` with coroutines; the same promises."""
+
     async def insert_token(self, token: TokenRecord) -> None: ...
     async def consume_token(
         self, id_hash: bytes, purpose: str, now: datetime
@@ -269,6 +301,11 @@ class AsyncUserAdapter(Protocol):
         batch_size: int = PURGE_BATCH_SIZE,
         progress: PurgeProgress | None = None,
     ) -> int: ...
+
+
+@runtime_checkable
+class AsyncUserAdapter(AsyncUserKeyAdapter, AsyncTokenAdapter, Protocol):
+    """``UserAdapter`` with coroutines; the same promises."""
 
 
 @runtime_checkable
@@ -297,3 +334,36 @@ class AsyncAdapter(AsyncUserAdapter, AsyncSessionAdapter, Protocol):
     async def get_session_and_user(
         self, session_id: str
     ) -> tuple[SessionRecord, UserRecord] | None: ...
+
+
+class Closing:
+    """Closing, the same for every sync adapter: ``with adapter:`` closes it when
+    the block ends, and ``close()`` releases what it holds (nothing, here)."""
+
+    def close(self) -> None:
+        """Release what the adapter holds (connections, a pool, a client)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncClosing:
+    """Closing, the same for every async adapter: ``async with adapter:`` closes it
+    when the block ends (``aclose()``), and ``close()`` does it from sync code (a
+    shutdown hook, a test teardown); by default ``aclose()`` is ``close()``."""
+
+    def close(self) -> None:
+        """Release what the adapter holds, from sync code."""
+
+    async def aclose(self) -> None:
+        """Release what the adapter holds."""
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

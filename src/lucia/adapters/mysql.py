@@ -56,7 +56,7 @@ from pymysql.constants import (  # type: ignore[import-untyped,unused-ignore]
 )
 
 from lucia.adapters.sql import DEFAULT_TABLES, Dialect, Statements, Tables, ddl
-from lucia.adapters.sql.engine import AsyncSQLAdapter, Row, SQLAdapter, SQLFlows
+from lucia.adapters.sql.engine import AsyncSQLAdapter, Row, SQLAdapter
 from lucia.errors import DatabaseError, DuplicateKeyError, LuciaError, UserNotFoundError
 
 __all__ = ["IO_TIMEOUT", "MYSQL", "AsyncMySQLAdapter", "ConnectionPool", "MySQLAdapter"]
@@ -415,6 +415,10 @@ class PyMySQLDriver:
             count: int = cursor.execute(sql, params or None)
             return count
 
+    def read_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+        with self.connection() as conn:
+            return self.fetch_one(conn, sql, params)
+
     def map_error(self, exc: BaseException) -> Exception | None:
         return map_mysql_error(exc, self.target.where)
 
@@ -443,7 +447,7 @@ class MySQLAdapter(SQLAdapter):
         target = _target(url_or_params, connect_timeout)
         _check_arguments(target.params, pymysql.connections.Connection.__init__, "PyMySQL")
         driver = PyMySQLDriver(target, pool_size, pool_timeout)
-        super().__init__(SQLFlows(Statements(MYSQL, tables), ddl("mysql", tables)), driver)
+        super().__init__(Statements(MYSQL, tables), ddl("mysql", tables), driver)
 
     def __repr__(self) -> str:
         return f"MySQLAdapter({self.driver.target.display!r})"
@@ -571,6 +575,10 @@ class AiomysqlDriver:
             count: int = await cursor.execute(_bind(conn, sql, params))
             return count
 
+    async def read_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+        async with self.connection() as conn:
+            return await self.fetch_one(conn, sql, params)
+
     def map_error(self, exc: BaseException) -> Exception | None:
         return map_mysql_error(exc, self.target.where)
 
@@ -650,7 +658,8 @@ class AsyncMySQLAdapter(AsyncSQLAdapter):
     ) -> None:
         self.tables = tables
         driver = AiomysqlDriver(_target(url_or_params, connect_timeout), pool_size, pool_timeout)
-        super().__init__(SQLFlows(Statements(MYSQL, tables), ddl("mysql", tables)), driver)
+        super().__init__(Statements(MYSQL, tables), ddl("mysql", tables), driver)
+        self._closing: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"AsyncMySQLAdapter({self.driver.target.display!r})"
@@ -658,3 +667,27 @@ class AsyncMySQLAdapter(AsyncSQLAdapter):
     async def aclose(self) -> None:
         """Close the pool (after the calls in flight finish); later calls raise."""
         await self.driver.aclose()
+
+    def close(self) -> None:
+        """``aclose()`` for synchronous code (a shutdown hook, a test teardown).
+
+        Outside the pool's event loop it drops the pool's connections at once;
+        called from inside that running loop (where it cannot block) it
+        schedules ``aclose()`` and returns.
+        """
+        driver = self.driver
+        state = driver._state
+        if state is not None and state.loop.is_running():
+            try:
+                running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is state.loop:
+                self._closing = running.create_task(self.aclose())
+            else:
+                asyncio.run_coroutine_threadsafe(self.aclose(), state.loop).result()
+            return
+        driver.closed = True
+        driver._state = None
+        if state is not None:
+            _abandon(state)

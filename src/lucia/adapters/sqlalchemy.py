@@ -79,7 +79,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.sql.compiler import TypeCompiler
 
 from lucia.adapters.sql import DEFAULT_TABLES, Dialect, Statements, Tables
-from lucia.adapters.sql.engine import AsyncSQLAdapter, Row, SQLAdapter, SQLFlows
+from lucia.adapters.sql.engine import AsyncSQLAdapter, Row, SQLAdapter
 from lucia.adapters.sql.schema import check_columns
 from lucia.errors import DatabaseError, DuplicateKeyError, UserNotFoundError
 
@@ -539,6 +539,10 @@ class SQLAlchemyDriver(_DriverBase):
     def execute(self, conn: Connection, sql: str, params: tuple[Any, ...]) -> int:
         return conn.execute(*self.bind(sql, params)).rowcount
 
+    def read_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+        with self.connection() as conn:
+            return self.fetch_one(conn, sql, params)
+
 
 class AsyncSQLAlchemyDriver(_DriverBase):
     """``AsyncSQLDriver`` on an ``AsyncEngine``: ``SQLAlchemyDriver`` with awaits."""
@@ -583,14 +587,18 @@ class AsyncSQLAlchemyDriver(_DriverBase):
     async def execute(self, conn: AsyncConnection, sql: str, params: tuple[Any, ...]) -> int:
         return (await conn.execute(*self.bind(sql, params))).rowcount
 
+    async def read_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+        async with self.connection() as conn:
+            return await self.fetch_one(conn, sql, params)
+
 
 # --- The adapters -------------------------------------------------------------
 
 
-def _flows(driver: _DriverBase, tables: Tables) -> SQLFlows:
+def _statements(driver: _DriverBase, tables: Tables) -> Statements:
     # The DDL comes from the Table objects (create_tables is overridden), not from
     # the .sql files.
-    return SQLFlows(Statements(driver.dialect(), tables), [])
+    return Statements(driver.dialect(), tables)
 
 
 class SQLAlchemyAdapter(SQLAdapter):
@@ -613,7 +621,7 @@ class SQLAlchemyAdapter(SQLAdapter):
         self.tables = tables
         self.metadata, self.table_objects = _resolve_tables(tables, metadata)
         driver = SQLAlchemyDriver(engine)
-        super().__init__(_flows(driver, tables), driver)
+        super().__init__(_statements(driver, tables), [], driver)
 
     def __repr__(self) -> str:
         return f"SQLAlchemyAdapter({self.driver.engine.url.render_as_string()!r})"
@@ -648,10 +656,12 @@ class AsyncSQLAlchemyAdapter(AsyncSQLAdapter):
         self.tables = tables
         self.metadata, self.table_objects = _resolve_tables(tables, metadata)
         driver = AsyncSQLAlchemyDriver(engine)
-        super().__init__(_flows(driver, tables), driver)
+        super().__init__(_statements(driver, tables), [], driver)
 
     def __repr__(self) -> str:
         return f"AsyncSQLAlchemyAdapter({self.driver.engine.url.render_as_string()!r})"
+
+    # close() and aclose() release nothing: the engine stays yours.
 
     async def create_tables(self) -> None:
         """Create the tables and indexes that are missing (``metadata.create_all``);

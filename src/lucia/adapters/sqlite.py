@@ -5,24 +5,37 @@ wait for the writer), foreign keys on, and a busy timeout so concurrent
 writers queue instead of failing. ``":memory:"`` or a connection you pass in is
 one shared connection behind a lock. Connections run in autocommit mode; the
 writes that must be atomic run in ``BEGIN IMMEDIATE`` transactions.
+
+``AsyncSQLiteAdapter`` is the same SQL adapter (``lucia.adapters._async.engine``)
+on ``AsyncSQLiteDriver``: a primary-key read costs microseconds and a thread hop
+tens, so reads outside a transaction run inline on the event loop; everything
+that can wait on SQLite's file lock (a write, and every statement of a
+transaction) runs on one writer thread, so the loop never blocks on the lock.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar
 
-from lucia.adapters._sync_backed import SyncBackedAsyncAdapter
-from lucia.adapters.base import SessionRecord, UserRecord
+from lucia.adapters._async.engine import AsyncSQLAdapter
+from lucia.adapters._sync.engine import SQLAdapter
 from lucia.adapters.sql import DEFAULT_TABLES, SQLITE, Statements, Tables, ddl
-from lucia.adapters.sql.engine import Row, SQLAdapter, SQLFlows
+from lucia.adapters.sql.engine import Row
 from lucia.errors import DatabaseError, DuplicateKeyError, UserNotFoundError
 
-__all__ = ["AsyncSQLiteAdapter", "SQLiteAdapter"]
+__all__ = ["AsyncSQLiteAdapter", "AsyncSQLiteDriver", "SQLiteAdapter", "SQLiteDriver"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _FOREIGN_KEY_FAILED = 787  # SQLITE_CONSTRAINT_FOREIGNKEY
 
@@ -81,6 +94,21 @@ class SQLiteDriver:
         except AttributeError:
             conn = self._local.conn = self.shared or self._connect()
         return conn
+
+    def read_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+        shared = self.shared
+        if shared is None:
+            # The hot path (every request's session read): this thread's connection
+            # straight from the thread-local, no lock, no context manager.
+            try:
+                conn: sqlite3.Connection = self._local.conn
+            except AttributeError:
+                conn = self.local_connection()
+            row: Row | None = conn.execute(sql, params).fetchone()
+            return row
+        with self._guard:
+            row = shared.execute(sql, params).fetchone()
+        return row
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
@@ -147,10 +175,7 @@ class SQLiteAdapter(SQLAdapter):
             driver = SQLiteDriver(path_or_connection, timeout)
         except sqlite3.Error as exc:
             raise DatabaseError(f"SQLite error: {exc}", cause=exc) from None
-        super().__init__(SQLFlows(Statements(SQLITE, tables), ddl("sqlite", tables)), driver)
-        # Looked up once: get_session_and_user runs on every request.
-        self._session_and_user_sql = self.flows.q.get_session_and_user
-        self._session_and_user_from_row = self.flows.q.session_and_user_from_row
+        super().__init__(Statements(SQLITE, tables), ddl("sqlite", tables), driver)
 
     def __repr__(self) -> str:
         return f"SQLiteAdapter({self.driver.path!r})"
@@ -160,37 +185,183 @@ class SQLiteAdapter(SQLAdapter):
         """Whether all threads share one connection (``":memory:"`` or one passed in)."""
         return self.driver.shared is not None
 
-    def get_session_and_user(self, session_id: str) -> tuple[SessionRecord, UserRecord] | None:
-        # Every request runs this: a primary-key read needs neither the flow
-        # machinery nor the lock of a shared connection, so the usual thread-local
-        # case goes straight to the connection.
-        driver = self.driver
-        if driver.shared is not None:
-            return super().get_session_and_user(session_id)
-        try:
-            row = (
-                driver.local_connection()
-                .execute(self._session_and_user_sql, (session_id,))
-                .fetchone()
-            )
-        except sqlite3.Error as exc:
-            raise DatabaseError(f"SQLite error: {exc}", cause=exc) from None
-        return None if row is None else self._session_and_user_from_row(row)
-
     def close(self) -> None:
         """Close every connection this adapter opened (not one you passed in)."""
         self.driver.close()
 
 
-class AsyncSQLiteAdapter(SyncBackedAsyncAdapter):
+class _Call:
+    """One adapter call on ``AsyncSQLiteDriver`` (its "connection"): whether its
+    statements belong to a transaction, and so run on the writer thread."""
+
+    __slots__ = ("in_transaction",)
+
+    def __init__(self) -> None:
+        self.in_transaction = False
+
+    async def __aenter__(self) -> _Call:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        return None
+
+
+def _end_transaction(conn: sqlite3.Connection, statement: str) -> None:
+    # Only when one is open: a BEGIN whose caller was cancelled still ran on the
+    # writer thread, and one that failed left none.
+    if conn.in_transaction:
+        conn.execute(statement)
+
+
+class AsyncSQLiteDriver:
+    """``AsyncSQLDriver`` for SQLite, over the sync ``SQLiteDriver`` (its connections).
+
+    Reads outside a transaction run inline on the event loop's thread. A write,
+    ``BEGIN IMMEDIATE`` and every statement of a transaction run on one writer
+    thread with its own connection; an ``asyncio.Lock`` keeps the transactions
+    and writes of concurrent coroutines from interleaving there. ``":memory:"``
+    or a connection passed in is one shared connection with no other process
+    to wait for: there everything runs inline, and reads take the same lock, so
+    a read never sees another coroutine's transaction half done.
+
+    A cancelled caller's transaction is rolled back, not half kept: its
+    statements and the ROLLBACK are queued on the writer thread in order, and
+    the ROLLBACK runs even when the caller is gone.
+    """
+
+    def __init__(self, sync: SQLiteDriver) -> None:
+        self.sync = sync
+        self.shared = sync.shared is not None
+        self._executor = (
+            None if self.shared else ThreadPoolExecutor(1, thread_name_prefix="lucia-writer")
+        )
+        self._lock = asyncio.Lock()
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
+
+    def _loop_lock(self) -> asyncio.Lock:
+        # An asyncio.Lock belongs to the loop it first waited in: an adapter used
+        # by one loop after another (asyncio.run twice, a test per loop) gets a
+        # lock per loop.
+        loop = asyncio.get_running_loop()
+        if self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        return self._lock
+
+    async def _write(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        if self._executor is None:
+            return fn(*args, **kwargs)
+        # Submitted at once: if the caller is cancelled while waiting, the statement
+        # still runs, in order, before whatever is queued after it (a ROLLBACK).
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    def _writer_execute(self, sql: str, params: tuple[Any, ...]) -> int:
+        sync = self.sync  # on the writer thread: its own connection
+        return sync.execute(sync.local_connection(), sql, params)
+
+    def _writer_fetch_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+        sync = self.sync
+        return sync.fetch_one(sync.local_connection(), sql, params)
+
+    def _writer_fetch_all(self, sql: str, params: tuple[Any, ...]) -> list[Row]:
+        sync = self.sync
+        return sync.fetch_all(sync.local_connection(), sql, params)
+
+    def _writer_statement(self, statement: str) -> None:
+        self.sync.local_connection().execute(statement)
+
+    def _writer_end(self, statement: str) -> None:
+        _end_transaction(self.sync.local_connection(), statement)
+
+    def connection(self) -> _Call:
+        return _Call()
+
+    async def begin(self, conn: _Call) -> None:
+        lock = self._loop_lock()
+        await lock.acquire()
+        try:
+            await self._write(self._writer_statement, "BEGIN IMMEDIATE")
+        except BaseException:
+            try:
+                # Cancelled while BEGIN was queued: it runs all the same; end it.
+                await asyncio.shield(self._write(self._writer_end, "ROLLBACK"))
+            finally:
+                lock.release()
+            raise
+        conn.in_transaction = True
+
+    async def _end(self, conn: _Call, statement: str) -> None:
+        conn.in_transaction = False
+        try:
+            await self._write(self._writer_end, statement)
+        finally:
+            self._lock.release()
+
+    async def commit(self, conn: _Call) -> None:
+        await self._end(conn, "COMMIT")
+
+    async def rollback(self, conn: _Call) -> None:
+        await self._end(conn, "ROLLBACK")
+
+    async def fetch_one(self, conn: _Call, sql: str, params: tuple[Any, ...]) -> Row | None:
+        if conn.in_transaction:
+            return await self._write(self._writer_fetch_one, sql, params)
+        if self.shared:
+            async with self._loop_lock():
+                return self.sync.fetch_one(self.sync.local_connection(), sql, params)
+        return self.sync.fetch_one(self.sync.local_connection(), sql, params)
+
+    async def fetch_all(self, conn: _Call, sql: str, params: tuple[Any, ...]) -> list[Row]:
+        if conn.in_transaction:
+            return await self._write(self._writer_fetch_all, sql, params)
+        if self.shared:
+            async with self._loop_lock():
+                return self.sync.fetch_all(self.sync.local_connection(), sql, params)
+        return self.sync.fetch_all(self.sync.local_connection(), sql, params)
+
+    async def execute(self, conn: _Call, sql: str, params: tuple[Any, ...]) -> int:
+        if conn.in_transaction:
+            return await self._write(self._writer_execute, sql, params)
+        async with self._loop_lock():  # never inside another coroutine's transaction
+            return await self._write(self._writer_execute, sql, params)
+
+    async def read_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+        if self.shared:
+            async with self._loop_lock():
+                return self.sync.read_one(sql, params)
+        # Every request's session read: SQLiteDriver.read_one inlined (a call less).
+        try:
+            conn: sqlite3.Connection = self.sync._local.conn
+        except AttributeError:
+            conn = self.sync.local_connection()
+        row: Row | None = conn.execute(sql, params).fetchone()
+        return row
+
+    def map_error(self, exc: BaseException) -> Exception | None:
+        return self.sync.map_error(exc)
+
+    def close(self) -> None:
+        """Stop the writer thread (after the writes under way) and close the connections."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        self.sync.close()
+
+
+class AsyncSQLiteAdapter(AsyncSQLAdapter):
     """``AsyncAdapter`` on SQLite: reads on the event loop, writes on one writer thread.
 
     Takes the same arguments as ``SQLiteAdapter``. An in-memory database (or a
     connection you pass in) has no other process to wait for, so its writes run
-    inline too.
+    inline too. ``sync`` is a ``SQLiteAdapter`` on the same database and
+    connections, for sync code next to the async app (a setup script, a CLI).
     """
 
-    sync: SQLiteAdapter
+    driver: AsyncSQLiteDriver
 
     def __init__(
         self,
@@ -199,8 +370,19 @@ class AsyncSQLiteAdapter(SyncBackedAsyncAdapter):
         tables: Tables = DEFAULT_TABLES,
         timeout: float = 10.0,
     ) -> None:
-        sync = SQLiteAdapter(path_or_connection, tables=tables, timeout=timeout)
-        super().__init__(sync, writes_in_thread=not sync.is_shared)
+        self.tables = tables
+        self.sync = SQLiteAdapter(path_or_connection, tables=tables, timeout=timeout)
+        super().__init__(self.sync.q, self.sync.ddl, AsyncSQLiteDriver(self.sync.driver))
 
     def __repr__(self) -> str:
         return f"Async{self.sync!r}"
+
+    @property
+    def is_shared(self) -> bool:
+        """Whether every call shares one connection (``":memory:"`` or one passed in)."""
+        return self.driver.shared
+
+    def close(self) -> None:
+        """Stop the writer thread (after the writes under way) and close every
+        connection this adapter opened (not one you passed in)."""
+        self.driver.close()

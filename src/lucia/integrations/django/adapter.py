@@ -10,7 +10,8 @@ they become a savepoint of it. The dialect follows ``connection.vendor``
 ``AsyncDjangoAdapter`` serves ``AsyncLucia`` by running any sync adapter's
 calls through ``asgiref``'s ``sync_to_async(thread_sensitive=True)``, the way
 Django's own async ORM does: Django connections belong to a thread, and this
-keeps them (and any open transaction) on Django's one sync thread.
+keeps them (and any open transaction) on Django's one sync thread. It wraps
+every method in one place (``__getattr__``), so it forwards nothing by hand.
 
 The tables are ``lucia_user``, ``lucia_key``, ``lucia_session`` and
 ``lucia_token`` (not lucia's usual ``auth_*``: ``auth_user`` is
@@ -20,9 +21,11 @@ django.contrib.auth's), created by this app's migrations with lucia's own DDL.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from datetime import datetime
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import (  # type: ignore[import-untyped]
@@ -34,18 +37,13 @@ from django.db import (
     transaction,
 )
 
-from lucia.adapters._sync_backed import SyncBackedAsyncAdapter
-from lucia.adapters.base import (
-    Adapter,
-)
+from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress, apurge_in_batches
+from lucia.adapters.base import Adapter, AsyncClosing
 from lucia.adapters.sql import SQLITE, Dialect, Statements, Tables, ddl
-from lucia.adapters.sql.engine import Row, SQLAdapter, SQLFlows
+from lucia.adapters.sql.engine import Row, SQLAdapter
 from lucia.errors import DatabaseError, DuplicateKeyError, UserNotFoundError
 
 __all__ = ["DJANGO_TABLES", "AsyncDjangoAdapter", "DjangoAdapter", "DjangoDriver"]
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 DJANGO_TABLES = Tables(
     user="lucia_user",
@@ -128,6 +126,10 @@ class DjangoDriver:
         count: int = conn.cursor.rowcount
         return count
 
+    def read_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+        with self.connection() as conn:
+            return self.fetch_one(conn, sql, params)
+
     def map_error(self, exc: BaseException) -> Exception | None:
         if isinstance(exc, IntegrityError):
             if _is_foreign_key_failure(exc):
@@ -157,41 +159,117 @@ class DjangoAdapter(SQLAdapter):
     def __init__(self, using: str = "default", *, tables: Tables = DJANGO_TABLES) -> None:
         self.using = using
         self.tables = tables
-        self._flows: SQLFlows | None = None
-        super().__init__(None, DjangoDriver(using))  # type: ignore[arg-type]
+        self._q: Statements | None = None
+        self._ddl: list[str] = []
+        super().__init__(None, [], DjangoDriver(using))  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"DjangoAdapter(using={self.using!r})"
 
+    def _resolve(self) -> Statements:
+        dialect, ddl_name = dialect_for(connections[self.using].vendor)
+        self._q = Statements(dialect, self.tables)
+        self._ddl = ddl(ddl_name, self.tables)
+        return self._q
+
     @property
-    def flows(self) -> SQLFlows:
+    def q(self) -> Statements:
         """lucia's statements in this connection's dialect, built on first use."""
-        if self._flows is None:
-            dialect, ddl_name = dialect_for(connections[self.using].vendor)
-            self._flows = SQLFlows(Statements(dialect, self.tables), ddl(ddl_name, self.tables))
-        return self._flows
+        return self._q or self._resolve()
 
-    @flows.setter
-    def flows(self, value: SQLFlows | None) -> None:
-        self._flows = value
+    @q.setter
+    def q(self, value: Statements | None) -> None:
+        self._q = value
+
+    @property
+    def ddl(self) -> list[str]:
+        """The CREATE statements of this connection's dialect."""
+        if self._q is None:
+            self._resolve()
+        return self._ddl
+
+    @ddl.setter
+    def ddl(self, value: list[str]) -> None:
+        self._ddl = value
 
 
-class AsyncDjangoAdapter(SyncBackedAsyncAdapter):
+class AsyncDjangoAdapter(AsyncClosing):
     """``AsyncAdapter`` over a sync adapter (default: ``DjangoAdapter()``), each call
     run by ``sync_to_async(thread_sensitive=True)``.
 
     Django's database layer must not be called from the event loop, so reads and
     writes alike go to its sync thread. A cancelled caller does not cut a call
-    short: the sync thread finishes it.
+    short: the sync thread finishes it. Every adapter method is the sync
+    adapter's, wrapped on first use (``__getattr__``); purges run batch by batch,
+    so other calls reach Django's thread between two batches.
     """
 
     def __init__(self, sync: Adapter | None = None) -> None:
-        super().__init__(DjangoAdapter() if sync is None else sync, writes_in_thread=False)
+        self.sync: Adapter = DjangoAdapter() if sync is None else sync
 
     def __repr__(self) -> str:
         return f"AsyncDjangoAdapter({self.sync!r})"
 
-    async def _call(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        return await sync_to_async(fn, thread_sensitive=True)(*args, **kwargs)
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        method = getattr(self.sync, name)
+        if not callable(method):
+            return method
+        run = sync_to_async(method, thread_sensitive=True)
 
-    _read = _write = _call
+        # A coroutine function of its own, so the method reads as async to
+        # inspect.iscoroutinefunction (AsyncLucia's flavour check).
+        @functools.wraps(method)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await run(*args, **kwargs)
+
+        # Cached on the instance: the next call finds it without __getattr__.
+        setattr(self, name, call)
+        return call
+
+    async def _purge(
+        self, batch: str, name: str, now: datetime, batch_size: int, progress: PurgeProgress | None
+    ) -> int:
+        delete_batch = getattr(self.sync, batch, None)
+        if delete_batch is None:
+            whole: Callable[..., int] = getattr(self.sync, name)
+            return await sync_to_async(whole, thread_sensitive=True)(now, batch_size, progress)
+        run = sync_to_async(delete_batch, thread_sensitive=True)
+        return await apurge_in_batches(
+            functools.partial(run, now), batch_size, progress, getattr(self.sync, "purge_rest", 0.0)
+        )
+
+    async def delete_expired_sessions(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int:
+        """Delete the sessions expired at ``now``, one batch per call on Django's thread."""
+        return await self._purge(
+            "delete_expired_sessions_batch", "delete_expired_sessions", now, batch_size, progress
+        )
+
+    async def delete_expired_tokens(
+        self,
+        now: datetime,
+        batch_size: int = PURGE_BATCH_SIZE,
+        progress: PurgeProgress | None = None,
+    ) -> int:
+        """Delete the tokens expired at ``now``, one batch per call on Django's thread."""
+        return await self._purge(
+            "delete_expired_tokens_batch", "delete_expired_tokens", now, batch_size, progress
+        )
+
+    async def aclose(self) -> None:
+        """Close the sync adapter (on Django's thread), if it has a ``close``."""
+        close = getattr(self.sync, "close", None)
+        if close is not None:
+            await sync_to_async(close, thread_sensitive=True)()
+
+    def close(self) -> None:
+        """Close the sync adapter, if it has a ``close``."""
+        close = getattr(self.sync, "close", None)
+        if close is not None:
+            close()
