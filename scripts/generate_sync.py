@@ -56,6 +56,8 @@ REPLACEMENTS: dict[str, str] = {
     "AsyncSQLAdapter": "SQLAdapter",
     "AsyncSQLDriver": "SQLDriver",
     "apurge_in_batches": "purge_in_batches",
+    "AsyncSQLAlchemyDriver": "SQLAlchemyDriver",
+    "AsyncEngine": "Engine",
     "AsyncRedisSessionAdapter": "RedisSessionAdapter",
     "AsyncSafeRetry": "SafeRetry",
     "_AsyncRedisHooks": "_RedisHooks",

@@ -46,10 +46,8 @@ keys and sessions). This applies to every user of that engine.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import (
     BLANK_SCHEMA,
@@ -65,29 +63,37 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TextClause,
-    event,
     inspect,
-    text,
 )
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine.interfaces import DBAPIConnection, IsolationLevel
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.sql.compiler import TypeCompiler
 
-from lucia.adapters.sql import DEFAULT_TABLES, Dialect, Statements, Tables
-from lucia.adapters.sql.engine import AsyncSQLAdapter, Row, SQLAdapter
+from lucia.adapters._async.sqlalchemy import AsyncSQLAlchemyDriver
+from lucia.adapters._sqlalchemy_base import (
+    _DriverBase,
+    _enable_sqlite_foreign_keys,
+    _to_text,
+    classify_integrity_error,
+    describe_error,
+)
+from lucia.adapters._sync.sqlalchemy import SQLAlchemyDriver
+from lucia.adapters.sql import DEFAULT_TABLES, Statements, Tables
+from lucia.adapters.sql.engine import AsyncSQLAdapter, SQLAdapter
 from lucia.adapters.sql.schema import check_columns
-from lucia.errors import DatabaseError, DuplicateKeyError, UserNotFoundError
 
 __all__ = [
     "AsyncSQLAlchemyAdapter",
+    "AsyncSQLAlchemyDriver",
     "ExactString",
     "LuciaTables",
     "SQLAlchemyAdapter",
+    "SQLAlchemyDriver",
+    "_enable_sqlite_foreign_keys",
+    "_to_text",
+    "classify_integrity_error",
+    "describe_error",
     "key_table",
     "lucia_tables",
     "metadata",
@@ -95,6 +101,10 @@ __all__ = [
     "token_table",
     "user_table",
 ]
+
+
+# The driver pair is generated (lucia.adapters._async/_sync.sqlalchemy); public here.
+AsyncSQLAlchemyDriver.__module__ = SQLAlchemyDriver.__module__ = __name__
 
 
 # --- The tables ---------------------------------------------------------------
@@ -246,350 +256,6 @@ def _create_tables(conn: Connection, metadata_: MetaData, tables: LuciaTables) -
     names = Tables(*(table.name for table in tables.all()))
     check_columns(names, columns)
     metadata_.create_all(conn, tables=tables.all())
-
-
-# --- Errors -------------------------------------------------------------------
-
-# SQLSTATE (PostgreSQL and every DBAPI that reports one), SQLite's extended
-# result codes, MySQL/MariaDB's errnos: which integrity failure it was.
-_DUPLICATE_SQLSTATE, _NO_PARENT_SQLSTATE = "23505", "23503"
-_SQLITE_DUPLICATE = {1555, 2067}  # SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE
-_SQLITE_NO_PARENT = {787}  # SQLITE_CONSTRAINT_FOREIGNKEY
-_MYSQL_DUPLICATE = {1062, 1586}  # ER_DUP_ENTRY, ER_DUP_ENTRY_WITH_KEY_NAME
-_MYSQL_NO_PARENT = {1216, 1452}  # ER_NO_REFERENCED_ROW, ER_NO_REFERENCED_ROW_2
-
-# Server messages quote the offending row's values, so they are never passed on;
-# only these known causes are named (first match wins). Those in _UNREACHABLE
-# mean the server cannot be used at all.
-_CAUSES = (
-    ("connection refused", "connection refused"),
-    ("timeout expired", "connection timed out"),
-    ("timed out", "connection timed out"),
-    ("could not translate host name", "unknown host"),
-    ("name or service not known", "unknown host"),
-    ("name resolution", "unknown host"),
-    ("password authentication failed", "authentication failed"),
-    ("access denied", "authentication failed"),
-    ("too many clients", "too many connections"),
-    ("too many connections", "too many connections"),
-    ("server closed the connection", "connection lost"),
-    ("connection reset", "connection lost"),
-    ("lost connection", "connection lost"),
-    ("server has gone away", "connection lost"),
-    ("terminating connection", "connection lost"),
-    ("connection is closed", "connection lost"),
-    ("connection is lost", "connection lost"),
-    ("consuming input failed", "connection lost"),
-    ("socket closed", "connection lost"),
-    ("connection is bad", "connection lost"),
-    ("no connection to the server", "connection lost"),
-    ("could not receive data", "connection lost"),
-    ("could not send data", "connection lost"),
-    ("broken pipe", "connection lost"),
-    ("deadlock", "deadlock"),
-    ("could not serialize", "serialization failure"),
-    ("lock wait timeout", "lock wait timeout"),
-)
-_UNREACHABLE = {
-    "connection refused",
-    "connection timed out",
-    "unknown host",
-    "authentication failed",
-    "too many connections",
-    "connection lost",
-}
-
-_LABELS = {
-    "postgresql": "PostgreSQL",
-    "sqlite": "SQLite",
-    "mysql": "MySQL",
-    "mariadb": "MariaDB",
-    "oracle": "Oracle",
-    "mssql": "SQL Server",
-}
-
-
-def _sqlstate(orig: BaseException) -> str | None:
-    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    return code if isinstance(code, str) else None
-
-
-def _mysql_errno(orig: BaseException) -> int | None:
-    # PyMySQL, aiomysql and mysqlclient: args == (errno, message).
-    first = orig.args[0] if orig.args else None
-    return first if isinstance(first, int) and not isinstance(first, bool) else None
-
-
-def classify_integrity_error(orig: BaseException) -> Literal["duplicate", "no_parent"] | None:
-    """Which integrity failure a DBAPI error is: a duplicate primary key or unique
-    value (``"duplicate"``), a missing referenced row (``"no_parent"``), or None.
-
-    Decided from codes, never from message text: the SQLSTATE (23505 / 23503;
-    PostgreSQL and any DBAPI exposing ``sqlstate`` or ``pgcode``), SQLite's
-    extended result code (1555, 2067 / 787) and MySQL/MariaDB's errno
-    (1062, 1586 / 1216, 1452).
-    """
-    sqlstate = _sqlstate(orig)
-    sqlite_code = getattr(orig, "sqlite_errorcode", None)
-    errno = _mysql_errno(orig)
-    if (
-        sqlstate == _DUPLICATE_SQLSTATE
-        or sqlite_code in _SQLITE_DUPLICATE
-        or errno in _MYSQL_DUPLICATE
-    ):
-        return "duplicate"
-    if (
-        sqlstate == _NO_PARENT_SQLSTATE
-        or sqlite_code in _SQLITE_NO_PARENT
-        or errno in _MYSQL_NO_PARENT
-    ):
-        return "no_parent"
-    return None
-
-
-def _known_cause(message: str) -> str | None:
-    lowered = message.lower()
-    for needle, cause in _CAUSES:
-        if needle in lowered:
-            return cause
-    return None
-
-
-def describe_error(label: str, exc: sa_exc.DBAPIError) -> str:
-    """A message naming what went wrong, with no row value, SQL or password in it.
-
-    SQLAlchemy's ``str(exc)`` holds the statement and its parameters, and server
-    messages quote the duplicate row, so neither is used: the message names the
-    DBAPI error class, its SQLSTATE or errno, and a known cause. SQLite's own
-    messages name tables and constraints but never bound values, so they are kept.
-    """
-    orig = exc.orig
-    if orig is None:
-        return f"{label} error: {type(exc).__name__}"
-    if getattr(orig, "sqlite_errorcode", None) is not None or label == "SQLite":
-        return f"{label} error: {type(orig).__name__}: {orig}"
-    cause = _known_cause(str(orig))
-    if exc.connection_invalidated or cause in _UNREACHABLE:
-        return f"{label} unreachable: {cause or 'connection lost'}"
-    detail = type(orig).__name__
-    sqlstate, errno = _sqlstate(orig), _mysql_errno(orig)
-    if sqlstate:
-        detail += f" (SQLSTATE {sqlstate})"
-    elif errno is not None:
-        detail += f" (error {errno})"
-    if cause:
-        detail += f": {cause}"
-    return f"{label} error: {detail}"
-
-
-# --- The drivers --------------------------------------------------------------
-
-
-def _to_text(sql: str) -> tuple[TextClause, tuple[str, ...]]:
-    # The shared statements use "?" placeholders and hold no other "?" or ":"
-    # (every value is a parameter), so this is a plain split.
-    if ":" in sql:
-        raise ValueError("a shared statement must not contain ':'")
-    parts = sql.split("?")
-    names = tuple(f"p{index}" for index in range(len(parts) - 1))
-    source = "".join(part + f":{name}" for part, name in zip(parts, names, strict=False))
-    return text(source + parts[-1]), names
-
-
-def _enable_sqlite_foreign_keys(
-    dbapi_connection: DBAPIConnection,
-    record: ConnectionPoolEntry,
-    proxy: PoolProxiedConnection,
-) -> None:
-    # On checkout rather than on connect, so connections that were already in
-    # the pool before the adapter existed get it too; once per DBAPI connection
-    # (record.info is cleared when a connection is replaced).
-    if not record.info.get("lucia_foreign_keys"):
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("PRAGMA foreign_keys = ON")
-        finally:
-            cursor.close()
-        record.info["lucia_foreign_keys"] = True
-
-
-class _DriverBase:
-    """What the sync and async drivers share: the engine's dialect, the statements as
-    cached ``text()`` clauses, the transaction start, and the error mapping."""
-
-    def __init__(self, sync_engine: Engine) -> None:
-        self.dialect_name = dialect_name = sync_engine.dialect.name
-        self.is_sqlite = dialect_name == "sqlite"
-        self.label = _LABELS.get(dialect_name, dialect_name)
-        # SQLite has no row locks: its transactions take the write lock up front.
-        self.begin_sql = "BEGIN IMMEDIATE" if self.is_sqlite else None
-        # The execution options of the adapter's copy of the engine. A server's
-        # DBAPI begins a transaction before any statement: in AUTOCOMMIT mode a
-        # lookup is one round trip instead of three (BEGIN, SELECT, COMMIT).
-        # SQLite's begins one only before a write, and switching its isolation
-        # level costs a PRAGMA (and, with aiosqlite, thread hops) each way, so
-        # there the engine runs as it is and a call's write commits at its end.
-        self.call_options: dict[str, Any] = (
-            {} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
-        )
-        self._clauses: dict[str, tuple[TextClause, tuple[str, ...]]] = {}
-        if self.is_sqlite and not event.contains(
-            sync_engine, "checkout", _enable_sqlite_foreign_keys
-        ):
-            event.listen(sync_engine, "checkout", _enable_sqlite_foreign_keys)
-
-    @staticmethod
-    def hide_parameters(own_engine: Engine) -> None:
-        """Keep lucia's parameters (ids, hashes) out of SQLAlchemy's exception texts
-        and logs, on the adapter's own ``execution_options`` copy of the engine only."""
-        own_engine.hide_parameters = True
-
-    def write_pending(self, conn: Connection) -> bool:
-        """Whether SQLite's DBAPI holds the transaction it opened before a single
-        write, to commit at the end of the call. (It opens none before a read, so
-        a lookup ends without a COMMIT; in AUTOCOMMIT mode nothing is ever left.)"""
-        return self.is_sqlite and bool(
-            getattr(conn.connection.driver_connection, "in_transaction", False)
-        )
-
-    def dialect(self) -> Dialect:
-        """The ``Dialect`` for ``Statements``: "?" placeholders (turned into binds here)."""
-        return Dialect(
-            "sqlalchemy",
-            lock_suffix="" if self.is_sqlite else " FOR UPDATE",
-            delete_limit=self.dialect_name in ("mysql", "mariadb"),
-            purge_rest=1.0 if self.is_sqlite else 0.0,
-        )
-
-    def bind(self, sql: str, params: tuple[Any, ...]) -> tuple[TextClause, dict[str, Any]]:
-        """The cached ``text()`` clause of a shared statement, and its parameters by name."""
-        try:
-            clause, names = self._clauses[sql]
-        except KeyError:
-            clause, names = self._clauses[sql] = _to_text(sql)
-        return clause, dict(zip(names, params, strict=True))
-
-    @staticmethod
-    def isolation_for_transaction(conn: Connection) -> IsolationLevel | None:
-        """The isolation level to switch ``conn`` to before a transaction: its default
-        one when the engine or connection is in AUTOCOMMIT mode, else None."""
-        # Dialects that cannot tell: the execution option is what SQLAlchemy sets.
-        autocommit = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
-        dbapi_connection = conn.connection.dbapi_connection
-        if dbapi_connection is not None:
-            with suppress(NotImplementedError):
-                autocommit = conn.dialect.detect_autocommit_setting(dbapi_connection)
-        return conn.default_isolation_level if autocommit else None
-
-    def map_error(self, exc: BaseException) -> Exception | None:
-        """The ``LuciaError`` for a SQLAlchemy error, or None for any other exception."""
-        if isinstance(exc, sa_exc.IntegrityError) and exc.orig is not None:
-            kind = classify_integrity_error(exc.orig)
-            if kind == "duplicate":
-                return DuplicateKeyError()
-            if kind == "no_parent":
-                return UserNotFoundError()
-        if isinstance(exc, sa_exc.DBAPIError):
-            return DatabaseError(describe_error(self.label, exc), cause=exc.orig or exc)
-        if isinstance(exc, sa_exc.TimeoutError):
-            return DatabaseError(f"{self.label} error: no pooled connection free (timed out)")
-        if isinstance(exc, sa_exc.SQLAlchemyError):
-            # Other SQLAlchemy errors (a StatementError's text holds the
-            # parameters): the class names the cause.
-            return DatabaseError(f"{self.label} error: {type(exc).__name__}")
-        return None
-
-
-class SQLAlchemyDriver(_DriverBase):
-    """``SQLDriver`` on a sync ``Engine``: one connection per adapter call, each
-    statement committed on its own, the flow's BEGIN..COMMIT one transaction."""
-
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine)
-        self.engine = engine
-        self._calls = engine.execution_options(**self.call_options)
-        self.hide_parameters(self._calls)
-
-    @contextmanager
-    def connection(self) -> Iterator[Connection]:
-        with self._calls.connect() as conn:
-            yield conn
-            if self.write_pending(conn):  # reached when the call succeeded
-                conn.commit()
-
-    def begin(self, conn: Connection) -> None:
-        level = self.isolation_for_transaction(conn)
-        if level is not None:
-            conn.execution_options(isolation_level=level)
-        if self.begin_sql is not None:
-            conn.exec_driver_sql(self.begin_sql)
-
-    def commit(self, conn: Connection) -> None:
-        conn.commit()
-
-    def rollback(self, conn: Connection) -> None:
-        conn.rollback()
-
-    def fetch_one(self, conn: Connection, sql: str, params: tuple[Any, ...]) -> Row | None:
-        return conn.execute(*self.bind(sql, params)).first()
-
-    def fetch_all(self, conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Row]:
-        return list(conn.execute(*self.bind(sql, params)).all())
-
-    def execute(self, conn: Connection, sql: str, params: tuple[Any, ...]) -> int:
-        return conn.execute(*self.bind(sql, params)).rowcount
-
-    def read_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
-        with self.connection() as conn:
-            return self.fetch_one(conn, sql, params)
-
-
-class AsyncSQLAlchemyDriver(_DriverBase):
-    """``AsyncSQLDriver`` on an ``AsyncEngine``: ``SQLAlchemyDriver`` with awaits."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        super().__init__(engine.sync_engine)
-        self.engine = engine
-        self._calls = engine.execution_options(**self.call_options)
-        self.hide_parameters(self._calls.sync_engine)
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection]:
-        async with self._calls.connect() as conn:
-            yield conn
-            if conn.sync_connection is not None and self.write_pending(conn.sync_connection):
-                await conn.commit()
-
-    async def begin(self, conn: AsyncConnection) -> None:
-        sync = conn.sync_connection  # set once connected, as conn is here
-        level = None if sync is None else self.isolation_for_transaction(sync)
-        if level is not None:
-            await conn.execution_options(isolation_level=level)
-        if self.begin_sql is not None:
-            await conn.exec_driver_sql(self.begin_sql)
-
-    async def commit(self, conn: AsyncConnection) -> None:
-        await conn.commit()
-
-    async def rollback(self, conn: AsyncConnection) -> None:
-        await conn.rollback()
-
-    async def fetch_one(
-        self, conn: AsyncConnection, sql: str, params: tuple[Any, ...]
-    ) -> Row | None:
-        return (await conn.execute(*self.bind(sql, params))).first()
-
-    async def fetch_all(
-        self, conn: AsyncConnection, sql: str, params: tuple[Any, ...]
-    ) -> list[Row]:
-        return list((await conn.execute(*self.bind(sql, params))).all())
-
-    async def execute(self, conn: AsyncConnection, sql: str, params: tuple[Any, ...]) -> int:
-        return (await conn.execute(*self.bind(sql, params))).rowcount
-
-    async def read_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
-        async with self.connection() as conn:
-            return await self.fetch_one(conn, sql, params)
 
 
 # --- The adapters -------------------------------------------------------------
