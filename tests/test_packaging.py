@@ -34,6 +34,17 @@ EXTRA_OF = {
     "lucia.adapters.mysql": "mysql",
     "lucia.adapters.redis": "redis",
     "lucia.adapters.sqlalchemy": "sqlalchemy",
+    # The stores' generated driver pairs and what those share, with their extra.
+    "lucia.adapters._async.postgres": "postgres",
+    "lucia.adapters._sync.postgres": "postgres",
+    "lucia.adapters._postgres_base": "postgres",
+    "lucia.adapters._async.redis": "redis",
+    "lucia.adapters._sync.redis": "redis",
+    "lucia.adapters._redis_hooks": "redis",
+    "lucia.adapters._redis_compat": "redis",
+    "lucia.adapters._async.sqlalchemy": "sqlalchemy",
+    "lucia.adapters._sync.sqlalchemy": "sqlalchemy",
+    "lucia.adapters._sqlalchemy_base": "sqlalchemy",
     "lucia.oauth": "oauth",
     "lucia.testing": "oauth",
     # Shared by the framework integrations, whose every extra includes oauth's.
