@@ -1,12 +1,14 @@
 """lucia's sign-in and sign-out routes at the HTTP level, one suite for every framework.
 
 Each test runs against the same small app built on Flask (``LuciaFlask``'s
-routes, ``make_app`` in test_flask.py) and on Starlette (``auth_routes``,
-``make_app`` in test_starlette.py), driven by an httpx client at
-``https://app.example``: OpenID sign-in through ``LocalOIDCProvider``, the
-password sign-in route each app defines, sign-out, the session and transaction
-cookies, and the OAuth callback's refusals. The middleware's own behaviour is
-test_middleware_suite.py's. Security tests are named after SECURITY.md items.
+routes, ``make_app`` in test_flask.py), Starlette (``auth_routes``, ``make_app``
+in test_starlette.py) and Django (``lucia.integrations.django.urls`` in the test
+project, under ``/auth/`` with trailing slashes; under WSGI and under ASGI),
+driven by an httpx client at ``https://app.example``: OpenID sign-in through
+``LocalOIDCProvider``, the password sign-in route each app defines, sign-out, the
+session and transaction cookies, and the OAuth callback's refusals. The
+middleware's own behaviour is test_middleware_suite.py's. Security tests are
+named after SECURITY.md items.
 """
 
 from __future__ import annotations
@@ -36,8 +38,6 @@ BASE = "https://app.example"
 HOST = "app.example"
 SAME_SITE = {"Origin": BASE}
 EVIL = {"Origin": "https://evil.example"}
-CALLBACK = f"{BASE}/login/{ROUTE}/callback"
-OTHER_CALLBACK = f"{BASE}/login/other/callback"
 
 
 @dataclass
@@ -45,15 +45,17 @@ class Site:
     """One framework's app with lucia's routes behind an httpx client, and its store."""
 
     client: httpx.Client
-    store: FlakyStore
     op: LocalOIDCProvider
     provider: OpenIDConnect
     session_cookie_name: str
     transaction_cookie_name: str
+    route: Callable[[str], str]  # where the site serves a lucia route ("/logout", ...)
     password_user: Callable[[str], str]  # a password user with this email: its id
     new_session: Callable[[str], tuple[str, str]]  # a session of this user: (id, token)
     user_id_by_key: Callable[[], str | None]  # the provider's test user, once signed in
     session_count: Callable[[str], int]  # the sessions of this user
+    get_session: Callable[[str], object | None]  # the stored session with this id
+    totals: Callable[[], tuple[int, int]]  # how many users and sessions the store holds
     # A client on an app whose flow also knows an "other" provider (route and callback).
     with_other_provider: Callable[[], AbstractContextManager[httpx.Client]]
     # What the framework's /me adds to {"id", "session"}, checked at sign-in.
@@ -61,10 +63,11 @@ class Site:
 
     def oidc_sign_in(self, next: str | None = None) -> httpx.Response:
         """Sign in through the provider like a browser; the callback's response."""
-        start = self.client.get(f"/login/{ROUTE}", params={} if next is None else {"next": next})
+        params = {} if next is None else {"next": next}
+        start = self.client.get(self.route(f"/login/{ROUTE}"), params=params)
         assert start.status_code == 302
         callback_url = self.op.login(start.headers["location"])
-        assert callback_url.startswith(f"{CALLBACK}?")
+        assert callback_url.startswith(f"{BASE}{self.route(f'/login/{ROUTE}/callback')}?")
         return self.client.get(callback_url)
 
     def session_cookie(self) -> str | None:
@@ -88,8 +91,9 @@ class Site:
 
 
 def set_cookies(response: httpx.Response) -> dict[str, str]:
-    """Raw Set-Cookie headers by cookie name."""
-    return {raw.split("=", 1)[0]: raw for raw in response.headers.get_list("set-cookie")}
+    """Raw Set-Cookie headers by cookie name (Django's WSGI handler starts them with a space)."""
+    values = [raw.strip() for raw in response.headers.get_list("set-cookie")]
+    return {raw.split("=", 1)[0]: raw for raw in values}
 
 
 def attributes(raw: str) -> dict[str, str]:
@@ -103,8 +107,18 @@ def attributes(raw: str) -> dict[str, str]:
     return result
 
 
-def oidc(op: LocalOIDCProvider, redirect_uri: str) -> OpenIDConnect:
+def oidc(op: LocalOIDCProvider, route: Callable[[str], str], name: str) -> OpenIDConnect:
+    """A client of ``op`` whose callback is the site's for the provider route ``name``."""
+    redirect_uri = f"{BASE}{route(f'/login/{name}/callback')}"
     return OpenIDConnect(op.issuer, op.client_id, op.client_secret, redirect_uri)
+
+
+def at_root(path: str) -> str:
+    return path
+
+
+def memory_totals(store: FlakyStore) -> Callable[[], tuple[int, int]]:
+    return lambda: (len(store._users), len(store._sessions))
 
 
 # The sites
@@ -115,7 +129,7 @@ def flask_site(op: LocalOIDCProvider) -> Iterator[Site]:
 
     store = FlakyStore()
     auth = Lucia(store, clock=Clock(utc_now().replace(microsecond=0)))
-    provider = oidc(op, CALLBACK)
+    provider = oidc(op, at_root, ROUTE)
 
     def password_user(email: str) -> str:
         return accounts.sign_up(auth, email, PASSWORD).user.id
@@ -131,7 +145,7 @@ def flask_site(op: LocalOIDCProvider) -> Iterator[Site]:
 
     @contextmanager
     def with_other_provider() -> Iterator[httpx.Client]:
-        other = oidc(op, OTHER_CALLBACK)
+        other = oidc(op, at_root, "other")
         app = make_app(auth, SignInFlow(auth, {ROUTE: provider, "other": other}))
         try:
             with httpx.Client(transport=httpx.WSGITransport(app=app), base_url=BASE) as client:
@@ -145,15 +159,17 @@ def flask_site(op: LocalOIDCProvider) -> Iterator[Site]:
         with httpx.Client(transport=httpx.WSGITransport(app=app), base_url=BASE) as client:
             yield Site(
                 client,
-                store,
                 op,
                 provider,
                 auth.session_cookie_name,
                 flow.transaction_cookie_name,
+                at_root,
                 password_user,
                 new_session,
                 user_id_by_key,
                 lambda user_id: len(auth.get_user_sessions(user_id)),
+                store.get_session,
+                memory_totals(store),
                 with_other_provider,
                 me_extras={"proxy": True},  # current_user, the proxy, is truthy
             )
@@ -166,12 +182,12 @@ def starlette_site(op: LocalOIDCProvider) -> Iterator[Site]:
 
     store = FlakyStore()
     auth = AsyncLucia(AsyncMemoryAdapter(store), clock=Clock(utc_now().replace(microsecond=0)))
-    provider = oidc(op, CALLBACK)
+    provider = oidc(op, at_root, ROUTE)
     flow = SignInFlow(auth, {ROUTE: provider})
 
     @contextmanager
     def with_other_provider() -> Iterator[httpx.Client]:
-        other = oidc(op, OTHER_CALLBACK)
+        other = oidc(op, at_root, "other")
         app = make_app(auth, SignInFlow(auth, {ROUTE: provider, "other": other}))
         with TestClient(app, base_url=BASE, follow_redirects=False) as client:
             assert client.portal is not None  # the client is open
@@ -203,27 +219,111 @@ def starlette_site(op: LocalOIDCProvider) -> Iterator[Site]:
         try:
             yield Site(
                 client,
-                store,
                 op,
                 provider,
                 auth.session_cookie_name,
                 flow.transaction_cookie_name,
+                at_root,
                 password_user,
                 new_session,
                 user_id_by_key,
                 session_count,
+                store.get_session,
+                memory_totals(store),
                 with_other_provider,
             )
         finally:
             call(provider.aclose)
 
 
-@pytest.fixture(params=["flask", "starlette"])
+def django_site(op: LocalOIDCProvider, asgi: bool) -> Iterator[Site]:
+    from tests.conformance.backends_django import fresh_database
+    from tests.integrations.django_project import setup
+
+    setup()
+    from django.core.handlers.asgi import ASGIHandler
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import override_settings
+
+    from lucia.integrations.django.conf import get_flow, get_lucia
+    from lucia.integrations.django.models import LuciaSession, LuciaUser
+    from tests.integrations.test_django import FlakyAdapter
+
+    def route(path: str) -> str:
+        return f"/auth{path}/"  # the test project includes lucia's urls under auth/
+
+    fresh_database()
+    adapter = FlakyAdapter()
+    provider = oidc(op, route, ROUTE)
+    settings = {
+        "ADAPTER": adapter,
+        "PROVIDERS": {ROUTE: provider},
+        "LUCIA_OPTIONS": {"clock": Clock(utc_now().replace(microsecond=0))},
+    }
+
+    @contextmanager
+    def client_for() -> Iterator[httpx.Client]:
+        client: httpx.Client
+        if asgi:
+            client = TestClient(ASGIHandler(), base_url=BASE, follow_redirects=False)
+        else:
+            client = httpx.Client(transport=httpx.WSGITransport(app=WSGIHandler()), base_url=BASE)
+        try:
+            yield client
+        finally:
+            client.close()  # not `with`: entering a TestClient runs the lifespan Django refuses
+
+    def password_user(email: str) -> str:
+        return get_lucia().create_user("email", email, password=PASSWORD).id
+
+    def new_session(user_id: str) -> tuple[str, str]:
+        session = get_lucia().create_session(user_id)
+        assert session.token is not None
+        return session.id, session.token
+
+    def user_id_by_key() -> str | None:
+        user = get_lucia().get_user_by_key(provider.name, op.user["sub"])
+        return None if user is None else user.id
+
+    @contextmanager
+    def with_other_provider() -> Iterator[httpx.Client]:
+        other = oidc(op, route, "other")
+        providers = {ROUTE: provider, "other": other}
+        try:
+            with override_settings(LUCIA={**settings, "PROVIDERS": providers}), client_for() as c:
+                yield c
+        finally:
+            other.close()
+
+    try:
+        with override_settings(LUCIA=settings), client_for() as client:
+            yield Site(
+                client,
+                op,
+                provider,
+                get_lucia().session_cookie_name,
+                get_flow().transaction_cookie_name,
+                route,
+                password_user,
+                new_session,
+                user_id_by_key,
+                lambda user_id: len(get_lucia().get_user_sessions(user_id)),
+                adapter.get_session,
+                lambda: (LuciaUser.objects.count(), LuciaSession.objects.count()),
+                with_other_provider,
+            )
+    finally:
+        provider.close()
+
+
+@pytest.fixture(params=["flask", "starlette", "django", "django-asgi"])
 def site(request: pytest.FixtureRequest, op_server: LocalOIDCProvider) -> Iterator[Site]:
     if request.param == "flask":
         yield from flask_site(op_server)
-    else:
+    elif request.param == "starlette":
         yield from starlette_site(op_server)
+    else:
+        yield from django_site(op_server, asgi=request.param == "django-asgi")
 
 
 # Sign-in, protected routes, sign-out
@@ -262,21 +362,21 @@ def test_sec5_sign_out_deletes_the_session_and_the_old_cookie_gets_401(site: Sit
     token = site.session_cookie()
     assert token is not None
     session_id = site.me()["session"]
-    response = site.client.post("/logout", headers=SAME_SITE)
+    response = site.client.post(site.route("/logout"), headers=SAME_SITE)
     assert response.status_code == 303
     assert response.headers["location"] == "/"
     assert response.headers["cache-control"] == "no-store"
     cleared = attributes(set_cookies(response)[site.session_cookie_name])
     assert cleared["max-age"] == "0"
     assert cleared["path"] == "/"
-    assert site.store.get_session(session_id) is None
+    assert site.get_session(session_id) is None
     assert site.client.get("/me").status_code == 401
     assert site.with_token("/me", token).status_code == 401
 
 
 def test_sec5_logout_is_post_only(site: Site) -> None:
     site.oidc_sign_in()
-    assert site.client.get("/logout").status_code == 405
+    assert site.client.get(site.route("/logout")).status_code == 405
     assert site.client.get("/me").status_code == 200
 
 
@@ -293,7 +393,7 @@ def test_sec11_session_cookie_attributes(site: Site) -> None:
 
 
 def test_sec13_transaction_cookie_attributes_and_deletion(site: Site) -> None:
-    start = site.client.get(f"/login/{ROUTE}")
+    start = site.client.get(site.route(f"/login/{ROUTE}"))
     name = site.transaction_cookie_name
     attrs = attributes(set_cookies(start)[name])
     assert name.startswith("__Host-")
@@ -311,7 +411,7 @@ def test_sec15_logout_and_password_login_are_origin_checked(site: Site) -> None:
     assert login.status_code == 403
     assert site.session_cookie() is None
     site.oidc_sign_in()
-    assert site.client.post("/logout", headers=EVIL).status_code == 403
+    assert site.client.post(site.route("/logout"), headers=EVIL).status_code == 403
     assert site.client.get("/me").status_code == 200
 
 
@@ -325,7 +425,7 @@ def test_sec1_planted_cookie_is_not_adopted_at_oidc_sign_in(site: Site) -> None:
     assert site.session_cookie_name in set_cookies(callback)
     assert site.session_cookie() not in (None, planted_token)
     # The old session is dead server-side: its cookie now gets 401.
-    assert site.store.get_session(planted_id) is None
+    assert site.get_session(planted_id) is None
     assert site.with_token("/me", planted_token).status_code == 401
 
 
@@ -337,14 +437,14 @@ def test_sec1_password_sign_in_replaces_the_current_session(site: Site) -> None:
     response = site.password_login(PASSWORD, SAME_SITE)
     assert response.status_code == 200
     assert site.session_cookie() not in (None, old_token)
-    assert site.store.get_session(old_id) is None
+    assert site.get_session(old_id) is None
 
 
 # The OAuth callback
 
 
 def test_sec22_forged_state_gets_400_and_creates_nothing(site: Site) -> None:
-    start = site.client.get(f"/login/{ROUTE}")
+    start = site.client.get(site.route(f"/login/{ROUTE}"))
     callback_url = site.op.login(start.headers["location"])
     token_requests = site.op.count("token")
     parts = urlsplit(callback_url)
@@ -352,14 +452,15 @@ def test_sec22_forged_state_gets_400_and_creates_nothing(site: Site) -> None:
     response = site.client.get(f"{parts.path}?{forged}")
     assert response.status_code == 400
     assert response.headers["content-type"].split(";")[0].strip() == "text/html"
-    assert site.store._users == {}
-    assert site.store._sessions == {}
+    users, sessions = site.totals()
+    assert users == 0
+    assert sessions == 0
     assert site.session_cookie() is None
     assert site.op.count("token") == token_requests
 
 
 def test_sec22_replayed_state_gets_400(site: Site) -> None:
-    start = site.client.get(f"/login/{ROUTE}")
+    start = site.client.get(site.route(f"/login/{ROUTE}"))
     transaction = site.client.cookies.get(site.transaction_cookie_name)
     assert transaction is not None
     callback_url = site.op.login(start.headers["location"])
@@ -374,7 +475,7 @@ def test_sec22_replayed_state_gets_400(site: Site) -> None:
 
 
 def test_sec22_missing_transaction_cookie_gets_400(site: Site) -> None:
-    start = site.client.get(f"/login/{ROUTE}")
+    start = site.client.get(site.route(f"/login/{ROUTE}"))
     assert site.client.cookies.get(site.transaction_cookie_name) is not None
     site.client.cookies.delete(site.transaction_cookie_name)
     response = site.client.get(site.op.login(start.headers["location"]))
@@ -384,15 +485,15 @@ def test_sec22_missing_transaction_cookie_gets_400(site: Site) -> None:
 
 def test_sec23_state_bound_to_the_provider(site: Site) -> None:
     with site.with_other_provider() as client:
-        start = client.get(f"/login/{ROUTE}")
+        start = client.get(site.route(f"/login/{ROUTE}"))
         query = urlsplit(site.op.login(start.headers["location"])).query
-        response = client.get(f"/login/other/callback?{query}")
+        response = client.get(f"{site.route('/login/other/callback')}?{query}")
     assert response.status_code == 400
     assert site.user_id_by_key() is None
 
 
 def test_sec26_access_denied_shows_a_page_and_deletes_the_cookie(site: Site) -> None:
-    start = site.client.get(f"/login/{ROUTE}")
+    start = site.client.get(site.route(f"/login/{ROUTE}"))
     site.op.authorization_error = "access_denied"
     try:
         callback_url = site.op.login(start.headers["location"])
@@ -408,7 +509,7 @@ def test_sec26_access_denied_shows_a_page_and_deletes_the_cookie(site: Site) -> 
 
 
 def test_unknown_provider_gets_404(site: Site) -> None:
-    assert site.client.get("/login/nope").status_code == 404
+    assert site.client.get(site.route("/login/nope")).status_code == 404
 
 
 @pytest.mark.parametrize(
