@@ -338,6 +338,7 @@ def test_oidc_sign_in_then_protected_route_works(site: Site) -> None:
     user_id = site.user_id_by_key()
     assert user_id is not None
     assert body["id"] == user_id
+    assert site.session_count(user_id) == 1
     assert {key: body[key] for key in site.me_extras} == site.me_extras
 
 
@@ -468,10 +469,12 @@ def test_sec22_replayed_state_gets_400(site: Site) -> None:
     user_id = site.user_id_by_key()
     assert user_id is not None
     assert site.session_count(user_id) == 1
+    totals = site.totals()
     site.client.cookies.set(site.transaction_cookie_name, transaction, domain=HOST)
     replay = site.client.get(callback_url)
     assert replay.status_code == 400
     assert site.session_count(user_id) == 1
+    assert site.totals() == totals
 
 
 def test_sec22_missing_transaction_cookie_gets_400(site: Site) -> None:
@@ -490,6 +493,7 @@ def test_sec23_state_bound_to_the_provider(site: Site) -> None:
         response = client.get(f"{site.route('/login/other/callback')}?{query}")
     assert response.status_code == 400
     assert site.user_id_by_key() is None
+    assert site.totals() == (0, 0)
 
 
 def test_sec26_access_denied_shows_a_page_and_deletes_the_cookie(site: Site) -> None:
