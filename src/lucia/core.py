@@ -18,9 +18,10 @@ import json
 import re
 import secrets
 import sys
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final, Generic, Literal, TypeVar, cast
 
 from lucia._concurrency import HASH_WORKERS, default_hash_executor
@@ -68,6 +69,9 @@ _VALID: Final = _Outcome.VALID
 # A datetime verdict: valid, and due for renewal to that expiry.
 _Verdict = _Outcome | datetime
 _NOTHING_LEFT: Final = timedelta(0)
+# The default clock, and what the verdict reads instead of it for epoch records.
+_utc_now: Final = utc_now
+_time: Final = time.time
 
 _MAX_KEY_PART = 255
 # Session cookies of one request that are tried: a browser holds one per
@@ -226,6 +230,9 @@ class _LuciaBase(Generic[UA, SA, JA]):
         self.session_policy = SessionPolicy(session_expires_in, session_absolute_lifetime)
         absolute = self._absolute_lifetime = self.session_policy.absolute_lifetime
         self._renew_below = self.session_policy.renew_below  # one lookup on the hot path
+        # The same bounds in seconds, for records that carry epoch seconds.
+        self._renew_below_seconds = self._renew_below.total_seconds()
+        self._absolute_seconds = None if absolute is None else absolute.total_seconds()
         if absolute is not None and absolute < session_expires_in:
             # Refused rather than capped: the idle limit asked for would never hold.
             raise ValueError(
@@ -334,8 +341,9 @@ class _LuciaBase(Generic[UA, SA, JA]):
         """The token from an ``Authorization: Bearer`` header, or None. Never raises."""
         return read_bearer_token(authorization_header)
 
-    def _session_verdict(self, record: SessionRecord, secret: str, now: datetime) -> _Verdict:
-        """What a session row read for ``secret`` at ``now`` calls for; pure, no I/O.
+    def _session_verdict(self, record: SessionRecord, secret: str) -> _Verdict:
+        """What a session row read for ``secret`` calls for now (the clock read
+        once); no I/O.
 
         ``_REFUSE``: the secret does not match (the row stays: it is not the
         caller's to delete). ``_EXPIRED``: refuse and delete the row. ``_VALID``:
@@ -343,21 +351,37 @@ class _LuciaBase(Generic[UA, SA, JA]):
         """
         if not verify_secret(secret, record.secret_hash):
             return _REFUSE
-        expires_at = record.expires_at
-        # One subtraction answers both "expired?" and "due for renewal?"; every
-        # request asks them.
-        left = expires_at - now
-        if left <= _NOTHING_LEFT:
-            # Expired rows never validate, purged or not.
-            return _EXPIRED
-        absolute = self._absolute_lifetime
-        if absolute is not None and now - record.created_at >= absolute:
-            # Past its absolute end, whatever its expiry says: a row renewed
-            # under a longer cap (or none) before this one was configured.
-            return _EXPIRED
-        if left >= self._renew_below:
-            return _VALID  # the common case: more than half of its life left
-        renewed = self.session_policy.renewed_expiry(expires_at, record.created_at, now)
+        expires_epoch = record.expires_epoch
+        created_epoch = record.created_epoch
+        if expires_epoch is not None and created_epoch is not None and self.clock is _utc_now:
+            # A record read as epoch seconds, and the default clock: compared as
+            # numbers, without making a datetime (the common case makes none).
+            now_epoch = _time()
+            left_seconds = expires_epoch - now_epoch
+            if left_seconds <= 0:
+                return _EXPIRED  # expired rows never validate, purged or not
+            absolute_seconds = self._absolute_seconds
+            if absolute_seconds is not None and now_epoch - created_epoch >= absolute_seconds:
+                return _EXPIRED  # past its absolute end (see below)
+            if left_seconds >= self._renew_below_seconds:
+                return _VALID
+            now = datetime.fromtimestamp(now_epoch, UTC)
+        else:
+            now = self.clock()
+            # One subtraction answers both "expired?" and "due for renewal?";
+            # every request asks them.
+            left = record.expires_at - now
+            if left <= _NOTHING_LEFT:
+                # Expired rows never validate, purged or not.
+                return _EXPIRED
+            absolute = self._absolute_lifetime
+            if absolute is not None and now - record.created_at >= absolute:
+                # Past its absolute end, whatever its expiry says: a row renewed
+                # under a longer cap (or none) before this one was configured.
+                return _EXPIRED
+            if left >= self._renew_below:
+                return _VALID  # the common case: more than half of its life left
+        renewed = self.session_policy.renewed_expiry(record.expires_at, record.created_at, now)
         return _VALID if renewed is None else renewed
 
 

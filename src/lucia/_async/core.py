@@ -332,7 +332,7 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
             if read is None:
                 return None
             record = read
-        verdict = self._session_verdict(record, parsed[1], self.clock())
+        verdict = self._session_verdict(record, parsed[1])
         if verdict is _VALID and user is not None:
             return record, user
         if verdict is _REFUSE:

@@ -331,7 +331,7 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter, Adapter]):
             if read is None:
                 return None
             record = read
-        verdict = self._session_verdict(record, parsed[1], self.clock())
+        verdict = self._session_verdict(record, parsed[1])
         if verdict is _VALID and user is not None:
             return record, user
         if verdict is _REFUSE:

@@ -50,7 +50,7 @@ session-and-user join.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, Self, runtime_checkable
 
 from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress
@@ -106,6 +106,125 @@ class SessionRecord(Session):
     """
 
     secret_hash: bytes = field(default=b"", repr=False, compare=False)
+    # Set by ``from_epochs`` (stores that keep times as epoch seconds): the
+    # stored expiry and creation, from which ``expires_at`` and ``created_at``
+    # are made only when first read. None otherwise, and once a datetime is
+    # assigned.
+    expires_epoch: float | None = field(default=None, init=False, repr=False, compare=False)
+    created_epoch: float | None = field(default=None, init=False, repr=False, compare=False)
+
+    @classmethod
+    def from_epochs(
+        cls,
+        id: str,
+        user_id: str,
+        expires_epoch: float,
+        created_epoch: float,
+        attributes: dict[str, Any],
+        secret_hash: bytes,
+    ) -> SessionRecord:
+        """A record read from a store that keeps its times as epoch seconds.
+
+        ``expires_at`` and ``created_at`` are made (aware, UTC) only when read:
+        validation compares the epochs themselves, and most requests never read
+        the datetimes. The record is otherwise the one the constructor makes
+        (equal to it, the same ``repr()``), not fresh and without a token.
+        """
+        record = _new_record(_EpochSessionRecord)
+        record.id = id
+        record.user_id = user_id
+        record.fresh = False
+        record.attributes = attributes
+        record.token = None
+        record.secret_hash = secret_hash
+        record.expires_epoch = expires_epoch
+        record.created_epoch = created_epoch
+        return record
+
+
+_new_record = object.__new__
+_EXPIRES_SLOT: Any = Session.__dict__["expires_at"]
+_CREATED_SLOT: Any = Session.__dict__["created_at"]
+_get_expires, _set_expires = _EXPIRES_SLOT.__get__, _EXPIRES_SLOT.__set__
+_get_created, _set_created = _CREATED_SLOT.__get__, _CREATED_SLOT.__set__
+
+
+class _EpochSessionRecord(SessionRecord):
+    """What ``SessionRecord.from_epochs`` makes: its datetimes are properties over
+    ``Session``'s slots, made from the epochs when first read.
+
+    A subclass, so records built by the constructor keep plain slot access (a
+    property on ``SessionRecord`` itself cost every record ~0.4 µs to build and
+    ~0.2 µs a read). It shows, compares and pickles as a ``SessionRecord``.
+    """
+
+    __slots__ = ()
+    __qualname__ = "SessionRecord"  # what repr() shows
+
+    @property
+    def expires_at(self) -> datetime:
+        try:
+            return _get_expires(self, Session)  # type: ignore[no-any-return]
+        except AttributeError:
+            pass
+        moment = datetime.fromtimestamp(self.expires_epoch, UTC)  # type: ignore[arg-type]
+        _set_expires(self, moment)
+        return moment
+
+    @expires_at.setter
+    def expires_at(self, moment: datetime) -> None:
+        _set_expires(self, moment)
+        self.expires_epoch = None  # the datetime is what counts now
+
+    @property
+    def created_at(self) -> datetime:
+        try:
+            return _get_created(self, Session)  # type: ignore[no-any-return]
+        except AttributeError:
+            pass
+        moment = datetime.fromtimestamp(self.created_epoch, UTC)  # type: ignore[arg-type]
+        _set_created(self, moment)
+        return moment
+
+    @created_at.setter
+    def created_at(self, moment: datetime) -> None:
+        _set_created(self, moment)
+        self.created_epoch = None
+
+    def _compared(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.user_id,
+            self.expires_at,
+            self.created_at,
+            self.fresh,
+            self.attributes,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        # Preferred by Python over SessionRecord's (a subclass's reflected
+        # method goes first), so a record equals one the constructor made.
+        if type(other) is SessionRecord or type(other) is _EpochSessionRecord:
+            return self._compared() == _EpochSessionRecord._compared(other)  # type: ignore[arg-type]
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like SessionRecord
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled and copied as the plain record (the name shown is not this class's).
+        return (
+            SessionRecord,
+            (
+                self.id,
+                self.user_id,
+                self.expires_at,
+                self.created_at,
+                self.fresh,
+                self.attributes,
+                self.token,
+                self.secret_hash,
+            ),
+        )
 
 
 @dataclass(slots=True)
