@@ -15,7 +15,15 @@ from importlib import resources
 from typing import Any
 
 from lucia._json import decode_json, encode_json
-from lucia.adapters.base import ConsumedToken, KeyRecord, SessionRecord, TokenRecord, UserRecord
+from lucia.adapters.base import (
+    ConsumedToken,
+    KeyRecord,
+    SessionRecord,
+    TokenRecord,
+    UserRecord,
+    _EpochSessionRecord,
+    _new_record,
+)
 
 __all__ = ["DEFAULT_TABLES", "Dialect", "Statements", "Tables", "ddl", "decode_json", "encode_json"]
 
@@ -259,9 +267,16 @@ class Statements:
         if self._epochs:
             # Times stored as epoch seconds stay so: the verdict compares them
             # as they are (two datetime conversions were ~0.8 µs a request).
-            session = SessionRecord.from_epochs(
-                row[0], row[1], row[3], row[4], decoded, secret_hash
-            )
+            # SessionRecord.from_epochs inlined (its call measured ~0.1 µs).
+            session: SessionRecord = _new_record(_EpochSessionRecord)
+            session.id = row[0]
+            session.user_id = row[1]
+            session.fresh = False
+            session.attributes = decoded
+            session.token = None
+            session.secret_hash = secret_hash
+            session.expires_epoch = row[3]
+            session.created_epoch = row[4]
         else:
             decode_time = self.dialect.decode_time
             session = SessionRecord(
