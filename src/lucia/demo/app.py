@@ -340,8 +340,16 @@ class _Views:
 
     async def sign_in_with(self, request: Request) -> Response:
         """``POST /signin/{provider}``: start the provider's sign-in (303 to it)."""
+        return await self._start(request, next="/account")
+
+    async def _start(
+        self, request: Request, *, next: str, link_session: Session | None = None
+    ) -> Response:
+        """A 303 to the provider of the path, with the transaction cookie; or the error page."""
         try:
-            start = await self.state.flow.astart(request.path_params["provider"], next="/account")
+            start = await self.state.flow.astart(
+                request.path_params["provider"], next=next, link_session=link_session
+            )
         except SignInError as error:
             return self._sign_in_error(request, error)
         response = RedirectResponse(start.url, status_code=303, headers=dict(start.headers))
@@ -433,18 +441,8 @@ class _Views:
         refused = await self._recent(request, user, session)
         if refused is not None:
             return refused
-        try:
-            start = await self.state.flow.astart(
-                request.path_params["provider"],
-                next="/account?notice=linked",
-                link_session=session,  # checked again at the callback
-            )
-        except SignInError as error:
-            return self._sign_in_error(request, error)
-        response = RedirectResponse(start.url, status_code=303, headers=dict(start.headers))
-        for cookie in start.cookies:
-            response.headers.append("set-cookie", cookie.serialize())
-        return response
+        # The session is checked again at the callback.
+        return await self._start(request, next="/account?notice=linked", link_session=session)
 
     async def unlink(self, request: Request) -> Response:
         """``POST /account/unlink``: remove one sign-in method, never the last one."""
