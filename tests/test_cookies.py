@@ -565,3 +565,50 @@ def test_read_cookies_header_bound_is_inclusive() -> None:
     assert read_cookie(longest, "auth_session") == A
     assert read_cookies("x" + longest, "auth_session", 4) == []
     assert read_cookie("x" + longest, "auth_session") is None
+
+
+# Cookie fields joined with commas (Django under ASGI joins HTTP/2's several Cookie
+# fields with ","): read where a comma can only be a separator, and nowhere else.
+
+
+@pytest.mark.parametrize(
+    ("header", "values"),
+    [
+        # Django's join of ["x=1; auth_session=A", "y=2"], and of [ours, an empty field].
+        (f"x=1; auth_session={A},y=2", [A]),
+        (f"auth_session={A},", [A]),
+        (f",auth_session={A}", [A]),
+        # HTTP/2 crumbs that keep their ";", joined with "," or ", ".
+        (f"x=1;,auth_session={A};,y=2", [A]),
+        (f"x=1;, auth_session={A}, y=2", [A]),
+        (f"x=1; , \t,auth_session={A}", [A]),
+        # A tossed cookie in an earlier field neither hides the real one nor goes unread.
+        (f"auth_session={C},auth_session={A}", [C, A]),
+        (f"auth_session={C}, auth_session={A},y=2", [C, A]),
+    ],
+)
+def test_sec48_comma_joined_cookie_fields_are_read(header: str, values: list[str]) -> None:
+    assert read_cookies(header, "auth_session", 4) == values
+    assert read_cookie(header, "auth_session") == values[0]
+
+
+@pytest.mark.parametrize(
+    ("header", "values"),
+    [
+        # After another cookie's value a comma may be that value's own (document.cookie
+        # keeps "q=x,auth_session=..."): whoever writes the value must not pick the session.
+        (f"q=x,auth_session={A}", []),
+        (f"q=x, auth_session={A}", []),
+        (f"q=x,auth_session={A}; auth_session={C}", [C]),
+        (f"auth_session={C},q=x,auth_session={A}", [C]),
+        (f"q,auth_session={A}", []),
+        (f"x=1;\n,auth_session={A}", []),
+    ],
+)
+def test_a_comma_inside_another_cookies_value_separates_nothing(
+    header: str, values: list[str]
+) -> None:
+    assert read_cookies(header, "auth_session", 4) == values
+    assert read_cookie(header, "auth_session") == (values[0] if values else None)
+    # The general parser keeps to RFC 6265: a value with a comma is no value.
+    assert "auth_session" not in parse_cookie_header(header.replace(f"; auth_session={C}", ""))

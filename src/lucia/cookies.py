@@ -187,20 +187,41 @@ def parse_cookie_header(header: str | None) -> dict[str, str]:
     return cookies
 
 
+def _named_values(header: str, name: str) -> Iterator[str | None]:
+    """Each value of cookie ``name`` in ``header``, in order: the value, or None for a
+    malformed one. The walk ``read_cookie`` and ``read_cookies`` share.
+
+    Besides RFC 6265's ``"; "``, a comma may separate pairs, as when a server
+    joins HTTP/2's several Cookie fields with ``,`` (Django under ASGI, before
+    its ticket 36399). Only where that cannot be misread: a comma right after a
+    ``;`` (or at the header's start) starts a pair, and a comma ends a value of
+    ``name`` (which holds no comma: lucia's values are tokens) and starts the
+    next pair. A comma inside another cookie's value (``x=1,name=v``) does not
+    count: a browser keeps whatever ``document.cookie`` wrote there, so whoever
+    writes that value would choose the session.
+    """
+    for piece in header.split(";"):
+        for crumb in piece.split(","):
+            pair_name, sep, raw_value = crumb.strip(" \t").partition("=")
+            if not (pair_name or sep):
+                continue  # a blank before a comma: the comma starts a pair
+            if pair_name != name or not sep:
+                break  # another cookie's value may hold commas: not a separator there
+            yield _cookie_value(raw_value)
+
+
 def read_cookie(header: str | None, name: str) -> str | None:
-    """Return the value of cookie ``name`` from a ``Cookie`` header, or None if absent or empty."""
-    # Every request runs this: the name is compared before any pattern runs, so
-    # the other cookies of the header cost a split and a compare each. A pair
-    # whose name equals ours is a token already (ours was checked when built).
-    for raw_pair in _raw_pairs(header):
-        pair_name, sep, raw_value = raw_pair.strip(" \t").partition("=")
-        if pair_name != name or not sep:
-            continue
-        value = _cookie_value(raw_value)
-        if value is not None:
-            # First well-formed occurrence wins, even when empty (a cleared cookie).
-            return value or None
-    return None
+    """Return the value of cookie ``name`` from a ``Cookie`` header, or None if absent or empty.
+
+    The first well-formed occurrence wins, even when empty (a cleared cookie).
+    """
+    if not isinstance(header, str) or len(header) > _MAX_COOKIE_HEADER_LENGTH:
+        return None
+    # Every request runs this: a header without the name costs one search.
+    if name + "=" not in header:
+        return None
+    value = next((v for v in _named_values(header, name) if v is not None), None)
+    return value or None
 
 
 def read_cookies(header: str | None, name: str, limit: int) -> list[str]:
@@ -210,29 +231,26 @@ def read_cookies(header: str | None, name: str, limit: int) -> list[str]:
     A browser sends several cookies of one name when they differ in Domain or
     Path, as when a sibling subdomain "tosses" its own cookie next to the real
     one, so a reader that kept only the first would let the tossed one decide.
+    Pairs may be separated by commas too, where unambiguous (see ``_named_values``).
     """
     if not isinstance(header, str) or len(header) > _MAX_COOKIE_HEADER_LENGTH:
         return []
     # Every request runs this, and nearly every one holds the name once: then
     # one C-level split finds it, with no walk over the header's other pairs.
-    # An occurrence that starts a pair (after ";" and blanks, or the header's
-    # start) is the cookie; one that does not ("xname=", inside a value) means
-    # no cookie of the name, since each such pair would be an occurrence too.
+    # An occurrence that starts a pair (after ";", commas and blanks that follow
+    # one, or the header's start) is the cookie; one that does not ("xname=",
+    # "x=1,name=", inside a value) means no cookie of the name, since each such
+    # pair would be an occurrence too.
     parts = header.split(name + "=")
     if len(parts) == 2:
-        before = parts[0].rstrip(" \t")
-        if before and before[-1] != ";":
+        if parts[0].rpartition(";")[2].strip(" \t,"):
             return []
-        value = _cookie_value(parts[1].partition(";")[0].rstrip(" \t"))
+        value = _cookie_value(parts[1].partition(";")[0].partition(",")[0].rstrip(" \t"))
         return [value] if value else []
     if len(parts) < 2:
         return []
     values: list[str] = []
-    for raw_pair in header.split(";"):
-        pair_name, sep, raw_value = raw_pair.strip(" \t").partition("=")
-        if pair_name != name or not sep:
-            continue
-        value = _cookie_value(raw_value)
+    for value in _named_values(header, name):
         if value and value not in values:
             values.append(value)
             if len(values) >= limit:

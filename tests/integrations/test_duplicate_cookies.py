@@ -258,3 +258,34 @@ def test_sec48_of_two_valid_cookies_the_first_is_used(site: Site) -> None:
     second, second_user = site.new_session()
     assert first_user in site.get(_header(first, second)).body
     assert second_user in site.get(_header(second, first)).body
+
+
+@pytest.fixture
+def django_asgi() -> Iterator[Site]:
+    yield from _django(Clock(utc_now().replace(microsecond=0)), use_async=True)
+
+
+def test_sec48_django_asgi_reads_the_session_cookie_from_each_cookie_field(
+    django_asgi: Site,
+) -> None:
+    # HTTP/2 may send a Cookie field per cookie; Django's ASGI handler joins the
+    # fields with "," (RFC 6265 says "; "). Sent straight to its handler, field by field.
+    from django.core.handlers.asgi import ASGIHandler
+
+    transport = httpx.ASGITransport(app=ASGIHandler())
+
+    async def fetch(fields: list[str]) -> httpx.Response:
+        async with httpx.AsyncClient(transport=transport, base_url="https://app.example") as c:
+            return await c.get("/ame", headers=[("cookie", field) for field in fields])
+
+    token, user_id = django_asgi.new_session()
+    real, tossed = f"{NAME}={token}", f"{NAME}={TOSSED[0]}"
+    for fields in ([real, "x=1"], ["x=1;", real], [tossed, real], [tossed + ";", "x=1;", real]):
+        response = asyncio.run(fetch(fields))
+        assert response.status_code == 200, fields
+        assert user_id in response.text
+        assert _session_cookies(response.headers.get_list("set-cookie")) == []
+    # After a field without its ";", the comma may be that cookie's value's own: not read.
+    response = asyncio.run(fetch(["x=1", real]))
+    assert response.status_code == 401
+    assert _session_cookies(response.headers.get_list("set-cookie")) == []
