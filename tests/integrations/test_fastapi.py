@@ -193,7 +193,7 @@ async def test_auth_router_has_starlettes_routes_out_of_the_schema(env: Env) -> 
     got = {(route.path, tuple(sorted(route.methods))) for route in router.routes}  # type: ignore[attr-defined]
     want = {
         ("/auth/login/{provider}", ("GET",)),
-        ("/auth/login/{provider}/callback", ("GET",)),
+        ("/auth/login/{provider}/callback", ("GET", "POST")),
         ("/auth/logout", ("POST",)),
         *(("/auth" + path, ("POST",)) for path, _ in PasswordEndpoints(auth, flow).endpoints()),
     }

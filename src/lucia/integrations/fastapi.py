@@ -85,7 +85,8 @@ def auth_router(
     reauthentication_max_age: timedelta = REAUTHENTICATION_MAX_AGE,
 ) -> APIRouter:
     """An ``APIRouter`` with ``GET {prefix}/login/{provider}``,
-    ``GET {prefix}/login/{provider}/callback`` and ``POST {prefix}/logout``, and
+    ``GET {prefix}/login/{provider}/callback`` (``POST`` too, for a provider whose
+    callback is a form post) and ``POST {prefix}/logout``, and
     with ``passwords=True`` the password routes: the Starlette handlers,
     unchanged (see ``lucia.integrations.starlette.auth_routes``)."""
     router = APIRouter(prefix=prefix.rstrip("/"))

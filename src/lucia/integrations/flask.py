@@ -107,7 +107,10 @@ class LuciaFlask:
     browser never attaches that header on its own. ``login_view`` (a path or an
     endpoint name) makes ``login_required`` redirect signed-out GET requests
     there with ``?next=``; without it they get 401. ``url_prefix`` prefixes the
-    OAuth routes; ``after_logout`` is where ``POST /logout`` redirects.
+    OAuth routes; ``after_logout`` is where ``POST /logout`` redirects. The
+    callback of a provider that answers with a cross-site POST (Apple's
+    ``form_post``) takes POST too and is exempt from the origin check: the
+    flow's state and sealed transaction cookie protect it.
     ``trusted_proxies`` (IPs or networks such as ``10.0.0.0/8``) are the reverse
     proxies whose ``X-Forwarded-For`` names the client (``client_ip``,
     throttling); from any other peer it is ignored.
@@ -147,6 +150,11 @@ class LuciaFlask:
             raise ValueError("after_logout must be a same-origin path such as '/'")
         if url_prefix and safe_next(url_prefix, "") != url_prefix:
             raise ValueError("url_prefix must be a path such as '/auth'")
+        self.url_prefix = url_prefix.rstrip("/")
+        if flow is not None:
+            # A provider answering with a cross-site POST (Apple's form_post): its
+            # callback is protected by the flow's state and sealed cookie instead.
+            csrf_exempt = (*csrf_exempt, *flow.form_post_paths(self.url_prefix))
         self.gate = Gate(
             auth,
             allowed_origins=allowed_origins,
@@ -156,7 +164,6 @@ class LuciaFlask:
         )
         self.auth = auth
         self.flow = flow
-        self.url_prefix = url_prefix.rstrip("/")
         self.login_view = login_view
         self.after_logout = after_logout
         self.trusted_proxies = _passwords.check_trusted_proxies(trusted_proxies)
@@ -222,7 +229,10 @@ class LuciaFlask:
         if self.flow is not None:
             blueprint.add_url_rule("/login/<provider>", "login", self._login, methods=["GET"])
             blueprint.add_url_rule(
-                "/login/<provider>/callback", "callback", self._callback, methods=["GET"]
+                "/login/<provider>/callback",
+                "callback",
+                self._callback,
+                methods=["GET", "POST"],
             )
         blueprint.add_url_rule("/logout", "logout", self._logout, methods=["POST"])
         if self.passwords is not None:
@@ -278,15 +288,24 @@ class LuciaFlask:
         return response
 
     def _callback(self, provider: str) -> BaseResponse:
-        """``GET /login/<provider>/callback``: finish, then 303 to the stored ``next``."""
+        """``GET /login/<provider>/callback`` (``POST`` for a provider whose callback is a
+        form post): finish, then 303 to the stored ``next``."""
         from lucia.oauth.flow import SignInError
 
         assert self.flow is not None
+        query = request.query_string.decode("latin-1")
+        if request.method == "POST":
+            if not self.flow.accepts_post(provider):
+                return Response("Method Not Allowed", status=405, headers={"Allow": "GET"})
+            if (request.content_length or 0) > _passwords.MAX_BODY:
+                return _refuse(Refusal(413, "Payload Too Large"))
+            request.max_content_length = _passwords.MAX_BODY
+            query = request.get_data(cache=False).decode("latin-1")
         old: Session | None = g.session
         try:
             result = self.flow.callback(
                 provider,
-                request.query_string.decode("latin-1"),
+                query,
                 request.environ.get("HTTP_COOKIE"),
                 session_attributes=session_attributes(),
                 current_session=old,  # a link finishes only in the session that started it

@@ -291,12 +291,20 @@ class AuthEndpoints:
         return response
 
     async def callback(self, request: Request) -> Response:
-        """``GET /login/{provider}/callback``: finish, then 303 to the stored ``next``."""
+        """``GET /login/{provider}/callback`` (``POST`` for a provider whose callback is a
+        form post): finish, then 303 to the stored ``next``."""
         from lucia.oauth.flow import SignInError
 
         provider = request.path_params["provider"]
         old = current_session(request)
         query = request.scope.get("query_string", b"").decode("latin-1")
+        if request.method == "POST":
+            if not self.flow.accepts_post(provider):
+                return PlainTextResponse("Method Not Allowed", 405, headers={"Allow": "GET"})
+            body = await _read_body(request)
+            if body is None:
+                return PlainTextResponse("Payload Too Large", 413)
+            query = body.decode("latin-1")
         try:
             result = await self.flow.acallback(
                 provider,
@@ -470,6 +478,10 @@ def auth_routes(
 ) -> list[Route]:
     """Routes ``{prefix}/login/{provider}``, ``{prefix}/login/{provider}/callback``
     (GET) and ``{prefix}/logout`` (POST; origin-checked by ``LuciaMiddleware``).
+    The callback of a provider that answers with a cross-site POST (Apple's
+    ``form_post``) takes POST too: give ``LuciaMiddleware``
+    ``csrf_exempt=flow.form_post_paths(prefix)``, since the flow's state and
+    sealed transaction cookie protect it instead of the origin check.
 
     With ``passwords=True`` also, all POST: ``/signup``, ``/signin``,
     ``/password``, ``/reauthenticate``, ``/link/{provider}``,
@@ -480,7 +492,7 @@ def auth_routes(
     prefix = prefix.rstrip("/")
     routes = [
         Route(f"{prefix}/login/{{provider}}", endpoints.login, methods=["GET"]),
-        Route(f"{prefix}/login/{{provider}}/callback", endpoints.callback, methods=["GET"]),
+        Route(f"{prefix}/login/{{provider}}/callback", endpoints.callback, methods=["GET", "POST"]),
         Route(f"{prefix}/logout", endpoints.logout, methods=["POST"]),
     ]
     if passwords:

@@ -195,6 +195,14 @@ class SignInFlowCore:
         self._cookie_attributes = CookieAttributes(
             path="/", max_age=transaction_max_age, secure=secure_cookies, same_site="lax"
         )
+        # A provider answering with a cross-site POST (response_mode=form_post, as
+        # Apple does) gets the cookie only if it is SameSite=None, which browsers
+        # accept only when Secure: over plain HTTP it stays Lax.
+        self._form_post_attributes = (
+            CookieAttributes(path="/", max_age=transaction_max_age, secure=True, same_site="none")
+            if secure_cookies
+            else self._cookie_attributes
+        )
         # Built now so a bad name fails at start-up, not at the first sign-in.
         self.transaction_cookie_name = Cookie(
             transaction_cookie_name, "", self._cookie_attributes
@@ -209,6 +217,24 @@ class SignInFlowCore:
 
     def __repr__(self) -> str:
         return f"SignInFlow(providers={list(self.providers)!r})"
+
+    def accepts_post(self, provider: str) -> bool:
+        """Whether the callback of the provider routed as ``provider`` arrives as a POST
+        (``response_mode=form_post``): only those callback routes answer a POST."""
+        found = self._provider(provider)
+        return found is not None and found.uses_form_post
+
+    def form_post_paths(self, prefix: str = "") -> tuple[str, ...]:
+        """The callback paths (``{prefix}/login/{name}/callback``) of the providers whose
+        callback is a cross-site POST: the ``csrf_exempt`` entries a middleware needs for
+        them. The flow's own checks (the sealed transaction cookie and its ``state``)
+        protect those routes instead of the origin check."""
+        prefix = prefix.rstrip("/")
+        return tuple(
+            f"{prefix}/login/{name}/callback"
+            for name, provider in self.providers.items()
+            if provider.uses_form_post
+        )
 
     def _adopt_secret(self, secret: object) -> bool:
         """Seal with ``secret`` (a framework's own secret, such as Flask's ``secret_key``)
@@ -299,9 +325,10 @@ class SignInFlowCore:
             link_session_id=None if link_session is None else link_session.id,
             link_max_age=link_age,
         )
-        cookie = Cookie(
-            self.transaction_cookie_name, self._seal(transaction), self._cookie_attributes
+        attributes = (
+            self._form_post_attributes if provider.uses_form_post else self._cookie_attributes
         )
+        cookie = Cookie(self.transaction_cookie_name, self._seal(transaction), attributes)
         logger.debug(
             "oauth sign-in started",
             extra={"provider_id": provider.name, "link": link_session is not None},
@@ -343,7 +370,7 @@ class SignInFlowCore:
         provider = self._provider(provider_name)
         if provider is None:
             raise UnknownProviderError()
-        params = _callback_parameters(query)
+        params = _callback_parameters(query, provider.callback_fields)
         value = read_cookie(cookie_header, self.transaction_cookie_name)
         if value is None:
             raise InvalidStateError("missing_cookie")
@@ -428,6 +455,28 @@ class SignInFlowCore:
         ):
             raise ProviderFailedError(OAuthResponseError("the provider's user has no usable id"))
         return provider_user
+
+    def _completed_user(self, opened: OpenedCallback, provider_user: ProviderUser) -> ProviderUser:
+        """The user with what the callback's own fields add (``callback_user``: Apple's
+        name, sent by the browser). Such fields are the user's word, not the provider's:
+        they may never change the identity or the email."""
+        provider = opened.provider
+        fields = {
+            key: opened.params[key] for key in provider.callback_fields if key in opened.params
+        }
+        if not fields:
+            return provider_user
+        with self._provider_failures(provider):
+            completed = provider.callback_user(provider_user, fields)
+        if not isinstance(completed, ProviderUser) or (
+            completed.id,
+            completed.email,
+            completed.email_verified,
+        ) != (provider_user.id, provider_user.email, provider_user.email_verified):
+            raise ProviderFailedError(
+                OAuthResponseError("a callback field changed the provider's user id or email")
+            )
+        return completed
 
     def _linking_email(self, provider_user: ProviderUser) -> str | None:
         """The address a first sign-in may link by (``link_by_verified_email``), or None."""
@@ -553,8 +602,12 @@ def _link_age(max_age: timedelta) -> int:
     return seconds
 
 
-def _callback_parameters(query: Mapping[str, str] | str) -> dict[str, str]:
-    """The authorization response's parameters; ``InvalidCallbackError`` if malformed."""
+def _callback_parameters(
+    query: Mapping[str, str] | str, extra: Sequence[str] = ()
+) -> dict[str, str]:
+    """The authorization response's parameters, and the provider's own ``extra`` ones
+    (``callback_fields``); ``InvalidCallbackError`` if malformed."""
+    names = (*_RESPONSE_PARAMETERS, *extra)
     params: dict[str, str] = {}
     if isinstance(query, str):
         if len(query) > _MAX_QUERY_LENGTH:
@@ -564,12 +617,12 @@ def _callback_parameters(query: Mapping[str, str] | str) -> dict[str, str]:
         except ValueError:
             raise InvalidCallbackError("the callback's query string is malformed") from None
         for key, value in pairs:
-            if key in _RESPONSE_PARAMETERS:
+            if key in names:
                 if key in params:
                     raise InvalidCallbackError(f"the parameter {key!r} is repeated")
                 params[key] = value
     elif isinstance(query, Mapping):
-        for key in _RESPONSE_PARAMETERS:
+        for key in names:
             given = query.get(key)
             if given is None:
                 continue

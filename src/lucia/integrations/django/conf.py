@@ -228,13 +228,32 @@ def get_async_lucia() -> AsyncLucia:
     return result
 
 
+def _form_post_callbacks() -> tuple[str, ...]:
+    """Where lucia's urls serve the callbacks of providers that answer with a cross-site
+    POST (Apple's form_post): the flow's state and sealed cookie protect those."""
+    if not lucia_settings().providers:
+        return ()  # a password-only site never loads the OAuth extra
+    from django.urls import NoReverseMatch, reverse  # type: ignore[import-untyped]
+
+    flow = get_flow()
+    paths = []
+    for name in flow.providers:
+        if not flow.accepts_post(name):
+            continue
+        try:
+            paths.append(reverse("lucia:callback", kwargs={"provider": name}))
+        except NoReverseMatch:
+            continue  # lucia's urls are not included: nothing to exempt
+    return tuple(paths)
+
+
 def _build_gate() -> Gate:
     conf = lucia_settings()
     return Gate(
         get_lucia(),
         allowed_origins=conf.allowed_origins,
         trust_proxy=conf.trust_proxy,
-        csrf_exempt=conf.csrf_exempt,
+        csrf_exempt=(*conf.csrf_exempt, *_form_post_callbacks()),
         bearer=conf.bearer,
     )
 

@@ -6,7 +6,9 @@ routes (POST; 404 unless ``LUCIA["PASSWORD_ROUTES"]``): ``signup/``, ``signin/``
 
 The views are exempt from Django's ``CsrfViewMiddleware`` token check: the two
 GET views change nothing a cross-site page could abuse (the callback is
-protected by the OAuth state), and ``logout/`` is guarded by
+protected by the OAuth state, also when a form-post provider such as Apple
+POSTs it, cross-site: ``LuciaMiddleware`` exempts only that callback from its
+origin check), and ``logout/`` is guarded by
 ``LuciaMiddleware``'s origin check, which also lets bearer-token clients sign out;
 the password routes are guarded the same way.
 """

@@ -83,16 +83,24 @@ def login(request: Any, provider: str) -> HttpResponse:
 
 
 def callback(request: Any, provider: str) -> HttpResponse:
-    """``GET login/<provider>/callback/``: finish, then 303 to the stored ``next``."""
-    if request.method not in ("GET", "HEAD"):
-        return HttpResponseNotAllowed(["GET"])
+    """``GET login/<provider>/callback/`` (``POST`` for a provider whose callback is a
+    form post): finish, then 303 to the stored ``next``."""
     from lucia.oauth.errors import SignInError
 
+    flow = get_flow()
+    query = request.META.get("QUERY_STRING", "")
+    if request.method == "POST" and flow.accepts_post(provider):
+        # Exempt from LuciaMiddleware's origin check (conf.py): the flow's state and
+        # sealed transaction cookie protect it. Django caps the body it reads
+        # (DATA_UPLOAD_MAX_MEMORY_SIZE), and the flow refuses one over 16 KiB.
+        query = request.body.decode("latin-1")
+    elif request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
     old = current_session(request)
     try:
-        result = get_flow().callback(
+        result = flow.callback(
             provider,
-            request.META.get("QUERY_STRING", ""),
+            query,
             request.META.get("HTTP_COOKIE"),
             session_attributes=session_attributes(request),
             current_session=old,  # a link finishes only in the session that started it

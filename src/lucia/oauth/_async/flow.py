@@ -66,7 +66,8 @@ class _AsyncSignInSteps(SignInFlowCore):
         """Finish the sign-in the provider redirected back from.
 
         ``query`` is the callback's query string (raw, preferably: a repeated
-        parameter is then refused) or its parameters; ``cookie_header`` the
+        parameter is then refused) or its parameters (the form body of a POST
+        callback, for a provider whose ``accepts_post`` is True); ``cookie_header`` the
         request's ``Cookie`` header; ``current_session`` the request's signed-in
         session, needed to finish a link flow: it must be the session that started
         the link and still be recent (else ``LinkMismatchError`` or
@@ -107,7 +108,7 @@ class _AsyncSignInSteps(SignInFlowCore):
                 code, transaction.code_verifier, nonce=transaction.nonce
             )
             fetched = await provider.aget_user(tokens)
-        provider_user = self._checked_provider_user(fetched)
+        provider_user = self._completed_user(opened, self._checked_provider_user(fetched))
         # 5-8. The lucia side.
         if transaction.link_user_id is not None:
             user, linked = await self._alink(
