@@ -103,3 +103,22 @@ async def test_sec46_credential_changes_revoke_tokens_in_postgres(
         await run(auth, tokens, "verify_email", verification)
     assert (await run(auth, accounts, "sign_in", "ada@new.example", PASSWORD)).user.id == user_id
     await _close(auth)
+
+
+async def test_a_plain_sign_up_replaces_an_unfinished_one_in_postgres(
+    mode: str, users: Stores, redis_url: str, redis_prefix: str
+) -> None:
+    # The account-to-be goes with its link (the token's row) from PostgreSQL.
+    auth = _lucia(mode, users, redis_url, redis_prefix)
+    lucia = Harness(auth)
+    mail = await run(auth, tokens, "request_sign_up", "ada@example.com")
+    pending = await lucia.get_user_by_key("email", "ada@example.com")
+    signed = await run(auth, accounts, "sign_up", "ada@example.com", PASSWORD)
+    assert signed.user.id != pending.id
+    assert await lucia.get_user(pending.id) is None
+    with pytest.raises(InvalidTokenError):
+        await run(auth, tokens, "complete_sign_up", mail.token, NEW_PASSWORD)
+    assert (await run(auth, accounts, "sign_in", "ada@example.com", PASSWORD)).user.id == (
+        signed.user.id
+    )
+    await _close(auth)

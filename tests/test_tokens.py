@@ -412,11 +412,9 @@ async def test_request_sign_up_answers_the_same_for_a_taken_and_a_free_address(
 
 async def test_complete_sign_up_creates_a_verified_account_and_signs_in(env: Env) -> None:
     mail = await env.tokens("request_sign_up", "new@example.com")
-    # The account-to-be cannot be signed in to, and a plain sign-up finds the address taken.
+    # The account-to-be cannot be signed in to.
     with pytest.raises(InvalidCredentialsError):
         await env.call("sign_in", "new@example.com", PASSWORD)
-    with pytest.raises(accounts.EmailTakenError):
-        await env.sign_up("new@example.com")
     signed = await env.tokens(
         "complete_sign_up",
         mail.token,
@@ -495,3 +493,91 @@ async def test_a_sign_up_link_dies_once_the_account_changed(env: Env) -> None:
     await env.lucia.add_key(user.id, "github", "12345")  # linked meanwhile: no longer pending
     with pytest.raises(InvalidTokenError):
         await env.tokens("complete_sign_up", mail.token, PASSWORD)
+
+
+# An unfinished sign-up (an account-to-be whose link was never used) takes no address.
+
+
+async def test_a_plain_sign_up_replaces_an_unfinished_sign_up(env: Env) -> None:
+    mail = await env.tokens("request_sign_up", "new@example.com")
+    pending = await env.lucia.get_user_by_key(EMAIL_PROVIDER_ID, "new@example.com")
+    signed = await env.sign_up("New@example.com", attributes={"name": "New"})
+    assert signed.user.id != pending.id
+    assert signed.user.attributes == {
+        "name": "New",
+        "email": "new@example.com",
+        "email_verified": False,  # a plain sign-up proves no address
+    }
+    assert list(env.store._users) == [signed.user.id]
+    assert stored_purposes(env.store) == []  # the old link went with its account
+    with pytest.raises(InvalidTokenError):
+        await env.tokens("complete_sign_up", mail.token, NEW_PASSWORD)
+    assert (await env.call("sign_in", "new@example.com", PASSWORD)).user.id == signed.user.id
+    # Now the address is taken: the next request mails its owner a reset link.
+    assert (await env.tokens("request_sign_up", "new@example.com")).account_exists is True
+
+
+async def test_a_plain_sign_up_never_replaces_a_finished_linked_or_verified_account(
+    env: Env,
+) -> None:
+    done = await env.tokens("request_sign_up", "done@example.com")
+    completed = await env.tokens("complete_sign_up", done.token, PASSWORD)
+    await env.tokens("request_sign_up", "linked@example.com")
+    linked = await env.lucia.get_user_by_key(EMAIL_PROVIDER_ID, "linked@example.com")
+    await env.lucia.add_key(linked.id, "github", "12345")
+    await env.tokens("request_sign_up", "verified@example.com")
+    verified = await env.lucia.get_user_by_key(EMAIL_PROVIDER_ID, "verified@example.com")
+    await env.lucia.update_user_attributes(verified.id, {"email_verified": True})
+    users = dict(env.store._users)
+    for address in ("done@example.com", "linked@example.com", "verified@example.com"):
+        with pytest.raises(accounts.EmailTakenError):
+            await env.call("sign_up", address, NEW_PASSWORD)
+    assert env.store._users == users
+    # Nothing of theirs changed: the completed account still signs in with its password.
+    assert (await env.call("sign_in", "done@example.com", PASSWORD)).user.id == completed.user.id
+
+
+async def test_an_expired_sign_up_link_is_replaced_by_a_new_request(env: Env) -> None:
+    first = await env.tokens("request_sign_up", "new@example.com")
+    env.clock.advance(hours=49)  # past its 48 hours
+    with pytest.raises(InvalidTokenError):
+        await env.tokens("complete_sign_up", first.token, PASSWORD)
+    second = await env.tokens("request_sign_up", "new@example.com")
+    assert second.account_exists is False
+    assert len(env.store._users) == 1
+    assert (await env.tokens("complete_sign_up", second.token, PASSWORD)).user.attributes[
+        "email_verified"
+    ]
+
+
+def test_a_link_used_while_a_plain_sign_up_replaces_its_account_leaves_no_way_in() -> None:
+    # The race the store cannot lock out: the link is consumed and checked, and
+    # while its password is being hashed a plain sign-up replaces the account-to-be,
+    # so the link's password is written to the new account's key.
+    env = make_env("sync", Env)
+    assert isinstance(env.auth, Lucia)
+    auth = env.auth
+    mail = tokens.request_sign_up(auth, "new@example.com")
+    hash_password = auth.password_hasher.hash
+    plain: list[accounts.SignedIn] = []
+
+    def hash_and_race(password: str) -> str:
+        if password == NEW_PASSWORD and not plain:
+            plain.append(accounts.sign_up(auth, "new@example.com", PASSWORD))
+        return hash_password(password)
+
+    auth.password_hasher.hash = hash_and_race  # type: ignore[method-assign]
+    with pytest.raises(InvalidTokenError):
+        tokens.complete_sign_up(auth, mail.token, NEW_PASSWORD)
+    [signed] = plain
+    # The newer account is an unverified claim on the address the link proves:
+    # neither password signs in to it, and its session is gone.
+    for password in (NEW_PASSWORD, PASSWORD):
+        with pytest.raises(InvalidCredentialsError):
+            accounts.sign_in(auth, "new@example.com", password)
+    assert auth.validate_session(signed.session.token) is None
+    assert list(env.store._users) == [signed.user.id]
+    # The address's owner gets in by asking again (the account is unfinished now).
+    again = tokens.request_sign_up(auth, "new@example.com")
+    assert again.account_exists is False
+    assert tokens.complete_sign_up(auth, again.token, NEW_PASSWORD).user.id == signed.user.id

@@ -21,7 +21,8 @@ which tells whoever asks that the address is registered; give it a
 ``SignInThrottle`` (``throttle=``, ``address=``) so one client cannot ask, or
 make accounts (each attempt costs an Argon2 hash), without limit.
 ``lucia.tokens.request_sign_up`` is the verification-first sign-up that
-answers the same for a taken and a free address.
+answers the same for a taken and a free address; an account-to-be it made
+whose link was never used does not take the address: ``sign_up`` replaces it.
 
 A sign-up completes or leaves nothing: when the session cannot be created (a
 session store that is down), the user just created is deleted again and the

@@ -21,6 +21,7 @@ from lucia._accounts_base import (
     is_pending_sign_up,
     require_flavour,
 )
+from lucia._async.accounts import start_session
 from lucia.core import AsyncLucia
 from lucia.emails import (
     EMAIL_PROVIDER_ID,
@@ -211,10 +212,24 @@ async def acomplete_sign_up(
     keys = [] if user is None else await auth.get_user_keys(consumed.user_id)
     if user is None or not isinstance(address, str) or not is_pending_sign_up(keys, address):
         raise InvalidTokenError()  # completed, linked or deleted since the mail went out
-    await auth.update_key_password(EMAIL_PROVIDER_ID, address, password, invalidate_sessions=True)
+    try:
+        await auth.update_key_password(
+            EMAIL_PROVIDER_ID, address, password, invalidate_sessions=True
+        )
+    except KeyNotFoundError:
+        raise InvalidTokenError() from None  # replaced by a plain sign-up meanwhile
+    owner = await auth.get_user_by_key(EMAIL_PROVIDER_ID, address)
+    if owner is None or owner.id != user.id:
+        # A plain sign-up replaced the account-to-be while this link was in use,
+        # and the password may have landed on its account: an unverified claim on
+        # the address this link proves. It keeps neither the password nor a session.
+        if owner is not None:
+            await auth.update_key_password(
+                EMAIL_PROVIDER_ID, address, None, invalidate_sessions=True
+            )
+        raise InvalidTokenError()
     # The link proved the address. Ours win over the caller's attributes.
     user = await auth.update_user_attributes(
         user.id, {**(attributes or {}), "email": address, "email_verified": True}
     )
-    session = await auth.create_session(user.id, attributes=session_attributes)
-    return SignedIn(user, session, auth.create_session_cookie(session))
+    return await start_session(auth, user, session_attributes)

@@ -16,10 +16,17 @@ from lucia._accounts_base import (
     EmailTakenError,
     InvalidEmailError,
     SignedIn,
+    is_pending_sign_up,
     require_flavour,
 )
 from lucia.core import Lucia
-from lucia.emails import EMAIL_PROVIDER_ID, EMAIL_VERIFICATION, PASSWORD_RESET, normalize_email
+from lucia.emails import (
+    EMAIL_PROVIDER_ID,
+    EMAIL_VERIFICATION,
+    PASSWORD_RESET,
+    SIGN_UP,
+    normalize_email,
+)
 from lucia.errors import DuplicateKeyError, InvalidCredentialsError
 from lucia.models import Session, User
 from lucia.throttle import SignInThrottle
@@ -43,6 +50,9 @@ def sign_up(
     when it has an account already, ``InvalidPasswordError`` (with its
     ``reason``) when the password policy refuses the password. ``attributes``
     are stored with the user; ``email`` and ``email_verified: False`` override them.
+    An account-to-be of ``request_sign_up`` (never completed, never verified)
+    does not make the address taken: it is deleted, its links with it, and
+    the new account replaces it.
     With a ``throttle``, the attempt counts for the client ``address``
     (``throttle.count_sign_up``) first: ``RateLimitedError`` past its limit.
     When the session cannot be created the user is deleted again and the
@@ -57,20 +67,45 @@ def sign_up(
         throttle.count_sign_up(address)
     # Ours win over the caller's: a new address is never born verified.
     user_attributes = {**(attributes or {}), "email": normalized, "email_verified": False}
-    try:
-        user = auth.create_user(
-            EMAIL_PROVIDER_ID, normalized, password=password, attributes=user_attributes
-        )
-    except DuplicateKeyError:
-        raise EmailTakenError() from None
+    # Created first, looked at only when the address is in use: a free address,
+    # the usual case, costs no extra round trip.
+    for last_try in (False, True):
+        try:
+            user = auth.create_user(
+                EMAIL_PROVIDER_ID, normalized, password=password, attributes=user_attributes
+            )
+            break
+        except DuplicateKeyError:
+            if last_try or not _reclaim_pending_sign_up(auth, normalized):
+                raise EmailTakenError() from None
     logger.info("password sign-up", extra={"user_id": user.id, "provider_id": EMAIL_PROVIDER_ID})
     return _first_session(auth, user, session_attributes)
+
+
+def _reclaim_pending_sign_up(auth: Lucia, address: str) -> bool:
+    """Delete the address's account-to-be (a ``request_sign_up`` never completed and
+    never verified), its links first; False when the address has a real account."""
+    user = auth.get_user_by_key(EMAIL_PROVIDER_ID, address)
+    if user is None:
+        return True  # deleted meanwhile: the address is free
+    if user.attributes.get("email_verified") is True or not is_pending_sign_up(
+        auth.get_user_keys(user.id), address
+    ):
+        return False
+    # Its links go first, so no completion can begin after this; one that began
+    # before and has set the password by now shows in the keys read again.
+    auth.delete_user_tokens(user.id, SIGN_UP)
+    if not is_pending_sign_up(auth.get_user_keys(user.id), address):
+        return False
+    auth.delete_user(user.id)
+    logger.info("unfinished sign-up replaced", extra={"user_id": user.id})
+    return True
 
 
 def _first_session(auth: Lucia, user: User, session_attributes: dict[str, Any] | None) -> SignedIn:
     """The first session of ``user``, just created: or, failing that, no ``user`` either."""
     try:
-        return _new_session(auth, user, session_attributes)
+        return start_session(auth, user, session_attributes)
     except Exception as error:
         # A sign-up completes or leaves nothing: a kept account would answer
         # the retry with "email taken" (SECURITY.md 40's uniqueness, turned on the user).
@@ -117,7 +152,7 @@ def sign_in(
         # The session the browser held before is never carried over (fixation).
         auth.invalidate_session(current_session_id)
     logger.info("password sign-in", extra={"user_id": user.id, "provider_id": EMAIL_PROVIDER_ID})
-    return _new_session(auth, user, session_attributes)
+    return start_session(auth, user, session_attributes)
 
 
 def change_password(
@@ -148,7 +183,7 @@ def change_password(
     auth.update_key_password(EMAIL_PROVIDER_ID, normalized, new_password, invalidate_sessions=True)
     # A reset link mailed before the change must not undo it (SECURITY.md 46).
     auth.delete_user_tokens(user.id, PASSWORD_RESET)
-    return _new_session(auth, user, session_attributes)
+    return start_session(auth, user, session_attributes)
 
 
 def change_email(
@@ -220,9 +255,10 @@ def reauthenticate(
     auth.invalidate_session(session.id)
     logger.info("reauthenticated", extra={"user_id": user.id, "provider_id": EMAIL_PROVIDER_ID})
     attributes = session.attributes if session_attributes is None else session_attributes
-    return _new_session(auth, user, attributes)
+    return start_session(auth, user, attributes)
 
 
-def _new_session(auth: Lucia, user: User, session_attributes: dict[str, Any] | None) -> SignedIn:
+def start_session(auth: Lucia, user: User, session_attributes: dict[str, Any] | None) -> SignedIn:
+    """A new session of ``user``, with its cookie: what every sign-in returns."""
     session = auth.create_session(user.id, attributes=session_attributes)
     return SignedIn(user, session, auth.create_session_cookie(session))

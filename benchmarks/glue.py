@@ -1,0 +1,548 @@
+"""What each integration adds on top of ``validate_session``: the per-request glue.
+
+For each framework (Flask, Django under WSGI, Starlette under ASGI) three apps
+serve the same route, whose view answers with ``user.id`` when something put a
+user on the request and "anonymous" otherwise, called in-process with a
+hand-built environ or scope carrying a valid session cookie:
+
+- **bare**: the framework alone, no middleware (the cookie is sent and ignored);
+- **minimum**: a hand-written middleware doing the least any session glue must
+  do: take the token out of the ``Cookie`` header, call ``validate_session``,
+  put the user on the request (no CSRF check, no cookie upkeep, no headers);
+- **lucia**: lucia's own integration (``LuciaFlask``, the Django
+  ``LuciaMiddleware``, the Starlette ``LuciaMiddleware``).
+
+And, alone in a loop on the same tokens, ``Lucia.validate_session`` (the one
+the WSGI integrations call) and ``AsyncLucia.validate_session`` (Starlette's).
+Per round, each subject runs a batch of requests picked at random over 2,000
+users, timed as a whole by the thread's CPU clock (``time.thread_time_ns``:
+other processes on this shared machine taking the core are not counted, the
+garbage collections a request triggers are) and by the wall clock; the order of
+the subjects is shuffled every round. From each round's per-request means:
+
+- **net** = lucia - bare, the integration's whole cost on that route;
+- **glue** = net - validate_session of the same round: what lucia adds on top of
+  the one store call (issue 15's bar: at most 10 µs on SQLite, and no more on
+  PostgreSQL than on SQLite);
+- **net ÷ validate**: the ratio against the baseline measured in the same round;
+- glue split in two: **framework** = minimum - bare - validate_session (the same
+  call costing more inside a request: the request's objects trigger garbage
+  collections and push the store's code out of the CPU caches; any glue pays
+  it), and **lucia over minimum** = lucia - minimum (lucia's own code: the
+  credential rules, the CSRF gate, the response's cookie upkeep and headers).
+
+Figures printed are medians over rounds of these per-round differences.
+``--stub`` replaces ``validate_session`` by a lookup in a table of its answers
+(made beforehand, no store call): what is left is each glue's own Python, with
+no database and no cache interplay, the steadiest figure for lucia's own code.
+``--db postgres`` runs the same on a schema of its own on the local server
+(dropped on the way out); there the CPU clock counts the client's work only
+and the wall clock adds the round trip and the server's wake-ups.
+
+Run: ``.venv/bin/python benchmarks/glue.py [--db sqlite|postgres] [--rounds N]``;
+``make bench`` runs it for both databases. Nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import types
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import _shared
+from competitors import TABLES, Database, populate_lucia
+
+from lucia import AsyncLucia, Lucia
+
+HOST = "app.example"
+ROUNDS = 40
+ROUND_BUDGET = 0.1  # seconds of wall time per group per round
+PICKED = 2000
+FRAMEWORKS = ("flask", "django", "starlette")
+# What each framework's figures subtract: the flavour of lucia its integration calls.
+FLAVOUR = {"flask": "validate sync", "django": "validate sync", "starlette": "validate async"}
+BAR_US = 10.0
+
+LOOP = asyncio.new_event_loop()
+
+
+@dataclass
+class Subject:
+    """One thing timed: ``fn(credential)``, a coroutine function when ``is_async``."""
+
+    name: str
+    fn: Callable[[Any], Any]
+    creds: list[Any]
+    is_async: bool
+    answer: Callable[[Any], str]
+    cpu_us: list[float] = field(default_factory=list)  # per-request mean, one per round
+    wall_us: list[float] = field(default_factory=list)
+
+
+# Requests built by hand, so no test client's work is timed.
+
+BASE_ENVIRON: dict[str, Any] = {
+    "REQUEST_METHOD": "GET",
+    "SCRIPT_NAME": "",
+    "PATH_INFO": "/",
+    "QUERY_STRING": "",
+    "SERVER_NAME": HOST,
+    "SERVER_PORT": "443",
+    "SERVER_PROTOCOL": "HTTP/1.1",
+    "HTTP_HOST": HOST,
+    "REMOTE_ADDR": "127.0.0.1",
+    "wsgi.version": (1, 0),
+    "wsgi.url_scheme": "https",
+    "wsgi.errors": sys.stderr,
+    "wsgi.multithread": False,
+    "wsgi.multiprocess": False,
+    "wsgi.run_once": False,
+}
+
+
+def wsgi_get(app: Any, cookie: str) -> tuple[str, bytes]:
+    """GET / with ``cookie`` through the WSGI ``app``: the status and the body."""
+    environ = {**BASE_ENVIRON, "HTTP_COOKIE": cookie, "wsgi.input": io.BytesIO(b"")}
+    started: list[str] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started.append(status)
+
+    result = app(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()  # Django's request_finished runs here
+    return started[0], body
+
+
+def wsgi_answer(result: tuple[str, bytes]) -> str:
+    return result[1].decode() if result[0].startswith("200") else f"status {result[0]}"
+
+
+def asgi_answer(result: tuple[int, bytes]) -> str:
+    return result[1].decode() if result[0] == 200 else f"status {result[0]}"
+
+
+def token_of(cookie_header: str, name: str) -> str | None:
+    """The minimum's cookie reading: the first ``name=`` pair's value."""
+    for pair in cookie_header.split(";"):
+        key, _, value = pair.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
+# The three frameworks, each: bare, minimum, lucia.
+
+
+def flask_subjects(auth: Lucia, cookies: list[str]) -> list[Subject]:
+    from flask import Flask, g
+
+    from lucia.integrations.flask import LuciaFlask
+
+    def me() -> str:
+        user = g.get("user")
+        return "anonymous" if user is None else str(user.id)
+
+    def make(name: str) -> Flask:
+        app = Flask(name)
+        app.add_url_rule("/", "me", me)
+        return app
+
+    bare, minimum, lucia = make("bare"), make("minimum"), make("lucia")
+    validate, cookie_name = auth.validate_session, auth.session_cookie_name
+
+    @minimum.before_request
+    def load_user() -> None:
+        from flask import request
+
+        token = token_of(request.environ.get("HTTP_COOKIE", ""), cookie_name)
+        found = validate(token) if token else None
+        g.session, g.user = found if found is not None else (None, None)
+
+    LuciaFlask(lucia, auth=auth)
+    return [
+        Subject(f"flask {name}", lambda c, a=app: wsgi_get(a, c), cookies, False, wsgi_answer)
+        for name, app in (("bare", bare), ("minimum", minimum), ("lucia", lucia))
+    ]
+
+
+class DjangoMinimum:
+    """The least a Django session middleware does (the benchmark's ``minimum``)."""
+
+    auth: Lucia  # set before the handler is built
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+        self.validate = self.auth.validate_session
+        self.cookie_name = self.auth.session_cookie_name
+
+    def __call__(self, request: Any) -> Any:
+        token = token_of(request.META.get("HTTP_COOKIE", ""), self.cookie_name)
+        found = self.validate(token) if token else None
+        request.lucia_session, request.lucia_user = found if found is not None else (None, None)
+        return self.get_response(request)
+
+
+def django_subjects(
+    auth: Lucia, cookies: list[str], stub: dict[str, Any] | None = None
+) -> list[Subject]:
+    import django
+    from django.conf import settings
+
+    urls = types.ModuleType("bench_glue_urls")
+    sys.modules["bench_glue_urls"] = urls
+    module = types.ModuleType("bench_glue_middleware")
+    module.DjangoMinimum = DjangoMinimum  # type: ignore[attr-defined]
+    sys.modules["bench_glue_middleware"] = module
+    DjangoMinimum.auth = auth
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="benchmark-only-secret-key-" + "x" * 32,
+        ALLOWED_HOSTS=[HOST],
+        USE_TZ=True,
+        ROOT_URLCONF="bench_glue_urls",
+        INSTALLED_APPS=[],
+        MIDDLEWARE=[],
+        DATABASES={},
+        LUCIA={"ADAPTER": lambda: auth.adapter, "SECURE_COOKIES": True},
+        LOGGING_CONFIG=None,
+    )
+    django.setup()
+    if stub is not None:
+        from lucia.integrations.django.conf import get_lucia
+
+        stub_validation(get_lucia(), stub)  # the middleware's own Lucia
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.http import HttpResponse
+    from django.test.utils import override_settings
+    from django.urls import path
+
+    def me(request: Any) -> HttpResponse:
+        user = getattr(request, "lucia_user", None)
+        return HttpResponse("anonymous" if user is None else user.id)
+
+    urls.urlpatterns = [path("", me)]  # type: ignore[attr-defined]
+    subjects = []
+    for name, middleware in (
+        ("bare", []),
+        ("minimum", ["bench_glue_middleware.DjangoMinimum"]),
+        ("lucia", ["lucia.integrations.django.middleware.LuciaMiddleware"]),
+    ):
+        with override_settings(MIDDLEWARE=middleware):
+            handler = WSGIHandler()
+        subjects.append(
+            Subject(
+                f"django {name}", lambda c, h=handler: wsgi_get(h, c), cookies, False, wsgi_answer
+            )
+        )
+    return subjects
+
+
+def starlette_subjects(auth: AsyncLucia, cookies: list[str]) -> list[Subject]:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
+
+    from lucia.integrations.starlette import LuciaMiddleware
+
+    async def me(request: Request) -> Response:
+        user = request.scope.get("state", {}).get("user")
+        return PlainTextResponse("anonymous" if user is None else user.id)
+
+    validate, cookie_name = auth.validate_session, auth.session_cookie_name
+
+    class Minimum:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                cookie = ""
+                for key, value in scope["headers"]:
+                    if key == b"cookie":
+                        cookie = value.decode("latin-1")
+                token = token_of(cookie, cookie_name)
+                found = await validate(token) if token else None
+                state = scope.setdefault("state", {})
+                state["session"], state["user"] = found if found is not None else (None, None)
+            await self.app(scope, receive, send)
+
+    routes = [Route("/", me)]
+    apps = {
+        "bare": Starlette(routes=routes),
+        "minimum": Starlette(routes=routes, middleware=[Middleware(Minimum)]),
+        "lucia": Starlette(routes=routes, middleware=[Middleware(LuciaMiddleware, auth=auth)]),
+    }
+    raw = [cookie.encode("latin-1") for cookie in cookies]
+    return [
+        Subject(
+            f"starlette {name}",
+            lambda c, a=app: _shared.asgi_get(a, c, HOST),
+            raw,
+            True,
+            asgi_answer,
+        )
+        for name, app in apps.items()
+    ]
+
+
+# Measurement
+
+
+def run_group(group: list[Subject], picks: list[int]) -> None:
+    """One round of a group: for each pick, one request to every subject of the group
+    in turn (the order rotating), each timed alone by the thread's CPU clock and the
+    wall clock; each subject's round figure is the median of its requests. Taking
+    turns call by call, the apps of one framework see the same moment of this
+    shared machine and the same cache state; a median leaves out the few requests
+    that a switch to another process left with cold caches."""
+    cpu, wall = time.thread_time_ns, time.perf_counter_ns
+    cpu_ns: list[list[int]] = [[] for _ in group]
+    wall_ns: list[list[int]] = [[] for _ in group]
+    order = [(k, subject.fn, subject.creds) for k, subject in enumerate(group)]
+    turns = [order[i:] + order[:i] for i in range(len(order))]
+
+    if group[0].is_async:
+
+        async def go() -> None:
+            for n, j in enumerate(picks):
+                for k, fn, creds in turns[n % len(turns)]:
+                    cred = creds[j]
+                    c0, w0 = cpu(), wall()
+                    await fn(cred)
+                    w1, c1 = wall(), cpu()
+                    cpu_ns[k].append(c1 - c0)
+                    wall_ns[k].append(w1 - w0)
+
+        LOOP.run_until_complete(go())
+    else:
+        for n, j in enumerate(picks):
+            for k, fn, creds in turns[n % len(turns)]:
+                cred = creds[j]
+                c0, w0 = cpu(), wall()
+                fn(cred)
+                w1, c1 = wall(), cpu()
+                cpu_ns[k].append(c1 - c0)
+                wall_ns[k].append(w1 - w0)
+    for k, subject in enumerate(group):
+        subject.cpu_us.append(statistics.median(cpu_ns[k]) / 1000)
+        subject.wall_us.append(statistics.median(wall_ns[k]) / 1000)
+
+
+def call_once(subject: Subject, cred: Any) -> Any:
+    if subject.is_async:
+        return LOOP.run_until_complete(subject.fn(cred))
+    return subject.fn(cred)
+
+
+def measure(
+    groups: list[list[Subject]], expected: dict[str, list[str]], rounds: int
+) -> dict[str, int]:
+    """Check each subject answers as it should, then time the groups round after
+    round, in a shuffled order; the number of requests per subject and round."""
+    n = len(groups[0][0].creds)
+    for subject in (s for group in groups for s in group):
+        for j in random.sample(range(n), 40):
+            got = subject.answer(call_once(subject, subject.creds[j]))
+            if got != expected[subject.name][j]:
+                raise AssertionError(f"{subject.name}: {got!r}, not {expected[subject.name][j]!r}")
+    calls = {}
+    for group in groups:
+        run_group(group, list(range(100)))  # warm up
+        started = time.perf_counter()
+        run_group(group, list(range(100, 300)))
+        per_turn = (time.perf_counter() - started) / 200
+        calls[" + ".join(s.name for s in group)] = max(50, int(ROUND_BUDGET / per_turn))
+        for subject in group:
+            subject.cpu_us.clear()
+            subject.wall_us.clear()
+    for _ in range(rounds):
+        order = groups[:]
+        random.shuffle(order)
+        for group in order:
+            count = calls[" + ".join(s.name for s in group)]
+            run_group(group, random.choices(range(n), k=count))
+    return calls
+
+
+def summary(subjects: dict[str, Subject], clock: str) -> dict[str, Any]:
+    """Per framework, the medians over rounds of the per-round differences (µs) and ratios."""
+
+    def series(name: str) -> list[float]:
+        s = subjects[name]
+        return s.cpu_us if clock == "cpu" else s.wall_us
+
+    out: dict[str, Any] = {
+        "validate sync": statistics.median(series("validate sync")),
+        "validate async": statistics.median(series("validate async")),
+    }
+    for framework in FRAMEWORKS:
+        bare, minimum, lucia = (series(f"{framework} {k}") for k in ("bare", "minimum", "lucia"))
+        validate = series(FLAVOUR[framework])
+        rows = list(zip(bare, minimum, lucia, validate, strict=True))
+        out[framework] = {
+            "bare": statistics.median(bare),
+            "minimum": statistics.median(minimum),
+            "lucia": statistics.median(lucia),
+            "validate": statistics.median(validate),
+            "net": statistics.median(lu - b for b, _, lu, _ in rows),
+            "glue": statistics.median(lu - b - v for b, _, lu, v in rows),
+            "net_over_validate": statistics.median((lu - b) / v for b, _, lu, v in rows),
+            "framework": statistics.median(m - b - v for b, m, _, v in rows),
+            "lucia_over_minimum": statistics.median(lu - m for _, m, lu, _ in rows),
+            "glue_min": min(lu - b - v for b, _, lu, v in rows),
+            "glue_max": max(lu - b - v for b, _, lu, v in rows),
+        }
+    return out
+
+
+def stub_validation(auth: Lucia | AsyncLucia, answers: dict[str, Any]) -> None:
+    """Make ``auth.validate_session`` (and so ``validate_session_tokens``) a lookup."""
+    if isinstance(auth, Lucia):
+        auth.validate_session = answers.get  # type: ignore[method-assign]
+        return
+
+    async def validate_session(token: str) -> Any:
+        return answers.get(token)
+
+    auth.validate_session = validate_session  # type: ignore[method-assign]
+
+
+def run(kind: str, users: int, rounds: int, stub: bool = False) -> dict[str, Any]:
+    with ExitStack() as stack:
+        if kind == "sqlite":
+            from lucia.adapters.sqlite import AsyncSQLiteAdapter, SQLiteAdapter
+
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
+            db = Database("sqlite", path=Path(tmp) / "bench.sqlite3")
+            sync_adapter: Any = SQLiteAdapter(db.path, tables=TABLES)  # type: ignore[arg-type]
+            async_adapter: Any = AsyncSQLiteAdapter(db.path, tables=TABLES)  # type: ignore[arg-type]
+        else:
+            from lucia.adapters.postgres import AsyncPostgresAdapter, PostgresAdapter
+
+            schema, conninfo = stack.enter_context(_shared.postgres_schema())
+            db = Database("postgres", conninfo=conninfo, schema=schema)
+            # One connection: used serially, a pool that rotates over several
+            # warm connections costs more per query (benchmarks/README.md).
+            sync_adapter = PostgresAdapter(conninfo, tables=TABLES, min_size=1, max_size=1)
+            async_adapter = AsyncPostgresAdapter(conninfo, tables=TABLES, min_size=1, max_size=1)
+        sync_auth, async_auth = Lucia(sync_adapter), AsyncLucia(async_adapter)
+        pairs = populate_lucia(db, sync_auth, users)
+        picks = random.sample(range(users), min(PICKED, users))
+        tokens = [pairs[i][1] for i in picks]
+        ids = [pairs[i][0] for i in picks]
+        cookies = [f"{sync_auth.session_cookie_name}={token}" for token in tokens]
+
+        def user_id(found: Any) -> str:
+            return "none" if found is None else str(found[1].id)
+
+        if stub:
+            answers = {token: sync_auth.validate_session(token) for token in tokens}
+            stub_validation(sync_auth, answers)
+            stub_validation(async_auth, answers)
+
+        groups = [
+            [Subject("validate sync", sync_auth.validate_session, tokens, False, user_id)],
+            [Subject("validate async", async_auth.validate_session, tokens, True, user_id)],
+            flask_subjects(sync_auth, cookies),
+            django_subjects(sync_auth, cookies, answers if stub else None),
+            starlette_subjects(async_auth, cookies),
+        ]
+        subjects = [subject for group in groups for subject in group]
+        expected = {
+            s.name: ["anonymous"] * len(ids) if s.name.endswith(" bare") else ids
+            for s in subjects
+        }
+        started = time.perf_counter()
+        calls = measure(groups, expected, rounds)
+        seconds = time.perf_counter() - started
+        sync_adapter.close()
+        if kind == "postgres":
+            LOOP.run_until_complete(async_adapter.aclose())
+        else:
+            async_adapter.close()
+    by_name = {s.name: s for s in subjects}
+    return {
+        "db": kind,
+        "stub": stub,
+        "users": users,
+        "rounds": rounds,
+        "measure_seconds": round(seconds, 1),
+        "requests_per_round": calls,
+        "cpu": summary(by_name, "cpu"),
+        "wall": summary(by_name, "wall"),
+        "rounds_us": {
+            s.name: {"cpu": [round(v, 2) for v in s.cpu_us], "wall": [round(v, 2) for v in s.wall_us]}
+            for s in subjects
+        },
+    }
+
+
+def report(result: dict[str, Any]) -> list[str]:
+    """The figures as text lines (also what ``run_all.py`` prints)."""
+    lines = [
+        f"{result['db']}{' (validate_session stubbed)' if result['stub'] else ''}:"
+        f" {result['users']:,} users; {result['rounds']} rounds, interleaved;"
+        " medians over rounds, µs per request",
+    ]
+    for clock in ("cpu", "wall"):
+        figures = result[clock]
+        lines.append(
+            f"  {'thread CPU time' if clock == 'cpu' else 'wall time'}:"
+            f" validate_session sync {figures['validate sync']:.1f},"
+            f" async {figures['validate async']:.1f}"
+        )
+        lines.append(
+            f"  {'':10}{'bare':>8}{'minimum':>9}{'lucia':>8}{'net':>8}{'net÷val':>9}"
+            f"{'glue':>8}{'(range)':>15}{'framework':>11}{'lucia-min':>11}"
+        )
+        for framework in FRAMEWORKS:
+            f = figures[framework]
+            span = f"{f['glue_min']:.1f}..{f['glue_max']:.1f}"
+            lines.append(
+                f"  {framework:10}{f['bare']:>8.1f}{f['minimum']:>9.1f}{f['lucia']:>8.1f}"
+                f"{f['net']:>8.1f}{f['net_over_validate']:>8.2f}x{f['glue']:>8.1f}{span:>15}"
+                f"{f['framework']:>11.1f}{f['lucia_over_minimum']:>11.1f}"
+            )
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--stub", action="store_true", help="validate_session answers from a table (no store)"
+    )
+    args = parser.parse_args()
+    _shared.terminate_as_exit()
+    result = run(args.db, args.users, args.rounds, args.stub)
+    LOOP.close()
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    print("\n".join(report(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
