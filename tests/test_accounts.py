@@ -511,3 +511,30 @@ async def test_sec47_sign_up_is_throttled_per_address(env: Env) -> None:
     await env.sign_up("c@example.com", throttle=throttle, address="192.0.2.2")
     env.clock.advance(hours=1, seconds=1)
     await env.sign_up("d@example.com", throttle=throttle, address="192.0.2.1")
+
+
+def test_every_error_carries_the_http_status_the_routes_answer_with() -> None:
+    import lucia
+    from lucia.throttle import RateLimitedError
+
+    statuses = {
+        error: error.status
+        for error in (
+            lucia.InvalidCredentialsError,
+            accounts.EmailTakenError,
+            lucia.LastKeyError,
+            lucia.KeyNotFoundError,
+            lucia.DatabaseError,
+            accounts.ReauthenticationRequiredError,
+            RateLimitedError,
+            accounts.InvalidEmailError,
+            lucia.InvalidPasswordError,
+            lucia.InvalidKeyError,
+            lucia.OAuthError,
+            lucia.LuciaError,
+        )
+    }
+    assert list(statuses.values()) == [401, 409, 409, 404, 503, 403, 429] + [400] * 5
+    # Every public error of lucia.errors is public in lucia too.
+    assert set(lucia.errors.__all__) <= set(lucia.__all__)
+    assert all(getattr(lucia, name) is getattr(lucia.errors, name) for name in lucia.errors.__all__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import ClassVar, TypeVar
+from typing import TypeVar
 
 from lucia.cookies import Cookie
 from lucia.core import AsyncLucia, Lucia
@@ -41,6 +41,7 @@ class EmailTakenError(LuciaError):
 
     code = "AUTH_EMAIL_TAKEN"
     default_message = "an account with this email address already exists"
+    status = 409
 
 
 class InvalidEmailError(LuciaError):
@@ -59,7 +60,7 @@ class ReauthenticationRequiredError(LuciaError):
 
     code = "AUTH_REAUTHENTICATION_REQUIRED"
     default_message = "sign in again to make this change"
-    status: ClassVar[int] = 403
+    status = 403
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,7 +56,7 @@ class RateLimitedError(LuciaError):
 
     code = "AUTH_RATE_LIMITED"
     default_message = "too many failed sign-in attempts; try again later"
-    status: ClassVar[int] = 429
+    status = 429
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         self.retry_after = max(1, int(retry_after))

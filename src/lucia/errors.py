@@ -26,10 +26,16 @@ __all__ = [
 
 
 class LuciaError(Exception):
-    """Base class of every error lucia raises on purpose."""
+    """Base class of every error lucia raises on purpose.
+
+    ``code`` is stable, ``default_message`` the message when none is given, and
+    ``status`` the HTTP status an integration answers with (400 unless the
+    error's class says otherwise).
+    """
 
     code: ClassVar[str] = "AUTH_ERROR"
     default_message: ClassVar[str] = "authentication error"
+    status: ClassVar[int] = 400
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or self.default_message
@@ -58,32 +64,27 @@ class KeyNotFoundError(LuciaError):
 
     code = "AUTH_INVALID_KEY_ID"
     default_message = "no key has this provider id and provider user id"
+    status = 404
 
 
 class InvalidKeyError(LuciaError, ValueError):
     """A new key's provider id or provider user id cannot be stored: not a str of 1
     to 255 characters, or holding a control character (NUL among them) or a lone
     surrogate. A ``ValueError`` too; the value itself is never part of the error.
-
-    ``status`` is the HTTP status for an integration that answers with it (400).
     """
 
     code = "AUTH_INVALID_KEY"
     default_message = (
         "provider_id and provider_user_id must be 1 to 255 characters without control characters"
     )
-    status: ClassVar[int] = 400
 
 
 class LastKeyError(LuciaError):
-    """Unlinking these keys would leave the user no way to sign in; nothing was deleted.
-
-    ``status`` is the HTTP status the integrations answer with (409 Conflict).
-    """
+    """Unlinking these keys would leave the user no way to sign in; nothing was deleted (409)."""
 
     code = "AUTH_LAST_KEY"
     default_message = "this is the only way to sign in to the account; add another first"
-    status: ClassVar[int] = 409
+    status = 409
 
 
 class InvalidCredentialsError(LuciaError):
@@ -91,6 +92,7 @@ class InvalidCredentialsError(LuciaError):
 
     code = "AUTH_INVALID_CREDENTIALS"
     default_message = "invalid credentials"
+    status = 401
 
 
 PasswordProblem = Literal["too_short", "too_long", "too_common", "breached", "not_a_string"]
@@ -171,6 +173,7 @@ class DatabaseError(LuciaError):
 
     code = "AUTH_DATABASE_ERROR"
     default_message = "the authentication database is unavailable"
+    status = 503
 
     def __init__(self, message: str | None = None, *, cause: BaseException | None = None) -> None:
         super().__init__(message)
@@ -200,10 +203,9 @@ class DatabaseError(LuciaError):
 class OAuthError(LuciaError):
     """Base class of the errors of the OAuth 2.0 / OpenID Connect flow.
 
-    ``status`` is the HTTP status an integration answers with: 4xx when the
-    request was bad (a forged state, a denied consent), 502 when the provider failed.
+    ``status`` is 4xx when the request was bad (a forged state, a denied
+    consent), 502 when the provider failed.
     """
 
     code = "AUTH_OAUTH_ERROR"
     default_message = "the OAuth sign-in failed"
-    status: ClassVar[int] = 400

@@ -16,21 +16,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
-from lucia.accounts import (
-    REAUTHENTICATION_MAX_AGE,
-    EmailTakenError,
-    InvalidEmailError,
-    SignedIn,
-)
+from lucia.accounts import REAUTHENTICATION_MAX_AGE, SignedIn
 from lucia.cookies import Cookie
 from lucia.core import AsyncLucia, Lucia
-from lucia.errors import (
-    DatabaseError,
-    InvalidCredentialsError,
-    InvalidPasswordError,
-    KeyNotFoundError,
-    LuciaError,
-)
+from lucia.errors import DatabaseError, LuciaError
 from lucia.models import Session, User
 from lucia.redirects import safe_next
 from lucia.throttle import SignInThrottle, client_address
@@ -136,17 +125,6 @@ class SessionNotFoundError(_RouteError):
     code = "AUTH_SESSION_NOT_FOUND"
     default_message = "no such session"
     status = 404
-
-
-# Statuses of lucia's errors that carry none themselves.
-_STATUS: Final[tuple[tuple[type[LuciaError], int], ...]] = (
-    (InvalidCredentialsError, 401),
-    (InvalidPasswordError, 400),
-    (InvalidEmailError, 400),
-    (EmailTakenError, 409),
-    (KeyNotFoundError, 404),
-    (DatabaseError, 503),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,9 +302,6 @@ def json_reply(status: int, payload: Mapping[str, Any], *extra: tuple[str, str])
 
 
 def error_reply(error: LuciaError, wants_json: bool) -> Reply:
-    status: int | None = getattr(error, "status", None)
-    if status is None:
-        status = next((code for kind, code in _STATUS if isinstance(error, kind)), 400)
     # Fixed texts only: they never quote what the user sent, and a database
     # error's own message (which may name a server) is not the client's business.
     message = error.message if isinstance(error, _RouteError) else type(error).default_message
@@ -341,9 +316,11 @@ def error_reply(error: LuciaError, wants_json: bool) -> Reply:
     if isinstance(error, DatabaseError):
         error.log(logger)
     if wants_json:
-        return json_reply(status, payload, *extra)
+        return json_reply(error.status, payload, *extra)
     text = message + (f" ({reason})" if isinstance(reason, str) else "")
-    return Reply(status, text, "text/plain; charset=utf-8", (("Cache-Control", "no-store"), *extra))
+    return Reply(
+        error.status, text, "text/plain; charset=utf-8", (("Cache-Control", "no-store"), *extra)
+    )
 
 
 def done(
