@@ -468,8 +468,7 @@ def run(kind: str, users: int, rounds: int, stub: bool = False) -> dict[str, Any
         ]
         subjects = [subject for group in groups for subject in group]
         expected = {
-            s.name: ["anonymous"] * len(ids) if s.name.endswith(" bare") else ids
-            for s in subjects
+            s.name: ["anonymous"] * len(ids) if s.name.endswith(" bare") else ids for s in subjects
         }
         started = time.perf_counter()
         calls = measure(groups, expected, rounds)
@@ -490,7 +489,10 @@ def run(kind: str, users: int, rounds: int, stub: bool = False) -> dict[str, Any
         "cpu": summary(by_name, "cpu"),
         "wall": summary(by_name, "wall"),
         "rounds_us": {
-            s.name: {"cpu": [round(v, 2) for v in s.cpu_us], "wall": [round(v, 2) for v in s.wall_us]}
+            s.name: {
+                "cpu": [round(v, 2) for v in s.cpu_us],
+                "wall": [round(v, 2) for v in s.wall_us],
+            }
             for s in subjects
         },
     }
