@@ -1,9 +1,12 @@
 """The request logic every integration shares, with no framework in it.
 
 Each integration (Starlette, Flask, Django) builds one ``Gate`` from its
-settings and, per request, hands it the few things it reads from the request:
-the method, the path, the ``Cookie`` and ``Authorization`` headers, and a way
-to get all the headers for the origin check. The gate decides:
+settings and, per request, hands ``authenticate`` (``lucia.integrations._async.gate``
+for ``AsyncLucia``, its generated twin ``lucia.integrations._sync.gate`` for
+``Lucia``) the few things it reads from the request: the method, the path, the
+``Cookie`` and ``Authorization`` headers, and a way to get all the headers for
+the origin check. ``authenticate`` decides, with the gate's settings, and makes
+the request's one store call:
 
 - which credential counts: the session cookies (every one sent, so a tossed
   cookie cannot hide the real one), else an ``Authorization: Bearer`` token;
@@ -11,15 +14,14 @@ to get all the headers for the origin check. The gate decides:
   ``lucia.csrf``; exempt path prefixes skip it but never use the ambient cookie;
   a valid bearer token with no cookie needs no check, since a browser never
   attaches that header on its own);
-- what the response owes: the session cookie re-set (renewed) or cleared
-  (invalid), unless the view set it itself, and ``Cache-Control: no-store`` with
-  ``Vary: Cookie`` whenever a session was read or set.
+- what the response owes (``RequestPlan.owed``): the session cookie re-set
+  (renewed) or cleared (invalid), unless the view set it itself, and
+  ``Cache-Control: no-store`` with ``Vary: Cookie`` whenever a session was read
+  or set.
 
-The one I/O step, validating the tokens, is ``authenticate`` in
-``lucia.integrations._async.gate`` (``AsyncLucia``) and its generated twin
-``lucia.integrations._sync.gate`` (``Lucia``). An integration turns a
-``Refusal`` into its own 403 or 503 response and applies the response plan with
-its own header API: a few lines each.
+An integration turns a ``Refusal`` into its own 403 or 503 response and applies
+what the response owes with its own header API (``upkeep_headers`` on raw WSGI
+or ASGI headers): a few lines each.
 """
 
 from __future__ import annotations
@@ -122,38 +124,31 @@ class RequestPlan:
     """What the gate made of one request: the credentials read, then the session
     and user found, the cookie the response owes, or a refusal."""
 
-    __slots__ = (
-        "bearer_token",
-        "cookie_tokens",
-        "refusal",
-        "session",
-        "set_cookie",
-        "unsafe_checked",
-        "user",
-    )
+    __slots__ = ("bearer_token", "cookie_tokens", "refusal", "session", "set_cookie", "user")
 
-    def __init__(
-        self, cookie_tokens: list[str], bearer_token: str | None, unsafe_checked: bool
-    ) -> None:
+    def __init__(self, cookie_tokens: list[str], bearer_token: str | None) -> None:
         self.cookie_tokens = cookie_tokens
         self.bearer_token = bearer_token
-        # An unsafe, non-exempt request: an invalid bearer token sends it back
-        # to the origin check.
-        self.unsafe_checked = unsafe_checked
         self.session: Session | None = None
         self.user: User | None = None
         self.set_cookie: Cookie | None = None
         self.refusal: Refusal | None = None
 
-    @property
-    def tokens(self) -> list[str]:
-        """The tokens to validate: the session cookies, or the one bearer token."""
-        return self.cookie_tokens if self.bearer_token is None else [self.bearer_token]
+    def owed(self, route_set: bool) -> tuple[Cookie | None, bool]:
+        """What the response owes: the session cookie to add (None when the view set
+        it or none is due) and whether to mark it no-store with ``Vary: Cookie``
+        (whenever the request carried a credential or a session cookie is set).
 
-    @property
-    def read_session(self) -> bool:
-        """Whether the request carried a credential (then the response is no-store)."""
-        return bool(self.cookie_tokens) or self.bearer_token is not None
+        ``route_set`` tells whether the response already sets the session cookie.
+        """
+        cookie = None if route_set else self.set_cookie
+        no_store = (
+            route_set
+            or cookie is not None
+            or bool(self.cookie_tokens)
+            or self.bearer_token is not None
+        )
+        return cookie, no_store
 
 
 class Gate:
@@ -215,65 +210,6 @@ class Gate:
             method, headers, self.allowed_origins, trust_proxy=self.trust_proxy
         )
 
-    def begin(
-        self,
-        method: str,
-        path: str,
-        cookie_header: str | None,
-        authorization: str | None,
-        headers: Callable[[], Headers],
-    ) -> RequestPlan:
-        """Read the credentials and run the origin check (``headers()`` is called
-        only for an unsafe request); the plan's ``refusal`` is set when it fails."""
-        auth = self.auth
-        unsafe = method in UNSAFE_METHODS
-        exempt = unsafe and bool(self.csrf_exempt) and self.is_exempt(path)
-        cookie_tokens: list[str] = []
-        if cookie_header and not exempt:
-            # Every session cookie sent: a tossed one must not hide the real one.
-            cookie_tokens = auth.read_session_cookies(cookie_header)
-        bearer_token = None
-        if not cookie_tokens and self.bearer and authorization is not None:
-            bearer_token = auth.read_bearer_token(authorization)
-        checked = unsafe and not exempt
-        plan = RequestPlan(cookie_tokens, bearer_token, checked)
-        # A bearer token with no cookie skips the check until it proves invalid:
-        # there is no ambient credential to forge a request with.
-        if checked and bearer_token is None and not self.origin_ok(method, headers()):
-            plan.refusal = FORBIDDEN
-        return plan
-
-    def adopt(
-        self,
-        plan: RequestPlan,
-        found: tuple[Session, User] | None,
-        method: str,
-        headers: Callable[[], Headers],
-    ) -> None:
-        """Take the validation's result into the plan: the session and user, the
-        cookie upkeep owed, or a refusal."""
-        if found is not None:
-            plan.session, plan.user = found
-        elif (
-            # An invalid bearer token is no credential at all: check as usual.
-            plan.bearer_token is not None
-            and plan.unsafe_checked
-            and not self.origin_ok(method, headers())
-        ):
-            plan.refusal = FORBIDDEN
-            return
-        if plan.cookie_tokens:
-            plan.set_cookie = self.auth.session_cookie_upkeep(plan.cookie_tokens, plan.session)
-
-    def owed(self, plan: RequestPlan, route_set: bool) -> tuple[Cookie | None, bool]:
-        """What the response owes: the session cookie to add (None when the view set
-        it or none is due) and whether to mark it no-store with ``Vary: Cookie``.
-
-        ``route_set`` tells whether the response already sets the session cookie.
-        """
-        cookie = None if route_set else plan.set_cookie
-        return cookie, route_set or cookie is not None or plan.read_session
-
 
 def upkeep_headers(
     gate: Gate, plan: RequestPlan, raw: list[tuple[S, S]], spelling: Spelling[S]
@@ -302,7 +238,7 @@ def upkeep_headers(
             vary.append(spelling.decode(header[1]))
             continue
         out.append(header)
-    cookie, no_store = gate.owed(plan, route_set)
+    cookie, no_store = plan.owed(route_set)
     if not no_store:
         return raw
     if cookie is not None:

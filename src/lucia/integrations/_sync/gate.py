@@ -12,7 +12,14 @@ from collections.abc import Callable
 
 from lucia.core import Lucia
 from lucia.errors import DatabaseError
-from lucia.integrations._middleware import Gate, Headers, RequestPlan, unavailable
+from lucia.integrations._middleware import (
+    FORBIDDEN,
+    UNSAFE_METHODS,
+    Gate,
+    Headers,
+    RequestPlan,
+    unavailable,
+)
 
 __all__ = ["authenticate"]
 
@@ -30,12 +37,40 @@ def authenticate(
     owed, or a ``refusal`` to answer with instead (403 cross-site, 503 when the
     store failed). ``method`` is upper case; ``headers()`` is called only for the
     origin check of an unsafe request."""
-    plan = gate.begin(method, path, cookie_header, authorization, headers)
-    if plan.refusal is None and (plan.cookie_tokens or plan.bearer_token is not None):
-        try:
-            found = auth.validate_session_tokens(plan.tokens)
-        except DatabaseError as exc:
-            plan.refusal = unavailable(exc)
-            return plan
-        gate.adopt(plan, found, method, headers)
+    # Every request runs this: the decisions are inline, one call deep.
+    unsafe = method in UNSAFE_METHODS
+    exempt = unsafe and bool(gate.csrf_exempt) and gate.is_exempt(path)
+    cookie_tokens: list[str] = []
+    if cookie_header and not exempt:
+        # Every session cookie sent: a tossed one must not hide the real one.
+        cookie_tokens = auth.read_session_cookies(cookie_header)
+    bearer_token = None
+    if not cookie_tokens and gate.bearer and authorization is not None:
+        bearer_token = auth.read_bearer_token(authorization)
+    plan = RequestPlan(cookie_tokens, bearer_token)
+    checked = unsafe and not exempt
+    if checked and bearer_token is None and not gate.origin_ok(method, headers()):
+        # A bearer token with no cookie skips the check until it proves invalid:
+        # there is no ambient credential to forge a request with.
+        plan.refusal = FORBIDDEN
+        return plan
+    if cookie_tokens:
+        tokens = cookie_tokens
+    elif bearer_token is not None:
+        tokens = [bearer_token]
+    else:
+        return plan
+    try:
+        found = auth.validate_session_tokens(tokens)
+    except DatabaseError as exc:
+        plan.refusal = unavailable(exc)
+        return plan
+    if found is not None:
+        plan.session, plan.user = found
+    elif bearer_token is not None and checked and not gate.origin_ok(method, headers()):
+        # An invalid bearer token is no credential at all: checked as usual.
+        plan.refusal = FORBIDDEN
+        return plan
+    if cookie_tokens:
+        plan.set_cookie = auth.session_cookie_upkeep(cookie_tokens, plan.session)
     return plan

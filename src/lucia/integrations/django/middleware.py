@@ -96,7 +96,7 @@ def _adopt(request: Any, plan: RequestPlan) -> HttpResponse | None:
 
 def _finish(response: HttpResponse, plan: RequestPlan, gate: Gate) -> HttpResponse:
     """The response plus the session cookie upkeep, no-store and ``Vary: Cookie``."""
-    cookie, no_store = gate.owed(plan, gate.auth.session_cookie_name in response.cookies)
+    cookie, no_store = plan.owed(gate.auth.session_cookie_name in response.cookies)
     if cookie is not None:
         set_cookie(response, cookie)
     if no_store:
