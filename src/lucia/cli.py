@@ -3,6 +3,7 @@
     lucia migrate DATABASE_URL                 create lucia's tables (idempotent)
     lucia migrate --print --dialect postgres   print the DDL, for your own migrations
     lucia sessions purge DATABASE_URL          delete expired sessions and one-time tokens
+    lucia providers [--json]                   the OAuth providers lucia knows, by slug
 
 Exit status: 0 on success, 1 when the database fails (or ``migrate`` finds another
 app's table under one of lucia's names: it then creates nothing), 2 for bad arguments.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -43,6 +45,16 @@ def _tables(value: str | None) -> Tables:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _add_tables(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tables",
+        type=_tables,
+        default=None,
+        metavar="USER,KEY,SESSION[,TOKEN]",
+        help="table names",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lucia", description="lucia: authentication for Python web apps."
@@ -60,13 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("url", nargs="?", metavar="DATABASE_URL", help="sqlite:///app.db, ...")
     migrate.add_argument("--print", action="store_true", dest="print_only", help="print the DDL")
     migrate.add_argument("--dialect", choices=DIALECTS, help="the dialect for --print")
-    migrate.add_argument(
-        "--tables",
-        type=_tables,
-        default=None,
-        metavar="USER,KEY,SESSION[,TOKEN]",
-        help="table names",
-    )
+    _add_tables(migrate)
 
     sessions = commands.add_parser("sessions", help="manage sessions")
     session_commands = sessions.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -78,19 +84,24 @@ def _parser() -> argparse.ArgumentParser:
         " batch goes to stderr, the totals to stdout.",
     )
     purge.add_argument("url", metavar="DATABASE_URL")
-    purge.add_argument(
-        "--tables",
-        type=_tables,
-        default=None,
-        metavar="USER,KEY,SESSION[,TOKEN]",
-        help="table names",
-    )
+    _add_tables(purge)
     purge.add_argument(
         "--batch-size",
         type=_batch_size,
         default=PURGE_BATCH_SIZE,
         metavar="N",
         help=f"rows deleted per batch (default {PURGE_BATCH_SIZE})",
+    )
+
+    providers = commands.add_parser(
+        "providers",
+        help="list the OAuth providers lucia knows",
+        description="List every OAuth 2.0 / OpenID Connect provider lucia knows, by slug"
+        " (the name lucia.oauth.provider(slug, ...) takes): its endpoints, the parameters"
+        " it needs, PKCE, refresh, revocation and what it says of the email.",
+    )
+    providers.add_argument(
+        "--json", action="store_true", help="print a JSON array, one object per provider"
     )
 
     demo = commands.add_parser(
@@ -182,6 +193,44 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _providers(*, json_output: bool) -> int:
+    """Print the provider catalog: a table, or a JSON array (``describe``'s entries)."""
+    try:
+        from lucia.oauth.providers.registry import catalog
+    except ImportError as exc:
+        print(
+            f"lucia: the providers need the OAuth extra: pip install 'lucia-auth[oauth]'"
+            f" ({exc.name})",
+            file=sys.stderr,
+        )
+        return 2
+    entries = catalog()
+    if json_output:
+        print(json.dumps(entries, indent=2))
+        return 0
+    rows = [("SLUG", "NAME", "PROTOCOL", "PARAMETERS", "PKCE", "REFRESH", "REVOKE", "EMAIL")]
+    for entry in entries:
+        email = entry["email"]
+        rows.append(
+            (
+                entry["slug"],
+                entry["name"],
+                entry["protocol"],
+                ",".join(entry["parameters"]) or "-",
+                entry["pkce"],
+                "yes" if entry["refresh"] else "no",
+                "yes" if entry["revoke"] else "no",
+                f"verified: {email['verified']}" if email["available"] else "none",
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return 0
+
+
 def _migrate(adapter: Any, url: str) -> int:
     """Create the tables; another app's table under lucia's names is refused (exit 1)."""
     try:
@@ -210,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "providers":
+        return _providers(json_output=args.json)
     tables: Tables = args.tables or DEFAULT_TABLES
     if args.command == "migrate" and args.print_only:
         dialect = args.dialect

@@ -586,13 +586,13 @@ async def test_token_request_transport_error_hides_secrets(run: Runner) -> None:
 @pytest.mark.parametrize("asynchronous", [False, True])
 async def test_a_provider_sends_every_user_request_in_order(asynchronous: bool) -> None:
     class TwoRequests(_Dummy):
-        def _get_user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
+        def user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
             return (
                 httpx.Request("GET", "https://provider.example/one"),
                 httpx.Request("GET", "https://provider.example/two"),
             )
 
-        def _parse_user(
+        def parse_user(
             self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]
         ) -> ProviderUser:
             return ProviderUser(id=",".join(str(r.status_code) for r in responses))
@@ -623,12 +623,10 @@ def test_every_oauth_error_is_a_lucia_oauth_error() -> None:
 class _Dummy(OAuthProvider):
     name = "dummy"
 
-    def _get_user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
+    def user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
         raise AssertionError("these tests never fetch a user")
 
-    def _parse_user(
-        self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]
-    ) -> ProviderUser:
+    def parse_user(self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]) -> ProviderUser:
         raise AssertionError("these tests never fetch a user")
 
 
@@ -747,5 +745,5 @@ def test_a_provider_must_say_how_it_finds_its_user() -> None:
     class Incomplete(OAuthProvider):
         name = "incomplete"
 
-    with pytest.raises(TypeError, match="_get_user"):
+    with pytest.raises(TypeError, match="user_requests"):
         Incomplete(client())  # type: ignore[abstract]

@@ -259,7 +259,7 @@ class FakeProvider(OAuthProvider):
             raise OAuthResponseError("the nonce does not match")
         return tokens
 
-    def _get_user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
+    def user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
         request = httpx.Request(
             "GET",
             f"{self.idp.base}/user",
@@ -267,9 +267,7 @@ class FakeProvider(OAuthProvider):
         )
         return (request,)
 
-    def _parse_user(
-        self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]
-    ) -> ProviderUser:
+    def parse_user(self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]) -> ProviderUser:
         data = parse_json(responses[0], what="the user request")
         return ProviderUser(
             id=str(data["sub"]),  # a KeyError here is "a provider bug" for one test

@@ -582,7 +582,7 @@ def answer(request: httpx.Request, data: Any, status: int = 200) -> httpx.Respon
 
 def test_fixture_token_answer() -> None:
     provider = GitHub(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
-    request = provider._code_request("code", "v" * 43)
+    request = provider.code_request("code", "v" * 43)
     assert str(request.url) == "https://github.com/login/oauth/access_token"
     answered = answer(request, fixture("github_token.json"))
     tokens = provider.client.read_tokens(answered, what="the token request")
@@ -593,7 +593,7 @@ def test_fixture_token_answer() -> None:
 
 def test_fixture_expiring_token_answer() -> None:
     provider = GitHub(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
-    request = provider._refresh_request("ghr_old")
+    request = provider.refresh_request("ghr_old")
     answered = answer(request, fixture("github_token_expiring.json"))
     tokens = provider.client.read_tokens(answered, what="the refresh request")
     assert tokens.refresh_token is not None
@@ -604,7 +604,7 @@ def test_fixture_expiring_token_answer() -> None:
 
 def test_sec27_fixture_token_error_answer() -> None:
     provider = GitHub(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
-    request = provider._code_request("code", "v" * 43)
+    request = provider.code_request("code", "v" * 43)
     answered = answer(request, fixture("github_token_error.json"))
     with pytest.raises(OAuthProviderError) as caught:
         provider.client.read_tokens(answered, what="the token request")
@@ -617,14 +617,14 @@ def test_sec27_fixture_token_error_answer() -> None:
 def test_fixture_user_and_emails_answers() -> None:
     provider = GitHub(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
     tokens = OAuth2Tokens.from_response(fixture("github_token.json"))
-    user_request, emails_request = provider._get_user_requests(tokens)
+    user_request, emails_request = provider.user_requests(tokens)
     assert str(user_request.url) == "https://api.github.com/user"
     assert str(emails_request.url) == "https://api.github.com/user/emails"
     answers = [
         answer(user_request, fixture("github_user.json")),
         answer(emails_request, fixture("github_emails.json")),
     ]
-    user = provider._parse_user(tokens, answers)
+    user = provider.parse_user(tokens, answers)
     assert user.id == "1"
     assert user.username == "octocat"
     assert user.name == "monalisa octocat"
@@ -636,13 +636,13 @@ def test_fixture_user_and_emails_answers() -> None:
 def test_sec38_fixture_emails_refused(status: int) -> None:
     provider = GitHub(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
     tokens = OAuth2Tokens(access_token="gho_x")
-    user_request, emails_request = provider._get_user_requests(tokens)
+    user_request, emails_request = provider.user_requests(tokens)
     profile = fixture("github_user.json") | {"email": "octocat@github.com"}
     answers = [
         answer(user_request, profile),
         answer(emails_request, {"message": "Not Found"}, status),
     ]
-    user = provider._parse_user(tokens, answers)
+    user = provider.parse_user(tokens, answers)
     assert (user.email, user.email_verified) == ("octocat@github.com", False)
 
 
@@ -650,13 +650,13 @@ def test_sec38_fixture_emails_refused(status: int) -> None:
 def test_fixture_emails_other_failures_are_errors(status: int) -> None:
     provider = GitHub(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
     tokens = OAuth2Tokens(access_token="gho_x")
-    user_request, emails_request = provider._get_user_requests(tokens)
+    user_request, emails_request = provider.user_requests(tokens)
     answers = [
         answer(user_request, fixture("github_user.json")),
         answer(emails_request, {"message": "Server Error"}, status),
     ]
     with pytest.raises(OAuthResponseError):
-        provider._parse_user(tokens, answers)
+        provider.parse_user(tokens, answers)
 
 
 @pytest.mark.parametrize("user_id", [None, "1", "01", 1.0, True, 0, -1, [1], {"id": 1}])

@@ -33,4 +33,4 @@ def test_mypy_reports_every_wrong_oauth_call_and_nothing_else(
     assert len(marked) == 14, "the snippets changed: update the count"
     assert reported == marked, (out, err)
     assert "unused-coroutine" in out  # the forgotten await, reported as such
-    assert "abstract" in out  # the misspelt hook leaves _parse_user abstract
+    assert "abstract" in out  # the misspelt hook leaves parse_user abstract

@@ -35,18 +35,18 @@ def http_calls(client: httpx.AsyncClient, request: httpx.Request) -> None:
 
 
 class MisspeltHook(OAuthProvider):
-    def _get_user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
+    def user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
         return ()
 
-    def _parse_usr(self, tokens: OAuth2Tokens, responses: Sequence[Response]) -> ProviderUser:
+    def parse_usr(self, tokens: OAuth2Tokens, responses: Sequence[Response]) -> ProviderUser:
         return ProviderUser(id="1")
 
 
 class WrongHook(OAuthProvider):
-    def _get_user_requests(self, tokens: str) -> Sequence[httpx.Request]:  # wrong
+    def user_requests(self, tokens: str) -> Sequence[httpx.Request]:  # wrong
         return ()
 
-    def _parse_user(self, tokens: OAuth2Tokens, responses: Sequence[Response]) -> str:  # wrong
+    def parse_user(self, tokens: OAuth2Tokens, responses: Sequence[Response]) -> str:  # wrong
         return ""
 
 

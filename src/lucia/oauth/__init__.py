@@ -1,6 +1,7 @@
 """Sign in with OAuth 2.0 and OpenID Connect providers.
 
     from lucia.oauth import GitHub, generate_state, generate_code_verifier
+    from lucia.oauth import provider          # any provider by slug: provider("discord", ...)
 
 Providers build the authorization URL, exchange the code for ``OAuth2Tokens``,
 and fetch the provider's user as a ``ProviderUser``, sync or async (``a``-prefixed
@@ -45,6 +46,9 @@ from lucia.oauth.providers.base import OAuthProvider, ProviderUser
 from lucia.oauth.providers.github import GitHub
 from lucia.oauth.providers.google import Google
 from lucia.oauth.providers.openid import OIDCTokens, OpenIDConnect
+from lucia.oauth.providers.provider import OIDCSpecProvider, SpecProvider
+from lucia.oauth.providers.registry import provider, providers, register
+from lucia.oauth.providers.spec import Parameter, ProviderSpec, UserFields, UserInfoRequest
 
 __all__ = [
     "FlowResult",
@@ -68,18 +72,27 @@ __all__ = [
     "OAuthUnsupportedError",
     "OIDCDiscoveryError",
     "OIDCMetadata",
+    "OIDCSpecProvider",
     "OIDCTokens",
     "OpenIDConnect",
+    "Parameter",
     "ProviderDeniedError",
     "ProviderFailedError",
+    "ProviderSpec",
     "ProviderUser",
     "SignInError",
     "SignInFlow",
+    "SpecProvider",
     "UnknownProviderError",
+    "UserFields",
+    "UserInfoRequest",
     "create_code_challenge",
     "generate_code_verifier",
     "generate_nonce",
     "generate_state",
     "normalize_email",
+    "provider",
+    "providers",
+    "register",
     "safe_next",
 ]

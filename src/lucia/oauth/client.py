@@ -28,6 +28,7 @@ from lucia.oauth.errors import (
 from lucia.sessions import utc_now
 
 __all__ = [
+    "ErrorConvention",
     "OAuth2Client",
     "OAuth2Tokens",
     "TokenEndpointAuth",
@@ -37,10 +38,22 @@ __all__ = [
     "generate_nonce",
     "generate_state",
     "json_response",
+    "provider_error",
     "transport_error",
 ]
 
 TokenEndpointAuth = Literal["client_secret_basic", "client_secret_post", "none"]
+
+ErrorConvention = Literal["oauth2", "ok_false", "error_object"]
+"""How a provider says a call failed, besides the HTTP status.
+
+- ``"oauth2"``: an ``{"error": "code", "error_description": ...}`` body (RFC 6749 §5.2),
+  whatever the status (GitHub answers token errors with HTTP 200);
+- ``"ok_false"``: Slack's envelope too: a body without ``"ok": true`` is an error
+  (``{"ok": false, "error": "invalid_code"}``);
+- ``"error_object"``: ``{"error": {"message": ..., "type": ...}}`` too (Facebook's
+  Graph API).
+"""
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0)
 """How long a provider's own HTTP client waits to connect, for each read and
@@ -133,12 +146,45 @@ class OAuth2Tokens:
         )
 
 
-def json_response(response: httpx.Response, *, what: str) -> Any:
+def provider_error(
+    data: Any, *, status: int, errors: ErrorConvention = "oauth2"
+) -> OAuthProviderError | None:
+    """The ``OAuthProviderError`` a parsed JSON body carries under the provider's error
+    convention (``errors``, see ``ErrorConvention``), or None when it carries none."""
+    if not isinstance(data, dict):
+        return None
+    error = data.get("error")
+    if isinstance(error, str):
+        description = data.get("error_description")
+        uri = data.get("error_uri")
+        return OAuthProviderError(
+            error,
+            description if isinstance(description, str) else None,
+            uri if isinstance(uri, str) else None,
+            http_status=status,
+        )
+    if errors == "error_object" and isinstance(error, dict):
+        kind = error.get("type", error.get("code"))
+        message = error.get("message")
+        return OAuthProviderError(
+            str(kind) if isinstance(kind, str | int) else "error",
+            message if isinstance(message, str) else None,
+            http_status=status,
+        )
+    if errors == "ok_false" and data.get("ok") is not True:
+        return OAuthProviderError("error", "the answer is not ok", http_status=status)
+    return None
+
+
+def json_response(
+    response: httpx.Response, *, what: str, errors: ErrorConvention = "oauth2"
+) -> Any:
     """The JSON body of a successful response, or the right ``OAuthError``.
 
-    An OAuth error body (``{"error": ...}``) becomes ``OAuthProviderError`` whatever
-    the status — GitHub answers token errors with HTTP 200. Anything else that
-    is not a 2xx JSON answer becomes ``OAuthResponseError`` with a safe excerpt.
+    A body that is an error under ``errors`` (an OAuth error body ``{"error": ...}``
+    always) becomes ``OAuthProviderError`` whatever the status — GitHub answers token
+    errors with HTTP 200. Anything else that is not a 2xx JSON answer becomes
+    ``OAuthResponseError`` with a safe excerpt.
     """
     content = response.content
     if len(content) > MAX_RESPONSE_BYTES:
@@ -149,15 +195,8 @@ def json_response(response: httpx.Response, *, what: str) -> Any:
         data = json.loads(content) if content else None
     except ValueError:
         data = None
-    if isinstance(data, dict) and isinstance(data.get("error"), str):
-        description = data.get("error_description")
-        uri = data.get("error_uri")
-        raise OAuthProviderError(
-            data["error"],
-            description if isinstance(description, str) else None,
-            uri if isinstance(uri, str) else None,
-            http_status=response.status_code,
-        )
+    if (error := provider_error(data, status=response.status_code, errors=errors)) is not None:
+        raise error
     if not response.is_success:
         raise OAuthResponseError(
             f"{what} failed", http_status=response.status_code, body=_text(content)
@@ -195,6 +234,8 @@ class OAuth2Client:
     endpoint: HTTP Basic (the default, RFC 6749 §2.3.1), in the form body, or
     not at all (a public client). Authorization code is the only grant used
     to sign in (no implicit or password grant, RFC 9700 §2.1.2, §2.4).
+    ``scope_separator`` joins the scopes (a space, RFC 6749 §3.3; a comma for
+    Facebook); ``errors`` is how the provider reports errors (``ErrorConvention``).
     """
 
     def __init__(
@@ -208,6 +249,8 @@ class OAuth2Client:
         revocation_endpoint: str | None = None,
         token_endpoint_auth: TokenEndpointAuth = "client_secret_basic",
         clock: Callable[[], datetime] = utc_now,
+        scope_separator: str = " ",
+        errors: ErrorConvention = "oauth2",
     ) -> None:
         for name, url in [
             ("authorization_endpoint", authorization_endpoint),
@@ -227,6 +270,8 @@ class OAuth2Client:
         # Dates the tokens' expiry; the provider's clock, so tests and apps that
         # inject one see expiries on the same time line as everything else.
         self.clock = clock
+        self.scope_separator = scope_separator
+        self.errors: ErrorConvention = errors
 
     def __repr__(self) -> str:
         return f"OAuth2Client(client_id={self.client_id!r}, token_endpoint={self.token_endpoint!r})"
@@ -244,7 +289,7 @@ class OAuth2Client:
         params: dict[str, str] = {"response_type": "code", "client_id": self.client_id}
         if self.redirect_uri is not None:
             params["redirect_uri"] = self.redirect_uri
-        scope = " ".join(scopes)
+        scope = self.scope_separator.join(scopes)
         if scope:
             params["scope"] = scope
         params["state"] = state
@@ -288,7 +333,7 @@ class OAuth2Client:
     def refresh_request(self, refresh_token: str, scopes: Iterable[str] = ()) -> httpx.Request:
         """The request for new tokens from a refresh token (RFC 6749 §6)."""
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-        scope = " ".join(scopes)
+        scope = self.scope_separator.join(scopes)
         if scope:
             form["scope"] = scope
         return self.token_request(self.token_endpoint, form)
@@ -306,9 +351,11 @@ class OAuth2Client:
     def read_tokens(self, response: httpx.Response, *, what: str) -> OAuth2Tokens:
         """The tokens of a token endpoint's answer, dated by ``clock``; else the right
         ``OAuthError`` (``what`` names the request in its message)."""
-        return OAuth2Tokens.from_response(json_response(response, what=what), now=self.clock())
+        data = json_response(response, what=what, errors=self.errors)
+        return OAuth2Tokens.from_response(data, now=self.clock())
 
     def read_revocation(self, response: httpx.Response) -> None:
         """Nothing for a revocation the endpoint accepted; else the right ``OAuthError``."""
-        if not response.is_success:
-            json_response(response, what="the revocation request")
+        # Slack's envelope says ok:false with HTTP 200: read every such answer.
+        if not response.is_success or self.errors == "ok_false":
+            json_response(response, what="the revocation request", errors=self.errors)

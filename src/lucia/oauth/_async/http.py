@@ -8,6 +8,7 @@ no I/O; this module only sends.
 
 from __future__ import annotations
 
+import abc
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -64,9 +65,9 @@ class _AsyncProviderHTTP(ProviderCore):
     async def aprepare(self) -> None:
         """Do what the provider needs before a sign-in (an OpenID provider's discovery,
         once); at start-up, this makes an outage show early."""
-        request = self._preparation_request()
+        request = self.preparation_request()
         if request is not None:
-            self._prepared(await self._asend(request))
+            self.read_preparation(await self._asend(request))
 
     async def avalidate_authorization_code(
         self, code: str, code_verifier: str | None = None, *, nonce: str | None = None
@@ -74,35 +75,35 @@ class _AsyncProviderHTTP(ProviderCore):
         """Exchange the callback's code for tokens (OpenID providers also validate the
         id_token, with ``nonce`` when one was sent)."""
         await self.aprepare()
-        response = await self._asend(self._code_request(code, code_verifier))
-        tokens = self.client.read_tokens(response, what="the token request")
+        response = await self._asend(self.code_request(code, code_verifier))
+        tokens = self.read_tokens(response, what="the token request")
         return await self._averified(tokens, nonce=nonce, code=code, required=True)
 
     async def arefresh_access_token(self, refresh_token: str) -> OAuth2Tokens:
         """New tokens from a refresh token (an ID token among them is validated, without
         nonce: OIDC Core 12.2)."""
         await self.aprepare()
-        response = await self._asend(self._refresh_request(refresh_token))
-        tokens = self.client.read_tokens(response, what="the refresh request")
+        response = await self._asend(self.refresh_request(refresh_token))
+        tokens = self.read_tokens(response, what="the refresh request")
         return await self._averified(tokens, nonce=None, code=None, required=False)
 
     async def arevoke_token(self, token: str) -> None:
         """Revoke a token at the provider."""
         await self.aprepare()
-        self._read_revocation(await self._asend(self._revocation_request(token)))
+        self.read_revocation(await self._asend(self.revocation_request(token)))
 
     async def aget_user(self, tokens: OAuth2Tokens) -> ProviderUser:
         """The provider's user for these tokens."""
         await self.aprepare()
-        responses = [await self._asend(request) for request in self._get_user_requests(tokens)]
-        return self._parse_user(tokens, responses)
+        responses = [await self._asend(request) for request in self.user_requests(tokens)]
+        return self.parse_user(tokens, responses)
 
     async def _averified(
         self, tokens: OAuth2Tokens, *, nonce: str | None, code: str | None, required: bool
     ) -> OAuth2Tokens:
         """``tokens`` with the claims of their validated ID token (``OIDCTokens``), when the
         provider checks ID tokens; ``required`` (a code exchange): there must be one."""
-        verifier = self._id_token_verifier()
+        verifier = self.id_token_verifier()
         if verifier is None:
             return tokens
         if tokens.id_token is None:
@@ -128,9 +129,9 @@ class _AsyncOpenIDHTTP(_AsyncProviderHTTP):
     """An OpenID provider's own call: discovery."""
 
     @property
+    @abc.abstractmethod
     def metadata(self) -> OIDCMetadata | None:
         """The provider's metadata, or None before discovery."""
-        raise NotImplementedError
 
     async def adiscover(self) -> OIDCMetadata:
         """The provider's metadata, fetched once (``OIDCDiscoveryError`` if its issuer differs)."""

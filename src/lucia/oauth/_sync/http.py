@@ -9,6 +9,7 @@ no I/O; this module only sends.
 
 from __future__ import annotations
 
+import abc
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -63,9 +64,9 @@ class _ProviderHTTP(ProviderCore):
     def prepare(self) -> None:
         """Do what the provider needs before a sign-in (an OpenID provider's discovery,
         once); at start-up, this makes an outage show early."""
-        request = self._preparation_request()
+        request = self.preparation_request()
         if request is not None:
-            self._prepared(self._send(request))
+            self.read_preparation(self._send(request))
 
     def validate_authorization_code(
         self, code: str, code_verifier: str | None = None, *, nonce: str | None = None
@@ -73,35 +74,35 @@ class _ProviderHTTP(ProviderCore):
         """Exchange the callback's code for tokens (OpenID providers also validate the
         id_token, with ``nonce`` when one was sent)."""
         self.prepare()
-        response = self._send(self._code_request(code, code_verifier))
-        tokens = self.client.read_tokens(response, what="the token request")
+        response = self._send(self.code_request(code, code_verifier))
+        tokens = self.read_tokens(response, what="the token request")
         return self._verified(tokens, nonce=nonce, code=code, required=True)
 
     def refresh_access_token(self, refresh_token: str) -> OAuth2Tokens:
         """New tokens from a refresh token (an ID token among them is validated, without
         nonce: OIDC Core 12.2)."""
         self.prepare()
-        response = self._send(self._refresh_request(refresh_token))
-        tokens = self.client.read_tokens(response, what="the refresh request")
+        response = self._send(self.refresh_request(refresh_token))
+        tokens = self.read_tokens(response, what="the refresh request")
         return self._verified(tokens, nonce=None, code=None, required=False)
 
     def revoke_token(self, token: str) -> None:
         """Revoke a token at the provider."""
         self.prepare()
-        self._read_revocation(self._send(self._revocation_request(token)))
+        self.read_revocation(self._send(self.revocation_request(token)))
 
     def get_user(self, tokens: OAuth2Tokens) -> ProviderUser:
         """The provider's user for these tokens."""
         self.prepare()
-        responses = [self._send(request) for request in self._get_user_requests(tokens)]
-        return self._parse_user(tokens, responses)
+        responses = [self._send(request) for request in self.user_requests(tokens)]
+        return self.parse_user(tokens, responses)
 
     def _verified(
         self, tokens: OAuth2Tokens, *, nonce: str | None, code: str | None, required: bool
     ) -> OAuth2Tokens:
         """``tokens`` with the claims of their validated ID token (``OIDCTokens``), when the
         provider checks ID tokens; ``required`` (a code exchange): there must be one."""
-        verifier = self._id_token_verifier()
+        verifier = self.id_token_verifier()
         if verifier is None:
             return tokens
         if tokens.id_token is None:
@@ -127,9 +128,9 @@ class _OpenIDHTTP(_ProviderHTTP):
     """An OpenID provider's own call: discovery."""
 
     @property
+    @abc.abstractmethod
     def metadata(self) -> OIDCMetadata | None:
         """The provider's metadata, or None before discovery."""
-        raise NotImplementedError
 
     def discover(self) -> OIDCMetadata:
         """The provider's metadata, fetched once (``OIDCDiscoveryError`` if its issuer differs)."""

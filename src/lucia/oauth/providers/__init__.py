@@ -1,1 +1,44 @@
-"""OAuth 2.0 / OpenID Connect providers: one small module each."""
+"""OAuth 2.0 / OpenID Connect providers: one small module each, and the registry.
+
+    from lucia.oauth.providers import Discord
+    discord = Discord(client_id, client_secret, redirect_uri)
+
+    from lucia.oauth import provider
+    discord = provider("discord", client_id=..., client_secret=..., redirect_uri=...)
+
+A provider is a ``ProviderSpec`` (``lucia.oauth.providers.spec``) on a
+``SpecProvider`` or ``OIDCSpecProvider`` subclass, plus public hooks for what the
+data cannot say (docs/oauth/add-a-provider.md).
+"""
+
+from lucia.oauth.providers.base import OAuthProvider, ProviderUser
+from lucia.oauth.providers.discord import Discord
+from lucia.oauth.providers.github import GitHub
+from lucia.oauth.providers.google import Google
+from lucia.oauth.providers.openid import OpenIDConnect
+from lucia.oauth.providers.provider import OIDCSpecProvider, SpecProvider
+from lucia.oauth.providers.registry import provider, providers, register
+from lucia.oauth.providers.spec import (
+    Parameter,
+    ProviderSpec,
+    UserFields,
+    UserInfoRequest,
+)
+
+__all__ = [
+    "Discord",
+    "GitHub",
+    "Google",
+    "OAuthProvider",
+    "OIDCSpecProvider",
+    "OpenIDConnect",
+    "Parameter",
+    "ProviderSpec",
+    "ProviderUser",
+    "SpecProvider",
+    "UserFields",
+    "UserInfoRequest",
+    "provider",
+    "providers",
+    "register",
+]

@@ -3,10 +3,11 @@ hooks that say which requests it sends and how it reads their answers.
 
 ``OAuthProvider`` (``lucia.oauth.providers.base``) adds the sending, sync and
 async, written once in ``lucia.oauth._async.http``. A provider is the hooks
-below: the defaults are plain OAuth 2.0 (RFC 6749) through ``client``; a
-provider overrides what differs (GitHub its revocation, OpenID Connect its
-discovery and ID tokens) and says how it fetches its user
-(``_get_user_requests`` and ``_parse_user``, which every provider must write).
+below, public and typed: the defaults are plain OAuth 2.0 (RFC 6749) through
+``client``; a provider overrides what differs (GitHub its revocation, OpenID
+Connect its discovery and ID tokens) and says how it fetches its user
+(``user_requests`` and ``parse_user``, which every provider must write, or which
+a ``ProviderSpec`` writes: ``lucia.oauth.providers.provider``). No hook does I/O.
 """
 
 from __future__ import annotations
@@ -89,6 +90,13 @@ class ProviderCore(abc.ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, client_id={self.client.client_id!r})"
 
+    @classmethod
+    def example_options(cls) -> dict[str, Any]:
+        """Keyword arguments that, beside example credentials and parameters, build a
+        working instance for the catalog's tests (Apple: a private key as its secret).
+        None by default."""
+        return {}
+
     # HTTP clients: a caller's own, or one made on first use (no redirects followed).
 
     def _http(self) -> httpx.Client:
@@ -130,48 +138,62 @@ class ProviderCore(abc.ABC):
         scopes: Iterable[str] = (),
         nonce: str | None = None,
     ) -> str:
-        """The URL to send the user to (``default_scopes`` when ``scopes`` is empty)."""
+        """The URL to send the user to (``default_scopes`` when ``scopes`` is empty), with
+        the provider's own ``authorization_params``."""
         return self.client.create_authorization_url(
-            state, code_verifier, scopes=tuple(scopes) or self.default_scopes, nonce=nonce
+            state,
+            code_verifier,
+            scopes=tuple(scopes) or self.default_scopes,
+            nonce=nonce,
+            extra_params=self.authorization_params(),
         )
 
     # Hooks: which requests the provider sends, and how it reads the answers.
 
-    def _preparation_request(self) -> httpx.Request | None:
+    def authorization_params(self) -> Mapping[str, str]:
+        """Provider-specific query parameters of the authorization URL (never replacing
+        the protocol's own: state, PKCE, nonce, redirect_uri...)."""
+        return {}
+
+    def preparation_request(self) -> httpx.Request | None:
         """A request to send before the provider can build an authorization URL or check
         a callback (an OpenID provider's discovery), or None when there is nothing to do."""
         return None
 
-    def _prepared(self, response: httpx.Response) -> None:  # noqa: B027  (a hook: no-op)
-        """Read the answer to ``_preparation_request``."""
+    def read_preparation(self, response: httpx.Response) -> None:  # noqa: B027  (a hook: no-op)
+        """Read the answer to ``preparation_request``."""
 
-    def _code_request(self, code: str, code_verifier: str | None) -> httpx.Request:
+    def code_request(self, code: str, code_verifier: str | None) -> httpx.Request:
         """The request that redeems an authorization code."""
         return self.client.authorization_code_request(code, code_verifier)
 
-    def _refresh_request(self, refresh_token: str) -> httpx.Request:
+    def refresh_request(self, refresh_token: str) -> httpx.Request:
         """The request that refreshes the tokens."""
         return self.client.refresh_request(refresh_token)
 
-    def _revocation_request(self, token: str) -> httpx.Request:
-        """The request that revokes a token."""
+    def read_tokens(self, response: httpx.Response, *, what: str) -> OAuth2Tokens:
+        """The tokens of an answer to ``code_request`` or ``refresh_request``; else the
+        right ``OAuthError`` (the provider's error convention applies)."""
+        return self.client.read_tokens(response, what=what)
+
+    def revocation_request(self, token: str) -> httpx.Request:
+        """The request that revokes a token (``OAuthUnsupportedError`` when the provider
+        revokes none)."""
         return self.client.revocation_request(token)
 
-    def _read_revocation(self, response: httpx.Response) -> None:
-        """Read the answer to ``_revocation_request`` (an ``OAuthError`` if refused)."""
+    def read_revocation(self, response: httpx.Response) -> None:
+        """Read the answer to ``revocation_request`` (an ``OAuthError`` if refused)."""
         self.client.read_revocation(response)
 
-    def _id_token_verifier(self) -> IDTokenVerifier | None:
+    def id_token_verifier(self) -> IDTokenVerifier | None:
         """How this provider's ID tokens are checked, or None when it sends none to check
         (plain OAuth 2.0). Called after the preparation (the metadata is known)."""
         return None
 
     @abc.abstractmethod
-    def _get_user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
+    def user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
         """The requests that fetch the provider's user for ``tokens``, sent in order."""
 
     @abc.abstractmethod
-    def _parse_user(
-        self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]
-    ) -> ProviderUser:
-        """The provider's user, from the answers to ``_get_user_requests``."""
+    def parse_user(self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]) -> ProviderUser:
+        """The provider's user, from the answers to ``user_requests`` (same order)."""

@@ -107,7 +107,7 @@ class GitHub(OAuthProvider):
         }
         return httpx.Request(method, f"{self.api_url}{path}", headers=headers, json=json)
 
-    def _get_user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
+    def user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
         """``/user``, then ``/user/emails`` for the verified primary address."""
         bearer = f"Bearer {tokens.access_token}"
         # Always ask for the emails: even a public profile email says nothing
@@ -117,9 +117,7 @@ class GitHub(OAuthProvider):
             self._api_request("GET", "/user/emails", bearer),
         )
 
-    def _parse_user(
-        self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]
-    ) -> ProviderUser:
+    def parse_user(self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]) -> ProviderUser:
         profile_response, emails_response = responses
         profile = json_response(profile_response, what="the GitHub user request")
         emails: Any = None
@@ -138,7 +136,7 @@ class GitHub(OAuthProvider):
         )
         return user
 
-    def _revocation_request(self, token: str) -> httpx.Request:
+    def revocation_request(self, token: str) -> httpx.Request:
         """GitHub's "delete an app token" (``DELETE /applications/{client_id}/token``)."""
         client_id = self.client.client_id
         # The REST API's plain HTTP Basic (RFC 7617), not the token endpoint's
@@ -151,7 +149,7 @@ class GitHub(OAuthProvider):
             json={"access_token": token},
         )
 
-    def _read_revocation(self, response: httpx.Response) -> None:
+    def read_revocation(self, response: httpx.Response) -> None:
         if not response.is_success:
             # Raises: an error answer is never a success.
             json_response(response, what="the GitHub token revocation")

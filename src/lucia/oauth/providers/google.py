@@ -76,7 +76,7 @@ class Google(OpenIDConnect):
         self.access_type = access_type
         self.prompt = prompt
 
-    def _authorization_params(self) -> dict[str, str]:
+    def authorization_params(self) -> dict[str, str]:
         params: dict[str, str] = {}
         if self.access_type is not None:
             params["access_type"] = self.access_type

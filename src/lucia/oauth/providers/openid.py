@@ -53,6 +53,15 @@ from lucia.oauth.oidc import (
     read_discovery,
 )
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
+from lucia.oauth.providers.spec import (
+    OIDC_USER_FIELDS,
+    EmailPolicy,
+    Parameter,
+    ProviderSpec,
+    UserFields,
+    path_present,
+    read_user,
+)
 from lucia.sessions import utc_now
 
 __all__ = ["OIDCTokens", "OpenIDConnect"]
@@ -73,8 +82,28 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
     skips discovery (a provider whose endpoints are known, or a test).
     """
 
+    spec: ClassVar[ProviderSpec] = ProviderSpec(
+        slug="openid",
+        name="OpenID Connect (any issuer, by discovery)",
+        protocol="oidc",
+        authorization_endpoint=None,
+        token_endpoint=None,
+        issuer="{issuer}",
+        discovery=True,
+        parameters=(
+            Parameter("issuer", "url", description="the issuer URL, as its discovery says it"),
+        ),
+        scopes=("openid", "email", "profile"),
+        docs=(
+            "https://openid.net/specs/openid-connect-core-1_0.html",
+            "https://openid.net/specs/openid-connect-discovery-1_0.html",
+        ),
+    )
     uses_pkce: ClassVar[bool] = True
     uses_nonce: ClassVar[bool] = True
+    #: Where each ``ProviderUser`` field is among the claims, and how far the email is trusted.
+    user_fields: ClassVar[UserFields] = OIDC_USER_FIELDS
+    email_policy: ClassVar[EmailPolicy] = "flag"
     #: Issuer strings accepted in ID tokens besides the configured issuer (Google's quirk).
     additional_issuers: ClassVar[tuple[str, ...]] = ()
     leeway: timedelta = DEFAULT_LEEWAY
@@ -198,11 +227,11 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
         )
         self._metadata = metadata
 
-    def _preparation_request(self) -> httpx.Request | None:
+    def preparation_request(self) -> httpx.Request | None:
         """Discovery, until the metadata is known."""
         return None if self._metadata is not None else discovery_request(self.issuer)
 
-    def _prepared(self, response: httpx.Response) -> None:
+    def read_preparation(self, response: httpx.Response) -> None:
         # Two concurrent first uses may both discover: the first answer is kept.
         if self._metadata is None:
             self._use_metadata(read_discovery(response, self.issuer))
@@ -228,7 +257,7 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
 
     # The authorization URL and the flows
 
-    def _authorization_params(self) -> dict[str, str]:
+    def authorization_params(self) -> Mapping[str, str]:
         """Provider-specific query parameters added to the authorization URL."""
         return {}
 
@@ -252,10 +281,10 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
             code_verifier,
             scopes=scope_list,
             nonce=nonce,
-            extra_params=self._authorization_params(),
+            extra_params=self.authorization_params(),
         )
 
-    def _id_token_verifier(self) -> IDTokenVerifier:
+    def id_token_verifier(self) -> IDTokenVerifier:
         metadata = self._known_metadata()
         return IDTokenVerifier(
             issuers=(self.issuer, *self.additional_issuers),
@@ -276,7 +305,7 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
         assert self._metadata is not None
         return self._metadata
 
-    def _get_user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
+    def user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
         """The UserInfo request, when the provider has a UserInfo endpoint.
 
         The user itself is that of a validated ID token (``validate_authorization_code``
@@ -298,9 +327,7 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
         )
         return (request,)
 
-    def _parse_user(
-        self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]
-    ) -> ProviderUser:
+    def parse_user(self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]) -> ProviderUser:
         claims = _id_token_claims(tokens)
         userinfo: dict[str, Any] | None = None
         for response in responses:
@@ -318,24 +345,13 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
     def _user(self, claims: Mapping[str, Any], userinfo: Mapping[str, Any] | None) -> ProviderUser:
         raw = {k: v for k, v in claims.items() if k not in PROTOCOL_CLAIMS}
         raw.update(userinfo or {})
+        fields = self.user_fields
         # The address and its verification must come from the same answer.
-        source = userinfo if userinfo is not None and "email" in userinfo else claims
-        email = source.get("email")
-        email = email if isinstance(email, str) and email else None
-
-        def text(name: str) -> str | None:
-            value = raw.get(name)
-            return value if isinstance(value, str) and value else None
-
-        return ProviderUser(
-            id=claims["sub"],
-            email=email,
-            email_verified=email is not None and source.get("email_verified") is True,
-            name=text("name"),
-            username=text("preferred_username"),
-            avatar_url=text("picture"),
-            raw=raw,
-        )
+        from_userinfo = userinfo is not None and path_present(userinfo, fields.email)
+        source = userinfo if from_userinfo else claims
+        # The id is the ID token's sub (a UserInfo sub was checked equal to it).
+        data = {**raw, "sub": claims["sub"]}
+        return read_user(data, fields, self.email_policy, email_source=source, raw=raw)
 
 
 def _id_token_claims(tokens: OAuth2Tokens) -> Mapping[str, Any]:

@@ -1,0 +1,277 @@
+"""Providers made from a ``ProviderSpec``: ``SpecProvider`` (OAuth 2.0) and
+``OIDCSpecProvider`` (OpenID Connect with known endpoints).
+
+A provider class is its spec; the constructor is the same for all::
+
+    class Discord(SpecProvider):
+        spec = ProviderSpec(slug="discord", ...)
+
+    Discord(client_id, client_secret, redirect_uri, *, scopes=None, name=None,
+            http_client=None, async_http_client=None, timeout=10, clock=utc_now,
+            **parameters)
+
+An odd provider overrides the public hooks of ``OAuthProvider``
+(``lucia.oauth.providers.core``) and the few below (``resolve_endpoints``,
+``userinfo_request``, ``read_json``). See docs/oauth/add-a-provider.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+
+from lucia.oauth.client import (
+    DEFAULT_TIMEOUT,
+    USER_AGENT,
+    OAuth2Client,
+    OAuth2Tokens,
+    json_response,
+)
+from lucia.oauth.errors import OAuthUnsupportedError
+from lucia.oauth.oidc import OIDCMetadata
+from lucia.oauth.providers.base import OAuthProvider
+from lucia.oauth.providers.core import ProviderUser
+from lucia.oauth.providers.openid import OpenIDConnect
+from lucia.oauth.providers.spec import (
+    Endpoints,
+    Protocol,
+    ProviderSpec,
+    fill_template,
+    read_user,
+)
+from lucia.sessions import utc_now
+
+__all__ = ["OIDCSpecProvider", "SpecProvider"]
+
+
+def _check_spec(cls: type, protocol: Protocol) -> ProviderSpec | None:
+    """The spec ``cls`` defines itself, checked against the base's protocol."""
+    spec = cls.__dict__.get("spec")
+    if spec is None:
+        return None
+    if not isinstance(spec, ProviderSpec):
+        raise TypeError(f"{cls.__name__}.spec must be a ProviderSpec")
+    if spec.protocol != protocol or spec.discovery:
+        base = "OIDCSpecProvider" if spec.protocol == "oidc" else "SpecProvider"
+        raise TypeError(f"{cls.__name__}: a {spec.protocol!r} spec is a {base}")
+    return spec
+
+
+class _FromSpec:
+    """What both spec providers do with their spec: its parameters and endpoints."""
+
+    spec: ClassVar[ProviderSpec]
+    parameters: Mapping[str, str]
+    endpoints: Endpoints
+    _client_id: str
+
+    def _read_spec(self, client_id: str, parameters: Mapping[str, str | None]) -> None:
+        self.parameters = self.spec.parameter_values(parameters)
+        self._client_id = client_id
+        self.endpoints = self.resolve_endpoints()
+
+    def template_values(self) -> dict[str, str]:
+        """What the spec's URL templates are filled with: the parameters and
+        ``client_id`` (URL-quoted)."""
+        return {**self.parameters, "client_id": quote(self._client_id, safe="")}
+
+    def resolve_endpoints(self) -> Endpoints:
+        """The endpoints: the spec's templates filled with ``template_values()``."""
+        return self.spec.endpoints(self.template_values())
+
+    def authorization_params(self) -> Mapping[str, str]:
+        """The spec's fixed ``authorization_params``."""
+        return self.spec.authorization_params
+
+
+class SpecProvider(_FromSpec, OAuthProvider):
+    """A plain OAuth 2.0 provider made from its ``spec`` (a subclass sets it).
+
+    ``scopes`` replaces the spec's default scopes; ``name`` the key's ``provider_id``
+    (the spec's slug by default: give each of two tenants its own); ``parameters``
+    are the spec's (``tenant=``, ``domain=``...), checked here. The user comes from
+    ``spec.userinfo_endpoint`` read as ``spec.user`` and ``spec.email`` say.
+    """
+
+    spec: ClassVar[ProviderSpec]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = _check_spec(cls, "oauth2")
+        if spec is not None:
+            cls.uses_pkce = spec.pkce != "none"
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str | None,
+        redirect_uri: str | None,
+        *,
+        scopes: Iterable[str] | None = None,
+        name: str | None = None,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        clock: Callable[[], datetime] = utc_now,
+        **parameters: str | None,
+    ) -> None:
+        spec = self.spec
+        self._read_spec(client_id, parameters)
+        authorization, token = self.endpoints.authorization, self.endpoints.token
+        # The spec checked them.
+        assert authorization is not None
+        assert token is not None
+        client = OAuth2Client(
+            client_id,
+            client_secret,
+            redirect_uri,
+            authorization_endpoint=authorization,
+            token_endpoint=token,
+            revocation_endpoint=self.endpoints.revocation,
+            token_endpoint_auth=spec.token_auth,
+            clock=clock,
+            scope_separator=spec.scope_separator,
+            errors=spec.errors,
+        )
+        super().__init__(
+            client, http_client=http_client, async_http_client=async_http_client, timeout=timeout
+        )
+        self._client_secret = client_secret
+        self.name = name or spec.slug
+        self.issuer = self.endpoints.issuer
+        self.default_scopes = spec.scopes if scopes is None else tuple(scopes)
+
+    # Hooks of spec providers (no I/O)
+
+    def headers(self) -> dict[str, str]:
+        """The spec's ``headers`` (sent with every request), filled in."""
+        values = {**self.parameters, "client_id": self._client_id}
+        return {key: fill_template(value, values) for key, value in self.spec.headers.items()}
+
+    def read_json(self, response: httpx.Response, *, what: str) -> Any:
+        """The JSON body of a successful answer, the provider's error convention applied."""
+        return json_response(response, what=what, errors=self.spec.errors)
+
+    def userinfo_request(self, tokens: OAuth2Tokens) -> httpx.Request:
+        """The request to ``spec.userinfo_endpoint`` as ``spec.userinfo`` describes it."""
+        userinfo = self.spec.userinfo
+        values = {**self.parameters, "client_id": self._client_id}
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **self.headers()}
+        headers.update({k: fill_template(v, values) for k, v in userinfo.headers.items()})
+        query = {k: fill_template(v, values) for k, v in userinfo.query.items()}
+        if userinfo.token_query is not None:
+            query[userinfo.token_query] = tokens.access_token
+        else:
+            headers["Authorization"] = f"{userinfo.token_scheme} {tokens.access_token}"
+        assert self.endpoints.userinfo is not None  # an OAuth 2.0 spec has one
+        return httpx.Request(
+            userinfo.method, self.endpoints.userinfo, params=query or None, headers=headers
+        )
+
+    # OAuthProvider's hooks
+
+    def code_request(self, code: str, code_verifier: str | None) -> httpx.Request:
+        """RFC 6749's code exchange, with the spec's ``headers``."""
+        return self._with_headers(super().code_request(code, code_verifier))
+
+    def refresh_request(self, refresh_token: str) -> httpx.Request:
+        """RFC 6749's refresh (``OAuthUnsupportedError`` when the spec says no refresh)."""
+        if not self.spec.refresh:
+            raise OAuthUnsupportedError(f"{self.spec.name} does not refresh tokens")
+        return self._with_headers(super().refresh_request(refresh_token))
+
+    def revocation_request(self, token: str) -> httpx.Request:
+        """RFC 7009's revocation at ``spec.revocation_endpoint``."""
+        return self._with_headers(super().revocation_request(token))
+
+    def user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
+        """The one ``userinfo_request``."""
+        return (self.userinfo_request(tokens),)
+
+    def parse_user(self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]) -> ProviderUser:
+        """The user in the first answer, read as ``spec.user`` and ``spec.email`` say."""
+        what = f"the {self.spec.name} user"
+        data = self.read_json(responses[0], what=f"{what} request")
+        return read_user(data, self.spec.user, self.spec.email, what=what)
+
+    def _with_headers(self, request: httpx.Request) -> httpx.Request:
+        request.headers.update(self.headers())
+        return request
+
+
+class OIDCSpecProvider(_FromSpec, OpenIDConnect):
+    """An OpenID provider with known endpoints, made from its ``spec`` (protocol
+    ``"oidc"``): no discovery round trip; ID tokens are checked against the keys at
+    ``spec.jwks_uri``; the user is the ID token's, checked against UserInfo when the
+    spec has a ``userinfo_endpoint``. ``metadata`` replaces the spec's endpoints (a
+    local stand-in in tests); the other options are ``SpecProvider``'s.
+    """
+
+    spec: ClassVar[ProviderSpec]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = _check_spec(cls, "oidc")
+        if spec is not None:
+            cls.uses_pkce = spec.pkce != "none"
+            cls.additional_issuers = spec.additional_issuers
+            cls.user_fields = spec.user
+            cls.email_policy = spec.email
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str,
+        *,
+        scopes: Iterable[str] | None = None,
+        name: str | None = None,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        clock: Callable[[], datetime] | None = None,
+        metadata: OIDCMetadata | None = None,
+        **parameters: str | None,
+    ) -> None:
+        spec = self.spec
+        self._read_spec(client_id, parameters)
+        if metadata is None:
+            metadata = self.spec_metadata()
+        super().__init__(
+            metadata.issuer,
+            client_id,
+            client_secret,
+            redirect_uri,
+            name=name or spec.slug,
+            scopes=spec.scopes if scopes is None else scopes,
+            http_client=http_client,
+            async_http_client=async_http_client,
+            clock=clock,
+            token_endpoint_auth=spec.token_auth,
+            metadata=metadata,
+            timeout=timeout,
+        )
+
+    def spec_metadata(self) -> OIDCMetadata:
+        """The provider's metadata as the spec says it (no discovery)."""
+        endpoints, spec = self.endpoints, self.spec
+        # The spec checked them.
+        assert endpoints.issuer is not None
+        assert endpoints.jwks_uri is not None
+        assert endpoints.authorization is not None
+        assert endpoints.token is not None
+        return OIDCMetadata(
+            issuer=endpoints.issuer,
+            authorization_endpoint=endpoints.authorization,
+            token_endpoint=endpoints.token,
+            userinfo_endpoint=endpoints.userinfo,
+            revocation_endpoint=endpoints.revocation,
+            jwks_uri=endpoints.jwks_uri,
+            id_token_signing_alg_values_supported=spec.id_token_algorithms,
+            token_endpoint_auth_methods_supported=(spec.token_auth,),
+            code_challenge_methods_supported=() if spec.pkce == "none" else (spec.pkce,),
+        )
