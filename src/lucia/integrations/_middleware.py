@@ -124,11 +124,24 @@ class RequestPlan:
     """What the gate made of one request: the credentials read, then the session
     and user found, the cookie the response owes, or a refusal."""
 
-    __slots__ = ("bearer_token", "cookie_tokens", "refusal", "session", "set_cookie", "user")
+    __slots__ = (
+        "bearer_token",
+        "cookie_tokens",
+        "refusal",
+        "session",
+        "set_cookie",
+        "unsafe_checked",
+        "user",
+    )
 
-    def __init__(self, cookie_tokens: list[str], bearer_token: str | None) -> None:
+    def __init__(
+        self, cookie_tokens: list[str], bearer_token: str | None, unsafe_checked: bool = False
+    ) -> None:
         self.cookie_tokens = cookie_tokens
         self.bearer_token = bearer_token
+        # An unsafe, non-exempt request: an invalid bearer token sends it back
+        # to the origin check.
+        self.unsafe_checked = unsafe_checked
         self.session: Session | None = None
         self.user: User | None = None
         self.set_cookie: Cookie | None = None

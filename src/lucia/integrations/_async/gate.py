@@ -46,8 +46,8 @@ async def authenticate(
     bearer_token = None
     if not cookie_tokens and gate.bearer and authorization is not None:
         bearer_token = auth.read_bearer_token(authorization)
-    plan = RequestPlan(cookie_tokens, bearer_token)
     checked = unsafe and not exempt
+    plan = RequestPlan(cookie_tokens, bearer_token, checked)
     if checked and bearer_token is None and not gate.origin_ok(method, headers()):
         # A bearer token with no cookie skips the check until it proves invalid:
         # there is no ambient credential to forge a request with.
