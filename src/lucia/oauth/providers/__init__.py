@@ -13,6 +13,7 @@ data cannot say (docs/oauth/add-a-provider.md).
 
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
 from lucia.oauth.providers.discord import Discord
+from lucia.oauth.providers.facebook import Facebook
 from lucia.oauth.providers.github import GitHub
 from lucia.oauth.providers.google import Google
 from lucia.oauth.providers.openid import OpenIDConnect
@@ -27,6 +28,7 @@ from lucia.oauth.providers.spec import (
 
 __all__ = [
     "Discord",
+    "Facebook",
     "GitHub",
     "Google",
     "OAuthProvider",

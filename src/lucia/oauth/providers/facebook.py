@@ -1,0 +1,99 @@
+"""Facebook Login: OAuth 2.0 against a versioned Graph API.
+
+Every URL carries the Graph API version (``version``, ``v27.0`` by default:
+the newest when this was checked, released 2026-11-04). Scopes are separated
+by commas. Every Graph call carries ``appsecret_proof``, the HMAC-SHA256 of
+the access token keyed by the app secret, so a stolen token is useless
+without the secret. Facebook's errors are ``{"error": {"message", "type",
+"code"}}`` objects, not RFC 6749's. The User reference documents ``email`` as
+the primary address on the profile, absent when there is no valid one, with
+no flag saying it was verified: ``email_verified`` is always False. Revoking
+a token removes the app's permissions for the user (``DELETE
+/me/permissions``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import httpx
+
+from lucia.oauth.client import USER_AGENT, OAuth2Tokens, json_response
+from lucia.oauth.errors import OAuthResponseError
+from lucia.oauth.providers.provider import SpecProvider
+from lucia.oauth.providers.spec import Parameter, ProviderSpec, UserFields, UserInfoRequest
+
+__all__ = ["Facebook"]
+
+_GRAPH = "https://graph.facebook.com/{version}"
+
+
+class Facebook(SpecProvider):
+    """Facebook users. ``user.id`` is the app-scoped user id (another app sees
+    another id for the same person); ``avatar_url`` the profile picture."""
+
+    spec = ProviderSpec(
+        slug="facebook",
+        name="Facebook",
+        authorization_endpoint="https://www.facebook.com/{version}/dialog/oauth",
+        token_endpoint=_GRAPH + "/oauth/access_token",
+        userinfo_endpoint=_GRAPH + "/me",
+        revocation_endpoint=_GRAPH + "/me/permissions",
+        parameters=(
+            Parameter(
+                "version",
+                default="v27.0",
+                description="the Graph API version, such as v27.0",
+            ),
+        ),
+        scopes=("email", "public_profile"),
+        scope_separator=",",
+        pkce="none",
+        token_auth="client_secret_post",
+        refresh=False,
+        errors="error_object",
+        userinfo=UserInfoRequest(query={"fields": "id,name,email,picture"}),
+        user=UserFields(id="id", email="email", name="name", avatar_url="picture.data.url"),
+        email="unverified",
+        docs=(
+            "https://developers.facebook.com/documentation/facebook-login/guides/advanced/manual-flow",
+            "https://developers.facebook.com/docs/graph-api/guides/secure-requests",
+            "https://developers.facebook.com/docs/facebook-login/security/#proof",
+            "https://developers.facebook.com/docs/graph-api/reference/user/",
+            "https://developers.facebook.com/docs/graph-api/changelog",
+            "https://developers.facebook.com/docs/facebook-login/guides/permissions/request-revoke",
+        ),
+    )
+
+    def appsecret_proof(self, access_token: str) -> str:
+        """HMAC-SHA256 of ``access_token`` keyed by the app secret, in hex."""
+        secret = (self._client_secret or "").encode()
+        return hmac.new(secret, access_token.encode(), hashlib.sha256).hexdigest()
+
+    def userinfo_request(self, tokens: OAuth2Tokens) -> httpx.Request:
+        """``/me`` with the fields and ``appsecret_proof``."""
+        request = super().userinfo_request(tokens)
+        proof = self.appsecret_proof(tokens.access_token)
+        url = request.url.copy_add_param("appsecret_proof", proof)
+        return httpx.Request(request.method, url, headers=request.headers)
+
+    def revocation_request(self, token: str) -> httpx.Request:
+        """``DELETE /me/permissions``: the user's grant to the app, and its tokens, go."""
+        assert self.endpoints.revocation is not None  # the spec has one
+        return httpx.Request(
+            "DELETE",
+            self.endpoints.revocation,
+            params={"appsecret_proof": self.appsecret_proof(token)},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            },
+        )
+
+    def read_revocation(self, response: httpx.Response) -> None:
+        """``{"success": true}``; else Facebook's error."""
+        data = json_response(response, what="the revocation request", errors="error_object")
+        if not isinstance(data, dict) or data.get("success") is not True:
+            raise OAuthResponseError("the revocation request was not confirmed")

@@ -1,0 +1,189 @@
+"""Facebook Login, against answers in Facebook's documented shapes (never Facebook).
+
+Shapes: https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow
+(the login dialog, the token answer), https://developers.facebook.com/docs/graph-api/securing-requests
+(appsecret_proof), https://developers.facebook.com/docs/graph-api/guides/error-handling
+(error objects) and the ``/me`` user with ``fields=id,name,email,picture``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lucia.oauth import (
+    OAuthProviderError,
+    OAuthResponseError,
+    OAuthUnsupportedError,
+    ProviderFailedError,
+    provider,
+)
+from lucia.oauth.providers.facebook import Facebook
+from tests.oauth.providers.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    ProviderMock,
+    authorization_params,
+    form,
+    sign_in,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "facebook"
+GRAPH = "https://graph.facebook.com/v27.0"
+TOKEN = f"{GRAPH}/oauth/access_token"
+ME = f"{GRAPH}/me"
+PERMISSIONS = f"{GRAPH}/me/permissions"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+ACCESS_TOKEN = fixture("token")["access_token"]
+PROOF = hmac.new(CLIENT_SECRET.encode(), ACCESS_TOKEN.encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+def facebook(mock: ProviderMock, **options: Any) -> Facebook:
+    return Facebook(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+
+
+def answering(me: Any = None) -> ProviderMock:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json=fixture("token"))
+    mock.route("GET", ME, json=fixture("me") if me is None else me)
+    return mock
+
+
+def test_authorization_url_on_the_versioned_dialog_with_comma_scopes() -> None:
+    url = facebook(ProviderMock()).create_authorization_url("the-state")
+    assert url.startswith("https://www.facebook.com/v27.0/dialog/oauth?")
+    params = authorization_params(url)
+    assert params["state"] == "the-state"
+    assert params["scope"] == "email,public_profile"
+    assert "code_challenge" not in params
+    assert not Facebook.uses_pkce
+
+
+def test_the_graph_api_version_is_a_parameter() -> None:
+    built = facebook(ProviderMock(), version="v23.0")
+    assert built.create_authorization_url("s").startswith(
+        "https://www.facebook.com/v23.0/dialog/oauth?"
+    )
+    assert built.endpoints.token == "https://graph.facebook.com/v23.0/oauth/access_token"
+    with pytest.raises(ValueError, match="version"):
+        facebook(ProviderMock(), version="v23.0/../evil")
+
+
+async def test_sign_in_through_the_flow(mode: str) -> None:
+    mock = answering()
+    result = await sign_in(mode, facebook(mock), mock=mock)
+    assert result.created
+    user = result.provider_user
+    assert user.id == "10158123456789012"
+    assert user.email == "ada@example.com"
+    # The Graph API says nothing of the address being verified.
+    assert user.email_verified is False
+    assert result.user.attributes["email_verified"] is False
+    assert user.name == "Ada Lovelace"
+    assert user.avatar_url == fixture("me")["picture"]["data"]["url"]
+    sent = form(mock.last("POST", TOKEN))
+    assert sent["client_id"] == CLIENT_ID
+    assert sent["client_secret"] == CLIENT_SECRET
+    assert sent["code"] == "test-code"
+    me = mock.last("GET", ME)
+    assert me.url.params["fields"] == "id,name,email,picture"
+    assert me.url.params["appsecret_proof"] == PROOF
+    assert me.headers["authorization"] == f"Bearer {ACCESS_TOKEN}"
+    # The token travels in the header only, never in the URL.
+    assert ACCESS_TOKEN not in str(me.url)
+
+
+async def test_without_the_email_permission_there_is_no_email(mode: str) -> None:
+    mock = answering({k: v for k, v in fixture("me").items() if k != "email"})
+    user = (await sign_in(mode, facebook(mock, scopes=["public_profile"]), mock=mock)).provider_user
+    assert user.email is None
+    assert user.email_verified is False
+    assert mock.authorization["scope"] == "public_profile"
+
+
+async def test_a_token_error_object_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, facebook(mock), mock=mock)
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthProviderError)
+    assert cause.error == "OAuthException"
+
+
+async def test_a_graph_error_object_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("GET", ME, status=400, json=fixture("me_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, facebook(mock), mock=mock)
+    assert isinstance(caught.value.cause, OAuthProviderError)
+
+
+async def test_a_user_without_an_id_fails_the_sign_in(mode: str) -> None:
+    mock = answering({k: v for k, v in fixture("me").items() if k != "id"})
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, facebook(mock), mock=mock)
+    assert isinstance(caught.value.cause, OAuthResponseError)
+
+
+def test_facebook_offers_no_refresh_token() -> None:
+    with pytest.raises(OAuthUnsupportedError):
+        facebook(ProviderMock()).refresh_access_token("a-token")
+
+
+async def test_revocation_removes_the_apps_permissions(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("DELETE", PERMISSIONS, json={"success": True})
+    provider_ = facebook(mock)
+    if mode == "async":
+        await provider_.arevoke_token(ACCESS_TOKEN)
+    else:
+        provider_.revoke_token(ACCESS_TOKEN)
+    sent = mock.last("DELETE", PERMISSIONS)
+    assert sent.headers["authorization"] == f"Bearer {ACCESS_TOKEN}"
+    assert sent.url.params["appsecret_proof"] == PROOF
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "error"),
+    [
+        (
+            400,
+            {"error": {"message": "bad", "type": "OAuthException", "code": 190}},
+            OAuthProviderError,
+        ),
+        (200, {"success": False}, OAuthResponseError),
+    ],
+)
+def test_a_refused_revocation_raises(status: int, answer: Any, error: type[Exception]) -> None:
+    mock = ProviderMock()
+    mock.route("DELETE", PERMISSIONS, status=status, json=answer)
+    with pytest.raises(error):
+        facebook(mock).revoke_token(ACCESS_TOKEN)
+
+
+def test_by_slug_is_the_same_provider() -> None:
+    built = provider(
+        "facebook", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI
+    )
+    assert type(built) is Facebook
+    assert built.name == "facebook"
+    assert built.parameters == {"version": "v27.0"}
+    assert CLIENT_SECRET not in repr(built)
