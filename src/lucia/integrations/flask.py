@@ -26,7 +26,6 @@ The behaviour is the Starlette integration's, the Flask way.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
@@ -52,14 +51,21 @@ from lucia.integrations._middleware import (
     vary_with_cookie,
 )
 from lucia.integrations._sync.gate import authenticate
+from lucia.integrations._sync.sign_in import (
+    Page,
+    Redirect,
+    end_session,
+    finish_sign_in,
+    start_sign_in,
+)
 from lucia.models import Session, User
-from lucia.redirects import RESPONSE_HEADERS, safe_next
+from lucia.redirects import safe_next
 from lucia.throttle import SignInThrottle, client_address
 
 if TYPE_CHECKING:
     # The OAuth flow (httpx, joserfc) is imported only where its routes run, so
     # a password-only app never loads the OAuth extra.
-    from lucia.oauth.flow import SignInError, SignInFlow
+    from lucia.oauth.flow import SignInFlow
 
 __all__ = [
     "LuciaFlask",
@@ -71,8 +77,6 @@ __all__ = [
     "sign_in_response",
     "sign_out",
 ]
-
-logger = logging.getLogger("lucia.integrations")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -214,10 +218,8 @@ class LuciaFlask:
             lambda: cast(Any, req.headers),
         )
         environ[_PLAN] = plan
-        flask_g = _get_g()
-        flask_g._lucia = plan
-        flask_g.session = plan.session
-        flask_g.user = plan.user
+        # g's __setattr__ is Python code writing its __dict__: one update for three.
+        vars(_get_g()).update(_lucia=plan, session=plan.session, user=plan.user)
         if plan.refusal is not None:
             return _refuse(plan.refusal)
         return None
@@ -274,24 +276,12 @@ class LuciaFlask:
 
     def _login(self, provider: str) -> BaseResponse:
         """``GET /login/<provider>``: 302 to the provider, with the transaction cookie."""
-        from lucia.oauth.flow import SignInError
-
         assert self.flow is not None
-        try:
-            start = self.flow.start(provider, next=request.args.get("next"))
-        except SignInError as error:
-            return _error_response(error)
-        response = redirect(start.url, code=302)
-        response.headers.update(start.headers)
-        for cookie in start.cookies:
-            response.headers.add("Set-Cookie", cookie.serialize())
-        return response
+        return _answer(start_sign_in(self.flow, provider, request.args.get("next")))
 
     def _callback(self, provider: str) -> BaseResponse:
         """``GET /login/<provider>/callback`` (``POST`` for a provider whose callback is a
         form post): finish, then 303 to the stored ``next``."""
-        from lucia.oauth.flow import SignInError
-
         assert self.flow is not None
         query = request.query_string.decode("latin-1")
         if request.method == "POST":
@@ -301,26 +291,16 @@ class LuciaFlask:
                 return _refuse(Refusal(413, "Payload Too Large"))
             request.max_content_length = _passwords.MAX_BODY
             query = request.get_data(cache=False).decode("latin-1")
-        old: Session | None = g.session
-        try:
-            result = self.flow.callback(
-                provider,
-                query,
-                request.environ.get("HTTP_COOKIE"),
-                session_attributes=session_attributes(),
-                current_session=old,  # a link finishes only in the session that started it
-            )
-        except SignInError as error:
-            return _error_response(error)
-        if result.session is not None and old is not None:
-            # A sign-in replaces whatever session the browser held (fixation).
-            self.auth.invalidate_session(old.id)
-        response = redirect(result.redirect_to, code=303)
-        response.headers.update(RESPONSE_HEADERS)
-        response.headers.update(result.headers)
-        for cookie in result.cookies:
-            response.headers.add("Set-Cookie", cookie.serialize())
-        return response
+        outcome = finish_sign_in(
+            self.flow,
+            self.auth,
+            provider,
+            query,
+            request.environ.get("HTTP_COOKIE"),
+            session_attributes(),
+            g.session,
+        )
+        return _answer(outcome)
 
     def _logout(self) -> BaseResponse:
         """``POST /logout``: delete the session server-side, clear the cookie, 303."""
@@ -401,11 +381,14 @@ def _unavailable(exc: DatabaseError) -> BaseResponse:
     return _refuse(unavailable(exc))
 
 
-def _error_response(error: SignInError) -> BaseResponse:
-    response = Response(error.render_html(), status=error.status, mimetype="text/html")
-    response.headers.update(RESPONSE_HEADERS)
-    response.headers.update(error.headers)
-    for cookie in error.cookies:
+def _answer(outcome: Redirect | Page) -> BaseResponse:
+    """An OAuth route's answer: its redirect, or the error page."""
+    if isinstance(outcome, Redirect):
+        response = redirect(outcome.url, code=outcome.status)
+    else:
+        response = Response(outcome.body, status=outcome.status, mimetype="text/html")
+    response.headers.update(outcome.headers)
+    for cookie in outcome.cookies:
         response.headers.add("Set-Cookie", cookie.serialize())
     return response
 
@@ -495,13 +478,11 @@ def sign_in_response(response: BaseResponse, session: Session | SignedIn) -> Bas
 
 def sign_out(response: BaseResponse) -> BaseResponse:
     """Invalidate the request's session server-side and clear the session cookie."""
-    extension = _extension()
     session: Session | None = g.session
+    cookie = end_session(_extension().auth, session)
     if session is not None:
-        extension.auth.invalidate_session(session.id)
-        logger.info("signed out", extra={"user_id": session.user_id})
         g.session = None
         g.user = None
-    response.headers.add("Set-Cookie", extension.auth.create_blank_session_cookie().serialize())
+    response.headers.add("Set-Cookie", cookie.serialize())
     _no_store(response)
     return response

@@ -24,7 +24,6 @@ re-authentication, link and unlink a provider, revoke sessions).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from datetime import timedelta
 from importlib.util import find_spec
@@ -43,15 +42,23 @@ from lucia.core import AsyncLucia
 from lucia.errors import DatabaseError, LuciaError
 from lucia.integrations import _passwords
 from lucia.integrations._async.gate import authenticate
+from lucia.integrations._async.sign_in import (
+    Page,
+    Redirect,
+    end_session,
+    finish_sign_in,
+    replace_session,
+    start_sign_in,
+)
 from lucia.integrations._middleware import ASGI, Gate, Refusal, unavailable, upkeep_headers
 from lucia.models import Session, User
-from lucia.redirects import RESPONSE_HEADERS, safe_next
+from lucia.redirects import safe_next
 from lucia.throttle import SignInThrottle, client_address
 
 if TYPE_CHECKING:
     # The OAuth flow (httpx, joserfc) is imported only where its routes run, so
     # a password-only app never loads the OAuth extra.
-    from lucia.oauth.flow import SignInError, SignInFlow
+    from lucia.oauth.flow import SignInFlow
 
 __all__ = [
     "AuthEndpoints",
@@ -65,8 +72,6 @@ __all__ = [
     "sign_in",
     "sign_out",
 ]
-
-logger = logging.getLogger("lucia.integrations")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -234,30 +239,24 @@ async def sign_in(
     *,
     attributes: dict[str, Any] | None = None,
 ) -> Session:
-    """Start a session for ``user_id`` (after a password check, say) and set its cookie.
-
-    The request's current session, if any, is invalidated first, so a login
-    always issues a new token and kills the old one (no session fixation).
-    ``attributes`` default to ``session_attributes(request)``.
-    """
-    old = current_session(request)
-    if old is not None:
-        await auth.invalidate_session(old.id)
-    session = await auth.create_session(
-        user_id, attributes=session_attributes(request) if attributes is None else attributes
+    """Start a session for ``user_id`` (after a password check, say), set its cookie
+    on ``response`` and mark it no-store; the request's current session, if any, is
+    invalidated first (no session fixation). ``attributes`` default to
+    ``session_attributes(request)``."""
+    session, cookie = await replace_session(
+        auth,
+        current_session(request),
+        user_id,
+        session_attributes(request) if attributes is None else attributes,
     )
-    _set_cookie(response, auth.create_session_cookie(session))
+    _set_cookie(response, cookie)
     response.headers["Cache-Control"] = "no-store"
     return session
 
 
 async def sign_out(auth: AsyncLucia, request: Request, response: Response) -> None:
     """Invalidate the request's session server-side and clear the session cookie."""
-    session = current_session(request)
-    if session is not None:
-        await auth.invalidate_session(session.id)
-        logger.info("signed out", extra={"user_id": session.user_id})
-    _set_cookie(response, auth.create_blank_session_cookie())
+    _set_cookie(response, await end_session(auth, current_session(request)))
     response.headers["Cache-Control"] = "no-store"
 
 
@@ -278,23 +277,13 @@ class AuthEndpoints:
 
     async def login(self, request: Request) -> Response:
         """``GET /login/{provider}``: 302 to the provider, with the transaction cookie."""
-        from lucia.oauth.flow import SignInError
-
         provider = request.path_params["provider"]
-        try:
-            start = await self.flow.astart(provider, next=request.query_params.get("next"))
-        except SignInError as error:
-            return _error_response(error)
-        response = RedirectResponse(start.url, status_code=302, headers=dict(start.headers))
-        for cookie in start.cookies:
-            _set_cookie(response, cookie)
-        return response
+        next_url = request.query_params.get("next")
+        return _answer(await start_sign_in(self.flow, provider, next_url))
 
     async def callback(self, request: Request) -> Response:
         """``GET /login/{provider}/callback`` (``POST`` for a provider whose callback is a
         form post): finish, then 303 to the stored ``next``."""
-        from lucia.oauth.flow import SignInError
-
         provider = request.path_params["provider"]
         old = current_session(request)
         query = request.scope.get("query_string", b"").decode("latin-1")
@@ -305,25 +294,16 @@ class AuthEndpoints:
             if body is None:
                 return PlainTextResponse("Payload Too Large", 413)
             query = body.decode("latin-1")
-        try:
-            result = await self.flow.acallback(
-                provider,
-                query,
-                request.headers.get("cookie"),
-                session_attributes=session_attributes(request),
-                current_session=old,  # a link finishes only in the session that started it
-            )
-        except SignInError as error:
-            return _error_response(error)
-        if result.session is not None and old is not None:
-            # A sign-in replaces whatever session the browser held (fixation).
-            await self.auth.invalidate_session(old.id)
-        response = RedirectResponse(result.redirect_to, status_code=303)
-        response.headers.update(RESPONSE_HEADERS)
-        response.headers.update(result.headers)
-        for cookie in result.cookies:
-            _set_cookie(response, cookie)
-        return response
+        outcome = await finish_sign_in(
+            self.flow,
+            self.auth,
+            provider,
+            query,
+            request.headers.get("cookie"),
+            session_attributes(request),
+            old,
+        )
+        return _answer(outcome)
 
     async def logout(self, request: Request) -> Response:
         """``POST /logout``: delete the session server-side, clear the cookie, 303 to ``/``."""
@@ -332,11 +312,14 @@ class AuthEndpoints:
         return response
 
 
-def _error_response(error: SignInError) -> Response:
-    response = HTMLResponse(error.render_html(), status_code=error.status)
-    response.headers.update(RESPONSE_HEADERS)
-    response.headers.update(error.headers)
-    for cookie in error.cookies:
+def _answer(outcome: Redirect | Page) -> Response:
+    """An OAuth route's answer: its redirect, or the error page."""
+    headers = dict(outcome.headers)
+    if isinstance(outcome, Redirect):
+        response: Response = RedirectResponse(outcome.url, outcome.status, headers)
+    else:
+        response = HTMLResponse(outcome.body, outcome.status, headers)
+    for cookie in outcome.cookies:
         _set_cookie(response, cookie)
     return response
 

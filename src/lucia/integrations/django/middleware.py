@@ -17,7 +17,6 @@ capable: under ASGI it runs async with ``AsyncLucia``, under WSGI sync with
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -29,6 +28,7 @@ from lucia.errors import DatabaseError
 from lucia.integrations._async.gate import authenticate as aauthenticate
 from lucia.integrations._middleware import Gate, Refusal, RequestPlan, unavailable, vary_with_cookie
 from lucia.integrations._sync.gate import authenticate
+from lucia.integrations._sync.sign_in import end_session, replace_session
 from lucia.integrations.django.conf import get_async_lucia, get_gate, get_lucia, lucia_settings
 from lucia.models import Session, User
 from lucia.throttle import client_address
@@ -43,8 +43,6 @@ __all__ = [
     "sign_in",
     "sign_out",
 ]
-
-logger = logging.getLogger("lucia.integrations")
 
 # Set on the request so views and decorators can tell the middleware ran.
 _MARK: Final = "_lucia_middleware"
@@ -100,11 +98,14 @@ def _finish(response: HttpResponse, plan: RequestPlan, gate: Gate) -> HttpRespon
     if cookie is not None:
         set_cookie(response, cookie)
     if no_store:
+        # The header mapping itself, one call less than the response's own
+        # __setitem__, on every response that read a session.
+        headers = response.headers
         # A page with a user's data is never cached, whatever the view said.
-        response["Cache-Control"] = "no-store"
-        # has_header first: a missing key costs a KeyError inside headers.get.
-        own = (response["Vary"],) if response.has_header("Vary") else ()
-        response["Vary"] = vary_with_cookie(own)
+        headers["Cache-Control"] = "no-store"
+        # `in` first: a missing key costs a KeyError inside headers.get.
+        own = (headers["Vary"],) if "Vary" in headers else ()
+        headers["Vary"] = vary_with_cookie(own)
     return response
 
 
@@ -211,30 +212,22 @@ def sign_in(
     *,
     attributes: dict[str, Any] | None = None,
 ) -> Session:
-    """Start a session for ``user_id`` (after a password check, say) and set its cookie.
-
-    The request's current session, if any, is invalidated first, so a login
-    always issues a new token and kills the old one (no session fixation).
-    Sync; from an async view wrap it in ``sync_to_async``.
-    """
-    auth = get_lucia()
-    old = current_session(request)
-    if old is not None:
-        auth.invalidate_session(old.id)
-    session = auth.create_session(
-        user_id, attributes=session_attributes(request) if attributes is None else attributes
+    """Start a session for ``user_id`` (after a password check, say), set its cookie
+    on ``response`` and mark it no-store; the request's current session, if any, is
+    invalidated first (no session fixation). Sync; from an async view wrap it in
+    ``sync_to_async``."""
+    session, cookie = replace_session(
+        get_lucia(),
+        current_session(request),
+        user_id,
+        session_attributes(request) if attributes is None else attributes,
     )
-    set_cookie(response, auth.create_session_cookie(session))
+    set_cookie(response, cookie)
     response["Cache-Control"] = "no-store"
     return session
 
 
 def sign_out(request: Any, response: HttpResponse) -> None:
     """Invalidate the request's session server-side and clear the session cookie."""
-    auth = get_lucia()
-    session = current_session(request)
-    if session is not None:
-        auth.invalidate_session(session.id)
-        logger.info("signed out", extra={"user_id": session.user_id})
-    set_cookie(response, auth.create_blank_session_cookie())
+    set_cookie(response, end_session(get_lucia(), current_session(request)))
     response["Cache-Control"] = "no-store"

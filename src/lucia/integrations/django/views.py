@@ -9,7 +9,7 @@ views (``password_route``) answer 404 unless ``LUCIA["PASSWORD_ROUTES"]`` is on.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import SuspiciousOperation  # type: ignore[import-untyped]
 from django.http import (  # type: ignore[import-untyped]
@@ -22,6 +22,7 @@ from django.http.multipartparser import MultiPartParserError  # type: ignore[imp
 
 from lucia.errors import LuciaError
 from lucia.integrations import _passwords
+from lucia.integrations._sync.sign_in import Page, Redirect, finish_sign_in, start_sign_in
 from lucia.integrations.django.conf import (
     get_flow,
     get_lucia,
@@ -36,10 +37,7 @@ from lucia.integrations.django.middleware import (
     set_cookie,
     sign_out,
 )
-from lucia.redirects import RESPONSE_HEADERS, safe_next
-
-if TYPE_CHECKING:
-    from lucia.oauth.errors import SignInError
+from lucia.redirects import safe_next
 
 __all__ = ["callback", "login", "logout", "password_route"]
 
@@ -48,19 +46,17 @@ class _SeeOther(HttpResponseRedirect):  # type: ignore[misc]
     status_code = 303
 
 
-def _with_headers(response: HttpResponse, *header_sets: Any) -> HttpResponse:
-    for headers in header_sets:
-        for name, value in headers.items():
-            response[name] = value
-    return response
-
-
-def _error_response(error: SignInError) -> HttpResponse:
-    response = HttpResponse(
-        error.render_html(), status=error.status, content_type="text/html; charset=utf-8"
-    )
-    _with_headers(response, RESPONSE_HEADERS, error.headers)
-    for cookie in error.cookies:
+def _answer(outcome: Redirect | Page) -> HttpResponse:
+    """An OAuth route's answer: its redirect, or the error page."""
+    if isinstance(outcome, Redirect):
+        response = (_SeeOther if outcome.status == 303 else HttpResponseRedirect)(outcome.url)
+    else:
+        response = HttpResponse(
+            outcome.body, status=outcome.status, content_type="text/html; charset=utf-8"
+        )
+    for name, value in outcome.headers.items():
+        response[name] = value
+    for cookie in outcome.cookies:
         set_cookie(response, cookie)
     return response
 
@@ -69,24 +65,12 @@ def login(request: Any, provider: str) -> HttpResponse:
     """``GET login/<provider>/``: 302 to the provider, with the transaction cookie."""
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET"])
-    # Here, not at the top: a password-only app never loads the OAuth extra.
-    from lucia.oauth.errors import SignInError
-
-    try:
-        start = get_flow().start(provider, next=request.GET.get("next"))
-    except SignInError as error:
-        return _error_response(error)
-    response = _with_headers(HttpResponseRedirect(start.url), start.headers)
-    for cookie in start.cookies:
-        set_cookie(response, cookie)
-    return response
+    return _answer(start_sign_in(get_flow(), provider, request.GET.get("next")))
 
 
 def callback(request: Any, provider: str) -> HttpResponse:
     """``GET login/<provider>/callback/`` (``POST`` for a provider whose callback is a
     form post): finish, then 303 to the stored ``next``."""
-    from lucia.oauth.errors import SignInError
-
     flow = get_flow()
     query = request.META.get("QUERY_STRING", "")
     if request.method == "POST" and flow.accepts_post(provider):
@@ -96,24 +80,16 @@ def callback(request: Any, provider: str) -> HttpResponse:
         query = request.body.decode("latin-1")
     elif request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET"])
-    old = current_session(request)
-    try:
-        result = flow.callback(
-            provider,
-            query,
-            request.META.get("HTTP_COOKIE"),
-            session_attributes=session_attributes(request),
-            current_session=old,  # a link finishes only in the session that started it
-        )
-    except SignInError as error:
-        return _error_response(error)
-    if result.session is not None and old is not None:
-        # A sign-in replaces whatever session the browser held (fixation).
-        get_lucia().invalidate_session(old.id)
-    response = _with_headers(_SeeOther(result.redirect_to), RESPONSE_HEADERS, result.headers)
-    for cookie in result.cookies:
-        set_cookie(response, cookie)
-    return response
+    outcome = finish_sign_in(
+        flow,
+        get_lucia(),
+        provider,
+        query,
+        request.META.get("HTTP_COOKIE"),
+        session_attributes(request),
+        current_session(request),
+    )
+    return _answer(outcome)
 
 
 def logout(request: Any) -> HttpResponse:
