@@ -19,6 +19,7 @@ from lucia.oauth.providers.google import Google
 from lucia.oauth.providers.openid import OpenIDConnect
 from lucia.oauth.providers.provider import OIDCSpecProvider, SpecProvider
 from lucia.oauth.providers.registry import provider, providers, register
+from lucia.oauth.providers.slack import Slack
 from lucia.oauth.providers.spec import (
     Parameter,
     ProviderSpec,
@@ -37,6 +38,7 @@ __all__ = [
     "Parameter",
     "ProviderSpec",
     "ProviderUser",
+    "Slack",
     "SpecProvider",
     "UserFields",
     "UserInfoRequest",

@@ -1,0 +1,222 @@
+"""Sign in with Slack (OpenID Connect), against answers in Slack's documented shapes
+(never Slack).
+
+Shapes: https://docs.slack.dev/reference/methods/openid.connect.token (the token
+answer, errors as HTTP 200 with ``ok: false``) and
+https://docs.slack.dev/reference/methods/openid.connect.userInfo (the user). The
+ID token is signed with a test key whose JWKS the mock serves.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lucia.oauth import (
+    OAuthProviderError,
+    OAuthResponseError,
+    ProviderFailedError,
+    provider,
+)
+from lucia.oauth.providers.slack import Slack
+from tests.oauth.providers.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    IDTokenSigner,
+    ProviderMock,
+    authorization_params,
+    form,
+    sign_in,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "slack"
+ISSUER = "https://slack.com"
+TOKEN = "https://slack.com/api/openid.connect.token"
+USERINFO = "https://slack.com/api/openid.connect.userInfo"
+KEYS = "https://slack.com/openid/connect/keys"
+TEAM = "https://slack.com/team_id"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+USERINFO_ANSWER = fixture("userinfo")
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+def slack(mock: ProviderMock, **options: Any) -> Slack:
+    return Slack(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+
+
+def answering(userinfo: dict[str, Any] | None = None, **claims: Any) -> ProviderMock:
+    """Slack's token answer (with an ID token carrying the user and team claims and the
+    nonce sent), its keys and UserInfo."""
+    mock = ProviderMock()
+    signer = IDTokenSigner(ISSUER)
+    info = USERINFO_ANSWER if userinfo is None else userinfo
+
+    def token(request: httpx.Request) -> httpx.Response:
+        id_claims = {"sub": info["sub"], TEAM: info.get(TEAM), **claims}
+        id_token = signer.id_token(id_claims, nonce=mock.authorization.get("nonce"))
+        return httpx.Response(200, json={**fixture("token"), "id_token": id_token})
+
+    mock.route("POST", TOKEN, token)
+    mock.route("GET", KEYS, json=signer.jwks())
+    mock.route("POST", USERINFO, json=info)
+    return mock
+
+
+def test_authorization_url_on_slacks_host_with_state_and_nonce() -> None:
+    url = slack(ProviderMock()).create_authorization_url("the-state", nonce="the-nonce")
+    assert url.startswith("https://slack.com/openid/connect/authorize?")
+    params = authorization_params(url)
+    assert params["state"] == "the-state"
+    assert params["nonce"] == "the-nonce"
+    assert params["scope"] == "openid email profile"
+    assert "code_challenge" not in params
+    assert not Slack.uses_pkce
+
+
+async def test_sign_in_through_the_flow(mode: str) -> None:
+    mock = answering()
+    result = await sign_in(mode, slack(mock), mock=mock)
+    assert result.created
+    user = result.provider_user
+    # Per workspace: the team id and the user id.
+    assert user.id == "T0R7GR:U0R7JM"
+    assert user.email == "krane@slack-corp.com"
+    assert user.email_verified is True
+    assert user.name == "krane"
+    assert user.avatar_url == USERINFO_ANSWER["picture"]
+    sent = form(mock.last("POST", TOKEN))
+    assert sent["client_id"] == CLIENT_ID
+    assert sent["client_secret"] == CLIENT_SECRET
+    # UserInfo as Slack documents it: a POST with the token.
+    assert mock.last("POST", USERINFO).headers["authorization"] == "Bearer xoxp-1234"
+
+
+async def test_the_same_user_id_in_another_workspace_is_another_identity(mode: str) -> None:
+    mock = answering({**USERINFO_ANSWER, TEAM: "T0THER"})
+    user = (await sign_in(mode, slack(mock), mock=mock)).provider_user
+    assert user.id == "T0THER:U0R7JM"
+
+
+async def test_an_unverified_email_is_never_verified(mode: str) -> None:
+    mock = answering({**USERINFO_ANSWER, "email_verified": False})
+    user = (await sign_in(mode, slack(mock), mock=mock)).provider_user
+    assert user.email == "krane@slack-corp.com"
+    assert user.email_verified is False
+
+
+async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
+    info = {k: v for k, v in USERINFO_ANSWER.items() if not k.startswith(("email", "date_"))}
+    mock = answering(info)
+    user = (await sign_in(mode, slack(mock, scopes=["openid", "profile"]), mock=mock)).provider_user
+    assert user.email is None
+    assert user.email_verified is False
+
+
+async def test_a_token_error_is_http_200_with_ok_false(mode: str) -> None:
+    mock = answering()
+    mock.route("POST", TOKEN, json=fixture("token_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, slack(mock), mock=mock)
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthProviderError)
+    assert cause.error == "invalid_code"
+
+
+async def test_a_userinfo_error_is_http_200_with_ok_false(mode: str) -> None:
+    mock = answering()
+    mock.route("POST", USERINFO, json=fixture("userinfo_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, slack(mock), mock=mock)
+    assert isinstance(caught.value.cause, OAuthProviderError)
+
+
+async def test_a_userinfo_without_ok_true_is_refused(mode: str) -> None:
+    info = {k: v for k, v in USERINFO_ANSWER.items() if k != "ok"}
+    mock = answering()
+    mock.route("POST", USERINFO, json=info)
+    with pytest.raises(ProviderFailedError):
+        await sign_in(mode, slack(mock), mock=mock)
+
+
+async def test_a_user_without_a_team_is_refused(mode: str) -> None:
+    info = {k: v for k, v in USERINFO_ANSWER.items() if k != TEAM}
+    mock = answering(info)
+    with pytest.raises(ProviderFailedError):
+        await sign_in(mode, slack(mock), mock=mock)
+
+
+async def test_refresh_for_apps_with_token_rotation(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json={**fixture("token"), "access_token": "xoxp-new"})
+    provider_ = slack(mock)
+    if mode == "async":
+        tokens = await provider_.arefresh_access_token("xoxe-1-refresh")
+    else:
+        tokens = provider_.refresh_access_token("xoxe-1-refresh")
+    assert tokens.access_token == "xoxp-new"
+    sent = form(mock.last("POST", TOKEN))
+    assert sent["grant_type"] == "refresh_token"
+    assert sent["refresh_token"] == "xoxe-1-refresh"
+
+
+def test_a_refresh_error_is_http_200_with_ok_false() -> None:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json={"ok": False, "error": "invalid_refresh_token"})
+    with pytest.raises(OAuthProviderError):
+        slack(mock).refresh_access_token("xoxe-1-refresh")
+
+
+REVOKE = "https://slack.com/api/auth.revoke"
+
+
+async def test_revocation_is_auth_revoke_with_the_token(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", REVOKE, json={"ok": True, "revoked": True})
+    provider_ = slack(mock)
+    if mode == "async":
+        await provider_.arevoke_token("xoxp-the-token")
+    else:
+        provider_.revoke_token("xoxp-the-token")
+    sent = mock.last("POST", REVOKE)
+    assert sent.headers["authorization"] == "Bearer xoxp-the-token"
+    # The token travels in the header only: not in the URL, not in a body.
+    assert "xoxp-the-token" not in str(sent.url)
+    assert sent.content == b""
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        ({"ok": False, "error": "invalid_auth"}, OAuthProviderError),
+        ({"ok": True, "revoked": False}, OAuthResponseError),
+    ],
+)
+def test_a_refused_revocation_raises(answer: dict[str, Any], error: type[Exception]) -> None:
+    mock = ProviderMock()
+    mock.route("POST", REVOKE, json=answer)  # Slack answers HTTP 200 either way
+    with pytest.raises(error):
+        slack(mock).revoke_token("xoxp-the-token")
+
+
+def test_by_slug_is_the_same_provider() -> None:
+    built = provider(
+        "slack", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI
+    )
+    assert type(built) is Slack
+    assert built.name == "slack"
+    assert CLIENT_SECRET not in repr(built)
