@@ -16,6 +16,7 @@ from lucia.oauth.providers.discord import Discord
 from lucia.oauth.providers.facebook import Facebook
 from lucia.oauth.providers.github import GitHub
 from lucia.oauth.providers.google import Google
+from lucia.oauth.providers.linkedin import LinkedIn
 from lucia.oauth.providers.openid import OpenIDConnect
 from lucia.oauth.providers.provider import OIDCSpecProvider, SpecProvider
 from lucia.oauth.providers.registry import provider, providers, register
@@ -32,6 +33,7 @@ __all__ = [
     "Facebook",
     "GitHub",
     "Google",
+    "LinkedIn",
     "OAuthProvider",
     "OIDCSpecProvider",
     "OpenIDConnect",
