@@ -27,6 +27,7 @@ from lucia.oauth.providers.spec import (
     UserFields,
     UserInfoRequest,
 )
+from lucia.oauth.providers.x import X
 
 __all__ = [
     "Discord",
@@ -44,6 +45,7 @@ __all__ = [
     "SpecProvider",
     "UserFields",
     "UserInfoRequest",
+    "X",
     "provider",
     "providers",
     "register",
