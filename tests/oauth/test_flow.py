@@ -15,8 +15,8 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
@@ -948,6 +948,87 @@ async def test_sec24_no_pkce_for_a_provider_without_it(env: Env) -> None:
     assert (
         await env.callback(flow, "fake", env.idp.authorize(start.url, "u-1"), cookie_header(start))
     ).created
+
+
+class EchoingProvider(FakeProvider):
+    """A provider whose token request must echo a field of the callback (as VK ID's
+    ``device_id``): its own ``callback_code_request``, and the newer
+    ``validate_authorization_code`` that takes ``callback_fields``."""
+
+    callback_fields = ("device_id",)
+
+    def callback_code_request(
+        self, code: str, code_verifier: str | None, fields: Mapping[str, str]
+    ) -> httpx.Request:
+        if "device_id" not in fields:
+            raise OAuthResponseError("the callback carries no device_id")
+        form = {"grant_type": "authorization_code", "code": code, "device_id": fields["device_id"]}
+        form["redirect_uri"] = REDIRECT_URI
+        if code_verifier is not None:
+            form["code_verifier"] = code_verifier
+        return self.client.token_request(self.client.token_endpoint, form)
+
+    def validate_authorization_code(
+        self,
+        code: str,
+        code_verifier: str | None = None,
+        *,
+        nonce: str | None = None,
+        callback_fields: Mapping[str, str] | None = None,
+    ) -> OAuth2Tokens:
+        return OAuthProvider.validate_authorization_code(
+            self, code, code_verifier, nonce=nonce, callback_fields=callback_fields
+        )
+
+    async def avalidate_authorization_code(
+        self,
+        code: str,
+        code_verifier: str | None = None,
+        *,
+        nonce: str | None = None,
+        callback_fields: Mapping[str, str] | None = None,
+    ) -> OAuth2Tokens:
+        return await OAuthProvider.avalidate_authorization_code(
+            self, code, code_verifier, nonce=nonce, callback_fields=callback_fields
+        )
+
+
+async def test_a_callback_field_reaches_a_token_request_that_reads_it(env: Env) -> None:
+    env.idp.account("u-1")
+    flow = env.flow([EchoingProvider(env.idp)])
+    start = await env.start(flow)
+    query = env.idp.authorize(start.url, "u-1", device_id="device-7")
+    assert (await env.callback(flow, "fake", query, cookie_header(start))).created
+    (token_request,) = [r for r in env.idp.requests if r.url.path == "/token"]
+    assert parse_qs(token_request.content.decode())["device_id"] == ["device-7"]
+    # Without the field, the provider is given none and refuses: a failed sign-in.
+    start = await env.start(flow)
+    query = env.idp.authorize(start.url, "u-1")
+    error = await env.fail(flow, "fake", query, cookie_header(start))
+    assert isinstance(error, ProviderFailedError)
+
+
+class NamingProvider(FakeProvider):
+    """A provider with ``callback_fields`` for ``callback_user`` only, overriding
+    ``validate_authorization_code`` without ``callback_fields`` (as FakeProvider does)."""
+
+    callback_fields = ("user",)
+
+    def callback_user(self, user: ProviderUser, fields: Mapping[str, str]) -> ProviderUser:
+        return replace(user, name=fields["user"])
+
+
+async def test_providers_without_callback_code_request_are_called_as_before(env: Env) -> None:
+    # FakeProvider's validate_authorization_code takes no callback_fields: the flow
+    # gives them only to a provider with a callback_code_request of its own.
+    env.idp.account("u-1")
+    flow = env.flow([NamingProvider(env.idp)])
+    start = await env.start(flow)
+    query = env.idp.authorize(start.url, "u-1", user="Ada")
+    result = await env.callback(flow, "fake", query, cookie_header(start))
+    assert result.provider_user.name == "Ada"
+    (token_request,) = [r for r in env.idp.requests if r.url.path == "/token"]
+    assert "user" not in parse_qs(token_request.content.decode())
 
 
 # 25. RFC 9207 iss

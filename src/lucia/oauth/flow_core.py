@@ -38,7 +38,7 @@ from lucia.oauth.errors import (
     SignInError,
     UnknownProviderError,
 )
-from lucia.oauth.providers.base import OAuthProvider, ProviderUser
+from lucia.oauth.providers.base import OAuthProvider, ProviderCore, ProviderUser
 from lucia.oauth.replay import ConsumedStates
 from lucia.oauth.transaction import (
     MAX_COOKIE_VALUE,
@@ -456,14 +456,31 @@ class SignInFlowCore:
             raise ProviderFailedError(OAuthResponseError("the provider's user has no usable id"))
         return provider_user
 
+    @staticmethod
+    def _callback_fields(opened: OpenedCallback) -> dict[str, str]:
+        """The callback's own parameters its provider's ``callback_fields`` name (those it had)."""
+        names = opened.provider.callback_fields
+        return {key: opened.params[key] for key in names if key in opened.params}
+
+    @classmethod
+    def _code_fields(cls, opened: OpenedCallback) -> dict[str, Mapping[str, str]]:
+        """The keyword arguments of step 4's ``validate_authorization_code`` besides the
+        nonce: ``callback_fields`` for a provider whose token request reads them (one with
+        a ``callback_code_request`` of its own, as VK ID's), nothing for any other. A
+        provider that overrides ``validate_authorization_code(code, verifier, *, nonce)``
+        without that keyword (one written before it, or a test's fake) is thus called as
+        before: only a provider written for the keyword is ever given it."""
+        method = type(opened.provider).callback_code_request
+        if method is ProviderCore.callback_code_request:
+            return {}
+        return {"callback_fields": cls._callback_fields(opened)}
+
     def _completed_user(self, opened: OpenedCallback, provider_user: ProviderUser) -> ProviderUser:
         """The user with what the callback's own fields add (``callback_user``: Apple's
         name, sent by the browser). Such fields are the user's word, not the provider's:
         they may never change the identity or the email."""
         provider = opened.provider
-        fields = {
-            key: opened.params[key] for key in provider.callback_fields if key in opened.params
-        }
+        fields = self._callback_fields(opened)
         if not fields:
             return provider_user
         with self._provider_failures(provider):

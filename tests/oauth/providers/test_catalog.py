@@ -16,7 +16,7 @@ from lucia.cli import main
 from lucia.oauth import OAuthProvider, provider
 from lucia.oauth.oidc import discovery_url
 from lucia.oauth.providers.registry import describe, providers, spec_of
-from lucia.oauth.providers.spec import ProviderSpec, template_names
+from lucia.oauth.providers.spec import OIDC_USER_FIELDS, ProviderSpec, UserFields, template_names
 from tests.oauth.providers.harness import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -134,7 +134,7 @@ def test_the_issue_16_providers_are_registered() -> None:
     # list being empty.
     missing = [slug for slug in ISSUE_16 if slug not in SLUGS]
     registered = [slug for slug in ISSUE_16 if slug in SLUGS]
-    assert {"discord"} <= set(registered), missing
+    assert {"discord", "github", "google"} <= set(registered), missing
     assert "openid" in SLUGS
 
 
@@ -288,3 +288,27 @@ def test_a_provider_outside_the_package_can_register() -> None:
 def test_an_unknown_slug_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match="discord"):
         provider("nope", client_id="x", client_secret="y", redirect_uri=None)
+
+
+def test_user_fields_default_to_the_protocols() -> None:
+    common: dict[str, Any] = {
+        "authorization_endpoint": None,
+        "token_endpoint": None,
+        "docs": ("https://docs.example",),
+    }
+    oidc = ProviderSpec(slug="o", name="O", protocol="oidc", discovery=True, **common)
+    plain = ProviderSpec(
+        slug="p",
+        name="P",
+        authorization_endpoint="https://p.example/authorize",
+        token_endpoint="https://p.example/token",
+        userinfo_endpoint="https://p.example/me",
+        docs=("https://docs.example",),
+    )
+    assert oidc.user == OIDC_USER_FIELDS
+    assert plain.user == UserFields()
+    # Given explicitly, the plain fields are kept for an OpenID provider too.
+    given = ProviderSpec(
+        slug="g", name="G", protocol="oidc", discovery=True, user=UserFields(), **common
+    )
+    assert given.user == UserFields()

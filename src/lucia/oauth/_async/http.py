@@ -70,12 +70,23 @@ class _AsyncProviderHTTP(ProviderCore):
             self.read_preparation(await self._asend(request))
 
     async def avalidate_authorization_code(
-        self, code: str, code_verifier: str | None = None, *, nonce: str | None = None
+        self,
+        code: str,
+        code_verifier: str | None = None,
+        *,
+        nonce: str | None = None,
+        callback_fields: Mapping[str, str] | None = None,
     ) -> OAuth2Tokens:
         """Exchange the callback's code for tokens (OpenID providers also validate the
-        id_token, with ``nonce`` when one was sent)."""
+        id_token, with ``nonce`` when one was sent). ``callback_fields``: the callback's
+        own parameters the provider's ``callback_fields`` name (VK ID's ``device_id``),
+        which the sign-in flow passes."""
         await self.aprepare()
-        response = await self._asend(self.code_request(code, code_verifier))
+        if callback_fields is None:
+            request = self.code_request(code, code_verifier)
+        else:
+            request = self.callback_code_request(code, code_verifier, callback_fields)
+        response = await self._asend(request)
         tokens = self.read_tokens(response, what="the token request")
         return await self._averified(tokens, nonce=nonce, code=code, required=True)
 

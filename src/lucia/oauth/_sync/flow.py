@@ -106,7 +106,10 @@ class _SignInSteps(SignInFlowCore):
         # 4. Redeem the code (PKCE verifier, nonce) and fetch the provider's user.
         with self._provider_failures(provider):
             tokens = provider.validate_authorization_code(
-                code, transaction.code_verifier, nonce=transaction.nonce
+                code,
+                transaction.code_verifier,
+                nonce=transaction.nonce,
+                **self._code_fields(opened),
             )
             fetched = provider.get_user(tokens)
         provider_user = self._completed_user(opened, self._checked_provider_user(fetched))

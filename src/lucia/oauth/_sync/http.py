@@ -69,12 +69,23 @@ class _ProviderHTTP(ProviderCore):
             self.read_preparation(self._send(request))
 
     def validate_authorization_code(
-        self, code: str, code_verifier: str | None = None, *, nonce: str | None = None
+        self,
+        code: str,
+        code_verifier: str | None = None,
+        *,
+        nonce: str | None = None,
+        callback_fields: Mapping[str, str] | None = None,
     ) -> OAuth2Tokens:
         """Exchange the callback's code for tokens (OpenID providers also validate the
-        id_token, with ``nonce`` when one was sent)."""
+        id_token, with ``nonce`` when one was sent). ``callback_fields``: the callback's
+        own parameters the provider's ``callback_fields`` name (VK ID's ``device_id``),
+        which the sign-in flow passes."""
         self.prepare()
-        response = self._send(self.code_request(code, code_verifier))
+        if callback_fields is None:
+            request = self.code_request(code, code_verifier)
+        else:
+            request = self.callback_code_request(code, code_verifier, callback_fields)
+        response = self._send(request)
         tokens = self.read_tokens(response, what="the token request")
         return self._verified(tokens, nonce=nonce, code=code, required=True)
 

@@ -31,7 +31,7 @@ class OAuthProvider(_ProviderHTTP, _AsyncProviderHTTP):
     the sign-in flow then sets the transaction cookie ``SameSite=None; Secure``
     and the integrations' callback routes take that POST. ``callback_fields``
     are the callback parameters, besides the protocol's, that ``callback_user``
-    reads.
+    and ``callback_code_request`` read.
     """
 
     uses_form_post: ClassVar[bool] = False

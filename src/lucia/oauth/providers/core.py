@@ -167,6 +167,14 @@ class ProviderCore(abc.ABC):
         """The request that redeems an authorization code."""
         return self.client.authorization_code_request(code, code_verifier)
 
+    def callback_code_request(
+        self, code: str, code_verifier: str | None, fields: Mapping[str, str]
+    ) -> httpx.Request:
+        """The request that redeems the code of a callback that carried ``fields`` (those
+        of its ``callback_fields`` it had): ``code_request``, unless the provider's token
+        request must echo one of them (VK ID's ``device_id``)."""
+        return self.code_request(code, code_verifier)
+
     def refresh_request(self, refresh_token: str) -> httpx.Request:
         """The request that refreshes the tokens."""
         return self.client.refresh_request(refresh_token)

@@ -2,8 +2,8 @@
 
 GitHub's quirks, handled here:
 
-- token errors come back as HTTP 200 with an ``error`` field: ``json_response``
-  turns them into ``OAuthProviderError``;
+- token errors come back as HTTP 200 with an ``error`` field: the ``"oauth2"``
+  error convention reads them whatever the status (``OAuthProviderError``);
 - the stable identifier is the numeric ``id`` (the ``login`` can be renamed and
   then reused by someone else);
 - the profile's ``email`` is only the *public* address and says nothing about
@@ -14,24 +14,24 @@ GitHub's quirks, handled here:
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import httpx
 
-from lucia.oauth.client import (
-    DEFAULT_TIMEOUT,
-    USER_AGENT,
-    OAuth2Client,
-    OAuth2Tokens,
-    json_response,
-)
+from lucia.oauth.client import USER_AGENT, OAuth2Tokens
 from lucia.oauth.errors import OAuthResponseError
-from lucia.oauth.providers.base import OAuthProvider, ProviderUser
-from lucia.sessions import utc_now
+from lucia.oauth.providers.core import ProviderUser
+from lucia.oauth.providers.provider import SpecProvider
+from lucia.oauth.providers.spec import (
+    Endpoints,
+    Parameter,
+    ProviderSpec,
+    UserFields,
+    UserInfoRequest,
+)
 
 __all__ = ["GITHUB_API_VERSION", "GitHub", "parse_github_user"]
 
@@ -42,91 +42,104 @@ _GITHUB_WEB = "https://github.com"
 _GITHUB_API = "https://api.github.com"
 
 
-class GitHub(OAuthProvider):
+class GitHub(SpecProvider):
     """GitHub OAuth apps and GitHub Apps' user authorization.
 
     With ``enterprise_url`` (``https://github.example.com``) the provider talks to
     that GitHub Enterprise Server: the same paths, and the REST API under
     ``/api/v3``. Users are keyed on ``("github", str(numeric id))``; an app that
     signs in against two GitHub servers should give each its own ``name``
-    (a subclass with ``name = "github-work"``), as their id spaces overlap.
+    (``name="github-work"``, or a subclass with ``name = "github-work"``), as their
+    id spaces overlap.
     """
 
-    name = "github"
-    uses_pkce = True
-    default_scopes = ("read:user", "user:email")
+    # GitHub documents client_id and client_secret as form parameters of the
+    # token request (client_secret_post). It also takes HTTP Basic, but the
+    # documented form works on every GitHub Enterprise Server version too.
+    spec = ProviderSpec(
+        slug="github",
+        name="GitHub",
+        authorization_endpoint=f"{_GITHUB_WEB}/login/oauth/authorize",
+        token_endpoint=f"{_GITHUB_WEB}/login/oauth/access_token",
+        userinfo_endpoint=f"{_GITHUB_API}/user",
+        revocation_endpoint=f"{_GITHUB_API}/applications/{{client_id}}/token",
+        parameters=(
+            Parameter(
+                "enterprise_url",
+                "url",
+                optional=True,
+                description="a GitHub Enterprise Server's URL (github.com without it)",
+                example="https://github.example.com",
+            ),
+        ),
+        scopes=("read:user", "user:email"),
+        token_auth="client_secret_post",
+        userinfo=UserInfoRequest(
+            headers={
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": GITHUB_API_VERSION,
+            }
+        ),
+        # parse_user reads the verified address from /user/emails (parse_github_user).
+        user=UserFields(username="login", avatar_url="avatar_url"),
+        email="flag",
+        docs=(
+            "https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps",
+            "https://docs.github.com/en/rest/users/users#get-the-authenticated-user",
+            "https://docs.github.com/en/rest/users/emails#list-email-addresses-for-the-authenticated-user",
+            "https://docs.github.com/en/rest/apps/oauth-applications#delete-an-app-token",
+        ),
+    )
 
-    def __init__(
-        self,
-        client_id: str,
-        client_secret: str,
-        redirect_uri: str | None,
-        *,
-        enterprise_url: str | None = None,
-        http_client: httpx.Client | None = None,
-        async_http_client: httpx.AsyncClient | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        if enterprise_url is None:
-            web, api = _GITHUB_WEB, _GITHUB_API
-        else:
-            web = _server_url(enterprise_url)
-            api = f"{web}/api/v3"
-        # GitHub documents client_id and client_secret as form parameters of the
-        # token request (client_secret_post). It also takes HTTP Basic, but the
-        # documented form works on every GitHub Enterprise Server version too.
-        client = OAuth2Client(
-            client_id,
-            client_secret,
-            redirect_uri,
-            authorization_endpoint=f"{web}/login/oauth/authorize",
-            token_endpoint=f"{web}/login/oauth/access_token",
-            token_endpoint_auth="client_secret_post",
-            clock=clock,
-        )
-        super().__init__(
-            client, http_client=http_client, async_http_client=async_http_client, timeout=timeout
-        )
-        self.api_url = api
-        self._client_secret = client_secret
+    @property
+    def api_url(self) -> str:
+        """The REST API's base URL (``https://api.github.com``, or the server's ``/api/v3``)."""
+        base = self.parameters.get("enterprise_url")
+        return _GITHUB_API if base is None else f"{base}/api/v3"
 
-    def _api_request(
-        self,
-        method: str,
-        path: str,
-        authorization: str,
-        *,
-        json: Mapping[str, Any] | None = None,
-    ) -> httpx.Request:
-        headers = {
-            "Authorization": authorization,
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": GITHUB_API_VERSION,
-            "User-Agent": USER_AGENT,
-        }
-        return httpx.Request(method, f"{self.api_url}{path}", headers=headers, json=json)
+    def resolve_endpoints(self) -> Endpoints:
+        """github.com's endpoints, or the same paths on the Enterprise Server."""
+        endpoints = super().resolve_endpoints()
+        base = self.parameters.get("enterprise_url")
+        if base is None:
+            return endpoints
+        api = f"{base}/api/v3"
+
+        def rebase(url: str | None) -> str | None:
+            if url is None:
+                return None
+            if url.startswith(_GITHUB_API):
+                return api + url.removeprefix(_GITHUB_API)
+            return base + url.removeprefix(_GITHUB_WEB)
+
+        return dataclasses.replace(
+            endpoints,
+            authorization=rebase(endpoints.authorization),
+            token=rebase(endpoints.token),
+            userinfo=rebase(endpoints.userinfo),
+            revocation=rebase(endpoints.revocation),
+        )
 
     def user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
         """``/user``, then ``/user/emails`` for the verified primary address."""
-        bearer = f"Bearer {tokens.access_token}"
+        profile = self.userinfo_request(tokens)
         # Always ask for the emails: even a public profile email says nothing
         # about verification.
-        return (
-            self._api_request("GET", "/user", bearer),
-            self._api_request("GET", "/user/emails", bearer),
-        )
+        emails = httpx.Request("GET", f"{self.api_url}/user/emails", headers=profile.headers)
+        return (profile, emails)
 
     def parse_user(self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]) -> ProviderUser:
+        """The user of ``/user`` with the address ``/user/emails`` marks verified
+        (``parse_github_user``)."""
         profile_response, emails_response = responses
-        profile = json_response(profile_response, what="the GitHub user request")
+        profile = self.read_json(profile_response, what="the GitHub user request")
         emails: Any = None
         if emails_response.status_code in (403, 404):
             # The user:email scope was not granted (GitHub answers 404 or 403):
             # the public email may still be used, but never as verified.
             logger.debug("github: /user/emails refused (HTTP %d)", emails_response.status_code)
         else:
-            emails = json_response(emails_response, what="the GitHub emails request")
+            emails = self.read_json(emails_response, what="the GitHub emails request")
         user = parse_github_user(profile, emails)
         logger.debug(
             "github: user id=%s login=%s email %s",
@@ -141,18 +154,24 @@ class GitHub(OAuthProvider):
         client_id = self.client.client_id
         # The REST API's plain HTTP Basic (RFC 7617), not the token endpoint's
         # form-encoded variant.
-        credentials = base64.b64encode(f"{client_id}:{self._client_secret}".encode()).decode()
-        return self._api_request(
-            "DELETE",
-            f"/applications/{quote(client_id, safe='')}/token",
-            f"Basic {credentials}",
-            json={"access_token": token},
+        secret = self._client_secret or ""
+        credentials = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        assert self.endpoints.revocation is not None  # the spec has one
+        headers = {
+            "Authorization": f"Basic {credentials}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": GITHUB_API_VERSION,
+            "User-Agent": USER_AGENT,
+        }
+        return httpx.Request(
+            "DELETE", self.endpoints.revocation, headers=headers, json={"access_token": token}
         )
 
     def read_revocation(self, response: httpx.Response) -> None:
+        """Nothing for a revocation GitHub accepted (204); else the right ``OAuthError``."""
         if not response.is_success:
             # Raises: an error answer is never a success.
-            json_response(response, what="the GitHub token revocation")
+            self.read_json(response, what="the GitHub token revocation")
         logger.debug("github: token revoked")
 
 
@@ -210,13 +229,3 @@ def _choose_email(public_email: str | None, emails: Sequence[Any]) -> tuple[str 
 
 def _string(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _server_url(url: str) -> str:
-    """A GitHub Enterprise Server base URL, without a trailing slash."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError("enterprise_url must be an http(s) URL")
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError("enterprise_url must have no query, fragment or credentials")
-    return url.rstrip("/")

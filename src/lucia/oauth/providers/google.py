@@ -9,15 +9,16 @@ it elsewhere (a local stand-in in tests).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Literal
 
 import httpx
 
 from lucia.oauth.client import DEFAULT_TIMEOUT
 from lucia.oauth.oidc import OIDCMetadata
-from lucia.oauth.providers.openid import OpenIDConnect
+from lucia.oauth.providers.provider import OIDCSpecProvider
+from lucia.oauth.providers.spec import ProviderSpec
 
 __all__ = ["GOOGLE_ISSUER", "GOOGLE_METADATA", "Google"]
 
@@ -35,15 +36,33 @@ GOOGLE_METADATA = OIDCMetadata(
 )
 
 
-class Google(OpenIDConnect):
+class Google(OIDCSpecProvider):
     """Google accounts. ``user.id`` is Google's ``sub``; ``email_verified`` is Google's own flag.
 
     ``access_type="offline"`` asks for a refresh token, which Google sends at
     the first consent only unless ``prompt="consent"`` is also set.
     """
 
-    # Google documents both forms of its issuer in ID tokens.
-    additional_issuers: ClassVar[tuple[str, ...]] = ("accounts.google.com",)
+    # The endpoints are those of GOOGLE_METADATA, Google's discovery document.
+    spec = ProviderSpec(
+        slug="google",
+        name="Google",
+        protocol="oidc",
+        issuer=GOOGLE_ISSUER,
+        authorization_endpoint=GOOGLE_METADATA.authorization_endpoint,
+        token_endpoint=GOOGLE_METADATA.token_endpoint,
+        userinfo_endpoint=GOOGLE_METADATA.userinfo_endpoint,
+        revocation_endpoint=GOOGLE_METADATA.revocation_endpoint,
+        jwks_uri=GOOGLE_METADATA.jwks_uri,
+        scopes=("openid", "email", "profile"),
+        # Google documents both forms of its issuer in ID tokens.
+        additional_issuers=("accounts.google.com",),
+        docs=(
+            "https://developers.google.com/identity/openid-connect/openid-connect",
+            "https://accounts.google.com/.well-known/openid-configuration",
+            "https://developers.google.com/identity/protocols/oauth2/web-server",
+        ),
+    )
 
     def __init__(
         self,
@@ -51,7 +70,7 @@ class Google(OpenIDConnect):
         client_secret: str,
         redirect_uri: str,
         *,
-        scopes: Iterable[str] = ("openid", "email", "profile"),
+        scopes: Iterable[str] | None = None,
         access_type: Literal["online", "offline"] | None = None,
         prompt: str | None = None,
         http_client: httpx.Client | None = None,
@@ -59,14 +78,14 @@ class Google(OpenIDConnect):
         clock: Callable[[], datetime] | None = None,
         metadata: OIDCMetadata = GOOGLE_METADATA,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        name: str | None = None,
     ) -> None:
         super().__init__(
-            GOOGLE_ISSUER,
             client_id,
             client_secret,
             redirect_uri,
-            name="google",
             scopes=scopes,
+            name=name,
             http_client=http_client,
             async_http_client=async_http_client,
             clock=clock,
@@ -76,7 +95,8 @@ class Google(OpenIDConnect):
         self.access_type = access_type
         self.prompt = prompt
 
-    def authorization_params(self) -> dict[str, str]:
+    def authorization_params(self) -> Mapping[str, str]:
+        """``access_type`` and ``prompt``, when set."""
         params: dict[str, str] = {}
         if self.access_type is not None:
             params["access_type"] = self.access_type

@@ -61,10 +61,20 @@ def _check_spec(cls: type, protocol: Protocol) -> ProviderSpec | None:
     return spec
 
 
+def _adopt(cls: type[_FromSpec], spec: ProviderSpec) -> None:
+    """What the flow reads on the class, from its spec."""
+    cls.uses_pkce = spec.pkce != "none"
+    # The key's provider_id is the slug, unless the class names itself.
+    if "name" not in cls.__dict__:
+        cls.name = spec.slug
+
+
 class _FromSpec:
     """What both spec providers do with their spec: its parameters and endpoints."""
 
     spec: ClassVar[ProviderSpec]
+    name: str
+    uses_pkce: ClassVar[bool]
     parameters: Mapping[str, str]
     endpoints: Endpoints
     _client_id: str
@@ -103,7 +113,7 @@ class SpecProvider(_FromSpec, OAuthProvider):
         super().__init_subclass__(**kwargs)
         spec = _check_spec(cls, "oauth2")
         if spec is not None:
-            cls.uses_pkce = spec.pkce != "none"
+            _adopt(cls, spec)
 
     def __init__(
         self,
@@ -141,7 +151,8 @@ class SpecProvider(_FromSpec, OAuthProvider):
             client, http_client=http_client, async_http_client=async_http_client, timeout=timeout
         )
         self._client_secret = client_secret
-        self.name = name or spec.slug
+        if name is not None:
+            self.name = name
         self.issuer = self.endpoints.issuer
         self.default_scopes = spec.scopes if scopes is None else tuple(scopes)
 
@@ -217,7 +228,7 @@ class OIDCSpecProvider(_FromSpec, OpenIDConnect):
         super().__init_subclass__(**kwargs)
         spec = _check_spec(cls, "oidc")
         if spec is not None:
-            cls.uses_pkce = spec.pkce != "none"
+            _adopt(cls, spec)
             cls.additional_issuers = spec.additional_issuers
             cls.user_fields = spec.user
             cls.email_policy = spec.email
@@ -239,20 +250,21 @@ class OIDCSpecProvider(_FromSpec, OpenIDConnect):
     ) -> None:
         spec = self.spec
         self._read_spec(client_id, parameters)
-        if metadata is None:
-            metadata = self.spec_metadata()
+        issuer = self.endpoints.issuer
+        assert issuer is not None  # the spec checked it
         super().__init__(
-            metadata.issuer,
+            issuer,
             client_id,
             client_secret,
             redirect_uri,
-            name=name or spec.slug,
+            name=name or self.name,
             scopes=spec.scopes if scopes is None else scopes,
             http_client=http_client,
             async_http_client=async_http_client,
             clock=clock,
             token_endpoint_auth=spec.token_auth,
-            metadata=metadata,
+            # Given metadata must be the spec's issuer's (OpenIDConnect checks it).
+            metadata=self.spec_metadata() if metadata is None else metadata,
             timeout=timeout,
         )
 

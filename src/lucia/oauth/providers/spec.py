@@ -178,6 +178,10 @@ OIDC_USER_FIELDS = UserFields(
 )
 """The standard OpenID Connect claims (OIDC Core 5.1)."""
 
+# ProviderSpec.user's default, a marker replaced by the protocol's own fields in
+# __post_init__ (found by identity: a UserFields() passed explicitly is kept as given).
+_PROTOCOL_USER_FIELDS = UserFields()
+
 
 @dataclass(frozen=True, slots=True)
 class ProviderSpec:
@@ -213,13 +217,17 @@ class ProviderSpec:
     authorization_params: Mapping[str, str] = field(default_factory=dict)
     errors: ErrorConvention = "oauth2"
     userinfo: UserInfoRequest = field(default_factory=UserInfoRequest)
-    user: UserFields = field(default_factory=UserFields)
+    user: UserFields = _PROTOCOL_USER_FIELDS
     email: EmailPolicy = "flag"
     id_token_algorithms: tuple[str, ...] = ("RS256",)
     additional_issuers: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.user is _PROTOCOL_USER_FIELDS:
+            # Not given: OpenID Connect's standard claims, or plain OAuth 2.0's usual names.
+            default = OIDC_USER_FIELDS if self.protocol == "oidc" else UserFields()
+            object.__setattr__(self, "user", default)
         if not _TOKEN.fullmatch(self.slug) or self.slug != self.slug.lower():
             raise ValueError(f"slug {self.slug!r}: lowercase a-z 0-9 . _ - only")
         if not self.docs:
