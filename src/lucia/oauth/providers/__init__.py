@@ -17,6 +17,7 @@ from lucia.oauth.providers.facebook import Facebook
 from lucia.oauth.providers.github import GitHub
 from lucia.oauth.providers.google import Google
 from lucia.oauth.providers.linkedin import LinkedIn
+from lucia.oauth.providers.microsoft import Microsoft
 from lucia.oauth.providers.openid import OpenIDConnect
 from lucia.oauth.providers.provider import OIDCSpecProvider, SpecProvider
 from lucia.oauth.providers.registry import provider, providers, register
@@ -35,6 +36,7 @@ __all__ = [
     "GitHub",
     "Google",
     "LinkedIn",
+    "Microsoft",
     "OAuthProvider",
     "OIDCSpecProvider",
     "OpenIDConnect",

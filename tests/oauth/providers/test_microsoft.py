@@ -1,0 +1,292 @@
+"""Sign in with Microsoft (Entra ID and personal accounts, v2.0 OpenID Connect), against
+answers in Microsoft's documented shapes (never Microsoft).
+
+Shapes: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow
+(the token answer and its errors, with ``error_codes``, ``trace_id``...),
+https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference (the
+ID token: ``tid``, ``sub``, ``oid``, ``preferred_username``...) and
+https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens#validate-the-issuer
+(the key set whose keys name their ``issuer``, ``{tenantid}`` for any tenant). ID tokens
+are signed with a test key whose JWKS the mock serves.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lucia.oauth import (
+    OAuthProviderError,
+    OAuthUnsupportedError,
+    ProviderFailedError,
+    provider,
+)
+from lucia.oauth.oidc import IDTokenError
+from lucia.oauth.providers import Microsoft
+from lucia.oauth.providers.microsoft import CONSUMERS_TENANT_ID
+from tests.oauth.providers.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    IDTokenSigner,
+    ProviderMock,
+    authorization_params,
+    form,
+    sign_in,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "microsoft"
+AUTHORITY = "https://login.microsoftonline.com"
+WORK_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+OTHER_TENANT = "82229342-1101-4ab6-817b-70c0747630f3"
+ANY_TENANT = AUTHORITY + "/{tenantid}/v2.0"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+CLAIMS = fixture("id_token_claims")
+
+
+def issuer(tid: str) -> str:
+    return f"{AUTHORITY}/{tid}/v2.0"
+
+
+def token_url(tenant: str = "common") -> str:
+    return f"{AUTHORITY}/{tenant}/oauth2/v2.0/token"
+
+
+def keys_url(tenant: str = "common") -> str:
+    return f"{AUTHORITY}/{tenant}/discovery/v2.0/keys"
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+def microsoft(mock: ProviderMock, **options: Any) -> Microsoft:
+    return Microsoft(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+
+
+def answering(
+    claims: dict[str, Any] | None = None,
+    *,
+    tenant: str = "common",
+    key_issuer: str | None = ANY_TENANT,
+    drop: tuple[str, ...] = (),
+) -> ProviderMock:
+    """Microsoft's token endpoint for ``tenant`` (an ID token with ``claims`` over the
+    fixture's, less ``drop``; its ``iss`` that of its ``tid`` unless given; the nonce
+    sent) and its key set, each key naming ``key_issuer``."""
+    mock = ProviderMock()
+    signer = IDTokenSigner(issuer(WORK_TENANT))
+    wanted = {k: v for k, v in {**CLAIMS, **(claims or {})}.items() if k not in drop}
+    wanted.setdefault("iss", issuer(str(wanted.get("tid"))))
+
+    def token_answer(request: httpx.Request) -> httpx.Response:
+        id_token = signer.id_token(wanted, nonce=mock.authorization.get("nonce"))
+        return httpx.Response(200, json={**fixture("token"), "id_token": id_token})
+
+    jwks = signer.jwks()
+    if key_issuer is not None:
+        jwks = {"keys": [{**key, "issuer": key_issuer} for key in jwks["keys"]]}
+    mock.route("POST", token_url(tenant), token_answer)
+    mock.route("GET", keys_url(tenant), json=jwks)
+    return mock
+
+
+async def refused(mode: str, mock: ProviderMock, **options: Any) -> IDTokenError:
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, microsoft(mock, **options), mock=mock)
+    cause = caught.value.cause
+    assert isinstance(cause, IDTokenError)
+    return cause
+
+
+def test_authorization_url_on_the_common_tenant_with_pkce_and_a_nonce() -> None:
+    url = microsoft(ProviderMock()).create_authorization_url(
+        "the-state", "v" * 43, nonce="the-nonce"
+    )
+    assert url.startswith(f"{AUTHORITY}/common/oauth2/v2.0/authorize?")
+    params = authorization_params(url)
+    assert params["state"] == "the-state"
+    assert params["nonce"] == "the-nonce"
+    assert params["code_challenge_method"] == "S256"
+    assert params["scope"] == "openid profile email"
+    assert Microsoft.uses_nonce
+
+
+async def test_sign_in_through_the_flow(mode: str) -> None:
+    mock = answering()
+    result = await sign_in(mode, microsoft(mock), mock=mock)
+    assert result.created
+    user = result.provider_user
+    # Keyed on the tenant and the sub, as Microsoft asks.
+    assert user.id == f"{WORK_TENANT}:{CLAIMS['sub']}"
+    assert user.name == "Megan Bowen"
+    assert user.username == "meganb@contoso.example"
+    assert user.email == "meganb@contoso.example"
+    # Microsoft's email claim is not verified, and no xms_edov said otherwise.
+    assert user.email_verified is False
+    exchange = mock.last("POST", token_url())
+    sent = form(exchange)
+    assert sent["client_secret"] == CLIENT_SECRET  # client_secret_post
+    assert "authorization" not in exchange.headers
+    assert sent["code_verifier"]
+    # No UserInfo request: the ID token is the user.
+    assert {str(r.url.copy_with(query=None)) for r in mock.requests} == {
+        token_url(),
+        keys_url(),
+    }
+
+
+async def test_xms_edov_true_makes_the_email_verified(mode: str) -> None:
+    mock = answering({"xms_edov": True})
+    user = (await sign_in(mode, microsoft(mock), mock=mock)).provider_user
+    assert user.email_verified is True
+
+
+@pytest.mark.parametrize("flag", [False, "true", 1])
+async def test_anything_but_xms_edov_true_is_unverified(mode: str, flag: object) -> None:
+    mock = answering({"xms_edov": flag})
+    user = (await sign_in(mode, microsoft(mock), mock=mock)).provider_user
+    assert user.email == "meganb@contoso.example"
+    assert user.email_verified is False
+
+
+async def test_without_an_email_claim_there_is_no_email(mode: str) -> None:
+    mock = answering(drop=("email",))
+    user = (await sign_in(mode, microsoft(mock), mock=mock)).provider_user
+    assert user.email is None
+    assert user.email_verified is False
+
+
+async def test_a_personal_account_signs_in_on_common(mode: str) -> None:
+    mock = answering({"tid": CONSUMERS_TENANT_ID})
+    user = (await sign_in(mode, microsoft(mock), mock=mock)).provider_user
+    assert user.id == f"{CONSUMERS_TENANT_ID}:{CLAIMS['sub']}"
+
+
+async def test_the_same_sub_in_two_tenants_is_two_users(mode: str) -> None:
+    first = answering()
+    second = answering({"tid": OTHER_TENANT})
+    one = (await sign_in(mode, microsoft(first), mock=first)).provider_user
+    two = (await sign_in(mode, microsoft(second), mock=second)).provider_user
+    assert one.id != two.id
+
+
+async def test_organizations_refuses_a_personal_account(mode: str) -> None:
+    mock = answering({"tid": CONSUMERS_TENANT_ID}, tenant="organizations")
+    assert (await refused(mode, mock, tenant="organizations")).check == "iss"
+
+
+async def test_organizations_admits_any_work_tenant(mode: str) -> None:
+    mock = answering({"tid": OTHER_TENANT}, tenant="organizations")
+    user = (await sign_in(mode, microsoft(mock, tenant="organizations"), mock=mock)).provider_user
+    assert user.id.startswith(OTHER_TENANT + ":")
+
+
+async def test_consumers_refuses_a_work_account(mode: str) -> None:
+    mock = answering(tenant="consumers")
+    assert (await refused(mode, mock, tenant="consumers")).check == "iss"
+
+
+async def test_a_tenant_id_admits_its_own_tenant_only(mode: str) -> None:
+    mock = answering(tenant=WORK_TENANT, key_issuer=issuer(WORK_TENANT))
+    ok = await sign_in(mode, microsoft(mock, tenant=WORK_TENANT), mock=mock)
+    assert ok.provider_user.id.startswith(WORK_TENANT + ":")
+    other = answering({"tid": OTHER_TENANT}, tenant=WORK_TENANT)
+    assert (await refused(mode, other, tenant=WORK_TENANT)).check == "iss"
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"iss": issuer(OTHER_TENANT)},  # another tenant's issuer for this tid
+        {"iss": AUTHORITY + "/common/v2.0"},  # the template's tenant, not a real one
+        {"iss": ANY_TENANT},
+        {"iss": f"https://sts.windows.net/{WORK_TENANT}/"},  # the v1.0 issuer
+        {"iss": "https://evil.example/" + WORK_TENANT + "/v2.0"},
+        {"tid": "contoso.onmicrosoft.com", "iss": issuer("contoso.onmicrosoft.com")},
+        {"tid": None, "iss": issuer(WORK_TENANT)},
+    ],
+)
+async def test_a_wrong_issuer_or_tenant_is_refused(mode: str, claims: dict[str, Any]) -> None:
+    mock = answering(claims)
+    assert (await refused(mode, mock)).check == "iss"
+
+
+async def test_a_key_published_for_another_issuer_is_refused(mode: str) -> None:
+    # A key scoped to personal accounts cannot sign for a work tenant.
+    mock = answering(key_issuer=issuer(CONSUMERS_TENANT_ID))
+    assert (await refused(mode, mock)).check == "iss"
+
+
+async def test_a_token_for_another_client_is_refused(mode: str) -> None:
+    mock = answering({"aud": "someone-else"})
+    assert (await refused(mode, mock)).check == "aud"
+
+
+async def test_a_token_error_in_microsofts_shape_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("POST", token_url(), status=400, json=fixture("token_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, microsoft(mock), mock=mock)
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthProviderError)
+    assert cause.error == "invalid_grant"
+
+
+async def test_refresh(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", token_url(), json={**fixture("token"), "access_token": "new-access"})
+    provider_ = microsoft(mock, scopes=["openid", "profile", "email", "offline_access"])
+    if mode == "async":
+        tokens = await provider_.arefresh_access_token("old-refresh")
+    else:
+        tokens = provider_.refresh_access_token("old-refresh")
+    assert tokens.access_token == "new-access"
+    assert tokens.refresh_token == fixture("token")["refresh_token"]
+    sent = form(mock.last("POST", token_url()))
+    assert sent["grant_type"] == "refresh_token"
+    assert sent["refresh_token"] == "old-refresh"
+    assert sent["client_secret"] == CLIENT_SECRET
+
+
+def test_microsoft_has_no_revocation_endpoint() -> None:
+    with pytest.raises(OAuthUnsupportedError):
+        microsoft(ProviderMock()).revoke_token("a-token")
+
+
+@pytest.mark.parametrize("tenant", ["contoso.onmicrosoft.com", "contoso.com"])
+def test_a_domain_name_tenant_is_refused(tenant: str) -> None:
+    with pytest.raises(ValueError, match="tenant") as caught:
+        microsoft(ProviderMock(), tenant=tenant)
+    assert tenant not in str(caught.value)
+
+
+def test_a_tenant_id_in_capitals_is_the_same_tenant() -> None:
+    built = microsoft(ProviderMock(), tenant=WORK_TENANT.upper())
+    assert built.parameters["tenant"] == WORK_TENANT
+    assert built.endpoints.authorization == f"{AUTHORITY}/{WORK_TENANT}/oauth2/v2.0/authorize"
+
+
+def test_by_slug_with_a_tenant() -> None:
+    built = provider(
+        "microsoft",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uri=REDIRECT_URI,
+        tenant="organizations",
+    )
+    assert type(built) is Microsoft
+    assert built.name == "microsoft"
+    assert built.issuer == AUTHORITY + "/organizations/v2.0"
+    assert CLIENT_SECRET not in repr(built)
