@@ -11,6 +11,7 @@ A provider is a ``ProviderSpec`` (``lucia.oauth.providers.spec``) on a
 data cannot say (docs/oauth/add-a-provider.md).
 """
 
+from lucia.oauth.providers.apple import Apple
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
 from lucia.oauth.providers.discord import Discord
 from lucia.oauth.providers.facebook import Facebook
@@ -31,6 +32,7 @@ from lucia.oauth.providers.spec import (
 from lucia.oauth.providers.x import X
 
 __all__ = [
+    "Apple",
     "Discord",
     "Facebook",
     "GitHub",
