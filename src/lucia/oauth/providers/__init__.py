@@ -16,6 +16,7 @@ from lucia.oauth.providers.base import OAuthProvider, ProviderUser
 from lucia.oauth.providers.discord import Discord
 from lucia.oauth.providers.facebook import Facebook
 from lucia.oauth.providers.github import GitHub
+from lucia.oauth.providers.gitlab import GitLab
 from lucia.oauth.providers.google import Google
 from lucia.oauth.providers.linkedin import LinkedIn
 from lucia.oauth.providers.microsoft import Microsoft
@@ -36,6 +37,7 @@ __all__ = [
     "Discord",
     "Facebook",
     "GitHub",
+    "GitLab",
     "Google",
     "LinkedIn",
     "Microsoft",
