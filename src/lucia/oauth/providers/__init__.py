@@ -20,6 +20,7 @@ from lucia.oauth.providers.gitlab import GitLab
 from lucia.oauth.providers.google import Google
 from lucia.oauth.providers.linkedin import LinkedIn
 from lucia.oauth.providers.microsoft import Microsoft
+from lucia.oauth.providers.okta import Okta
 from lucia.oauth.providers.openid import OpenIDConnect
 from lucia.oauth.providers.provider import OIDCSpecProvider, SpecProvider
 from lucia.oauth.providers.registry import provider, providers, register
@@ -43,6 +44,7 @@ __all__ = [
     "Microsoft",
     "OAuthProvider",
     "OIDCSpecProvider",
+    "Okta",
     "OpenIDConnect",
     "Parameter",
     "ProviderSpec",

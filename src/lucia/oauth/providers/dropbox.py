@@ -1,0 +1,64 @@
+"""Sign in with Dropbox: OAuth 2.0, the user from ``users/get_current_account``.
+
+Dropbox's quirks, handled here:
+
+- the user request is an RPC call: a POST with no body at all (a JSON content type
+  with an empty body is refused), on ``api.dropboxapi.com``, where the token endpoint
+  is too (Dropbox's HTTP documentation puts its RPC endpoints on that host);
+- ``token_access_type=offline`` asks for a refresh token (access tokens are
+  short-lived); a refresh answers a new access token only;
+- revocation is ``/2/auth/token/revoke``, which revokes the access token it is
+  called *with* (and the refresh token behind it), not RFC 7009;
+- ``email_verified`` is Dropbox's own flag (its docs: "Do not rely on this [email]
+  without checking the email_verified field").
+
+PKCE S256 is sent too: ``/oauth2/authorize`` takes ``code_challenge`` for any
+code flow, and ``/oauth2/token`` checks ``code_verifier`` against it; the app
+secret (HTTP Basic) is sent as well, since this is a confidential client.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from lucia.oauth.client import USER_AGENT
+from lucia.oauth.providers.provider import SpecProvider
+from lucia.oauth.providers.spec import ProviderSpec, UserFields, UserInfoRequest
+
+__all__ = ["Dropbox"]
+
+
+class Dropbox(SpecProvider):
+    """Dropbox accounts (``user.id`` is the ``account_id``, ``dbid:...``)."""
+
+    spec = ProviderSpec(
+        slug="dropbox",
+        name="Dropbox",
+        authorization_endpoint="https://www.dropbox.com/oauth2/authorize",
+        token_endpoint="https://api.dropboxapi.com/oauth2/token",
+        userinfo_endpoint="https://api.dropboxapi.com/2/users/get_current_account",
+        revocation_endpoint="https://api.dropboxapi.com/2/auth/token/revoke",
+        scopes=("account_info.read",),
+        authorization_params={"token_access_type": "offline"},
+        userinfo=UserInfoRequest(method="POST"),
+        user=UserFields(
+            id="account_id",
+            email_verified="email_verified",
+            name="name.display_name",
+            avatar_url="profile_photo_url",
+        ),
+        docs=(
+            "https://developers.dropbox.com/oauth-guide",
+            "https://www.dropbox.com/developers/documentation/http/documentation#oauth2-token",
+            "https://www.dropbox.com/developers/documentation/http/documentation#users-get_current_account",
+            "https://www.dropbox.com/developers/documentation/http/documentation#auth-token-revoke",
+            "https://dropbox.tech/developers/using-oauth-2-0-with-offline-access",
+        ),
+    )
+
+    def revocation_request(self, token: str) -> httpx.Request:
+        """``POST /2/auth/token/revoke`` authorized by the access token to revoke (no body):
+        Dropbox then disables it and the refresh token it came from."""
+        assert self.endpoints.revocation is not None  # the spec has one
+        headers = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
+        return httpx.Request("POST", self.endpoints.revocation, headers=headers)

@@ -1,0 +1,184 @@
+"""Sign in with Dropbox, against answers in Dropbox's documented shapes (never Dropbox).
+
+Shapes: https://www.dropbox.com/developers/documentation/http/documentation
+(``/oauth2/token`` and its errors, ``users/get_current_account``, ``auth/token/revoke``,
+the RPC error envelope) and https://dropbox.tech/developers/using-oauth-2-0-with-offline-access
+(the refresh answer).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lucia.oauth import OAuthProviderError, OAuthResponseError, ProviderFailedError, provider
+from lucia.oauth.providers.dropbox import Dropbox
+from tests.oauth.providers.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    ProviderMock,
+    authorization_params,
+    form,
+    sign_in,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "dropbox"
+TOKEN = "https://api.dropboxapi.com/oauth2/token"
+ACCOUNT = "https://api.dropboxapi.com/2/users/get_current_account"
+REVOKE = "https://api.dropboxapi.com/2/auth/token/revoke"
+BASIC = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+def dropbox(mock: ProviderMock) -> Dropbox:
+    return Dropbox(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients())
+
+
+def answering(account: str = "account") -> ProviderMock:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json=fixture("token"))
+    mock.route("POST", ACCOUNT, json=fixture(account))
+    return mock
+
+
+def test_authorization_url_on_dropboxs_host_asks_for_offline_access() -> None:
+    url = dropbox(ProviderMock()).create_authorization_url("the-state", "v" * 43)
+    assert url.startswith("https://www.dropbox.com/oauth2/authorize?")
+    params = authorization_params(url)
+    assert params.pop("code_challenge")
+    assert params == {
+        "response_type": "code",
+        "client_id": CLIENT_ID,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "account_info.read",
+        "state": "the-state",
+        "token_access_type": "offline",
+        "code_challenge_method": "S256",
+    }
+    assert Dropbox.uses_pkce
+
+
+async def test_sign_in_through_the_flow(mode: str) -> None:
+    mock = answering()
+    result = await sign_in(mode, dropbox(mock), mock=mock)
+    assert result.created
+    assert result.provider == "dropbox"
+    user = result.provider_user
+    assert user.id == "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc"
+    assert user.email == "franz@dropbox.com"
+    assert user.email_verified is True
+    assert user.name == "Franz Ferdinand (Personal)"
+    assert user.username is None
+    assert user.avatar_url is not None
+    assert user.avatar_url.startswith("https://dl-web.dropbox.com/account_photo/get/")
+    exchange = mock.last("POST", TOKEN)
+    assert exchange.headers["authorization"] == BASIC
+    sent = form(exchange)
+    assert len(sent.pop("code_verifier")) == 43
+    assert sent == {
+        "grant_type": "authorization_code",
+        "code": "test-code",
+        "redirect_uri": REDIRECT_URI,
+    }
+
+
+async def test_the_user_request_is_a_post_with_no_body(mode: str) -> None:
+    # An RPC endpoint without arguments: a JSON content type with an empty body
+    # is refused, so neither is sent.
+    mock = answering()
+    await sign_in(mode, dropbox(mock), mock=mock)
+    request = mock.last("POST", ACCOUNT)
+    assert request.content == b""
+    assert "content-type" not in request.headers
+    assert request.headers["authorization"] == "Bearer " + fixture("token")["access_token"]
+
+
+async def test_sec38_an_unverified_address_is_not_verified(mode: str) -> None:
+    mock = answering("account_unverified")
+    user = (await sign_in(mode, dropbox(mock), mock=mock)).provider_user
+    assert user.email == "new-user@example.com"
+    assert user.email_verified is False
+    assert user.avatar_url is None  # no profile photo set
+
+
+async def test_a_token_error_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, dropbox(mock), mock=mock)
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthProviderError)
+    assert cause.error == "invalid_grant"
+    assert cause.error_description == "code doesn't exist or has expired"
+
+
+async def test_an_rpc_error_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("POST", ACCOUNT, status=401, json=fixture("call_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, dropbox(mock), mock=mock)
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthResponseError)
+    assert cause.http_status == 401
+
+
+async def test_refresh(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json=fixture("refresh"))
+    provider = dropbox(mock)
+    refresh_token = fixture("token")["refresh_token"]
+    if mode == "async":
+        tokens = await provider.arefresh_access_token(refresh_token)
+    else:
+        tokens = provider.refresh_access_token(refresh_token)
+    assert tokens.access_token == "sl.u.AbX9y6Fe3AuH5o66-refreshed"
+    assert tokens.refresh_token is None  # Dropbox answers an access token only
+    sent = mock.last("POST", TOKEN)
+    assert sent.headers["authorization"] == BASIC
+    assert form(sent) == {"grant_type": "refresh_token", "refresh_token": refresh_token}
+
+
+async def test_revocation_is_authorized_by_the_token_it_revokes(mode: str) -> None:
+    mock = ProviderMock()
+    # Dropbox answers null (no return value) with HTTP 200.
+    mock.route("POST", REVOKE, httpx.Response(200, content=b"null"))
+    provider = dropbox(mock)
+    if mode == "async":
+        await provider.arevoke_token("the-access-token")
+    else:
+        provider.revoke_token("the-access-token")
+    sent = mock.last("POST", REVOKE)
+    assert sent.headers["authorization"] == "Bearer the-access-token"
+    assert sent.content == b""
+    assert CLIENT_SECRET not in str(sent.headers)
+
+
+def test_a_refused_revocation_raises() -> None:
+    mock = ProviderMock()
+    mock.route("POST", REVOKE, status=401, json=fixture("call_error"))
+    with pytest.raises(OAuthResponseError):
+        dropbox(mock).revoke_token("an-expired-token")
+
+
+def test_by_slug_is_the_same_provider() -> None:
+    built = provider(
+        "dropbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI
+    )
+    assert type(built) is Dropbox
+    assert built.name == "dropbox"
+    assert CLIENT_SECRET not in repr(built)

@@ -1,0 +1,203 @@
+"""Sign in with Okta (OpenID Connect), against answers in Okta's documented shapes
+(never Okta).
+
+Shapes: Okta's OpenID Connect & OAuth 2.0 API
+(https://developer.okta.com/docs/api/openapi/okta-oauth/oauth/tag/OrgAS/ and
+.../tag/CustomAS/): the token answer, its errors (``OAuthError``), ``/userinfo``'s
+example, ``/revoke``. The ID token is signed with a test key whose JWKS the mock
+serves at the authorization server's ``/v1/keys``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lucia.oauth import OAuthProviderError, ProviderFailedError, provider
+from lucia.oauth.oidc import IDTokenError
+from lucia.oauth.providers.okta import Okta
+from tests.oauth.providers.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    IDTokenSigner,
+    ProviderMock,
+    authorization_params,
+    form,
+    sign_in,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "okta"
+DOMAIN = "dev-123456.okta.com"
+ORG = f"https://{DOMAIN}"
+DEFAULT = f"https://{DOMAIN}/oauth2/default"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+USERINFO_ANSWER = fixture("userinfo")
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+def okta(mock: ProviderMock, **options: Any) -> Okta:
+    return Okta(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, domain=DOMAIN, **mock.clients(), **options)
+
+
+def answering(
+    userinfo: dict[str, Any] | None = None, *, server: str = f"{ORG}/oauth2", issuer: str = ORG
+) -> ProviderMock:
+    """Okta's answers under ``server`` (the org authorization server's ``/oauth2`` or a
+    custom one's): the token answer with an ID token by ``issuer`` echoing the nonce
+    sent, the keys and UserInfo."""
+    mock = ProviderMock()
+    signer = IDTokenSigner(issuer)
+    info = USERINFO_ANSWER if userinfo is None else userinfo
+
+    def token(request: httpx.Request) -> httpx.Response:
+        id_token = signer.id_token({"sub": info["sub"]}, nonce=mock.authorization.get("nonce"))
+        return httpx.Response(200, json={**fixture("token"), "id_token": id_token})
+
+    mock.route("POST", f"{server}/v1/token", token)
+    mock.route("GET", f"{server}/v1/keys", json=signer.jwks())
+    mock.route("GET", f"{server}/v1/userinfo", json=info)
+    return mock
+
+
+def test_authorization_url_on_the_org_authorization_server() -> None:
+    url = okta(ProviderMock()).create_authorization_url("the-state", "v" * 43, nonce="n-1")
+    assert url.startswith(f"{ORG}/oauth2/v1/authorize?")
+    params = authorization_params(url)
+    assert params["state"] == "the-state"
+    assert params["nonce"] == "n-1"
+    assert params["code_challenge_method"] == "S256"
+    assert params["scope"] == "openid email profile"
+
+
+async def test_sign_in_through_the_flow(mode: str) -> None:
+    mock = answering()
+    result = await sign_in(mode, okta(mock), mock=mock)
+    assert result.created
+    user = result.provider_user
+    assert user.id == "00uid4BxXw6I6TV4m0g3"
+    assert user.email == "john.doe@example.com"
+    assert user.email_verified is True
+    assert user.name == "John Doe"
+    assert user.username == "john.doe@example.com"
+    # client_secret_basic, with the PKCE verifier.
+    exchange = mock.last("POST", f"{ORG}/oauth2/v1/token")
+    assert exchange.headers["authorization"].startswith("Basic ")
+    assert form(exchange)["code_verifier"]
+    assert "client_secret" not in form(exchange)
+
+
+async def test_a_custom_authorization_server(mode: str) -> None:
+    mock = answering(server=DEFAULT, issuer=DEFAULT)
+    built = okta(mock, authorization_server="default")
+    assert built.create_authorization_url("s").startswith(f"{DEFAULT}/v1/authorize?")
+    assert built.endpoints.revocation == f"{DEFAULT}/v1/revoke"
+    assert built.metadata is not None
+    assert built.metadata.issuer == DEFAULT
+    result = await sign_in(mode, built, mock=mock)
+    assert result.provider_user.id == USERINFO_ANSWER["sub"]
+
+
+async def test_an_id_token_of_the_org_server_is_refused_by_a_custom_one(mode: str) -> None:
+    # Each authorization server is its own issuer: tokens do not cross.
+    mock = answering(server=DEFAULT, issuer=ORG)
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, okta(mock, authorization_server="default"), mock=mock)
+    assert isinstance(caught.value.cause, IDTokenError)
+
+
+@pytest.mark.parametrize("value", ["a/b", "default?x=1", "default#f", "..%2f", "", "a b"])
+def test_an_authorization_server_value_cannot_change_the_path(value: str) -> None:
+    with pytest.raises(ValueError, match="authorization_server"):
+        okta(ProviderMock(), authorization_server=value)
+
+
+async def test_an_unverified_email_is_never_verified(mode: str) -> None:
+    mock = answering({**USERINFO_ANSWER, "email_verified": False})
+    user = (await sign_in(mode, okta(mock), mock=mock)).provider_user
+    assert user.email == "john.doe@example.com"
+    assert user.email_verified is False
+
+
+async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
+    info = {k: v for k, v in USERINFO_ANSWER.items() if k not in ("email", "email_verified")}
+    mock = answering(info)
+    user = (await sign_in(mode, okta(mock, scopes=["openid", "profile"]), mock=mock)).provider_user
+    assert user.email is None
+    assert user.email_verified is False
+
+
+async def test_an_id_token_from_another_issuer_is_refused(mode: str) -> None:
+    mock = answering(issuer="https://evil.okta.com")
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, okta(mock), mock=mock)
+    assert isinstance(caught.value.cause, IDTokenError)
+
+
+async def test_a_token_error_in_oktas_shape_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("POST", f"{ORG}/oauth2/v1/token", status=400, json=fixture("token_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, okta(mock), mock=mock)
+    assert isinstance(caught.value.cause, OAuthProviderError)
+    assert caught.value.cause.error == "invalid_grant"
+
+
+async def test_refresh(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", f"{ORG}/oauth2/v1/token", json={**fixture("token"), "access_token": "at-2"})
+    built = okta(mock)
+    if mode == "async":
+        tokens = await built.arefresh_access_token("old-refresh")
+    else:
+        tokens = built.refresh_access_token("old-refresh")
+    assert tokens.access_token == "at-2"
+    sent = form(mock.last("POST", f"{ORG}/oauth2/v1/token"))
+    assert sent == {"grant_type": "refresh_token", "refresh_token": "old-refresh"}
+
+
+async def test_revocation(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", f"{ORG}/oauth2/v1/revoke", httpx.Response(200))
+    built = okta(mock)
+    if mode == "async":
+        await built.arevoke_token("a-token")
+    else:
+        built.revoke_token("a-token")
+    request = mock.last("POST", f"{ORG}/oauth2/v1/revoke")
+    assert form(request) == {"token": "a-token"}
+    assert request.headers["authorization"].startswith("Basic ")
+
+    mock.route("POST", f"{ORG}/oauth2/v1/revoke", status=401, json=fixture("revoke_error"))
+    with pytest.raises(OAuthProviderError, match="invalid_client"):
+        built.revoke_token("a-token")
+
+
+def test_by_slug_with_its_domain() -> None:
+    built = provider(
+        "okta",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uri=REDIRECT_URI,
+        domain="Login.Example.com",  # a custom domain; host names are lowercased
+    )
+    assert type(built) is Okta
+    assert built.name == "okta"
+    assert built.metadata is not None
+    assert built.metadata.issuer == "https://login.example.com"
+    assert built.metadata.jwks_uri == "https://login.example.com/oauth2/v1/keys"
+    assert CLIENT_SECRET not in repr(built)

@@ -1,0 +1,164 @@
+"""Sign in with Spotify, against answers in Spotify's documented shapes (never Spotify).
+
+Shapes: https://developer.spotify.com/documentation/web-api/tutorials/code-flow (the
+token answer), .../tutorials/refreshing-tokens (refresh), .../reference/get-current-users-profile
+(``/v1/me``) and .../concepts/api-calls (the error objects).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lucia.oauth import (
+    OAuthProviderError,
+    OAuthResponseError,
+    OAuthUnsupportedError,
+    ProviderFailedError,
+    provider,
+)
+from lucia.oauth.providers.spotify import Spotify
+from tests.oauth.providers.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    ProviderMock,
+    authorization_params,
+    form,
+    sign_in,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "spotify"
+TOKEN = "https://accounts.spotify.com/api/token"
+ME = "https://api.spotify.com/v1/me"
+BASIC = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+def spotify(mock: ProviderMock) -> Spotify:
+    return Spotify(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients())
+
+
+def answering(me: str = "me") -> ProviderMock:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json=fixture("token"))
+    mock.route("GET", ME, json=fixture(me))
+    return mock
+
+
+def test_authorization_url_on_spotifys_host_with_state_and_pkce() -> None:
+    url = spotify(ProviderMock()).create_authorization_url("the-state", "v" * 43)
+    assert url.startswith("https://accounts.spotify.com/authorize?")
+    params = authorization_params(url)
+    assert params["response_type"] == "code"
+    assert params["client_id"] == CLIENT_ID
+    assert params["redirect_uri"] == REDIRECT_URI
+    assert params["scope"] == "user-read-email"
+    assert params["state"] == "the-state"
+    # Spotify binds the challenge to the code, with or without a client secret.
+    assert params["code_challenge_method"] == "S256"
+    assert params["code_challenge"]
+    assert Spotify.uses_pkce
+
+
+async def test_sign_in_through_the_flow(mode: str) -> None:
+    mock = answering()
+    result = await sign_in(mode, spotify(mock), mock=mock)
+    assert result.created
+    assert result.provider == "spotify"
+    user = result.provider_user
+    assert user.id == "wizzler"
+    assert user.email == "email@example.com"
+    assert user.name == "JM Wizzler"
+    assert user.avatar_url == "https://i.scdn.co/image/ab67616d00001e02ff9ca10b55ce82ae553c8228"
+    exchange = mock.last("POST", TOKEN)
+    assert exchange.headers["authorization"] == BASIC
+    sent = form(exchange)
+    assert len(sent.pop("code_verifier")) == 43
+    assert sent == {
+        "grant_type": "authorization_code",
+        "code": "test-code",
+        "redirect_uri": REDIRECT_URI,
+    }
+    assert mock.last("GET", ME).headers["authorization"] == "Bearer NgCXRK...MzYjw"
+
+
+async def test_sec38_spotify_email_is_never_verified(mode: str) -> None:
+    # "This email address is unverified; there is no proof that it actually belongs
+    # to the user." (Get Current User's Profile)
+    mock = answering()
+    result = await sign_in(mode, spotify(mock), mock=mock)
+    assert result.provider_user.email_verified is False
+    assert result.user.attributes["email_verified"] is False
+
+
+async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
+    mock = answering("me_without_email")
+    user = (await sign_in(mode, spotify(mock), mock=mock)).provider_user
+    assert user.id == "31l77y2ak6hvtb5xa4b6zkyh3x5e"
+    assert user.email is None
+    assert user.email_verified is False
+    assert user.name is None
+    assert user.avatar_url is None
+
+
+async def test_a_token_error_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, spotify(mock), mock=mock)
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthProviderError)
+    assert cause.error == "invalid_grant"
+
+
+async def test_a_web_api_error_object_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("GET", ME, status=401, json=fixture("me_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, spotify(mock), mock=mock)
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthResponseError)
+    assert cause.http_status == 401
+
+
+async def test_refresh(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json=fixture("refresh"))
+    provider = spotify(mock)
+    if mode == "async":
+        tokens = await provider.arefresh_access_token("NgAagA...Um_SHo")
+    else:
+        tokens = provider.refresh_access_token("NgAagA...Um_SHo")
+    assert tokens.access_token == "BQBLuPRYBQ...BP8stIv5xr-Iwaf4l8eg"
+    assert tokens.refresh_token is None  # Spotify may keep the old one valid
+    sent = mock.last("POST", TOKEN)
+    assert sent.headers["authorization"] == BASIC
+    assert form(sent) == {"grant_type": "refresh_token", "refresh_token": "NgAagA...Um_SHo"}
+
+
+def test_spotify_has_no_revocation() -> None:
+    with pytest.raises(OAuthUnsupportedError):
+        spotify(ProviderMock()).revoke_token("an-access-token")
+
+
+def test_by_slug_is_the_same_provider() -> None:
+    built = provider(
+        "spotify", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI
+    )
+    assert type(built) is Spotify
+    assert built.name == "spotify"
+    assert CLIENT_SECRET not in repr(built)

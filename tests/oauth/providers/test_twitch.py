@@ -1,0 +1,223 @@
+"""Sign in with Twitch, against answers in Twitch's documented shapes (never Twitch).
+
+Shapes: https://dev.twitch.tv/docs/authentication/getting-tokens-oidc/ (the
+authorization URL and its ``claims``, the token answer, the ID token's claims),
+.../refresh-tokens/ and .../revoke-tokens/ (refresh, revocation and their errors).
+The ID token is signed with a test key whose JWKS the mock serves.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lucia.oauth import OAuthProviderError, OAuthResponseError, ProviderFailedError, provider
+from lucia.oauth.oidc import IDTokenError
+from lucia.oauth.providers.twitch import Twitch
+from tests.oauth.providers.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    IDTokenSigner,
+    ProviderMock,
+    authorization_params,
+    form,
+    sign_in,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "twitch"
+ISSUER = "https://id.twitch.tv/oauth2"
+TOKEN = "https://id.twitch.tv/oauth2/token"
+KEYS = "https://id.twitch.tv/oauth2/keys"
+REVOKE = "https://id.twitch.tv/oauth2/revoke"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+def twitch(mock: ProviderMock, **options: Any) -> Twitch:
+    return Twitch(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+
+
+def answering(claims: dict[str, Any] | None = None, *, issuer: str = ISSUER) -> ProviderMock:
+    """Twitch's token endpoint (an ID token with ``claims`` and the URL's nonce) and keys."""
+    mock = ProviderMock()
+    signer = IDTokenSigner(issuer, CLIENT_ID)
+    user_claims = fixture("id_token_claims") if claims is None else claims
+
+    def token_answer(request: httpx.Request) -> httpx.Response:
+        nonce = mock.authorization.get("nonce")
+        id_token = signer.id_token({"azp": CLIENT_ID, **user_claims}, nonce=nonce)
+        return httpx.Response(200, json={**fixture("token"), "id_token": id_token})
+
+    mock.route("POST", TOKEN, token_answer)
+    mock.route("GET", KEYS, json=signer.jwks())
+    return mock
+
+
+def test_authorization_url_asks_for_the_email_claims_with_a_nonce() -> None:
+    url = twitch(ProviderMock()).create_authorization_url("the-state", nonce="the-nonce")
+    assert url.startswith("https://id.twitch.tv/oauth2/authorize?")
+    params = authorization_params(url)
+    assert params["state"] == "the-state"
+    assert params["nonce"] == "the-nonce"
+    assert params["scope"] == "openid user:read:email"
+    assert json.loads(params["claims"]) == {
+        "id_token": {
+            "email": None,
+            "email_verified": None,
+            "preferred_username": None,
+            "picture": None,
+        }
+    }
+    assert "code_challenge" not in params
+    assert not Twitch.uses_pkce
+    assert Twitch.uses_nonce
+
+
+async def test_sign_in_through_the_flow(mode: str) -> None:
+    mock = answering()
+    result = await sign_in(mode, twitch(mock), mock=mock)
+    assert result.created
+    assert result.provider == "twitch"
+    user = result.provider_user
+    assert user.id == "713936733"
+    assert user.email == "scotwht@justin.tv"
+    assert user.email_verified is True
+    assert user.name == "ScotWht"
+    assert user.username is None  # the display name is not the login
+    assert user.avatar_url == fixture("id_token_claims")["picture"]
+    # client_secret_post, the only method Twitch supports.
+    exchange = mock.last("POST", TOKEN)
+    assert "authorization" not in exchange.headers
+    assert form(exchange) == {
+        "grant_type": "authorization_code",
+        "code": "test-code",
+        "redirect_uri": REDIRECT_URI,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+
+
+def test_the_scope_array_of_the_token_answer_is_read() -> None:
+    tokens = twitch(ProviderMock()).read_tokens(
+        httpx.Response(200, json=fixture("token")), what="t"
+    )
+    assert tokens.scopes == ("openid", "user:read:email")
+    tokens = twitch(ProviderMock()).read_tokens(
+        httpx.Response(200, json={**fixture("token"), "scope": "openid"}), what="t"
+    )
+    assert tokens.scopes == ("openid",)
+
+
+async def test_sec38_an_unverified_address_is_not_verified(mode: str) -> None:
+    # Twitch sends no address while email_verified is false.
+    claims = {**fixture("id_token_claims"), "email": None, "email_verified": False}
+    mock = answering(claims)
+    user = (await sign_in(mode, twitch(mock), mock=mock)).provider_user
+    assert user.email is None
+    assert user.email_verified is False
+
+
+async def test_sec38_an_address_with_a_false_flag_is_not_verified(mode: str) -> None:
+    mock = answering({**fixture("id_token_claims"), "email_verified": False})
+    user = (await sign_in(mode, twitch(mock), mock=mock)).provider_user
+    assert user.email == "scotwht@justin.tv"
+    assert user.email_verified is False
+
+
+async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
+    claims = {k: v for k, v in fixture("id_token_claims").items() if not k.startswith("email")}
+    mock = answering(claims)
+    provider = twitch(mock, scopes=["openid"])
+    user = (await sign_in(mode, provider, mock=mock)).provider_user
+    assert user.id == "713936733"
+    assert user.email is None
+    assert user.email_verified is False
+    assert mock.authorization["scope"] == "openid"
+
+
+async def test_an_id_token_from_another_issuer_fails_the_sign_in(mode: str) -> None:
+    mock = answering(issuer="https://id.twitch.tv.evil.example/oauth2")
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, twitch(mock), mock=mock)
+    assert isinstance(caught.value.cause, IDTokenError)
+
+
+async def test_a_token_error_in_twitchs_shape_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, twitch(mock), mock=mock)
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthResponseError)
+    assert cause.http_status == 400
+
+
+async def test_refresh(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json=fixture("refresh"))
+    provider = twitch(mock)
+    refresh_token = fixture("token")["refresh_token"]
+    if mode == "async":
+        tokens = await provider.arefresh_access_token(refresh_token)
+    else:
+        tokens = provider.refresh_access_token(refresh_token)
+    assert tokens.access_token == "1ssjqsqfy6bads1ws7m03gras79zfr"
+    assert tokens.refresh_token == fixture("refresh")["refresh_token"]
+    assert tokens.scopes == ("openid", "user:read:email")
+    assert form(mock.last("POST", TOKEN)) == {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+
+
+def test_a_refused_refresh_raises() -> None:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, status=400, json=fixture("refresh_error"))
+    with pytest.raises(OAuthProviderError) as caught:
+        twitch(mock).refresh_access_token("an-old-refresh-token")
+    assert caught.value.http_status == 400
+
+
+async def test_revocation_sends_no_secret(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", REVOKE, httpx.Response(200))
+    provider = twitch(mock)
+    if mode == "async":
+        await provider.arevoke_token("an-access-token")
+    else:
+        provider.revoke_token("an-access-token")
+    sent = mock.last("POST", REVOKE)
+    assert form(sent) == {"client_id": CLIENT_ID, "token": "an-access-token"}
+    assert "authorization" not in sent.headers
+
+
+def test_a_refused_revocation_raises() -> None:
+    mock = ProviderMock()
+    mock.route("POST", REVOKE, status=400, json=fixture("revoke_error"))
+    with pytest.raises(OAuthResponseError):
+        twitch(mock).revoke_token("an-invalid-token")
+
+
+def test_by_slug_is_the_same_provider() -> None:
+    built = provider(
+        "twitch", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI
+    )
+    assert type(built) is Twitch
+    assert built.name == "twitch"
+    assert built.issuer == ISSUER
+    assert CLIENT_SECRET not in repr(built)
