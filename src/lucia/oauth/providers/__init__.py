@@ -24,6 +24,7 @@ from lucia.oauth.providers.okta import Okta
 from lucia.oauth.providers.openid import OpenIDConnect
 from lucia.oauth.providers.provider import OIDCSpecProvider, SpecProvider
 from lucia.oauth.providers.registry import provider, providers, register
+from lucia.oauth.providers.salesforce import Salesforce
 from lucia.oauth.providers.slack import Slack
 from lucia.oauth.providers.spec import (
     Parameter,
@@ -49,6 +50,7 @@ __all__ = [
     "Parameter",
     "ProviderSpec",
     "ProviderUser",
+    "Salesforce",
     "Slack",
     "SpecProvider",
     "UserFields",
