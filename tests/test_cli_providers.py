@@ -63,6 +63,28 @@ def test_discord_entry(capsys: pytest.CaptureFixture[str]) -> None:
     assert discord["email"] == {"available": True, "verified": "flag"}
 
 
+def test_github_and_google_entries(capsys: pytest.CaptureFixture[str]) -> None:
+    entries = {entry["slug"]: entry for entry in listed(capsys)}
+    github, google = entries["github"], entries["google"]
+    assert github["protocol"] == "oauth2"
+    assert github["authorization_endpoint"] == "https://github.com/login/oauth/authorize"
+    assert github["token_endpoint"] == "https://github.com/login/oauth/access_token"
+    assert github["userinfo_endpoint"] == "https://api.github.com/user"
+    # GitHub Enterprise Server's URL is optional: github.com without it.
+    assert github["parameters"] == []
+    assert github["optional_parameters"] == ["enterprise_url"]
+    assert (github["pkce"], github["revoke"]) == ("S256", True)
+    assert github["email"] == {"available": True, "verified": "flag"}
+    assert google["protocol"] == "oidc"
+    assert google["issuer"] == "https://accounts.google.com"
+    assert google["authorization_endpoint"] == "https://accounts.google.com/o/oauth2/v2/auth"
+    assert google["token_endpoint"] == "https://oauth2.googleapis.com/token"
+    assert google["userinfo_endpoint"] == "https://openidconnect.googleapis.com/v1/userinfo"
+    assert google["parameters"] == []
+    assert (google["pkce"], google["refresh"], google["revoke"]) == ("S256", True, True)
+    assert google["email"] == {"available": True, "verified": "flag"}
+
+
 def test_the_any_issuer_openid_provider_needs_its_issuer(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -7,9 +7,11 @@ path, and ``lucia providers --json`` lists it."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from lucia.cli import main
@@ -110,18 +112,19 @@ def discovery_document(issuer: str) -> dict[str, Any]:
     }
 
 
-def prepared(slug: str) -> tuple[OAuthProvider, str]:
-    """The provider, ready to build its URL, and where that URL must point."""
+def prepared(slug: str, **options: Any) -> tuple[OAuthProvider, str]:
+    """The provider (built with ``options``), ready to build its URL, and where that
+    URL must point."""
     mock = ProviderMock()
     values = examples(slug)
     if spec(slug).discovery:
         issuer = values["issuer"]
         document = discovery_document(issuer)
         mock.route("GET", discovery_url(issuer), json=document)
-        built = build(slug, mock)
+        built = build(slug, mock, **options)
         built.prepare()
         return built, document["authorization_endpoint"]
-    built = build(slug, mock)
+    built = build(slug, mock, **options)
     built.prepare()
     defaults = {p.name: p.default for p in spec(slug).parameters if p.default is not None}
     expected = spec(slug).endpoints({**defaults, **values, "client_id": CLIENT_ID}).authorization
@@ -213,6 +216,25 @@ def test_built_by_slug_and_named_by_it(slug: str) -> None:
     if not spec(slug).discovery:
         assert built.name == slug
     assert CLIENT_SECRET not in repr(built)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_every_provider_takes_the_common_options(slug: str) -> None:
+    # Issue 16 item 2: scopes=, timeout= and clock= (and http_client= /
+    # async_http_client=, which every build here passes) by slug, for each provider.
+    def clock() -> datetime:
+        return datetime(2031, 1, 2, tzinfo=UTC)
+
+    built, _ = prepared(slug, scopes=("extra-a", "extra-b"), timeout=2.5, clock=clock)
+    assert built.timeout == httpx.Timeout(2.5)
+    assert built.client.clock is clock
+    url = built.create_authorization_url(
+        "the-state",
+        "v" * 43 if built.uses_pkce else None,
+        nonce="the-nonce" if built.uses_nonce else None,
+    )
+    scopes = authorization_params(url)["scope"].split(spec(slug).scope_separator)
+    assert {"extra-a", "extra-b"} <= set(scopes)
 
 
 @pytest.mark.parametrize("slug", [s for s in SLUGS if spec(s).required_parameters])

@@ -54,11 +54,8 @@ from lucia.oauth.oidc import (
 )
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
 from lucia.oauth.providers.spec import (
-    OIDC_USER_FIELDS,
-    EmailPolicy,
     Parameter,
     ProviderSpec,
-    UserFields,
     path_present,
     read_user,
 )
@@ -80,6 +77,13 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
     ``client_id``. ``token_endpoint_auth`` defaults to client_secret_basic,
     or client_secret_post when that is all the provider supports. ``metadata``
     skips discovery (a provider whose endpoints are known, or a test).
+
+    The class's ``spec`` says what discovery does not: the default scopes and their
+    separator, the error convention, where the user's fields are among the claims
+    (``spec.user``: the standard claims), how far its email is trusted
+    (``spec.email``) and the ``iss`` strings accepted besides the issuer
+    (``spec.additional_issuers``: Google's second form). ``OIDCSpecProvider``
+    subclasses give their endpoints in it too, and skip discovery.
     """
 
     spec: ClassVar[ProviderSpec] = ProviderSpec(
@@ -101,11 +105,6 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
     )
     uses_pkce: ClassVar[bool] = True
     uses_nonce: ClassVar[bool] = True
-    #: Where each ``ProviderUser`` field is among the claims, and how far the email is trusted.
-    user_fields: ClassVar[UserFields] = OIDC_USER_FIELDS
-    email_policy: ClassVar[EmailPolicy] = "flag"
-    #: Issuer strings accepted in ID tokens besides the configured issuer (Google's quirk).
-    additional_issuers: ClassVar[tuple[str, ...]] = ()
     leeway: timedelta = DEFAULT_LEEWAY
 
     def __init__(
@@ -116,7 +115,7 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
         redirect_uri: str,
         *,
         name: str | None = None,
-        scopes: Iterable[str] = ("openid", "email", "profile"),
+        scopes: Iterable[str] | None = None,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
         allowed_algorithms: Collection[str] | None = None,
@@ -140,7 +139,7 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
         self.client_id = client_id
         self._client_secret = client_secret
         self.redirect_uri = redirect_uri
-        scope_list = tuple(scopes)
+        scope_list = self.spec.scopes if scopes is None else tuple(scopes)
         self.default_scopes = scope_list if "openid" in scope_list else ("openid", *scope_list)
         if allowed_algorithms is not None:
             algorithms = frozenset(allowed_algorithms)
@@ -224,6 +223,8 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
             revocation_endpoint=metadata.revocation_endpoint,
             token_endpoint_auth=auth,
             clock=self._clock,
+            scope_separator=self.spec.scope_separator,
+            errors=self.spec.errors,
         )
         self._metadata = metadata
 
@@ -287,7 +288,7 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
     def id_token_verifier(self) -> IDTokenVerifier:
         metadata = self._known_metadata()
         return IDTokenVerifier(
-            issuers=(self.issuer, *self.additional_issuers),
+            issuers=(self.issuer, *self.spec.additional_issuers),
             client_id=self.client_id,
             allowed_algorithms=self.allowed_algorithms(metadata),
             trusted_audiences=self.trusted_audiences,
@@ -331,7 +332,7 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
         claims = _id_token_claims(tokens)
         userinfo: dict[str, Any] | None = None
         for response in responses:
-            data = json_response(response, what="the userinfo request")
+            data = json_response(response, what="the userinfo request", errors=self.spec.errors)
             if not isinstance(data, dict):
                 raise OAuthResponseError("the userinfo response is not a JSON object")
             if not isinstance(data.get("sub"), str):
@@ -345,13 +346,13 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
     def _user(self, claims: Mapping[str, Any], userinfo: Mapping[str, Any] | None) -> ProviderUser:
         raw = {k: v for k, v in claims.items() if k not in PROTOCOL_CLAIMS}
         raw.update(userinfo or {})
-        fields = self.user_fields
+        fields = self.spec.user
         # The address and its verification must come from the same answer.
         from_userinfo = userinfo is not None and path_present(userinfo, fields.email)
         source = userinfo if from_userinfo else claims
         # The id is the ID token's sub (a UserInfo sub was checked equal to it).
         data = {**raw, "sub": claims["sub"]}
-        return read_user(data, fields, self.email_policy, email_source=source, raw=raw)
+        return read_user(data, fields, self.spec.email, email_source=source, raw=raw)
 
 
 def _id_token_claims(tokens: OAuth2Tokens) -> Mapping[str, Any]:

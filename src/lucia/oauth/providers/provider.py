@@ -229,9 +229,6 @@ class OIDCSpecProvider(_FromSpec, OpenIDConnect):
         spec = _check_spec(cls, "oidc")
         if spec is not None:
             _adopt(cls, spec)
-            cls.additional_issuers = spec.additional_issuers
-            cls.user_fields = spec.user
-            cls.email_policy = spec.email
 
     def __init__(
         self,
@@ -258,7 +255,7 @@ class OIDCSpecProvider(_FromSpec, OpenIDConnect):
             client_secret,
             redirect_uri,
             name=name or self.name,
-            scopes=spec.scopes if scopes is None else scopes,
+            scopes=scopes,
             http_client=http_client,
             async_http_client=async_http_client,
             clock=clock,
