@@ -334,3 +334,32 @@ def test_user_fields_default_to_the_protocols() -> None:
         slug="g", name="G", protocol="oidc", discovery=True, user=UserFields(), **common
     )
     assert given.user == UserFields()
+
+
+def test_an_oidc_specs_scope_separator_and_error_convention_are_used() -> None:
+    from lucia.oauth.errors import OAuthProviderError
+    from lucia.oauth.providers import OIDCSpecProvider
+
+    class Commas(OIDCSpecProvider):
+        spec = ProviderSpec(
+            slug="commas-test",
+            name="Commas",
+            protocol="oidc",
+            issuer="https://id.commas.test",
+            authorization_endpoint="https://id.commas.test/authorize",
+            token_endpoint="https://id.commas.test/token",
+            jwks_uri="https://id.commas.test/jwks",
+            scopes=("openid", "email"),
+            scope_separator=",",
+            errors="ok_false",
+            docs=("https://commas.test/docs",),
+        )
+
+    mock = ProviderMock()
+    # HTTP 200, and no OAuth error field: only the "ok_false" convention reads a failure.
+    mock.route("POST", "https://id.commas.test/token", json={"ok": False})
+    built = Commas(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients())
+    url = built.create_authorization_url("the-state", "v" * 43, nonce="the-nonce")
+    assert authorization_params(url)["scope"] == "openid,email"
+    with pytest.raises(OAuthProviderError):
+        built.validate_authorization_code("a-code", "v" * 43, nonce="the-nonce")
