@@ -107,13 +107,15 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="run the demo web app on SQLite",
-        description="Serve the demo app (sign-up, sign-in, OAuth, linking, sessions) on"
-        " http://HOST:PORT, storing everything in a SQLite file. In development mode (the"
-        " default) a local OpenID provider runs beside it on its own loopback port, so the"
-        " OAuth flow works with no account anywhere. GitHub is offered when"
-        " GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are set, an OpenID provider when"
-        " OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are.",
+        add_help=False,  # _DemoHelp: the providers' variables, read from the registry
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Serve the demo app (sign-up, sign-in, OAuth, linking, sessions) on\n"
+        "http://HOST:PORT, storing everything in a SQLite file. In development mode (the\n"
+        "default) a local OpenID provider runs beside it on its own loopback port, so the\n"
+        "OAuth flow works with no account anywhere. Every provider configured in the\n"
+        "environment (below) gets its sign-in button.",
     )
+    demo.add_argument("-h", "--help", action=_DemoHelp, help="show this help message and exit")
     demo.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     demo.add_argument("--port", type=_port, default=8000, help="port to listen on (8000)")
     demo.add_argument(
@@ -130,6 +132,37 @@ def _parser() -> argparse.ArgumentParser:
         help="run the local development sign-in provider (development only; default on)",
     )
     return parser
+
+
+class _DemoHelp(argparse.Action):
+    """``lucia demo --help``: the options, then the environment variables of every
+    registered provider. The registry is loaded only when this help is asked for, so
+    the other commands (and ``lucia --help``) start without importing the providers."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(
+            option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        try:
+            from lucia.demo.providers import environment_help
+        except ImportError as exc:
+            parser.epilog = _demo_extra_missing(exc)
+        else:
+            parser.epilog = environment_help()
+        parser.print_help()
+        parser.exit()
+
+
+def _demo_extra_missing(exc: ImportError) -> str:
+    return f"lucia: the demo needs its extra: pip install 'lucia-auth[demo]' ({exc.name})"
 
 
 def _port(value: str) -> int:
@@ -171,10 +204,7 @@ def _demo(args: argparse.Namespace) -> int:
     try:
         from lucia.demo.app import run
     except ImportError as exc:
-        print(
-            f"lucia: the demo needs its extra: pip install 'lucia-auth[demo]' ({exc.name})",
-            file=sys.stderr,
-        )
+        print(_demo_extra_missing(exc), file=sys.stderr)
         return 2
     from lucia.adapters.sqlite import SQLiteAdapter
 

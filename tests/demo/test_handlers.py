@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from lucia.demo.app import DEV_PROVIDER_NAME, providers_from_env
+from lucia.demo.app import DEV_PROVIDER_NAME
 from lucia.demo.useragent import describe_user_agent
 from lucia.throttle import Limit, SignInThrottle
-from tests.demo.conftest import BASE, PASSWORD, Demo
+from tests.demo.conftest import PASSWORD, Demo
 
 CHROME_LINUX = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -504,24 +504,3 @@ async def test_sign_out_deletes_the_session(demo: Demo) -> None:
 )
 def test_describe_user_agent(user_agent: str | None, label: str) -> None:
     assert describe_user_agent(user_agent) == label
-
-
-def test_providers_from_env() -> None:
-    assert providers_from_env(BASE, {}) == []
-    assert providers_from_env(BASE, {"GITHUB_CLIENT_ID": "id"}) == []  # no secret
-    found = providers_from_env(
-        BASE,
-        {
-            "GITHUB_CLIENT_ID": "id",
-            "GITHUB_CLIENT_SECRET": "secret",
-            "OIDC_ISSUER": "https://accounts.example.com",
-            "OIDC_CLIENT_ID": "oid",
-            "OIDC_CLIENT_SECRET": "osecret",
-        },
-    )
-    assert [(p.route, p.label) for p in found] == [
-        ("github", "GitHub"),
-        ("oidc", "accounts.example.com"),
-    ]
-    url = found[0].provider.create_authorization_url("state-1")
-    assert "redirect_uri=http%3A%2F%2Ftestserver%2Flogin%2Fgithub%2Fcallback" in url

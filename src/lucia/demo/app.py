@@ -1,14 +1,15 @@
 """The demo web app: password accounts, OAuth sign-in, linking, sessions, on SQLite.
 
-    app = create_app("demo.sqlite3", base_url="http://127.0.0.1:8000",
-                     providers=providers_from_env("http://127.0.0.1:8000"))
+    app = create_app("demo.sqlite3", providers=providers_from_env("http://127.0.0.1:8000"))
 
 Built only from lucia's public pieces: ``AsyncSQLiteAdapter`` and ``AsyncLucia``,
 ``lucia.integrations.starlette`` (``LuciaMiddleware`` for the session, the cookie
 upkeep and the origin check of every POST; ``auth_routes`` for the OAuth
 callback and sign-out) and ``lucia.accounts`` (sign-up, sign-in, recent
-authentication). ``run()`` serves it with uvicorn, next to the local
-development provider when asked; ``lucia demo`` calls it.
+authentication); the OAuth providers are every registered provider configured by
+``LUCIA_<SLUG>_...`` variables (``lucia.demo.providers``). ``run()`` serves it
+with uvicorn, next to the local development provider when asked; ``lucia demo``
+calls it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ import contextlib
 import logging
 import os
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from typing import Any, Final, TypeVar
-from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -54,8 +54,6 @@ from lucia.oauth.flow import (
     SignInError,
     SignInFlow,
 )
-from lucia.oauth.providers.base import OAuthProvider
-from lucia.oauth.providers.github import GitHub
 from lucia.oauth.providers.openid import OpenIDConnect
 from lucia.sessions import utc_now
 from lucia.testing.oidc_provider import LocalOIDCProvider
@@ -63,6 +61,7 @@ from lucia.throttle import RateLimitedError, SignInThrottle, client_address, sig
 
 from . import pages
 from .pages import AccountView, Identity, ProviderButton
+from .providers import DemoProvider, providers_from_env
 from .useragent import describe_user_agent
 
 __all__ = ["DemoProvider", "DemoState", "create_app", "providers_from_env", "run"]
@@ -101,15 +100,6 @@ _NOTICES: Final = {
 }
 
 _WRONG_CREDENTIALS: Final = "Wrong email or password."
-
-
-@dataclass(frozen=True, slots=True)
-class DemoProvider:
-    """An OAuth provider of the demo: the route name in ``/login/{route}``, its label."""
-
-    route: str
-    label: str
-    provider: OAuthProvider
 
 
 class DemoState:
@@ -198,7 +188,9 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(LuciaMiddleware, auth=auth)],
+        # A form-post provider's callback (Apple) is a cross-site POST: the flow's
+        # state and sealed transaction cookie protect it instead of the origin check.
+        middleware=[Middleware(LuciaMiddleware, auth=auth, csrf_exempt=flow.form_post_paths())],
         lifespan=lifespan,
     )
     app.state.demo = state
@@ -549,28 +541,6 @@ def _password_problem(error: InvalidPasswordError, auth: AsyncLucia) -> str:
 # Providers and serving
 
 
-def providers_from_env(
-    base_url: str, environ: Mapping[str, str] | None = None
-) -> list[DemoProvider]:
-    """GitHub when ``GITHUB_CLIENT_ID``/``GITHUB_CLIENT_SECRET`` are set; an OpenID
-    provider when ``OIDC_ISSUER``/``OIDC_CLIENT_ID``/``OIDC_CLIENT_SECRET`` are
-    (``OIDC_NAME`` labels it; default: the issuer's host)."""
-    env = os.environ if environ is None else environ
-    base = base_url.rstrip("/")
-    found: list[DemoProvider] = []
-    github_id, github_secret = env.get("GITHUB_CLIENT_ID"), env.get("GITHUB_CLIENT_SECRET")
-    if github_id and github_secret:
-        github = GitHub(github_id, github_secret, f"{base}/login/github/callback")
-        found.append(DemoProvider("github", "GitHub", github))
-    issuer = env.get("OIDC_ISSUER")
-    oidc_id, oidc_secret = env.get("OIDC_CLIENT_ID"), env.get("OIDC_CLIENT_SECRET")
-    if issuer and oidc_id and oidc_secret:
-        oidc = OpenIDConnect(issuer, oidc_id, oidc_secret, f"{base}/login/oidc/callback")
-        label = env.get("OIDC_NAME") or urlsplit(issuer).hostname or issuer
-        found.append(DemoProvider("oidc", label, oidc))
-    return found
-
-
 def dev_provider(base_url: str) -> tuple[LocalOIDCProvider, DemoProvider]:
     """Start ``lucia.testing``'s local OpenID provider on a free loopback port.
 
@@ -598,6 +568,10 @@ def base_url_for(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+def _print_to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
 def run(
     *,
     database: str | os.PathLike[str],
@@ -606,12 +580,21 @@ def run(
     dev: bool = True,
     environ: Mapping[str, str] | None = None,
     announce: Callable[[str], None] = print,
+    warn: Callable[[str], None] = _print_to_stderr,
 ) -> None:
-    """Serve the demo with uvicorn until interrupted (``lucia demo``)."""
+    """Serve the demo with uvicorn until interrupted (``lucia demo``).
+
+    The providers come from ``environ`` (``providers_from_env``); what keeps one
+    from being offered goes to ``warn`` before serving, and the demo starts with
+    the others.
+    """
     import uvicorn
 
     base_url = base_url_for(host, port)
-    providers = providers_from_env(base_url, environ)
+    providers = providers_from_env(
+        base_url, environ, report=lambda problem: warn(f"lucia demo: {problem}")
+    )
+    configured = ", ".join(entry.label for entry in providers)
     op = None
     if dev:
         op, local = dev_provider(base_url)
@@ -621,6 +604,8 @@ def run(
             database, providers=providers, dev_provider_url=None if op is None else op.issuer
         )
         announce(f"lucia demo: {base_url}  (database: {os.fspath(database)})")
+        if configured:
+            announce(f"lucia demo: sign in with {configured} (from the environment)")
         if op is not None:
             announce(
                 f"lucia demo: development mode, local sign-in provider at {op.issuer}"
