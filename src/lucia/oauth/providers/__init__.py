@@ -13,7 +13,9 @@ data cannot say (docs/oauth/add-a-provider.md).
 
 from lucia.oauth.providers.apple import Apple
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
+from lucia.oauth.providers.bitbucket import Bitbucket
 from lucia.oauth.providers.discord import Discord
+from lucia.oauth.providers.dropbox import Dropbox
 from lucia.oauth.providers.facebook import Facebook
 from lucia.oauth.providers.github import GitHub
 from lucia.oauth.providers.gitlab import GitLab
@@ -23,6 +25,7 @@ from lucia.oauth.providers.microsoft import Microsoft
 from lucia.oauth.providers.okta import Okta
 from lucia.oauth.providers.openid import OpenIDConnect
 from lucia.oauth.providers.provider import OIDCSpecProvider, SpecProvider
+from lucia.oauth.providers.reddit import Reddit
 from lucia.oauth.providers.registry import provider, providers, register
 from lucia.oauth.providers.salesforce import Salesforce
 from lucia.oauth.providers.slack import Slack
@@ -32,11 +35,15 @@ from lucia.oauth.providers.spec import (
     UserFields,
     UserInfoRequest,
 )
+from lucia.oauth.providers.spotify import Spotify
+from lucia.oauth.providers.twitch import Twitch
 from lucia.oauth.providers.x import X
 
 __all__ = [
     "Apple",
+    "Bitbucket",
     "Discord",
+    "Dropbox",
     "Facebook",
     "GitHub",
     "GitLab",
@@ -50,9 +57,12 @@ __all__ = [
     "Parameter",
     "ProviderSpec",
     "ProviderUser",
+    "Reddit",
     "Salesforce",
     "Slack",
     "SpecProvider",
+    "Spotify",
+    "Twitch",
     "UserFields",
     "UserInfoRequest",
     "X",
