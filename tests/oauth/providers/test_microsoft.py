@@ -260,6 +260,26 @@ async def test_refresh(mode: str) -> None:
     assert sent["client_secret"] == CLIENT_SECRET
 
 
+async def test_a_refreshed_id_token_is_checked_against_its_tenant(mode: str) -> None:
+    signer = IDTokenSigner(issuer(WORK_TENANT))
+    mock = ProviderMock()
+    mock.route("GET", keys_url("organizations"), json=signer.jwks())
+    built = microsoft(mock, tenant="organizations")
+
+    async def refresh(claims: dict[str, Any]) -> Any:
+        answer = {**fixture("token"), "id_token": signer.id_token({**CLAIMS, **claims})}
+        mock.route("POST", token_url("organizations"), json=answer)
+        if mode == "async":
+            return await built.arefresh_access_token("old-refresh")
+        return built.refresh_access_token("old-refresh")
+
+    tokens = await refresh({"iss": issuer(WORK_TENANT)})
+    assert tokens.id_token_claims["tid"] == WORK_TENANT
+    personal = {"tid": CONSUMERS_TENANT_ID, "iss": issuer(CONSUMERS_TENANT_ID)}
+    with pytest.raises(IDTokenError):
+        await refresh(personal)
+
+
 def test_microsoft_has_no_revocation_endpoint() -> None:
     with pytest.raises(OAuthUnsupportedError):
         microsoft(ProviderMock()).revoke_token("a-token")
