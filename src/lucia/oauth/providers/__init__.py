@@ -12,7 +12,6 @@ data cannot say (docs/oauth/add-a-provider.md).
 """
 
 from lucia.oauth.providers.apple import Apple
-from lucia.oauth.providers.auth0 import Auth0
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
 from lucia.oauth.providers.bitbucket import Bitbucket
 from lucia.oauth.providers.discord import Discord
@@ -21,8 +20,11 @@ from lucia.oauth.providers.facebook import Facebook
 from lucia.oauth.providers.github import GitHub
 from lucia.oauth.providers.gitlab import GitLab
 from lucia.oauth.providers.google import Google
+from lucia.oauth.providers.kakao import Kakao
+from lucia.oauth.providers.line import Line
 from lucia.oauth.providers.linkedin import LinkedIn
 from lucia.oauth.providers.microsoft import Microsoft
+from lucia.oauth.providers.naver import Naver
 from lucia.oauth.providers.okta import Okta
 from lucia.oauth.providers.openid import OpenIDConnect
 from lucia.oauth.providers.provider import OIDCSpecProvider, SpecProvider
@@ -38,11 +40,13 @@ from lucia.oauth.providers.spec import (
 )
 from lucia.oauth.providers.spotify import Spotify
 from lucia.oauth.providers.twitch import Twitch
+from lucia.oauth.providers.vk import VK
 from lucia.oauth.providers.x import X
+from lucia.oauth.providers.yandex import Yandex
 
 __all__ = [
+    "VK",
     "Apple",
-    "Auth0",
     "Bitbucket",
     "Discord",
     "Dropbox",
@@ -50,8 +54,11 @@ __all__ = [
     "GitHub",
     "GitLab",
     "Google",
+    "Kakao",
+    "Line",
     "LinkedIn",
     "Microsoft",
+    "Naver",
     "OAuthProvider",
     "OIDCSpecProvider",
     "Okta",
@@ -68,6 +75,7 @@ __all__ = [
     "UserFields",
     "UserInfoRequest",
     "X",
+    "Yandex",
     "provider",
     "providers",
     "register",

@@ -1,0 +1,171 @@
+"""Sign in with Kakao, against answers in Kakao's documented shapes (never Kakao).
+
+Shapes: https://developers.kakao.com/docs/latest/en/kakaologin/rest-api (token,
+/v2/user/me, logout) and .../kakaologin/trouble-shooting (error bodies).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lucia.oauth import OAuthProviderError, OAuthResponseError, ProviderFailedError, provider
+from lucia.oauth.providers.kakao import Kakao
+from tests.oauth.providers.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    ProviderMock,
+    authorization_params,
+    form,
+    sign_in,
+)
+
+AUTHORIZE = "https://kauth.kakao.com/oauth/authorize"
+TOKEN = "https://kauth.kakao.com/oauth/token"
+ME = "https://kapi.kakao.com/v2/user/me"
+LOGOUT = "https://kapi.kakao.com/v1/user/logout"
+FIXTURES = Path(__file__).parent / "fixtures" / "kakao"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+def kakao(mock: ProviderMock, **options: Any) -> Kakao:
+    return Kakao(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+
+
+def answering(user: str = "user") -> ProviderMock:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json=fixture("token"))
+    mock.route("GET", ME, json=fixture(user))
+    return mock
+
+
+def test_authorization_url_on_kakaos_host_with_state_and_pkce() -> None:
+    url = kakao(ProviderMock()).create_authorization_url("the-state", "v" * 43)
+    assert url.startswith(AUTHORIZE + "?")
+    params = authorization_params(url)
+    assert params["state"] == "the-state"
+    assert params["code_challenge_method"] == "S256"
+    assert params["scope"] == "account_email,profile_nickname,profile_image"
+    assert params["client_id"] == CLIENT_ID
+    assert params["redirect_uri"] == REDIRECT_URI
+
+
+async def test_sign_in_through_the_flow(mode: str) -> None:
+    mock = answering()
+    result = await sign_in(mode, kakao(mock), mock=mock)
+    assert result.created
+    assert result.provider == "kakao"
+    user = result.provider_user
+    assert user.id == "123456789"  # Kakao's number, as a string
+    assert user.email == "sample@example.com"
+    assert user.email_verified is True  # is_email_verified and is_email_valid
+    assert user.name == "홍길동"
+    assert user.avatar_url == "https://k.kakaocdn.net/dn/example/img_640x640.jpg"
+    # The exchange: client id and secret in the body, the PKCE verifier.
+    sent = form(mock.last("POST", TOKEN))
+    assert sent["grant_type"] == "authorization_code"
+    assert sent["client_id"] == CLIENT_ID
+    assert sent["client_secret"] == CLIENT_SECRET
+    assert sent["redirect_uri"] == REDIRECT_URI
+    assert len(sent["code_verifier"]) == 43
+    assert mock.last("GET", ME).headers["authorization"] == "Bearer kakao-access-token-example"
+
+
+@pytest.mark.parametrize("answer", ["user_unverified", "user_invalid_email"])
+async def test_an_address_is_verified_only_when_verified_and_still_valid(
+    mode: str, answer: str
+) -> None:
+    mock = answering(answer)
+    user = (await sign_in(mode, kakao(mock), mock=mock)).provider_user
+    assert user.email == "sample@example.com"
+    assert user.email_verified is False
+
+
+async def test_without_consent_to_the_email_there_is_no_email(mode: str) -> None:
+    mock = answering("user_no_email")
+    user = (await sign_in(mode, kakao(mock), mock=mock)).provider_user
+    assert user.email is None
+    assert user.email_verified is False
+    assert user.name == "홍길동"
+    assert user.avatar_url is None
+
+
+async def test_a_token_error_in_kakaos_shape_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, kakao(mock), mock=mock)
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthProviderError)
+    assert cause.error == "invalid_grant"
+
+
+async def test_a_user_request_error_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("GET", ME, status=401, json=fixture("user_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, kakao(mock), mock=mock)
+    assert isinstance(caught.value.cause, OAuthResponseError)
+
+
+async def test_refresh(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json={**fixture("token"), "access_token": "new-access"})
+    provider_ = kakao(mock)
+    if mode == "async":
+        tokens = await provider_.arefresh_access_token("old-refresh")
+    else:
+        tokens = provider_.refresh_access_token("old-refresh")
+    assert tokens.access_token == "new-access"
+    assert form(mock.last("POST", TOKEN)) == {
+        "grant_type": "refresh_token",
+        "refresh_token": "old-refresh",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+
+
+async def test_revocation_is_kakaos_logout(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", LOGOUT, json=fixture("logout"))
+    provider_ = kakao(mock)
+    if mode == "async":
+        await provider_.arevoke_token("an-access-token")
+    else:
+        provider_.revoke_token("an-access-token")
+    sent = mock.last("POST", LOGOUT)
+    assert sent.headers["authorization"] == "Bearer an-access-token"
+    assert sent.content == b""
+
+
+def test_a_refused_logout_raises() -> None:
+    mock = ProviderMock()
+    mock.route("POST", LOGOUT, status=401, json=fixture("user_error"))
+    with pytest.raises(OAuthResponseError):
+        kakao(mock).revoke_token("an-access-token")
+    mock.route("POST", LOGOUT, httpx.Response(200, json={}))
+    with pytest.raises(OAuthResponseError):
+        kakao(mock).revoke_token("an-access-token")
+
+
+def test_by_slug_is_the_same_provider() -> None:
+    built = provider(
+        "kakao", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI
+    )
+    assert type(built) is Kakao
+    assert built.name == "kakao"
+    assert CLIENT_SECRET not in repr(built)

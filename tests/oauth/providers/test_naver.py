@@ -1,0 +1,198 @@
+"""Sign in with Naver, against answers in Naver's documented shapes (never Naver).
+
+Shapes: https://developers.naver.com/docs/login/api/api.md (the authorization URL,
+the token answer and its errors, refresh, deletion with ``grant_type=delete``) and
+https://developers.naver.com/docs/login/profile/profile.md (``/v1/nid/me``: the user
+under ``response`` beside ``resultcode`` and ``message``, and its error codes).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lucia.oauth import OAuthProviderError, ProviderFailedError, provider
+from lucia.oauth.providers.naver import Naver
+from tests.oauth.providers.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    ProviderMock,
+    authorization_params,
+    form,
+    sign_in,
+)
+
+TOKEN = "https://nid.naver.com/oauth2.0/token"
+ME = "https://openapi.naver.com/v1/nid/me"
+FIXTURES = Path(__file__).parent / "fixtures" / "naver"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+def naver(mock: ProviderMock, **options: Any) -> Naver:
+    return Naver(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+
+
+def answering(user: str = "user") -> ProviderMock:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json=fixture("token"))
+    mock.route("GET", ME, json=fixture(user))
+    return mock
+
+
+def test_authorization_url_on_navers_host_with_state_and_no_scope() -> None:
+    url = naver(ProviderMock()).create_authorization_url("the-state")
+    assert url.startswith("https://nid.naver.com/oauth2.0/authorize?")
+    # Naver takes no scope (the profile items are set in its console) and no PKCE.
+    assert authorization_params(url) == {
+        "response_type": "code",
+        "client_id": CLIENT_ID,
+        "redirect_uri": REDIRECT_URI,
+        "state": "the-state",
+    }
+    assert not Naver.uses_pkce
+
+
+async def test_sign_in_through_the_flow(mode: str) -> None:
+    mock = answering()
+    result = await sign_in(mode, naver(mock), mock=mock)
+    assert result.created
+    assert result.provider == "naver"
+    user = result.provider_user
+    assert user.id == "32742776"
+    assert user.email == "openapi@naver.com"
+    assert user.name == "오픈 API"
+    assert user.username == "OpenAPI"
+    assert user.avatar_url == "https://ssl.pstatic.net/static/pwe/address/nodata_33x33.gif"
+    assert user.raw["gender"] == "F"
+    # The exchange: the client's id and secret in the body, no PKCE verifier.
+    exchange = mock.last("POST", TOKEN)
+    assert "authorization" not in exchange.headers
+    assert form(exchange) == {
+        "grant_type": "authorization_code",
+        "code": "test-code",
+        "redirect_uri": REDIRECT_URI,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+    bearer = "Bearer " + fixture("token")["access_token"]
+    assert mock.last("GET", ME).headers["authorization"] == bearer
+
+
+async def test_sec38_navers_address_is_never_verified(mode: str) -> None:
+    # Naver's profile API gives the address with no word on its verification.
+    mock = answering()
+    result = await sign_in(mode, naver(mock), mock=mock)
+    assert result.provider_user.email_verified is False
+    assert result.user.attributes["email_verified"] is False
+
+
+async def test_without_the_email_item_there_is_no_email(mode: str) -> None:
+    mock = answering("user_no_email")
+    user = (await sign_in(mode, naver(mock), mock=mock)).provider_user
+    assert user.id == "32742776"
+    assert user.email is None
+    assert user.email_verified is False
+    assert user.name == "OpenAPI"  # no real name consented: the nickname
+    assert user.avatar_url is None
+
+
+async def test_a_token_error_with_http_200_fails_the_sign_in(mode: str) -> None:
+    # Naver answers a bad code with HTTP 200 and an RFC 6749 error body.
+    mock = answering()
+    mock.route("POST", TOKEN, json=fixture("token_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, naver(mock), mock=mock)
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthProviderError)
+    assert cause.error == "invalid_request"
+
+
+async def test_a_profile_error_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("GET", ME, status=401, json=fixture("user_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, naver(mock), mock=mock)
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthProviderError)
+    assert cause.error == "024"
+
+
+async def test_a_resultcode_other_than_00_is_an_error_even_with_http_200(mode: str) -> None:
+    mock = answering()
+    mock.route("GET", ME, json={**fixture("user"), "resultcode": "028", "message": "no token"})
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, naver(mock), mock=mock)
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthProviderError)
+    assert cause.error == "028"
+
+
+async def test_refresh(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json={**fixture("token"), "access_token": "new-access"})
+    provider_ = naver(mock)
+    if mode == "async":
+        tokens = await provider_.arefresh_access_token("old-refresh")
+    else:
+        tokens = provider_.refresh_access_token("old-refresh")
+    assert tokens.access_token == "new-access"
+    assert tokens.expires_at is not None  # Naver's expires_in is the string "3600"
+    assert form(mock.last("POST", TOKEN)) == {
+        "grant_type": "refresh_token",
+        "refresh_token": "old-refresh",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+
+
+async def test_revocation_is_navers_token_deletion(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json=fixture("delete"))
+    provider_ = naver(mock)
+    if mode == "async":
+        await provider_.arevoke_token("an-access-token")
+    else:
+        provider_.revoke_token("an-access-token")
+    assert form(mock.last("POST", TOKEN)) == {
+        "grant_type": "delete",
+        "access_token": "an-access-token",
+        "service_provider": "NAVER",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+
+
+def test_a_refused_deletion_raises() -> None:
+    mock = ProviderMock()
+    # Errors come with HTTP 200 too.
+    mock.route("POST", TOKEN, json={"error": "invalid_request", "error_description": "bad"})
+    with pytest.raises(OAuthProviderError) as caught:
+        naver(mock).revoke_token("an-access-token")
+    assert caught.value.error == "invalid_request"
+    mock.route("POST", TOKEN, httpx.Response(200, json={"result": "fail"}))
+    with pytest.raises(OAuthProviderError):
+        naver(mock).revoke_token("an-access-token")
+
+
+def test_by_slug_is_the_same_provider() -> None:
+    built = provider(
+        "naver", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI
+    )
+    assert type(built) is Naver
+    assert built.name == "naver"
+    assert built.default_scopes == ()
+    assert CLIENT_SECRET not in repr(built)

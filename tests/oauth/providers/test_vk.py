@@ -1,0 +1,215 @@
+"""Sign in with VK ID, against answers in VK ID's documented shapes (never VK).
+
+Shapes: VK ID's API reference and web integration without the SDK
+(https://id.vk.com/about/business/go/docs/ru/vkid/latest/vk-id/connection/api-integration/api-description)
+and VK's own web SDK (code exchange with device_id, user_info, logout).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lucia.oauth import (
+    OAuthProviderError,
+    OAuthResponseError,
+    OAuthUnsupportedError,
+    ProviderFailedError,
+    provider,
+)
+from lucia.oauth.providers.vk import VK
+from tests.oauth.providers.harness import (
+    CLIENT_ID,
+    REDIRECT_URI,
+    ProviderMock,
+    authorization_params,
+    form,
+    sign_in,
+)
+
+AUTHORIZE = "https://id.vk.com/authorize"
+TOKEN = "https://id.vk.com/oauth2/auth"
+USER_INFO = "https://id.vk.com/oauth2/user_info"
+LOGOUT = "https://id.vk.com/oauth2/logout"
+FIXTURES = Path(__file__).parent / "fixtures" / "vk"
+DEVICE_ID = "8cd6e1ac-e9d6-4b6e-a5e6-2d8a2a4f3c1b"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+def vk(mock: ProviderMock, **options: Any) -> VK:
+    return VK(CLIENT_ID, None, REDIRECT_URI, **mock.clients(), **options)
+
+
+def answering(user: Any = None) -> ProviderMock:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json=fixture("token"))
+    mock.route("POST", USER_INFO, json=fixture("user") if user is None else user)
+    return mock
+
+
+def test_authorization_url_on_vk_ids_host_with_state_and_pkce() -> None:
+    url = vk(ProviderMock()).create_authorization_url("the-state", "v" * 43)
+    assert url.startswith(AUTHORIZE + "?")
+    params = authorization_params(url)
+    assert params["state"] == "the-state"
+    assert params["response_type"] == "code"
+    assert params["code_challenge_method"] == "S256"
+    assert params["code_challenge"]
+    assert params["scope"] == "vkid.personal_info email"
+    assert params["client_id"] == CLIENT_ID
+    assert params["redirect_uri"] == REDIRECT_URI
+    assert VK.uses_pkce
+
+
+async def test_sign_in_through_the_flow_echoes_the_device_id(mode: str) -> None:
+    mock = answering()
+    result = await sign_in(mode, vk(mock), mock=mock, callback={"device_id": DEVICE_ID})
+    assert result.created
+    assert result.provider == "vk"
+    user = result.provider_user
+    assert user.id == "1234567890"
+    assert user.name == "Ivan Ivanov"
+    assert user.email == "ivan.ivanov@example.com"
+    assert user.email_verified is False  # VK ID does not say the address is verified
+    assert user.avatar_url == fixture("user")["user"]["avatar"]
+    # The exchange: the verifier, the callback's device_id and state, the client id, no secret.
+    sent = form(mock.last("POST", TOKEN))
+    assert sent["grant_type"] == "authorization_code"
+    assert sent["code"] == "test-code"
+    assert sent["device_id"] == DEVICE_ID
+    assert sent["state"] == mock.authorization["state"]
+    assert sent["client_id"] == CLIENT_ID
+    assert sent["redirect_uri"] == REDIRECT_URI
+    assert len(sent["code_verifier"]) == 43
+    assert "client_secret" not in sent
+    assert "authorization" not in mock.last("POST", TOKEN).headers
+    # user_info: a POST with the token in the body, never in the URL.
+    info = mock.last("POST", USER_INFO)
+    assert form(info) == {"client_id": CLIENT_ID, "access_token": "vk2.a.access-token-example"}
+    assert "access-token" not in str(info.url)
+
+
+async def test_a_callback_without_device_id_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, vk(mock), mock=mock)
+    assert isinstance(caught.value.cause, OAuthResponseError)
+    assert not any(request.url.path == "/oauth2/auth" for request in mock.requests)
+
+
+def test_the_code_exchange_outside_the_flow_takes_the_device_id() -> None:
+    mock = answering()
+    provider_ = vk(mock)
+    with pytest.raises(OAuthResponseError, match="device_id"):
+        provider_.validate_authorization_code("a-code", "v" * 43)
+    tokens = provider_.validate_authorization_code(
+        "a-code", "v" * 43, callback_fields={"device_id": DEVICE_ID}
+    )
+    assert tokens.access_token == "vk2.a.access-token-example"
+    assert tokens.refresh_token == "vk2.a.refresh-token-example"
+    sent = form(mock.last("POST", TOKEN))
+    assert sent["device_id"] == DEVICE_ID
+    assert "state" not in sent
+
+
+async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
+    mock = answering(fixture("user_no_email"))
+    result = await sign_in(
+        mode,
+        vk(mock, scopes=["vkid.personal_info"]),
+        mock=mock,
+        callback={"device_id": DEVICE_ID},
+    )
+    assert result.provider_user.email is None
+    assert result.provider_user.email_verified is False
+    assert mock.authorization["scope"] == "vkid.personal_info"
+
+
+async def test_a_token_error_in_vk_ids_shape_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, vk(mock), mock=mock, callback={"device_id": DEVICE_ID})
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthProviderError)
+    assert cause.error == "invalid_grant"
+
+
+async def test_a_user_info_error_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("POST", USER_INFO, json=fixture("user_error"))  # an error body, HTTP 200
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, vk(mock), mock=mock, callback={"device_id": DEVICE_ID})
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthProviderError)
+    assert cause.error == "invalid_token"
+
+
+def test_a_user_without_its_id_is_refused() -> None:
+    mock = answering({"user": {"first_name": "Ivan"}})
+    provider_ = vk(mock)
+    tokens = provider_.read_tokens(httpx.Response(200, json=fixture("token")), what="t")
+    with pytest.raises(OAuthResponseError):
+        provider_.get_user(tokens)
+
+
+def test_a_name_is_first_and_last_name_or_none() -> None:
+    user = fixture("user")["user"]
+    mock = answering({"user": {**user, "last_name": ""}})
+    provider_ = vk(mock)
+    tokens = provider_.read_tokens(httpx.Response(200, json=fixture("token")), what="t")
+    assert provider_.get_user(tokens).name == "Ivan"
+    mock.route("POST", USER_INFO, json={"user": {"user_id": "1"}})
+    assert provider_.get_user(tokens).name is None
+
+
+async def test_revocation_is_vk_ids_logout(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", LOGOUT, json=fixture("logout"))
+    provider_ = vk(mock)
+    if mode == "async":
+        await provider_.arevoke_token("an-access-token")
+    else:
+        provider_.revoke_token("an-access-token")
+    assert form(mock.last("POST", LOGOUT)) == {
+        "client_id": CLIENT_ID,
+        "access_token": "an-access-token",
+    }
+
+
+def test_a_refused_logout_raises() -> None:
+    mock = ProviderMock()
+    mock.route("POST", LOGOUT, json={"error": "invalid_token", "error_description": "expired"})
+    with pytest.raises(OAuthProviderError):
+        vk(mock).revoke_token("an-access-token")
+    mock.route("POST", LOGOUT, json={"response": 0})
+    with pytest.raises(OAuthResponseError):
+        vk(mock).revoke_token("an-access-token")
+
+
+def test_refresh_is_not_offered() -> None:
+    # VK ID refreshes only with the sign-in's device_id, which a refresh token alone lacks.
+    mock = ProviderMock()
+    with pytest.raises(OAuthUnsupportedError):
+        vk(mock).refresh_access_token("a-refresh-token")
+    assert mock.requests == []
+
+
+def test_by_slug_is_the_same_provider() -> None:
+    built = provider("vk", client_id=CLIENT_ID, client_secret=None, redirect_uri=REDIRECT_URI)
+    assert type(built) is VK
+    assert built.name == "vk"
+    assert built.default_scopes == ("vkid.personal_info", "email")

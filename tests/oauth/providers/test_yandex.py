@@ -1,0 +1,163 @@
+"""Sign in with Yandex ID, against answers in Yandex's documented shapes (never Yandex).
+
+Shapes: https://yandex.ru/dev/id/doc/ru/codes/code-url (authorization, token,
+errors) and https://yandex.ru/dev/id/doc/en/user-information (login.yandex.ru/info).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lucia.oauth import (
+    OAuthProviderError,
+    OAuthResponseError,
+    OAuthUnsupportedError,
+    ProviderFailedError,
+    provider,
+)
+from lucia.oauth.providers.yandex import Yandex
+from tests.oauth.providers.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    ProviderMock,
+    authorization_params,
+    form,
+    sign_in,
+)
+
+AUTHORIZE = "https://oauth.yandex.ru/authorize"
+TOKEN = "https://oauth.yandex.ru/token"
+INFO = "https://login.yandex.ru/info"
+FIXTURES = Path(__file__).parent / "fixtures" / "yandex"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+def yandex(mock: ProviderMock, **options: Any) -> Yandex:
+    return Yandex(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+
+
+def answering(user: Any = None) -> ProviderMock:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json=fixture("token"))
+    mock.route("GET", INFO, json=fixture("user") if user is None else user)
+    return mock
+
+
+def test_authorization_url_on_yandexs_host_with_state_and_pkce() -> None:
+    url = yandex(ProviderMock()).create_authorization_url("the-state", "v" * 43)
+    assert url.startswith(AUTHORIZE + "?")
+    params = authorization_params(url)
+    assert params["state"] == "the-state"
+    assert params["response_type"] == "code"
+    assert params["code_challenge_method"] == "S256"
+    assert params["scope"] == "login:info login:email login:avatar"
+    assert params["client_id"] == CLIENT_ID
+
+
+async def test_sign_in_through_the_flow(mode: str) -> None:
+    mock = answering()
+    result = await sign_in(mode, yandex(mock), mock=mock)
+    assert result.created
+    assert result.provider == "yandex"
+    user = result.provider_user
+    assert user.id == "1000034426"
+    assert user.email == "test@yandex.ru"
+    assert user.email_verified is False  # Yandex does not say default_email is verified
+    assert user.name == "Ivan Ivanov"
+    assert user.username == "ivan"
+    assert user.avatar_url == "https://avatars.yandex.net/get-yapic/131652443/islands-200"
+    # The user request: the token in Yandex's own "OAuth" scheme, JSON asked for.
+    info = mock.last("GET", INFO)
+    assert info.headers["authorization"] == "OAuth " + fixture("token")["access_token"]
+    assert info.url.params["format"] == "json"
+    assert "oauth_token" not in info.url.params
+    # The exchange: HTTP Basic client authentication, the PKCE verifier.
+    exchange = mock.last("POST", TOKEN)
+    basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+    assert exchange.headers["authorization"] == f"Basic {basic}"
+    assert form(exchange)["grant_type"] == "authorization_code"
+    assert len(form(exchange)["code_verifier"]) == 43
+
+
+async def test_without_email_and_avatar_access_there_are_none(mode: str) -> None:
+    mock = answering(fixture("user_no_email"))
+    user = (await sign_in(mode, yandex(mock, scopes=["login:info"]), mock=mock)).provider_user
+    assert user.email is None
+    assert user.email_verified is False
+    assert user.avatar_url is None  # is_avatar_empty
+    assert user.name is None
+    assert mock.authorization["scope"] == "login:info"
+
+
+def test_an_avatar_id_with_a_slash_stays_a_path() -> None:
+    mock = answering({**fixture("user"), "default_avatar_id": "31804/BYkogAC6AoB17bN1HKRFAyKiM4-1"})
+    provider_ = yandex(mock)
+    tokens = provider_.read_tokens(httpx.Response(200, json=fixture("token")), what="t")
+    assert provider_.get_user(tokens).avatar_url == (
+        "https://avatars.yandex.net/get-yapic/31804/BYkogAC6AoB17bN1HKRFAyKiM4-1/islands-200"
+    )
+
+
+async def test_a_token_error_in_yandexs_shape_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, yandex(mock), mock=mock)
+    cause = caught.value.cause
+    assert isinstance(cause, OAuthProviderError)
+    assert cause.error == "invalid_grant"
+
+
+async def test_a_refused_user_request_fails_the_sign_in(mode: str) -> None:
+    mock = answering()
+    mock.route("GET", INFO, status=401, json={})
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, yandex(mock), mock=mock)
+    assert isinstance(caught.value.cause, OAuthResponseError)
+
+
+async def test_refresh(mode: str) -> None:
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json={**fixture("token"), "access_token": "new-access"})
+    provider_ = yandex(mock)
+    if mode == "async":
+        tokens = await provider_.arefresh_access_token("old-refresh")
+    else:
+        tokens = provider_.refresh_access_token("old-refresh")
+    assert tokens.access_token == "new-access"
+    assert form(mock.last("POST", TOKEN)) == {
+        "grant_type": "refresh_token",
+        "refresh_token": "old-refresh",
+    }
+
+
+def test_revocation_is_not_offered() -> None:
+    # Yandex revokes only tokens issued for a device_id, which lucia does not request.
+    mock = ProviderMock()
+    with pytest.raises(OAuthUnsupportedError):
+        yandex(mock).revoke_token("a-token")
+    assert mock.requests == []
+
+
+def test_by_slug_is_the_same_provider() -> None:
+    built = provider(
+        "yandex", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI
+    )
+    assert type(built) is Yandex
+    assert built.name == "yandex"
