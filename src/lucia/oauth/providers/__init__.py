@@ -12,6 +12,7 @@ data cannot say (docs/oauth/add-a-provider.md).
 """
 
 from lucia.oauth.providers.apple import Apple
+from lucia.oauth.providers.auth0 import Auth0
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
 from lucia.oauth.providers.bitbucket import Bitbucket
 from lucia.oauth.providers.discord import Discord
@@ -47,6 +48,7 @@ from lucia.oauth.providers.yandex import Yandex
 __all__ = [
     "VK",
     "Apple",
+    "Auth0",
     "Bitbucket",
     "Discord",
     "Dropbox",
