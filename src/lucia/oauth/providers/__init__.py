@@ -22,6 +22,7 @@ from lucia.oauth.providers.github import GitHub
 from lucia.oauth.providers.gitlab import GitLab
 from lucia.oauth.providers.google import Google
 from lucia.oauth.providers.kakao import Kakao
+from lucia.oauth.providers.keycloak import Keycloak
 from lucia.oauth.providers.line import Line
 from lucia.oauth.providers.linkedin import LinkedIn
 from lucia.oauth.providers.microsoft import Microsoft
@@ -57,6 +58,7 @@ __all__ = [
     "GitLab",
     "Google",
     "Kakao",
+    "Keycloak",
     "Line",
     "LinkedIn",
     "Microsoft",
