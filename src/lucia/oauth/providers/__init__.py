@@ -15,6 +15,7 @@ from lucia.oauth.providers.apple import Apple
 from lucia.oauth.providers.auth0 import Auth0
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
 from lucia.oauth.providers.bitbucket import Bitbucket
+from lucia.oauth.providers.cognito import Cognito
 from lucia.oauth.providers.discord import Discord
 from lucia.oauth.providers.dropbox import Dropbox
 from lucia.oauth.providers.facebook import Facebook
@@ -51,6 +52,7 @@ __all__ = [
     "Apple",
     "Auth0",
     "Bitbucket",
+    "Cognito",
     "Discord",
     "Dropbox",
     "Facebook",

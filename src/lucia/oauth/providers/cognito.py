@@ -1,0 +1,84 @@
+"""Sign in with Amazon Cognito: OpenID Connect against a user pool.
+
+Two hosts are involved, as Cognito documents them: the user pool's *domain*
+(its prefix domain ``https://{prefix}.auth.{region}.amazoncognito.com`` or a
+custom domain) serves ``/oauth2/authorize``, ``/oauth2/token``,
+``/oauth2/userInfo`` and ``/oauth2/revoke``; the ID tokens' issuer is
+``https://cognito-idp.{region}.amazonaws.com/{user_pool_id}``, whose keys are
+at ``/.well-known/jwks.json`` under it. All are built in (no discovery round
+trip). Cognito's ``email_verified`` is the JSON ``true`` in its documented ID
+tokens, and may arrive as the string ``"true"`` (user attributes are strings in
+Cognito): both read as verified, anything else as not. A refresh answers a new
+access and ID token (the refresh token stays the same); ``/oauth2/revoke``
+takes refresh tokens only, and only when the app client has token revocation
+turned on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from lucia.oauth.providers.provider import OIDCSpecProvider
+from lucia.oauth.providers.spec import OIDC_USER_FIELDS, Parameter, ProviderSpec
+
+__all__ = ["Cognito"]
+
+_ISSUER = "https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+
+
+class Cognito(OIDCSpecProvider):
+    """Users of one Cognito user pool::
+
+        Cognito(..., domain="example.auth.eu-west-1.amazoncognito.com",
+                region="eu-west-1", user_pool_id="eu-west-1_AbCdEf123")
+
+    ``user.id`` is the pool's ``sub`` (a UUID; never the user name, which can be
+    reassigned)."""
+
+    spec = ProviderSpec(
+        slug="cognito",
+        name="Amazon Cognito",
+        protocol="oidc",
+        issuer=_ISSUER,
+        authorization_endpoint="https://{domain}/oauth2/authorize",
+        token_endpoint="https://{domain}/oauth2/token",
+        userinfo_endpoint="https://{domain}/oauth2/userInfo",
+        revocation_endpoint="https://{domain}/oauth2/revoke",
+        jwks_uri=f"{_ISSUER}/.well-known/jwks.json",
+        parameters=(
+            Parameter(
+                "domain",
+                "host",
+                description="the user pool's domain: <prefix>.auth.<region>.amazoncognito.com "
+                "or its custom domain",
+                example="example.auth.eu-west-1.amazoncognito.com",
+            ),
+            Parameter(
+                "region",
+                "token",
+                description="the user pool's AWS region (eu-west-1)",
+                example="eu-west-1",
+            ),
+            Parameter(
+                "user_pool_id",
+                "token",
+                description="the user pool's id (eu-west-1_AbCdEf123)",
+                example="eu-west-1_AbCdEf123",
+            ),
+        ),
+        scopes=("openid", "email", "profile"),
+        user=replace(
+            OIDC_USER_FIELDS,
+            # ID tokens say cognito:username; /oauth2/userInfo says username.
+            username=("preferred_username", "cognito:username", "username"),
+            string_booleans=True,
+        ),
+        docs=(
+            "https://docs.aws.amazon.com/cognito/latest/developerguide/federation-endpoints.html",
+            "https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html",
+            "https://docs.aws.amazon.com/cognito/latest/developerguide/userinfo-endpoint.html",
+            "https://docs.aws.amazon.com/cognito/latest/developerguide/revocation-endpoint.html",
+            "https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-id-token.html",
+            "https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html",
+        ),
+    )
