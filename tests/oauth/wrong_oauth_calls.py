@@ -14,6 +14,7 @@ from lucia.oauth.client import OAuth2Client, OAuth2Tokens
 from lucia.oauth.flow import SignInFlow
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
 from lucia.oauth.providers.github import GitHub
+from lucia.oauth.providers.google import Google
 
 
 def provider_calls(github: GitHub, tokens: OAuth2Tokens) -> None:
@@ -52,6 +53,11 @@ class WrongHook(OAuthProvider):
 
 def providers(client: OAuth2Client) -> None:
     MisspeltHook(client)  # wrong
+    # Google's options besides its own keywords are typed (ProviderOptions).
+    Google("id", "secret", "https://app.example/cb", timout=3)  # wrong
+    Google("id", "secret", "https://app.example/cb", timeout="3")  # wrong
+    Google("id", "secret", "https://app.example/cb", access_type="sometimes")  # wrong
+    Google("id", "secret", "https://app.example/cb", access_type="offline", timeout=3, scopes=())
 
 
 async def flow_calls(flow: SignInFlow, auth: AsyncLucia, sync_auth: Lucia) -> None:

@@ -9,15 +9,11 @@ it elsewhere (a local stand-in in tests).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
-from typing import Literal
+from collections.abc import Mapping
+from typing import Literal, Unpack
 
-import httpx
-
-from lucia.oauth.client import DEFAULT_TIMEOUT
 from lucia.oauth.oidc import OIDCMetadata
-from lucia.oauth.providers.provider import OIDCSpecProvider
+from lucia.oauth.providers.provider import OIDCSpecProvider, ProviderOptions
 from lucia.oauth.providers.spec import ProviderSpec
 
 __all__ = ["GOOGLE_ISSUER", "GOOGLE_METADATA", "Google"]
@@ -70,28 +66,12 @@ class Google(OIDCSpecProvider):
         client_secret: str,
         redirect_uri: str,
         *,
-        scopes: Iterable[str] | None = None,
         access_type: Literal["online", "offline"] | None = None,
         prompt: str | None = None,
-        http_client: httpx.Client | None = None,
-        async_http_client: httpx.AsyncClient | None = None,
-        clock: Callable[[], datetime] | None = None,
         metadata: OIDCMetadata = GOOGLE_METADATA,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        name: str | None = None,
+        **options: Unpack[ProviderOptions],
     ) -> None:
-        super().__init__(
-            client_id,
-            client_secret,
-            redirect_uri,
-            scopes=scopes,
-            name=name,
-            http_client=http_client,
-            async_http_client=async_http_client,
-            clock=clock,
-            metadata=metadata,
-            timeout=timeout,
-        )
+        super().__init__(client_id, client_secret, redirect_uri, metadata=metadata, **options)
         self.access_type = access_type
         self.prompt = prompt
 

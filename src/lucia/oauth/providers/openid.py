@@ -258,10 +258,6 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
 
     # The authorization URL and the flows
 
-    def authorization_params(self) -> Mapping[str, str]:
-        """Provider-specific query parameters added to the authorization URL."""
-        return {}
-
     def create_authorization_url(
         self,
         state: str,
@@ -277,12 +273,8 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
         scope_list = tuple(scopes) or self.default_scopes
         if "openid" not in scope_list:
             scope_list = ("openid", *scope_list)
-        return self.client.create_authorization_url(
-            state,
-            code_verifier,
-            scopes=scope_list,
-            nonce=nonce,
-            extra_params=self.authorization_params(),
+        return super().create_authorization_url(
+            state, code_verifier, scopes=scope_list, nonce=nonce
         )
 
     def id_token_verifier(self) -> IDTokenVerifier:

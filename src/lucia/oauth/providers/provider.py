@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 from urllib.parse import quote
 
 import httpx
@@ -45,7 +45,25 @@ from lucia.oauth.providers.spec import (
 )
 from lucia.sessions import utc_now
 
-__all__ = ["OIDCSpecProvider", "SpecProvider"]
+__all__ = ["OIDCSpecProvider", "ProviderOptions", "SpecProvider"]
+
+
+class ProviderOptions(TypedDict, total=False):
+    """The keywords every spec provider takes besides its credentials and parameters
+    (``SpecProvider``'s and ``OIDCSpecProvider``'s own). A subclass whose constructor
+    adds keywords of its own passes these on typed, without listing them again::
+
+        def __init__(self, client_id: str, client_secret: str, redirect_uri: str, *,
+                     prompt: str | None = None, **options: Unpack[ProviderOptions]) -> None:
+            super().__init__(client_id, client_secret, redirect_uri, **options)
+    """
+
+    scopes: Iterable[str] | None
+    name: str | None
+    http_client: httpx.Client | None
+    async_http_client: httpx.AsyncClient | None
+    timeout: float | httpx.Timeout
+    clock: Callable[[], datetime] | None
 
 
 def _check_spec(cls: type, protocol: Protocol) -> ProviderSpec | None:
@@ -126,7 +144,7 @@ class SpecProvider(_FromSpec, OAuthProvider):
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] | None = None,
         **parameters: str | None,
     ) -> None:
         spec = self.spec
@@ -143,7 +161,7 @@ class SpecProvider(_FromSpec, OAuthProvider):
             token_endpoint=token,
             revocation_endpoint=self.endpoints.revocation,
             token_endpoint_auth=spec.token_auth,
-            clock=clock,
+            clock=clock or utc_now,
             scope_separator=spec.scope_separator,
             errors=spec.errors,
         )
