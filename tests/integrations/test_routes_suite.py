@@ -358,6 +358,15 @@ def test_password_sign_in_then_protected_route_works(site: Site) -> None:
     assert site.me()["id"] == user_id
 
 
+def test_a_new_session_records_the_user_agent_cut_at_512_characters(site: Site) -> None:
+    agent = "Agent/1.0 " + "x" * 600
+    site.client.headers["User-Agent"] = agent
+    site.oidc_sign_in()
+    record: Any = site.get_session(site.me()["session"])
+    assert record.attributes["user_agent"] == agent[:512]
+    assert "ip" in record.attributes
+
+
 def test_sec5_sign_out_deletes_the_session_and_the_old_cookie_gets_401(site: Site) -> None:
     site.oidc_sign_in()
     token = site.session_cookie()

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from lucia.cookies import Cookie
 from lucia.core import AsyncLucia, Lucia
@@ -46,6 +46,7 @@ __all__ = [
     "Refusal",
     "RequestPlan",
     "Spelling",
+    "session_record",
     "unavailable",
     "upkeep_headers",
     "vary_with_cookie",
@@ -54,6 +55,8 @@ __all__ = [
 logger = logging.getLogger("lucia.integrations")
 
 UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The longest User-Agent a session records: a client picks the header, the store keeps it.
+MAX_USER_AGENT: Final = 512
 
 Headers = Mapping[str, str]
 S = TypeVar("S", str, bytes)
@@ -111,6 +114,13 @@ FORBIDDEN: Final = Refusal(403, "Forbidden: cross-site request")
 
 UNAVAILABLE: Final = Refusal(503, "Service unavailable", no_store=True)
 """A ``DatabaseError`` from the session store: the answer names nothing."""
+
+
+def session_record(user_agent: str | None, ip: str | None) -> dict[str, Any]:
+    """What a new session records about the request that made it (every
+    integration's ``session_attributes``): its ``User-Agent``, cut at
+    ``MAX_USER_AGENT`` characters, and the client's address."""
+    return {"user_agent": (user_agent or "")[:MAX_USER_AGENT], "ip": ip}
 
 
 def unavailable(exc: DatabaseError) -> Refusal:

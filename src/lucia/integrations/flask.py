@@ -46,6 +46,7 @@ from lucia.integrations._middleware import (
     Gate,
     Refusal,
     RequestPlan,
+    session_record,
     unavailable,
     upkeep_headers,
     vary_with_cookie,
@@ -87,7 +88,6 @@ _PLAN: Final = "lucia.plan"
 
 StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-_MAX_USER_AGENT: Final = 512
 
 # The objects behind Flask's context proxies, fetched once per use: every
 # attribute read through a proxy repeats the context lookup, and the request
@@ -426,10 +426,7 @@ def client_ip() -> str | None:
 
 def session_attributes() -> dict[str, Any]:
     """What a new session records about the request: user agent and client address."""
-    return {
-        "user_agent": request.headers.get("User-Agent", "")[:_MAX_USER_AGENT],
-        "ip": client_ip(),
-    }
+    return session_record(request.headers.get("User-Agent"), client_ip())
 
 
 def login_required(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:

@@ -50,7 +50,14 @@ from lucia.integrations._async.sign_in import (
     replace_session,
     start_sign_in,
 )
-from lucia.integrations._middleware import ASGI, Gate, Refusal, unavailable, upkeep_headers
+from lucia.integrations._middleware import (
+    ASGI,
+    Gate,
+    Refusal,
+    session_record,
+    unavailable,
+    upkeep_headers,
+)
 from lucia.models import Session, User
 from lucia.redirects import safe_next
 from lucia.throttle import SignInThrottle, client_address
@@ -83,7 +90,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # it ran (and refuse to guess the session when it did not).
 _MARK: Final = "lucia_middleware"
 _PROXIES: Final = "lucia_trusted_proxies"
-_MAX_USER_AGENT: Final = 512
 
 
 class LuciaMiddleware:
@@ -223,8 +229,7 @@ def client_ip(request: Request) -> str | None:
 
 def session_attributes(request: Request) -> dict[str, Any]:
     """What a new session records about the request: user agent and client address."""
-    user_agent = request.headers.get("user-agent", "")[:_MAX_USER_AGENT]
-    return {"user_agent": user_agent, "ip": client_ip(request)}
+    return session_record(request.headers.get("user-agent"), client_ip(request))
 
 
 def _set_cookie(response: Response, cookie: Cookie) -> None:

@@ -26,7 +26,14 @@ from django.http import HttpResponse  # type: ignore[import-untyped]
 from lucia.cookies import Cookie
 from lucia.errors import DatabaseError
 from lucia.integrations._async.gate import authenticate as aauthenticate
-from lucia.integrations._middleware import Gate, Refusal, RequestPlan, unavailable, vary_with_cookie
+from lucia.integrations._middleware import (
+    Gate,
+    Refusal,
+    RequestPlan,
+    session_record,
+    unavailable,
+    vary_with_cookie,
+)
 from lucia.integrations._sync.gate import authenticate
 from lucia.integrations._sync.sign_in import end_session, replace_session
 from lucia.integrations.django.conf import get_async_lucia, get_gate, get_lucia, lucia_settings
@@ -46,7 +53,6 @@ __all__ = [
 
 # Set on the request so views and decorators can tell the middleware ran.
 _MARK: Final = "_lucia_middleware"
-_MAX_USER_AGENT: Final = 512
 
 GetResponse = Callable[[Any], Any]
 
@@ -186,8 +192,8 @@ def client_ip(request: Any) -> str | None:
 
 def session_attributes(request: Any) -> dict[str, Any]:
     """What a new session records about the request: user agent and client address."""
-    user_agent = str(request.headers.get("user-agent", ""))[:_MAX_USER_AGENT]
-    return {"user_agent": user_agent, "ip": client_ip(request)}
+    user_agent = request.headers.get("user-agent")
+    return session_record(None if user_agent is None else str(user_agent), client_ip(request))
 
 
 def set_cookie(response: HttpResponse, cookie: Cookie) -> None:
