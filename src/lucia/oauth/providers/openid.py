@@ -199,10 +199,7 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
         """
         if self._require_iss is not None:
             return self._require_iss
-        if self._metadata is None:
-            self._discover_now()
-        assert self._metadata is not None
-        return self._metadata.authorization_response_iss_parameter_supported
+        return self._known_metadata().authorization_response_iss_parameter_supported
 
     @requires_iss_parameter.setter
     def requires_iss_parameter(self, value: bool) -> None:
