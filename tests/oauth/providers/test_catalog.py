@@ -28,9 +28,7 @@ from tests.oauth.providers.harness import (
 )
 
 SLUGS = sorted(providers())
-# The 25 of issue 16, and the any-issuer OpenID provider: each must be registered
-# once its module exists (a missing one is reported, not skipped, by
-# test_the_issue_16_providers_are_registered).
+# The 25 of issue 16: each must be registered (test_the_issue_16_providers_are_registered).
 ISSUE_16 = [
     "google",
     "github",
@@ -133,11 +131,9 @@ def prepared(slug: str, **options: Any) -> tuple[OAuthProvider, str]:
 
 
 def test_the_issue_16_providers_are_registered() -> None:
-    # Only the providers whose module exists yet; the lead's final check is this
-    # list being empty.
     missing = [slug for slug in ISSUE_16 if slug not in SLUGS]
-    registered = [slug for slug in ISSUE_16 if slug in SLUGS]
-    assert {"discord", "github", "google"} <= set(registered), missing
+    assert not missing, f"issue 16's providers not registered: {missing}"
+    assert len(ISSUE_16) == len(set(ISSUE_16)) == 25
     assert "openid" in SLUGS
 
 
