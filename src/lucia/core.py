@@ -51,6 +51,7 @@ __all__ = [
 
 UA = TypeVar("UA")
 SA = TypeVar("SA")
+SS = TypeVar("SS")
 JA = TypeVar("JA")
 
 
@@ -110,6 +111,14 @@ def _storable(text: object) -> bool:
 def _check_key(provider_id: object, provider_user_id: object) -> None:
     if not (_storable(provider_id) and _storable(provider_user_id)):
         raise InvalidKeyError()
+
+
+def _unsupported(store: object, method: str) -> NotImplementedError:
+    """The error for a purge asked of a store without it (maintenance is optional)."""
+    return NotImplementedError(
+        f"{type(store).__name__} cannot purge: it has no {method}() (an optional"
+        " maintenance method; see lucia.adapters.base)"
+    )
 
 
 def _flavour_error(owner: str, store: object, role: str, want_async: bool) -> TypeError | None:
@@ -181,12 +190,14 @@ def _key(record: KeyRecord) -> Key:
     )
 
 
-class _LuciaBase(Generic[UA, SA, JA]):
+class _LuciaBase(Generic[UA, SA, SS, JA]):
     """What ``Lucia`` and ``AsyncLucia`` share: configuration, cookies and request
     headers, and the session verdict; none of it does I/O.
 
-    ``UA`` is the user store's type, ``SA`` the session store's, ``JA`` the type
-    of a store that keeps both (read in one round trip).
+    ``UA`` is the user store's type, ``SA`` a separate session store's (which
+    reads a session alone), ``SS`` what every store of sessions does (the type of
+    ``session_adapter``), ``JA`` the type of a store that keeps both (read in one
+    round trip).
     """
 
     # Whether the operations are coroutines: read from the class itself, so the
@@ -224,9 +235,11 @@ class _LuciaBase(Generic[UA, SA, JA]):
         self.adapter = adapter
         # Without a separate session store the adapter keeps sessions too, and a
         # session is read with its user in one round trip.
-        self.session_adapter: SA = session_adapter or cast(SA, adapter)
+        self.session_adapter: SS = cast(SS, session_adapter or adapter)
         self._joined = session_adapter is None
         self._joined_adapter: JA | None = cast(JA, adapter) if self._joined else None
+        # Read only without a joined store, where it is the separate session store.
+        self._lone_sessions: SA = cast(SA, self.session_adapter)
         self.session_policy = SessionPolicy(session_expires_in, session_absolute_lifetime)
         absolute = self._absolute_lifetime = self.session_policy.absolute_lifetime
         self._renew_below = self.session_policy.renew_below  # one lookup on the hot path

@@ -6,7 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from lucia import AsyncLucia, Lucia, Session, User
-from lucia.adapters.base import Adapter, AsyncAdapter, AsyncSessionAdapter, KeyRecord
+from lucia.adapters.base import (
+    Adapter,
+    AsyncAdapter,
+    AsyncPurgesSessions,
+    AsyncSessionAdapter,
+    KeyRecord,
+)
 
 
 async def async_store_calls(adapter: AsyncAdapter, user_id: str) -> None:
@@ -20,11 +26,13 @@ async def async_store_calls(adapter: AsyncAdapter, user_id: str) -> None:
         print(key.provider_id, found)
 
 
-async def async_session_store_calls(store: AsyncSessionAdapter, now: datetime) -> None:
-    await store.delete_expired_sessions(now, "1000")  # wrong
-    count: str = await store.delete_expired_sessions(now)  # wrong
+async def async_session_store_calls(
+    store: AsyncSessionAdapter, purges: AsyncPurgesSessions, now: datetime
+) -> None:
+    await purges.delete_expired_sessions(now, "1000")  # wrong
+    count: str = await purges.delete_expired_sessions(now)  # wrong
     store.delete_session("id")  # wrong
-    print(await store.delete_expired_sessions(now, 100), count)
+    print(await purges.delete_expired_sessions(now, 100), count)
 
 
 def sync_store_calls(adapter: Adapter, user_id: str) -> None:

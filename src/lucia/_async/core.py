@@ -20,7 +20,10 @@ from lucia._concurrency import Deferred, arun_cpu
 from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress
 from lucia.adapters.base import (
     AsyncAdapter,
+    AsyncPurgesSessions,
+    AsyncPurgesTokens,
     AsyncSessionAdapter,
+    AsyncSessionStore,
     AsyncUserAdapter,
     KeyRecord,
     SessionRecord,
@@ -41,6 +44,7 @@ from lucia.core import (
     _LuciaBase,
     _sha256,
     _storable,
+    _unsupported,
     generate_user_id,
     hash_one_time_token,
 )
@@ -61,7 +65,11 @@ __all__ = ["AsyncLucia"]
 logger = logging.getLogger("lucia")
 
 
-class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter, AsyncAdapter]):
+class AsyncLucia(
+    _LuciaBase[
+        AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter, AsyncSessionStore, AsyncAdapter
+    ]
+):
     """Users, keys, sessions and one-time tokens over a store of the same flavour.
 
     ``adapter`` stores users and keys, and sessions too unless a separate
@@ -328,7 +336,7 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
                 return None
             record, user = found
         else:
-            read = await self.session_adapter.get_session(parsed[0])
+            read = await self._lone_sessions.get_session(parsed[0])
             if read is None:
                 return None
             record = read
@@ -408,9 +416,12 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
 
         The store deletes them in batches (``PURGE_BATCH_SIZE``, or ``batch_size``),
         each committed on its own, so writers never wait behind the whole purge;
-        ``progress`` is called with each batch's count.
+        ``progress`` is called with each batch's count. ``NotImplementedError``
+        when the session store has no purge (``PurgesSessions``).
         """
         store = self.session_adapter
+        if not isinstance(store, AsyncPurgesSessions):
+            raise _unsupported(store, "delete_expired_sessions")
         if batch_size is None and progress is None:
             # The one-argument form, so a store written before batches keeps working.
             return await store.delete_expired_sessions(self.clock())
@@ -471,5 +482,9 @@ class AsyncLucia(_LuciaBase[AsyncAdapter | AsyncUserAdapter, AsyncSessionAdapter
         await self.adapter.delete_user_tokens(user_id, purpose)
 
     async def delete_expired_tokens(self) -> int:
-        """Purge expired one-time tokens; how many went."""
-        return await self.adapter.delete_expired_tokens(self.clock())
+        """Purge expired one-time tokens; how many went (``NotImplementedError`` when
+        the store has no purge: ``PurgesTokens``)."""
+        store = self.adapter
+        if not isinstance(store, AsyncPurgesTokens):
+            raise _unsupported(store, "delete_expired_tokens")
+        return await store.delete_expired_tokens(self.clock())

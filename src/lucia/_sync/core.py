@@ -22,8 +22,11 @@ from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress
 from lucia.adapters.base import (
     Adapter,
     KeyRecord,
+    PurgesSessions,
+    PurgesTokens,
     SessionAdapter,
     SessionRecord,
+    SessionStore,
     TokenRecord,
     UserAdapter,
     UserRecord,
@@ -42,6 +45,7 @@ from lucia.core import (
     _LuciaBase,
     _sha256,
     _storable,
+    _unsupported,
     generate_user_id,
     hash_one_time_token,
 )
@@ -62,7 +66,7 @@ __all__ = ["Lucia"]
 logger = logging.getLogger("lucia")
 
 
-class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter, Adapter]):
+class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter, SessionStore, Adapter]):
     """Users, keys, sessions and one-time tokens over a store of the same flavour.
 
     ``adapter`` stores users and keys, and sessions too unless a separate
@@ -327,7 +331,7 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter, Adapter]):
                 return None
             record, user = found
         else:
-            read = self.session_adapter.get_session(parsed[0])
+            read = self._lone_sessions.get_session(parsed[0])
             if read is None:
                 return None
             record = read
@@ -407,9 +411,12 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter, Adapter]):
 
         The store deletes them in batches (``PURGE_BATCH_SIZE``, or ``batch_size``),
         each committed on its own, so writers never wait behind the whole purge;
-        ``progress`` is called with each batch's count.
+        ``progress`` is called with each batch's count. ``NotImplementedError``
+        when the session store has no purge (``PurgesSessions``).
         """
         store = self.session_adapter
+        if not isinstance(store, PurgesSessions):
+            raise _unsupported(store, "delete_expired_sessions")
         if batch_size is None and progress is None:
             # The one-argument form, so a store written before batches keeps working.
             return store.delete_expired_sessions(self.clock())
@@ -470,5 +477,9 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter, Adapter]):
         self.adapter.delete_user_tokens(user_id, purpose)
 
     def delete_expired_tokens(self) -> int:
-        """Purge expired one-time tokens; how many went."""
-        return self.adapter.delete_expired_tokens(self.clock())
+        """Purge expired one-time tokens; how many went (``NotImplementedError`` when
+        the store has no purge: ``PurgesTokens``)."""
+        store = self.adapter
+        if not isinstance(store, PurgesTokens):
+            raise _unsupported(store, "delete_expired_tokens")
+        return store.delete_expired_tokens(self.clock())

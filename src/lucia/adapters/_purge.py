@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 
 __all__ = [
     "PURGE_BATCH_SIZE",
+    "BatchOutcome",
     "PurgeBatches",
     "PurgeProgress",
     "apurge_in_batches",

@@ -5,6 +5,30 @@ An adapter stores users, keys and sessions. ``Lucia`` calls a sync adapter,
 keeps only sessions (Redis) implements ``SessionAdapter`` and is combined with
 any ``UserAdapter``: ``Lucia(user_adapter, session_adapter=redis_adapter)``.
 
+The protocols (declared once, in ``lucia.adapters._async.protocols``, and
+importable from here in both flavours) hold only what lucia's features call:
+
+- ``UserKeyAdapter`` (everything needs it): ``insert_user``, ``get_user``,
+  ``get_user_by_key``, ``update_user_attributes``, ``delete_user``,
+  ``insert_key``, ``get_user_keys``, ``update_key_password``,
+  ``delete_provider_keys``.
+- ``TokenAdapter`` (email verification, password resets): ``insert_token``,
+  ``consume_token``, ``delete_user_tokens``.
+- ``SessionStore`` (sessions): ``insert_session``, ``get_user_sessions``,
+  ``update_session_expiry``, ``delete_session``, ``delete_user_sessions``.
+- ``SessionAdapter`` (a store of sessions only): ``SessionStore`` and
+  ``get_session``.
+- ``Adapter`` (a store of everything): ``UserKeyAdapter``, ``TokenAdapter``,
+  ``SessionStore`` and ``get_session_and_user``, the session with its user.
+- Maintenance, optional: ``CreatesTables`` (``create_tables``, for ``lucia
+  migrate``), ``PurgesSessions`` (``delete_expired_sessions``) and
+  ``PurgesTokens`` (``delete_expired_tokens``).
+
+``UserAdapter`` is ``UserKeyAdapter`` and ``TokenAdapter`` together. A store
+without the maintenance methods works for every request; purging through it
+raises ``NotImplementedError`` naming what is missing. Each protocol has an
+``Async`` twin with the same methods as coroutines.
+
 The rules every adapter follows (the conformance suite in
 ``tests/conformance`` checks them all):
 
@@ -22,7 +46,7 @@ The rules every adapter follows (the conformance suite in
 - ``delete_provider_keys`` never leaves a user without a key: it counts the
   user's keys and deletes in one transaction under a lock on the user's row
   (SQLite: its write lock), so of two concurrent unlinks of a user's last two
-  providers exactly one succeeds.
+  providers exactly one succeeds. It is the only way lucia deletes keys.
 - A one-time token is stored only as the SHA-256 of its value (``id_hash``).
   ``consume_token`` is atomic single use: it reads the row, deletes it, and
   only the caller whose DELETE removed the row gets it back, so of two
@@ -33,27 +57,47 @@ The rules every adapter follows (the conformance suite in
   batches of at most ``batch_size`` (default ``PURGE_BATCH_SIZE``), each
   committed on its own (or, without transactions, each under the lock once),
   and call ``progress`` with each batch's count: a purge of millions of rows
-  never holds the lock writers need for longer than one batch.
+  never holds the lock writers need for longer than one batch. A store gets
+  them from ``SessionPurges`` / ``TokenPurges`` by deleting one batch
+  (``delete_expired_sessions_batch``, ``delete_expired_tokens_batch``).
 - Failures of the store itself surface as ``lucia.errors.DatabaseError``
   naming the cause, never with row contents in the message.
 - Every adapter closes the same way: a sync one is a context manager with
   ``close()`` (``Closing``); an async one an async context manager with
   ``aclose()``, and ``close()`` for sync code (``AsyncClosing``).
-
-The protocols group the methods by feature: ``UserKeyAdapter`` (users and keys,
-needed by everything), ``SessionAdapter`` (sessions), ``TokenAdapter`` (one-time
-tokens, needed only for email verification and password resets);
-``UserAdapter`` is users, keys and tokens, ``Adapter`` all of them plus the
-session-and-user join.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, Self
 
+from lucia.adapters._async.protocols import (
+    AsyncAdapter,
+    AsyncCreatesTables,
+    AsyncPurgesSessions,
+    AsyncPurgesTokens,
+    AsyncSessionAdapter,
+    AsyncSessionStore,
+    AsyncTokenAdapter,
+    AsyncUserAdapter,
+    AsyncUserKeyAdapter,
+)
+from lucia.adapters._async.purges import AsyncSessionPurges, AsyncTokenPurges
 from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress
+from lucia.adapters._sync.protocols import (
+    Adapter,
+    CreatesTables,
+    PurgesSessions,
+    PurgesTokens,
+    SessionAdapter,
+    SessionStore,
+    TokenAdapter,
+    UserAdapter,
+    UserKeyAdapter,
+)
+from lucia.adapters._sync.purges import SessionPurges, TokenPurges
 from lucia.models import Session, User
 
 __all__ = [
@@ -61,17 +105,29 @@ __all__ = [
     "Adapter",
     "AsyncAdapter",
     "AsyncClosing",
+    "AsyncCreatesTables",
+    "AsyncPurgesSessions",
+    "AsyncPurgesTokens",
     "AsyncSessionAdapter",
+    "AsyncSessionPurges",
+    "AsyncSessionStore",
     "AsyncTokenAdapter",
+    "AsyncTokenPurges",
     "AsyncUserAdapter",
     "AsyncUserKeyAdapter",
     "Closing",
     "ConsumedToken",
+    "CreatesTables",
     "KeyRecord",
     "PurgeProgress",
+    "PurgesSessions",
+    "PurgesTokens",
     "SessionAdapter",
+    "SessionPurges",
     "SessionRecord",
+    "SessionStore",
     "TokenAdapter",
+    "TokenPurges",
     "TokenRecord",
     "UserAdapter",
     "UserKeyAdapter",
@@ -143,10 +199,28 @@ class SessionRecord(Session):
 
 
 _new_record = object.__new__
-_EXPIRES_SLOT: Any = Session.__dict__["expires_at"]
-_CREATED_SLOT: Any = Session.__dict__["created_at"]
-_get_expires, _set_expires = _EXPIRES_SLOT.__get__, _EXPIRES_SLOT.__set__
-_get_created, _set_created = _CREATED_SLOT.__get__, _CREATED_SLOT.__set__
+
+
+def _time_from_epoch(slot: Any, epoch: str) -> Any:
+    """A property over ``Session``'s ``slot`` (a datetime): made, aware and in UTC,
+    from the record's ``epoch`` attribute when first read; assigning a datetime
+    makes it the one that counts (the epoch is dropped)."""
+    get, put = slot.__get__, slot.__set__
+
+    def read(record: SessionRecord) -> datetime:
+        try:
+            return get(record, Session)  # type: ignore[no-any-return]
+        except AttributeError:
+            pass
+        moment = datetime.fromtimestamp(getattr(record, epoch), UTC)
+        put(record, moment)
+        return moment
+
+    def write(record: SessionRecord, moment: datetime) -> None:
+        put(record, moment)
+        setattr(record, epoch, None)
+
+    return property(read, write)
 
 
 class _EpochSessionRecord(SessionRecord):
@@ -161,37 +235,11 @@ class _EpochSessionRecord(SessionRecord):
     __slots__ = ()
     __qualname__ = "SessionRecord"  # what repr() shows
 
-    @property
-    def expires_at(self) -> datetime:
-        try:
-            return _get_expires(self, Session)  # type: ignore[no-any-return]
-        except AttributeError:
-            pass
-        moment = datetime.fromtimestamp(self.expires_epoch, UTC)  # type: ignore[arg-type]
-        _set_expires(self, moment)
-        return moment
-
-    @expires_at.setter
-    def expires_at(self, moment: datetime) -> None:
-        _set_expires(self, moment)
-        self.expires_epoch = None  # the datetime is what counts now
-
-    @property
-    def created_at(self) -> datetime:
-        try:
-            return _get_created(self, Session)  # type: ignore[no-any-return]
-        except AttributeError:
-            pass
-        moment = datetime.fromtimestamp(self.created_epoch, UTC)  # type: ignore[arg-type]
-        _set_created(self, moment)
-        return moment
-
-    @created_at.setter
-    def created_at(self, moment: datetime) -> None:
-        _set_created(self, moment)
-        self.created_epoch = None
+    expires_at = _time_from_epoch(Session.__dict__["expires_at"], "expires_epoch")
+    created_at = _time_from_epoch(Session.__dict__["created_at"], "created_epoch")
 
     def _compared(self) -> tuple[Any, ...]:
+        """The fields a record's equality compares, in the constructor's order."""
         return (
             self.id,
             self.user_id,
@@ -211,20 +259,9 @@ class _EpochSessionRecord(SessionRecord):
     __hash__ = None  # type: ignore[assignment]  # mutable, like SessionRecord
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Pickled and copied as the plain record (the name shown is not this class's).
-        return (
-            SessionRecord,
-            (
-                self.id,
-                self.user_id,
-                self.expires_at,
-                self.created_at,
-                self.fresh,
-                self.attributes,
-                self.token,
-                self.secret_hash,
-            ),
-        )
+        # Pickled and copied as the plain record (the name shown is not this class's),
+        # made from the compared fields, then token and secret_hash.
+        return (SessionRecord, (*self._compared(), self.token, self.secret_hash))
 
 
 @dataclass(slots=True)
@@ -246,213 +283,6 @@ class TokenRecord:
 
 # What ``consume_token`` hands back for the winner: (user_id, expires_at, data).
 ConsumedToken = tuple[str, datetime, dict[str, Any]]
-
-
-@runtime_checkable
-class UserKeyAdapter(Protocol):
-    """Users and keys, synchronously: what every feature needs."""
-
-    def create_tables(self) -> None:
-        """Create the tables (or their equivalent) when missing; safe to call again."""
-
-    def insert_user(self, user: UserRecord, key: KeyRecord, created_at: datetime) -> None:
-        """Store a user and its first key atomically; ``DuplicateKeyError`` when the key exists."""
-
-    def get_user(self, user_id: str) -> UserRecord | None:
-        """The user with this id, or None."""
-
-    def get_user_by_key(
-        self, provider_id: str, provider_user_id: str
-    ) -> tuple[UserRecord, KeyRecord] | None:
-        """The key (exact, case-sensitive match) and its user, in one round trip, or None."""
-
-    def update_user_attributes(self, user_id: str, attributes: dict[str, Any]) -> UserRecord | None:
-        """Merge ``attributes`` into the user's (top-level keys replaced) atomically.
-
-        Returns the updated user, or None when there is no such user.
-        """
-
-    def delete_user(self, user_id: str) -> None:
-        """Delete the user with its keys (and its sessions, when this store keeps them)."""
-
-    def insert_key(self, key: KeyRecord) -> None:
-        """Store a key; ``DuplicateKeyError`` when it exists, ``UserNotFoundError`` without user."""
-
-    def get_user_keys(self, user_id: str) -> list[KeyRecord]:
-        """The user's keys, ordered by provider id then provider user id."""
-
-    def update_key_password(
-        self, provider_id: str, provider_user_id: str, hashed_password: str | None
-    ) -> bool:
-        """Set (or clear) the key's password hash; False when there is no such key."""
-
-    def delete_key(self, provider_id: str, provider_user_id: str) -> bool:
-        """Delete the key; False when there was none."""
-
-    def delete_provider_keys(
-        self, user_id: str, provider_id: str, provider_user_id: str | None = None
-    ) -> int | None:
-        """Delete the user's keys of ``provider_id`` (only the one of
-        ``provider_user_id`` when given) unless none would be left.
-
-        Atomic: one transaction under a lock on the user's row, so concurrent
-        calls for one user run one after the other. Returns how many keys went
-        (0 when the user, or no such user, has no such key: nothing changed),
-        or None when refused because those are all of the user's keys (nothing
-        deleted).
-        """
-
-
-@runtime_checkable
-class TokenAdapter(Protocol):
-    """One-time tokens (email verification, password reset), synchronously: needed
-    only by the features that send them."""
-
-    def insert_token(self, token: TokenRecord) -> None:
-        """Store a one-time token (``UserNotFoundError`` when its user does not exist)."""
-
-    def consume_token(self, id_hash: bytes, purpose: str, now: datetime) -> ConsumedToken | None:
-        """Delete the token with this hash and purpose; (user_id, expires_at, data) for
-        the one caller whose delete removed it, None for everyone else.
-
-        None too when the token expired (at or before ``now``; it is deleted all
-        the same) and when it has another purpose (it is left as it is).
-        """
-
-    def delete_user_tokens(self, user_id: str, purpose: str) -> None:
-        """Delete the user's tokens of this purpose."""
-
-    def delete_expired_tokens(
-        self,
-        now: datetime,
-        batch_size: int = PURGE_BATCH_SIZE,
-        progress: PurgeProgress | None = None,
-    ) -> int:
-        """Delete the tokens whose expiry is at or before ``now``, in batches of at
-        most ``batch_size`` (``progress`` gets each one's count); how many went."""
-
-
-@runtime_checkable
-class UserAdapter(UserKeyAdapter, TokenAdapter, Protocol):
-    """Users, keys and one-time tokens, synchronously (what ``Lucia`` is given)."""
-
-
-@runtime_checkable
-class SessionAdapter(Protocol):
-    """Sessions, synchronously."""
-
-    def create_tables(self) -> None:
-        """Create the tables (or their equivalent) when missing; safe to call again."""
-
-    def insert_session(self, session: SessionRecord) -> None:
-        """Store a new session (``UserNotFoundError`` when the store can tell there is no user)."""
-
-    def get_session(self, session_id: str) -> SessionRecord | None:
-        """The session with this id, expired or not, or None."""
-
-    def get_user_sessions(self, user_id: str) -> list[SessionRecord]:
-        """The user's sessions, expired or not, oldest first."""
-
-    def update_session_expiry(self, session_id: str, expires_at: datetime) -> None:
-        """Move the session's expiry; does nothing when the session no longer exists."""
-
-    def delete_session(self, session_id: str) -> None:
-        """Delete the session if it exists."""
-
-    def delete_user_sessions(self, user_id: str) -> None:
-        """Delete all of the user's sessions."""
-
-    def delete_expired_sessions(
-        self,
-        now: datetime,
-        batch_size: int = PURGE_BATCH_SIZE,
-        progress: PurgeProgress | None = None,
-    ) -> int:
-        """Delete the sessions whose expiry is at or before ``now``, in batches of at
-        most ``batch_size`` (``progress`` gets each one's count); how many went."""
-
-
-@runtime_checkable
-class Adapter(UserAdapter, SessionAdapter, Protocol):
-    """A store for users, keys and sessions together (every SQL database)."""
-
-    def get_session_and_user(self, session_id: str) -> tuple[SessionRecord, UserRecord] | None:
-        """The session and its user in one round trip (a join), or None."""
-
-
-@runtime_checkable
-class AsyncUserKeyAdapter(Protocol):
-    """``UserKeyAdapter`` with coroutines; the same promises."""
-
-    async def create_tables(self) -> None: ...
-    async def insert_user(self, user: UserRecord, key: KeyRecord, created_at: datetime) -> None: ...
-    async def get_user(self, user_id: str) -> UserRecord | None: ...
-    async def get_user_by_key(
-        self, provider_id: str, provider_user_id: str
-    ) -> tuple[UserRecord, KeyRecord] | None: ...
-    async def update_user_attributes(
-        self, user_id: str, attributes: dict[str, Any]
-    ) -> UserRecord | None: ...
-    async def delete_user(self, user_id: str) -> None: ...
-    async def insert_key(self, key: KeyRecord) -> None: ...
-    async def get_user_keys(self, user_id: str) -> list[KeyRecord]: ...
-    async def update_key_password(
-        self, provider_id: str, provider_user_id: str, hashed_password: str | None
-    ) -> bool: ...
-    async def delete_key(self, provider_id: str, provider_user_id: str) -> bool: ...
-    async def delete_provider_keys(
-        self, user_id: str, provider_id: str, provider_user_id: str | None = None
-    ) -> int | None: ...
-
-
-@runtime_checkable
-class AsyncTokenAdapter(Protocol):
-    """``TokenAdapter`` with coroutines; the same promises."""
-
-    async def insert_token(self, token: TokenRecord) -> None: ...
-    async def consume_token(
-        self, id_hash: bytes, purpose: str, now: datetime
-    ) -> ConsumedToken | None: ...
-    async def delete_user_tokens(self, user_id: str, purpose: str) -> None: ...
-    async def delete_expired_tokens(
-        self,
-        now: datetime,
-        batch_size: int = PURGE_BATCH_SIZE,
-        progress: PurgeProgress | None = None,
-    ) -> int: ...
-
-
-@runtime_checkable
-class AsyncUserAdapter(AsyncUserKeyAdapter, AsyncTokenAdapter, Protocol):
-    """``UserAdapter`` with coroutines; the same promises."""
-
-
-@runtime_checkable
-class AsyncSessionAdapter(Protocol):
-    """``SessionAdapter`` with coroutines; the same promises."""
-
-    async def create_tables(self) -> None: ...
-    async def insert_session(self, session: SessionRecord) -> None: ...
-    async def get_session(self, session_id: str) -> SessionRecord | None: ...
-    async def get_user_sessions(self, user_id: str) -> list[SessionRecord]: ...
-    async def update_session_expiry(self, session_id: str, expires_at: datetime) -> None: ...
-    async def delete_session(self, session_id: str) -> None: ...
-    async def delete_user_sessions(self, user_id: str) -> None: ...
-    async def delete_expired_sessions(
-        self,
-        now: datetime,
-        batch_size: int = PURGE_BATCH_SIZE,
-        progress: PurgeProgress | None = None,
-    ) -> int: ...
-
-
-@runtime_checkable
-class AsyncAdapter(AsyncUserAdapter, AsyncSessionAdapter, Protocol):
-    """``Adapter`` with coroutines; the same promises."""
-
-    async def get_session_and_user(
-        self, session_id: str
-    ) -> tuple[SessionRecord, UserRecord] | None: ...
 
 
 class Closing:

@@ -9,13 +9,12 @@ statements come from ``Statements`` (written once too).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from datetime import datetime
 from typing import Any, Protocol
 
-from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress, apurge_in_batches
+from lucia.adapters._async.purges import AsyncSessionPurges, AsyncTokenPurges
 from lucia.adapters.base import (
     AsyncClosing,
     ConsumedToken,
@@ -52,7 +51,7 @@ class AsyncSQLDriver(Protocol):
         down), or None for an exception that is not the driver's."""
 
 
-class AsyncSQLAdapter(AsyncClosing):
+class AsyncSQLAdapter(AsyncClosing, AsyncSessionPurges, AsyncTokenPurges):
     """The adapter interface over ``Statements``, on a driver; a context manager
     that closes it at the end of the block (``AsyncClosing``)."""
 
@@ -165,9 +164,6 @@ class AsyncSQLAdapter(AsyncClosing):
         params = (hashed_password, provider_id, provider_user_id)
         return await self._execute(self.q.update_key_password, params) > 0
 
-    async def delete_key(self, provider_id: str, provider_user_id: str) -> bool:
-        return await self._execute(self.q.delete_key, (provider_id, provider_user_id)) > 0
-
     async def delete_provider_keys(
         self, user_id: str, provider_id: str, provider_user_id: str | None = None
     ) -> int | None:
@@ -230,21 +226,6 @@ class AsyncSQLAdapter(AsyncClosing):
     async def delete_user_sessions(self, user_id: str) -> None:
         await self._execute(self.q.delete_user_sessions, (user_id,))
 
-    async def delete_expired_sessions(
-        self,
-        now: datetime,
-        batch_size: int = PURGE_BATCH_SIZE,
-        progress: PurgeProgress | None = None,
-    ) -> int:
-        """Delete the sessions expired at ``now`` in batches of ``batch_size``, each
-        its own statement and transaction; ``progress`` gets each batch's count."""
-        return await apurge_in_batches(
-            functools.partial(self.delete_expired_sessions_batch, now),
-            batch_size,
-            progress,
-            self.purge_rest,
-        )
-
     async def delete_expired_sessions_batch(self, now: datetime, limit: int) -> int:
         """Delete at most ``limit`` sessions expired at ``now``; how many went."""
         encoded = self.q.dialect.encode_time(now)
@@ -252,7 +233,8 @@ class AsyncSQLAdapter(AsyncClosing):
 
     @property
     def purge_rest(self) -> float:
-        """How long a purge rests after each batch, per second the batch took."""
+        """How long a purge rests after each batch, per second the batch took (the
+        dialect's: SQLite's writers wait on one lock for the whole file)."""
         return self.q.dialect.purge_rest
 
     async def insert_token(self, token: TokenRecord) -> None:
@@ -278,20 +260,6 @@ class AsyncSQLAdapter(AsyncClosing):
 
     async def delete_user_tokens(self, user_id: str, purpose: str) -> None:
         await self._execute(self.q.delete_user_tokens, (user_id, purpose))
-
-    async def delete_expired_tokens(
-        self,
-        now: datetime,
-        batch_size: int = PURGE_BATCH_SIZE,
-        progress: PurgeProgress | None = None,
-    ) -> int:
-        """Delete the tokens expired at ``now`` in batches (as ``delete_expired_sessions``)."""
-        return await apurge_in_batches(
-            functools.partial(self.delete_expired_tokens_batch, now),
-            batch_size,
-            progress,
-            self.purge_rest,
-        )
 
     async def delete_expired_tokens_batch(self, now: datetime, limit: int) -> int:
         """Delete at most ``limit`` tokens expired at ``now``; how many went."""

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress, apurge_in_batches
+from lucia.adapters._async.purges import AsyncSessionPurges, AsyncTokenPurges
 from lucia.adapters.base import (
     AsyncClosing,
     ConsumedToken,
@@ -39,7 +39,7 @@ def _second(moment: datetime) -> int:
     return math.floor(moment.timestamp())
 
 
-class AsyncMemoryAdapter(AsyncClosing):
+class AsyncMemoryAdapter(AsyncClosing, AsyncSessionPurges, AsyncTokenPurges):
     """The adapter keeping users, keys and sessions in dicts (nothing ever waits:
     every method runs inline, under one ``threading`` lock)."""
 
@@ -125,10 +125,6 @@ class AsyncMemoryAdapter(AsyncClosing):
             key.hashed_password = hashed_password
             return True
 
-    async def delete_key(self, provider_id: str, provider_user_id: str) -> bool:
-        with self._lock:
-            return self._keys.pop((provider_id, provider_user_id), None) is not None
-
     async def delete_provider_keys(
         self, user_id: str, provider_id: str, provider_user_id: str | None = None
     ) -> int | None:
@@ -202,19 +198,9 @@ class AsyncMemoryAdapter(AsyncClosing):
             for session_id in self._user_sessions.pop(user_id, ()):
                 self._remove_expiry(self._sessions.pop(session_id))
 
-    async def delete_expired_sessions(
-        self,
-        now: datetime,
-        batch_size: int = PURGE_BATCH_SIZE,
-        progress: PurgeProgress | None = None,
-    ) -> int:
-        """Delete the sessions expired at ``now``, ``batch_size`` per hold of the lock."""
-        return await apurge_in_batches(
-            lambda limit: self.delete_expired_sessions_batch(now, limit), batch_size, progress
-        )
-
     async def delete_expired_sessions_batch(self, now: datetime, limit: int) -> int:
-        """Delete at most ``limit`` sessions expired at ``now``; how many went."""
+        """Delete at most ``limit`` sessions expired at ``now`` (one hold of the
+        lock); how many went."""
         deleted = 0
         with self._lock:
             buckets, seconds = self._expiry_buckets, self._expiry_seconds
@@ -320,17 +306,6 @@ class AsyncMemoryAdapter(AsyncClosing):
                 h for h, t in self._tokens.items() if t.user_id == user_id and t.purpose == purpose
             ]:
                 del self._tokens[id_hash]
-
-    async def delete_expired_tokens(
-        self,
-        now: datetime,
-        batch_size: int = PURGE_BATCH_SIZE,
-        progress: PurgeProgress | None = None,
-    ) -> int:
-        """Delete the tokens expired at ``now``, ``batch_size`` per hold of the lock."""
-        return await apurge_in_batches(
-            lambda limit: self.delete_expired_tokens_batch(now, limit), batch_size, progress
-        )
 
     async def delete_expired_tokens_batch(self, now: datetime, limit: int) -> int:
         """Delete at most ``limit`` tokens expired at ``now``; how many went."""

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import base64
-import functools
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -17,7 +16,7 @@ import redis
 from redis.backoff import NoBackoff
 
 from lucia._json import encode_json
-from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress, apurge_in_batches
+from lucia.adapters._async.purges import AsyncSessionPurges
 from lucia.adapters._redis_compat import AsyncCall, AsyncRedis, AsyncRedisCluster, AsyncRetry
 from lucia.adapters._redis_hooks import (
     _EXPIRE,
@@ -73,7 +72,7 @@ class AsyncSafeRetry(AsyncRetry):
         raise AssertionError("unreachable")
 
 
-class AsyncRedisSessionAdapter(_AsyncRedisHooks):
+class AsyncRedisSessionAdapter(_AsyncRedisHooks, AsyncSessionPurges):
     """The session adapter on Redis (see ``lucia.adapters.redis``).
 
     ``client_or_url``: a Redis or RedisCluster client of this flavour that you
@@ -193,21 +192,10 @@ class AsyncRedisSessionAdapter(_AsyncRedisHooks):
         if ids:
             await self._send([("DEL", self.keys.session(_text(sid))) for sid in ids])
 
-    async def delete_expired_sessions(
-        self,
-        now: datetime,
-        batch_size: int = PURGE_BATCH_SIZE,
-        progress: PurgeProgress | None = None,
-    ) -> int:
-        """Delete sessions expired at ``now``, ``batch_size`` entries of ``expiries`` a
-        round; how many keys went (see the module docstring)."""
-        return await apurge_in_batches(
-            functools.partial(self.delete_expired_sessions_batch, now), batch_size, progress
-        )
-
     async def delete_expired_sessions_batch(self, now: datetime, limit: int) -> tuple[int, int]:
         """One batch of a purge: the first ``limit`` entries of ``expiries`` scored at
-        or before ``now``. Returns (session keys deleted, entries examined).
+        or before ``now``. Returns (session keys deleted, entries examined); the
+        purge's total is the session keys deleted (see the module docstring).
 
         Entries whose session is gone (deleted now, or before) leave ``expiries``
         and their user's index; those of sessions renewed since get the new score.

@@ -10,13 +10,12 @@ statements come from ``Statements`` (written once too).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
 from typing import Any, Protocol
 
-from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress, purge_in_batches
+from lucia.adapters._sync.purges import SessionPurges, TokenPurges
 from lucia.adapters.base import (
     Closing,
     ConsumedToken,
@@ -53,7 +52,7 @@ class SQLDriver(Protocol):
         down), or None for an exception that is not the driver's."""
 
 
-class SQLAdapter(Closing):
+class SQLAdapter(Closing, SessionPurges, TokenPurges):
     """The adapter interface over ``Statements``, on a driver; a context manager
     that closes it at the end of the block (``Closing``)."""
 
@@ -162,9 +161,6 @@ class SQLAdapter(Closing):
         params = (hashed_password, provider_id, provider_user_id)
         return self._execute(self.q.update_key_password, params) > 0
 
-    def delete_key(self, provider_id: str, provider_user_id: str) -> bool:
-        return self._execute(self.q.delete_key, (provider_id, provider_user_id)) > 0
-
     def delete_provider_keys(
         self, user_id: str, provider_id: str, provider_user_id: str | None = None
     ) -> int | None:
@@ -225,21 +221,6 @@ class SQLAdapter(Closing):
     def delete_user_sessions(self, user_id: str) -> None:
         self._execute(self.q.delete_user_sessions, (user_id,))
 
-    def delete_expired_sessions(
-        self,
-        now: datetime,
-        batch_size: int = PURGE_BATCH_SIZE,
-        progress: PurgeProgress | None = None,
-    ) -> int:
-        """Delete the sessions expired at ``now`` in batches of ``batch_size``, each
-        its own statement and transaction; ``progress`` gets each batch's count."""
-        return purge_in_batches(
-            functools.partial(self.delete_expired_sessions_batch, now),
-            batch_size,
-            progress,
-            self.purge_rest,
-        )
-
     def delete_expired_sessions_batch(self, now: datetime, limit: int) -> int:
         """Delete at most ``limit`` sessions expired at ``now``; how many went."""
         encoded = self.q.dialect.encode_time(now)
@@ -247,7 +228,8 @@ class SQLAdapter(Closing):
 
     @property
     def purge_rest(self) -> float:
-        """How long a purge rests after each batch, per second the batch took."""
+        """How long a purge rests after each batch, per second the batch took (the
+        dialect's: SQLite's writers wait on one lock for the whole file)."""
         return self.q.dialect.purge_rest
 
     def insert_token(self, token: TokenRecord) -> None:
@@ -271,20 +253,6 @@ class SQLAdapter(Closing):
 
     def delete_user_tokens(self, user_id: str, purpose: str) -> None:
         self._execute(self.q.delete_user_tokens, (user_id, purpose))
-
-    def delete_expired_tokens(
-        self,
-        now: datetime,
-        batch_size: int = PURGE_BATCH_SIZE,
-        progress: PurgeProgress | None = None,
-    ) -> int:
-        """Delete the tokens expired at ``now`` in batches (as ``delete_expired_sessions``)."""
-        return purge_in_batches(
-            functools.partial(self.delete_expired_tokens_batch, now),
-            batch_size,
-            progress,
-            self.purge_rest,
-        )
 
     def delete_expired_tokens_batch(self, now: datetime, limit: int) -> int:
         """Delete at most ``limit`` tokens expired at ``now``; how many went."""

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -37,7 +36,7 @@ from django.db import (
     transaction,
 )
 
-from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress, apurge_in_batches
+from lucia.adapters._async.purges import AsyncSessionPurges, AsyncTokenPurges
 from lucia.adapters.base import Adapter, AsyncClosing
 from lucia.adapters.sql import SQLITE, Dialect, Statements, Tables, ddl
 from lucia.adapters.sql.engine import Row, SQLAdapter
@@ -193,6 +192,27 @@ class DjangoAdapter(SQLAdapter):
         self._ddl = value
 
 
+# The purges written once (``AsyncSessionPurges`` / ``AsyncTokenPurges``), for a
+# sync adapter that deletes one batch at a time (``<name>_batch``: every SQL one).
+_BATCHED_PURGES: dict[str, Callable[..., Awaitable[int]]] = {
+    "delete_expired_sessions": AsyncSessionPurges.delete_expired_sessions,
+    "delete_expired_tokens": AsyncTokenPurges.delete_expired_tokens,
+}
+
+
+def _on_django_thread(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """``method`` as a coroutine function run by ``sync_to_async(thread_sensitive=True)``."""
+    run = sync_to_async(method, thread_sensitive=True)
+
+    # A coroutine function of its own, so the method reads as async to
+    # inspect.iscoroutinefunction (AsyncLucia's flavour check).
+    @functools.wraps(method)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return await run(*args, **kwargs)
+
+    return call
+
+
 class AsyncDjangoAdapter(AsyncClosing):
     """``AsyncAdapter`` over a sync adapter (default: ``DjangoAdapter()``), each call
     run by ``sync_to_async(thread_sensitive=True)``.
@@ -200,8 +220,12 @@ class AsyncDjangoAdapter(AsyncClosing):
     Django's database layer must not be called from the event loop, so reads and
     writes alike go to its sync thread. A cancelled caller does not cut a call
     short: the sync thread finishes it. Every adapter method is the sync
-    adapter's, wrapped on first use (``__getattr__``); purges run batch by batch,
-    so other calls reach Django's thread between two batches.
+    adapter's, wrapped on first use (``__getattr__``), and only the sync
+    adapter's: it has the optional maintenance methods when that one does.
+    Purges run batch by batch when the sync adapter deletes one batch at a time
+    (``delete_expired_sessions_batch``, ``delete_expired_tokens_batch``: every
+    SQL adapter), so other calls reach Django's thread between two batches;
+    otherwise as one call.
     """
 
     def __init__(self, sync: Adapter | None = None) -> None:
@@ -216,51 +240,21 @@ class AsyncDjangoAdapter(AsyncClosing):
         method = getattr(self.sync, name)
         if not callable(method):
             return method
-        run = sync_to_async(method, thread_sensitive=True)
-
-        # A coroutine function of its own, so the method reads as async to
-        # inspect.iscoroutinefunction (AsyncLucia's flavour check).
-        @functools.wraps(method)
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await run(*args, **kwargs)
-
+        purge = _BATCHED_PURGES.get(name)
+        if purge is not None and hasattr(self.sync, f"{name}_batch"):
+            # Its batches come through here too, each its own call on Django's thread.
+            call: Callable[..., Awaitable[Any]] = functools.partial(purge, self)
+        else:
+            call = _on_django_thread(method)
         # Cached on the instance: the next call finds it without __getattr__.
         setattr(self, name, call)
         return call
 
-    async def _purge(
-        self, batch: str, name: str, now: datetime, batch_size: int, progress: PurgeProgress | None
-    ) -> int:
-        delete_batch = getattr(self.sync, batch, None)
-        if delete_batch is None:
-            whole: Callable[..., int] = getattr(self.sync, name)
-            return await sync_to_async(whole, thread_sensitive=True)(now, batch_size, progress)
-        run = sync_to_async(delete_batch, thread_sensitive=True)
-        return await apurge_in_batches(
-            functools.partial(run, now), batch_size, progress, getattr(self.sync, "purge_rest", 0.0)
-        )
-
-    async def delete_expired_sessions(
-        self,
-        now: datetime,
-        batch_size: int = PURGE_BATCH_SIZE,
-        progress: PurgeProgress | None = None,
-    ) -> int:
-        """Delete the sessions expired at ``now``, one batch per call on Django's thread."""
-        return await self._purge(
-            "delete_expired_sessions_batch", "delete_expired_sessions", now, batch_size, progress
-        )
-
-    async def delete_expired_tokens(
-        self,
-        now: datetime,
-        batch_size: int = PURGE_BATCH_SIZE,
-        progress: PurgeProgress | None = None,
-    ) -> int:
-        """Delete the tokens expired at ``now``, one batch per call on Django's thread."""
-        return await self._purge(
-            "delete_expired_tokens_batch", "delete_expired_tokens", now, batch_size, progress
-        )
+    @property
+    def purge_rest(self) -> float:
+        """The sync adapter's rest between purge batches (SQLite's, on SQLite)."""
+        rest: float = getattr(self.sync, "purge_rest", 0.0)
+        return rest
 
     async def aclose(self) -> None:
         """Close the sync adapter (on Django's thread), if it has a ``close``."""
