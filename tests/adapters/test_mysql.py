@@ -25,7 +25,7 @@ import pytest
 # The registry first: it imports backends_mysql, which imports it back.
 import tests.conformance.backends  # noqa: F401
 from lucia import AsyncLucia, DatabaseError, DuplicateKeyError, Lucia, UserNotFoundError
-from lucia.adapters import mysql as mysql_module
+from lucia.adapters import _mysql_base as mysql_module
 from lucia.adapters.base import KeyRecord, UserRecord
 from lucia.adapters.mysql import AsyncMySQLAdapter, MySQLAdapter
 from lucia.adapters.sql import Tables

@@ -21,7 +21,7 @@ import threading
 import time
 from contextlib import suppress
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, ClassVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -34,6 +34,7 @@ from psycopg_pool import (
     TooManyRequests,
 )
 
+from lucia.adapters.base import AsyncClosing, Closing
 from lucia.adapters.sql import Dialect
 from lucia.errors import DatabaseError, DuplicateKeyError, UserNotFoundError
 
@@ -136,40 +137,6 @@ class _Health:
 
     def failed(self, exc: BaseException) -> None:
         self.cause = _problem(exc)
-
-
-# The pool's public hook for how it connects (``connection_class``): a subclass per
-# adapter that reports each attempt's outcome to that adapter's _Health.
-
-
-def _watched_connection_class(health: _Health) -> type[psycopg.Connection[Any]]:
-    class WatchedConnection(psycopg.Connection[Any]):
-        @classmethod
-        def connect(cls, conninfo: str = "", **kwargs: Any) -> Self:
-            try:
-                conn = super().connect(conninfo, **kwargs)
-            except psycopg.Error as exc:
-                health.failed(exc)
-                raise
-            health.cause = None
-            return conn
-
-    return WatchedConnection
-
-
-def _watched_async_connection_class(health: _Health) -> type[psycopg.AsyncConnection[Any]]:
-    class WatchedAsyncConnection(psycopg.AsyncConnection[Any]):
-        @classmethod
-        async def connect(cls, conninfo: str = "", **kwargs: Any) -> Self:
-            try:
-                conn = await super().connect(conninfo, **kwargs)
-            except psycopg.Error as exc:
-                health.failed(exc)
-                raise
-            health.cause = None
-            return conn
-
-    return WatchedAsyncConnection
 
 
 if hasattr(select, "poll"):
@@ -290,16 +257,30 @@ _DEADLINES = _Deadlines()
 
 
 class _PostgresDriverBase:
-    """What the sync and async drivers share: the pool's identity and error mapping."""
+    """What the sync and async drivers share: the pool's identity, whether it is
+    theirs and open, and the error mapping."""
+
+    # Whether a pool the driver makes opens when made (else at the first call).
+    opens_pool_at_once: ClassVar[bool]
 
     def __init__(
-        self, target: str, timeout: float, health: _Health | None, cut_after: float | None
+        self,
+        target: str,
+        timeout: float,
+        health: _Health | None,
+        cut_after: float | None,
+        *,
+        owned: bool,
     ) -> None:
         self.target = target
         self.timeout = timeout
         self.health = health
         # The longest a call may hold a connection before lucia cuts it (None: never).
         self.cut_after = cut_after
+        self.owned = owned
+        # A pool passed in is the application's to open.
+        self.opened = self.opens_pool_at_once or not owned
+        self.closed = False
 
     def _unanswered(self, exc: BaseException) -> DatabaseError:
         return DatabaseError(
@@ -352,19 +333,7 @@ class _DriverHooks(_PostgresDriverBase):
     """The sync flavour's hooks: an owned pool is opened when made; a call's
     deadline is watched by the one deadline thread."""
 
-    def __init__(
-        self,
-        target: str,
-        timeout: float,
-        health: _Health | None,
-        cut_after: float | None,
-        *,
-        owned: bool,
-    ) -> None:
-        super().__init__(target, timeout, health, cut_after)
-        self.owned = owned
-        self.opened = True
-        self.closed = False
+    opens_pool_at_once = True
 
     def opened_here(self) -> None:
         """Never called: a sync pool is open from the start."""
@@ -383,21 +352,10 @@ class _AsyncDriverHooks(_PostgresDriverBase):
     call's deadline is the loop's own timer (no thread, and no cancellation:
     psycopg answers one by waiting up to 10 s for the frozen server)."""
 
-    def __init__(
-        self,
-        target: str,
-        timeout: float,
-        health: _Health | None,
-        cut_after: float | None,
-        *,
-        owned: bool,
-    ) -> None:
-        super().__init__(target, timeout, health, cut_after)
-        self.owned = owned
-        # A pool passed in is the application's to open.
-        self.opened = not owned
-        self.closed = False
-        self.loop: asyncio.AbstractEventLoop | None = None
+    # An AsyncConnectionPool must open inside the loop that uses it: on first use.
+    opens_pool_at_once = False
+    # The loop the pool opened in (None until then).
+    loop: asyncio.AbstractEventLoop | None = None
 
     def opened_here(self) -> None:
         """Record that the pool opened, in the running loop."""
@@ -414,6 +372,45 @@ class _AsyncDriverHooks(_PostgresDriverBase):
     def disarm(self, watch: _Watch) -> None:
         if watch.timer is not None:
             watch.timer.cancel()
+
+
+class _PostgresAdapterHooks(Closing):
+    """The sync adapter's closing: ``close()`` (written once, with the adapter)."""
+
+
+class _AsyncPostgresAdapterHooks(AsyncClosing):
+    """The async adapter's closing: ``aclose()`` (written once, with the adapter),
+    and ``close()`` for sync code, which must find the pool's event loop."""
+
+    driver: _AsyncDriverHooks  # the adapter's AsyncPostgresDriver
+    _closing: asyncio.Task[None] | None = None
+
+    def close(self) -> None:
+        """``aclose()`` for synchronous code (a shutdown hook, a test teardown).
+
+        Outside the pool's event loop it runs the close to the end, in that
+        loop; called from inside the running loop (where it cannot block) it
+        schedules the close and returns.
+        """
+        driver = self.driver
+        loop = driver.loop
+        if not driver.owned or driver.closed:
+            return
+        if loop is None or loop.is_closed():
+            # Never opened, or its loop is gone (and the pool's tasks with it):
+            # nothing left that could run the close.
+            driver.closed = True
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._closing = loop.create_task(self.aclose())
+        elif loop.is_running():
+            asyncio.run_coroutine_threadsafe(self.aclose(), loop).result()
+        else:
+            loop.run_until_complete(self.aclose())
 
 
 def connection_kwargs(
@@ -517,7 +514,6 @@ def _driver_for(
     driver_class: Any,
     watched_connection_class: Any,
     *,
-    open_now: bool,
     min_size: int,
     max_size: int,
     connect_timeout: float,
@@ -541,7 +537,7 @@ def _driver_for(
     pool = pool_class(
         conninfo_or_pool,
         connection_class=watched_connection_class(health),
-        open=open_now,
+        open=driver_class.opens_pool_at_once,
         **settings,
     )
     cut_after = None if statement_timeout is None else statement_timeout + CUT_GRACE

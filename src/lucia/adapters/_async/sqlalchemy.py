@@ -1,6 +1,7 @@
-"""The SQLAlchemy driver, written once (the sync ``SQLAlchemyDriver`` is generated
-from this file into ``lucia/adapters/_sync/sqlalchemy.py``); ``lucia.adapters.sqlalchemy``
-explains the transactions and is where both are imported from.
+"""The SQLAlchemy adapter and driver, written once (the sync ``SQLAlchemyAdapter``
+and ``SQLAlchemyDriver`` are generated from this file into
+``lucia/adapters/_sync/sqlalchemy.py``); ``lucia.adapters.sqlalchemy`` explains
+the transactions and is where both flavours are imported from.
 """
 
 from __future__ import annotations
@@ -9,8 +10,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from lucia.adapters._async.engine import Row
-from lucia.adapters._sqlalchemy_base import AsyncConnection, AsyncEngine, _AsyncDriverHooks
+from sqlalchemy import MetaData
+
+from lucia.adapters._async.engine import AsyncSQLAdapter, Row
+from lucia.adapters._sqlalchemy_base import (
+    AsyncConnection,
+    AsyncEngine,
+    _AsyncDriverHooks,
+    _create_tables,
+    _resolve_tables,
+    _statements,
+)
+from lucia.adapters.sql import DEFAULT_TABLES, Tables
 
 
 class AsyncSQLAlchemyDriver(_AsyncDriverHooks):
@@ -61,3 +72,46 @@ class AsyncSQLAlchemyDriver(_AsyncDriverHooks):
     async def read_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
         async with self.connection() as conn:
             return await self.fetch_one(conn, sql, params)
+
+
+class AsyncSQLAlchemyAdapter(AsyncSQLAdapter):
+    """``Adapter`` on a SQLAlchemy engine of its flavour (an ``AsyncEngine`` for the
+    async adapter), on any database it supports (see ``lucia.adapters.sqlalchemy``).
+
+    ``tables`` names the tables; ``metadata`` is the ``MetaData`` to define them
+    in (by default this module's ``metadata`` for the default names, or a new one).
+    The engine stays yours: the adapter never disposes of it (closing it
+    releases nothing).
+    """
+
+    driver: AsyncSQLAlchemyDriver
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        tables: Tables = DEFAULT_TABLES,
+        metadata: MetaData | None = None,
+    ) -> None:
+        self.tables = tables
+        self.metadata, self.table_objects = _resolve_tables(tables, metadata)
+        driver = AsyncSQLAlchemyDriver(engine)
+        # The DDL comes from the Table objects (create_tables is overridden), not
+        # from the .sql files.
+        super().__init__(_statements(driver, tables), [], driver)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.driver.engine.url.render_as_string()!r})"
+
+    async def create_tables(self) -> None:
+        """Create the tables and indexes that are missing (``metadata.create_all``);
+        ``TableConflictError``, creating nothing, when another app's table has one
+        of their names."""
+        try:
+            async with self.driver.engine.begin() as conn:
+                await self.driver.run_ddl(conn, _create_tables, self.metadata, self.table_objects)
+        except Exception as exc:
+            failure = self.driver.map_error(exc)
+            if failure is None:
+                raise
+            raise failure from None

@@ -1,26 +1,56 @@
 # Generated from src/lucia/adapters/_async/postgres.py by scripts/generate_sync.py: do not edit.
-"""The PostgreSQL driver, written once over psycopg's async API.
+"""The PostgreSQL adapter and driver, written once over psycopg's async API.
 
 ``lucia/adapters/_sync/postgres.py`` is generated from this file: psycopg's two
 APIs have the same shape, so renaming the pool and connection classes is all it
 takes. What differs between the flavours (when an owned pool opens, how a call
-that outlives its deadline is cut) is in the per-flavour hooks of
-``lucia.adapters._postgres_base``, as are the pool settings and the error
-mapping, which do no I/O.
+that outlives its deadline is cut, closing from sync code) is in the
+per-flavour hooks of ``lucia.adapters._postgres_base``, as are the pool
+settings and the error mapping, which do no I/O. ``lucia.adapters.postgres``
+documents the adapters and is where both flavours are imported from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Self
 
 import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
-from lucia.adapters._postgres_base import _DriverHooks, _Health, _looks_dead
-from lucia.adapters._sync.engine import Row
+from lucia.adapters._postgres_base import (
+    KEEPALIVES_IDLE,
+    POSTGRES,
+    STATEMENT_TIMEOUT,
+    _driver_for,
+    _DriverHooks,
+    _Health,
+    _looks_dead,
+    _PostgresAdapterHooks,
+)
+from lucia.adapters._sync.engine import Row, SQLAdapter
+from lucia.adapters.sql import DEFAULT_TABLES, Statements, Tables, ddl
+
+
+def _watched_connection_class(health: _Health) -> type[psycopg.Connection[Any]]:
+    """The connection class of a pool lucia makes: each connect reports its outcome
+    to ``health`` (the pool's public hook for how it connects; the pool's clients
+    only ever see a timeout)."""
+
+    class WatchedConnection(psycopg.Connection[Any]):
+        @classmethod
+        def connect(cls, conninfo: str = "", **kwargs: Any) -> Self:
+            try:
+                conn = super().connect(conninfo, **kwargs)
+            except psycopg.Error as exc:
+                health.failed(exc)
+                raise
+            health.cause = None
+            return conn
+
+    return WatchedConnection
 
 
 class PostgresDriver(_DriverHooks):
@@ -118,3 +148,75 @@ class PostgresDriver(_DriverHooks):
     def read_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
         with self.connection() as conn:
             return self.fetch_one(conn, sql, params)
+
+    def close(self) -> None:
+        """Close the pool if this driver made it (once); a pool passed in stays open."""
+        if not self.owned or self.closed:
+            return
+        self.closed = True
+        if self.opened:
+            self.pool.close()
+
+
+class PostgresAdapter(_PostgresAdapterHooks, SQLAdapter):
+    """``Adapter`` on PostgreSQL through a psycopg connection pool of its flavour
+    (psycopg_pool's ``ConnectionPool`` for the sync adapter, its async pool for
+    the async one).
+
+    ``conninfo_or_pool`` is a libpq conninfo (``"host=... dbname=..."``) or a
+    ``postgresql://`` URL, from which the adapter makes a pool of ``min_size``
+    to ``max_size`` autocommit connections that closing the adapter closes; a
+    call waits at most ``connect_timeout`` seconds for a connection, and the
+    connections carry ``statement_timeout`` and TCP keepalives
+    (``keepalives_idle``; see ``connection_kwargs``). Or it is a pool of yours,
+    used with its own settings (lucia sets nothing on its connections: build it
+    with ``kwargs=connection_kwargs()`` for the same bounds) and never closed by
+    the adapter. The tables go into the first schema of the connection's
+    ``search_path``.
+
+    A sync pool made from a conninfo opens at once. An async one opens in the
+    event loop of the first call and belongs to that loop; close it with
+    ``await adapter.close()`` (or ``close()`` outside the loop) before the
+    loop ends: psycopg_pool's workers ignore a cancellation that lands while
+    they connect, so a loop shut down around an open pool can wait forever. An
+    async pool you pass in must be open.
+    """
+
+    driver: PostgresDriver
+
+    def __init__(
+        self,
+        conninfo_or_pool: str | ConnectionPool[psycopg.Connection[Any]],
+        *,
+        tables: Tables = DEFAULT_TABLES,
+        min_size: int = 1,
+        max_size: int = 10,
+        connect_timeout: float = 5.0,
+        statement_timeout: float | None = STATEMENT_TIMEOUT,
+        keepalives_idle: int | None = KEEPALIVES_IDLE,
+    ) -> None:
+        self.tables = tables
+        driver: PostgresDriver = _driver_for(
+            conninfo_or_pool,
+            ConnectionPool,
+            PostgresDriver,
+            _watched_connection_class,
+            min_size=min_size,
+            max_size=max_size,
+            connect_timeout=connect_timeout,
+            statement_timeout=statement_timeout,
+            keepalives_idle=keepalives_idle,
+        )
+        super().__init__(Statements(POSTGRES, tables), ddl("postgres", tables), driver)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.driver.target!r})"
+
+    @property
+    def pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        """The connection pool (yours, or the one this adapter made)."""
+        return self.driver.pool
+
+    def close(self) -> None:
+        """Close the pool this adapter made; a pool you passed in stays open."""
+        self.driver.close()

@@ -1,7 +1,8 @@
 # Generated from src/lucia/adapters/_async/sqlalchemy.py by scripts/generate_sync.py: do not edit.
-"""The SQLAlchemy driver, written once (the sync ``SQLAlchemyDriver`` is generated
-from this file into ``lucia/adapters/_sync/sqlalchemy.py``); ``lucia.adapters.sqlalchemy``
-explains the transactions and is where both are imported from.
+"""The SQLAlchemy adapter and driver, written once (the sync ``SQLAlchemyAdapter``
+and ``SQLAlchemyDriver`` are generated from this file into
+``lucia/adapters/_sync/sqlalchemy.py``); ``lucia.adapters.sqlalchemy`` explains
+the transactions and is where both flavours are imported from.
 """
 
 from __future__ import annotations
@@ -10,8 +11,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from lucia.adapters._sqlalchemy_base import Connection, Engine, _DriverHooks
-from lucia.adapters._sync.engine import Row
+from sqlalchemy import MetaData
+
+from lucia.adapters._sqlalchemy_base import (
+    Connection,
+    Engine,
+    _create_tables,
+    _DriverHooks,
+    _resolve_tables,
+    _statements,
+)
+from lucia.adapters._sync.engine import Row, SQLAdapter
+from lucia.adapters.sql import DEFAULT_TABLES, Tables
 
 
 class SQLAlchemyDriver(_DriverHooks):
@@ -58,3 +69,46 @@ class SQLAlchemyDriver(_DriverHooks):
     def read_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
         with self.connection() as conn:
             return self.fetch_one(conn, sql, params)
+
+
+class SQLAlchemyAdapter(SQLAdapter):
+    """``Adapter`` on a SQLAlchemy engine of its flavour (an ``Engine`` for the
+    async adapter), on any database it supports (see ``lucia.adapters.sqlalchemy``).
+
+    ``tables`` names the tables; ``metadata`` is the ``MetaData`` to define them
+    in (by default this module's ``metadata`` for the default names, or a new one).
+    The engine stays yours: the adapter never disposes of it (closing it
+    releases nothing).
+    """
+
+    driver: SQLAlchemyDriver
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        tables: Tables = DEFAULT_TABLES,
+        metadata: MetaData | None = None,
+    ) -> None:
+        self.tables = tables
+        self.metadata, self.table_objects = _resolve_tables(tables, metadata)
+        driver = SQLAlchemyDriver(engine)
+        # The DDL comes from the Table objects (create_tables is overridden), not
+        # from the .sql files.
+        super().__init__(_statements(driver, tables), [], driver)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.driver.engine.url.render_as_string()!r})"
+
+    def create_tables(self) -> None:
+        """Create the tables and indexes that are missing (``metadata.create_all``);
+        ``TableConflictError``, creating nothing, when another app's table has one
+        of their names."""
+        try:
+            with self.driver.engine.begin() as conn:
+                self.driver.run_ddl(conn, _create_tables, self.metadata, self.table_objects)
+        except Exception as exc:
+            failure = self.driver.map_error(exc)
+            if failure is None:
+                raise
+            raise failure from None
