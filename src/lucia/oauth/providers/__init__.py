@@ -30,7 +30,7 @@ from lucia.oauth.providers.microsoft import Microsoft
 from lucia.oauth.providers.naver import Naver
 from lucia.oauth.providers.okta import Okta
 from lucia.oauth.providers.openid import OpenIDConnect
-from lucia.oauth.providers.provider import OIDCSpecProvider, SpecProvider
+from lucia.oauth.providers.provider import OIDCSpecProvider, ProviderOptions, SpecProvider
 from lucia.oauth.providers.reddit import Reddit
 from lucia.oauth.providers.registry import provider, providers, register
 from lucia.oauth.providers.salesforce import Salesforce
@@ -70,6 +70,7 @@ __all__ = [
     "Okta",
     "OpenIDConnect",
     "Parameter",
+    "ProviderOptions",
     "ProviderSpec",
     "ProviderUser",
     "Reddit",
