@@ -194,7 +194,8 @@ class ProviderSpec:
     provider sends back) and ``jwks_uri`` (OIDC) are templates too. ``discovery``: the
     endpoints come from the issuer's discovery document (``OpenIDConnect``), and the
     endpoint fields are None. ``docs`` are the provider's pages the facts were checked
-    against.
+    against. ``user`` defaults to the protocol's fields: OpenID Connect's standard
+    claims (``OIDC_USER_FIELDS``), or ``UserFields()`` for OAuth 2.0.
     """
 
     slug: str
