@@ -27,8 +27,6 @@ setup()
 from django.core.management import call_command  # noqa: E402
 from django.test import AsyncClient, Client, override_settings  # noqa: E402
 
-from lucia.adapters.base import SessionRecord, UserRecord  # noqa: E402
-from lucia.errors import DatabaseError  # noqa: E402
 from lucia.integrations.django.adapter import DjangoAdapter  # noqa: E402
 from lucia.integrations.django.conf import get_flow, get_lucia  # noqa: E402
 from lucia.integrations.django.models import LuciaSession, LuciaUser  # noqa: E402
@@ -36,6 +34,7 @@ from lucia.oauth.providers.openid import OpenIDConnect  # noqa: E402
 from lucia.sessions import utc_now  # noqa: E402
 from lucia.testing.oidc_provider import LocalOIDCProvider  # noqa: E402
 from tests.conftest import Clock  # noqa: E402
+from tests.integrations.common import FailingReads  # noqa: E402
 from tests.oauth.conftest import NodeOIDCProvider  # noqa: E402
 from tests.oauth.conftest import oidc_provider as oidc_provider  # noqa: E402  (the fixture)
 from tests.oauth.test_oidc_provider_e2e import Browser  # noqa: E402
@@ -48,21 +47,9 @@ TRANSACTION = "__Host-lucia_oauth"
 PASSWORD = "correct horse battery staple"
 
 
-class FlakyAdapter(DjangoAdapter):
-    """A Django adapter whose session reads fail on demand, like a database going away."""
-
-    failing = False
-
-    def get_session_and_user(self, session_id: str) -> tuple[SessionRecord, UserRecord] | None:
-        if self.failing:
-            raise DatabaseError("connection to postgres://admin:hunter2@db failed")
-        return super().get_session_and_user(session_id)
-
-
-@pytest.fixture(scope="module")
-def op_server() -> Iterator[LocalOIDCProvider]:
-    with LocalOIDCProvider() as op:
-        yield op
+class FlakyAdapter(FailingReads, DjangoAdapter):
+    """A Django adapter whose session reads fail on demand (``op_server`` comes from
+    conftest.py)."""
 
 
 @dataclass

@@ -7,7 +7,7 @@ Sign-in through ``LocalOIDCProvider`` and through the real npm oidc-provider
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -37,12 +37,6 @@ from tests.oauth.test_oidc_provider_e2e import Browser
 
 BASE = "https://app.example"
 SAME_SITE = {"Origin": BASE}
-
-
-@pytest.fixture(scope="module")
-def op_server() -> Iterator[LocalOIDCProvider]:
-    with LocalOIDCProvider() as op:
-        yield op
 
 
 def make_app(auth: AsyncLucia, flow: SignInFlow, *, prefix: str = "") -> FastAPI:

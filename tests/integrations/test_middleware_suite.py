@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from http.cookies import SimpleCookie
 from typing import Any
 
 import httpx
@@ -35,7 +34,7 @@ from lucia.errors import DatabaseError
 from lucia.integrations.starlette import LuciaMiddleware, current_user
 from lucia.sessions import utc_now
 from tests.conftest import Clock
-from tests.integrations.common import FlakyStore
+from tests.integrations.common import FlakyStore, attributes, set_cookies
 
 BASE = "https://app.example"
 HOST = "app.example"
@@ -66,19 +65,6 @@ class Site:
     def fresh(self) -> httpx.Client:
         """A client on the same app with an empty cookie jar."""
         return httpx.Client(transport=self.client._transport, base_url=BASE)
-
-
-def set_cookies(response: httpx.Response) -> dict[str, str]:
-    """Raw Set-Cookie headers by cookie name (Django's WSGI handler starts them with a space)."""
-    values = [raw.strip() for raw in response.headers.get_list("set-cookie")]
-    return {raw.split("=", 1)[0]: raw for raw in values}
-
-
-def attributes(raw: str) -> dict[str, str]:
-    parsed = SimpleCookie()
-    parsed.load(raw)
-    (morsel,) = parsed.values()
-    return {key.lower(): str(value) for key, value in morsel.items() if value}
 
 
 # The sites

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,7 +31,7 @@ from lucia.oauth.providers.openid import OpenIDConnect
 from lucia.sessions import utc_now
 from lucia.testing.oidc_provider import LocalOIDCProvider
 from tests.conftest import Clock
-from tests.integrations.common import PASSWORD, ROUTE, FlakyStore
+from tests.integrations.common import PASSWORD, ROUTE, FlakyStore, attributes, set_cookies
 
 BASE = "https://app.example"
 HOST = "app.example"
@@ -88,23 +87,6 @@ class Site:
     def password_login(self, password: str, headers: dict[str, str]) -> httpx.Response:
         data = {"email": "ada@example.com", "password": password}
         return self.client.post("/password/login", json=data, headers=headers)
-
-
-def set_cookies(response: httpx.Response) -> dict[str, str]:
-    """Raw Set-Cookie headers by cookie name (Django's WSGI handler starts them with a space)."""
-    values = [raw.strip() for raw in response.headers.get_list("set-cookie")]
-    return {raw.split("=", 1)[0]: raw for raw in values}
-
-
-def attributes(raw: str) -> dict[str, str]:
-    parsed = SimpleCookie()
-    parsed.load(raw)
-    (morsel,) = parsed.values()
-    result = {key.lower(): str(value) for key, value in morsel.items() if value}
-    for flag in ("Secure", "HttpOnly"):
-        if flag.lower() in raw.lower():
-            result[flag.lower()] = "yes"
-    return result
 
 
 def oidc(op: LocalOIDCProvider, route: Callable[[str], str], name: str) -> OpenIDConnect:
