@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from lucia.cookies import Cookie
 from lucia.core import AsyncLucia, Lucia
-from lucia.emails import EMAIL_PROVIDER_ID
+from lucia.emails import EMAIL_PROVIDER_ID, normalize_email
 from lucia.errors import LuciaError
 from lucia.models import Key, Session, User
 
@@ -121,6 +121,13 @@ class SignUpMail:
 def password_key(keys: Iterable[Key]) -> Key | None:
     """The key among ``keys`` (a user's) that signs in with an email and a password."""
     return next((k for k in keys if k.provider_id == EMAIL_PROVIDER_ID and k.has_password), None)
+
+
+def mail_address(user: User, key: str) -> str:
+    """Where mail about ``user``'s password account goes: its stored ``email`` when that
+    is a usable address, else ``key``, the account's email key (itself normalised)."""
+    stored = user.attributes.get("email")
+    return stored if isinstance(stored, str) and normalize_email(stored) else key
 
 
 def require_recent_authentication(

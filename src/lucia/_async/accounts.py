@@ -16,6 +16,7 @@ from lucia._accounts_base import (
     InvalidEmailError,
     SignedIn,
     is_pending_sign_up,
+    mail_address,
     require_flavour,
 )
 from lucia.core import AsyncLucia
@@ -58,12 +59,7 @@ async def asign_up(
     error (a ``DatabaseError``) goes on: the sign-up leaves nothing.
     """
     require_flavour(auth, AsyncLucia)
-    normalized = normalize_email(email)
-    if normalized is None:
-        raise InvalidEmailError()
-    if throttle is not None:
-        # Before the hash and the lookup: both are what a flood of sign-ups is after.
-        await throttle.acount_sign_up(address)
+    normalized = await admit_sign_up(email, throttle, address)
     # Ours win over the caller's: a new address is never born verified.
     user_attributes = {**(attributes or {}), "email": normalized, "email_verified": False}
     # Created first, looked at only when the address is in use: a free address,
@@ -79,6 +75,19 @@ async def asign_up(
                 raise EmailTakenError() from None
     logger.info("password sign-up", extra={"user_id": user.id, "provider_id": EMAIL_PROVIDER_ID})
     return await _first_session(auth, user, session_attributes)
+
+
+async def admit_sign_up(email: str, throttle: SignInThrottle | None, address: str | None) -> str:
+    """``email`` normalised, for a sign-up of either kind: ``InvalidEmailError`` when it
+    is not accepted; with a ``throttle``, counted for the client ``address`` first
+    (``RateLimitedError`` past its limit)."""
+    normalized = normalize_email(email)
+    if normalized is None:
+        raise InvalidEmailError()
+    if throttle is not None:
+        # Before the hash and the lookups: both are what a flood of sign-ups is after.
+        await throttle.acount_sign_up(address)
+    return normalized
 
 
 async def _reclaim_pending_sign_up(auth: AsyncLucia, address: str) -> bool:
@@ -174,11 +183,7 @@ async def achange_password(
     user's outstanding password-reset tokens stop working.
     """
     require_flavour(auth, AsyncLucia)
-    normalized = normalize_email(email) or ""
-    user = await auth.authenticate(EMAIL_PROVIDER_ID, normalized, current_password)
-    if user.id != user_id:
-        # Someone else's address and password: not this user's key to change.
-        raise InvalidCredentialsError()
+    user, normalized = await _confirm_password(auth, user_id, email, current_password)
     # The policy is checked before anything changes; every session, this
     # device's included, is revoked with the old password.
     await auth.update_key_password(
@@ -203,13 +208,10 @@ async def achange_email(
     ``previous_email`` that the address changed; lucia sends no mail.
     """
     require_flavour(auth, AsyncLucia)
-    normalized = normalize_email(email) or ""
     new = normalize_email(new_email)
     if new is None:
         raise InvalidEmailError()
-    user = await auth.authenticate(EMAIL_PROVIDER_ID, normalized, password)
-    if user.id != user_id:
-        raise InvalidCredentialsError()
+    user, normalized = await _confirm_password(auth, user_id, email, password)
     if new == normalized:
         return EmailChange(user, new, normalized)
     # The key is the address: a new key with the same password, then the old
@@ -222,8 +224,7 @@ async def achange_email(
             raise EmailTakenError() from None
         # Ours already: a retry of a change whose old key could not be deleted.
     await auth.delete_key(EMAIL_PROVIDER_ID, normalized)
-    stored = user.attributes.get("email")
-    previous = stored if isinstance(stored, str) and normalize_email(stored) else normalized
+    previous = mail_address(user, normalized)
     updated = await auth.update_user_attributes(user.id, {"email": new, "email_verified": False})
     # Links mailed to the old address prove nothing about the new one, and a
     # reset link for the old key must not reach the account either.
@@ -249,16 +250,25 @@ async def areauthenticate(
     recent authentication: set its cookie.
     """
     require_flavour(auth, AsyncLucia)
-    normalized = normalize_email(email) or ""
-    user = await auth.authenticate(EMAIL_PROVIDER_ID, normalized, password)
-    if user.id != session.user_id:
-        # Another account's valid password proves nothing about this session.
-        raise InvalidCredentialsError()
+    user, _ = await _confirm_password(auth, session.user_id, email, password)
     # A re-authentication is a login: a new token, and the old one dies (SECURITY 1).
     await auth.invalidate_session(session.id)
     logger.info("reauthenticated", extra={"user_id": user.id, "provider_id": EMAIL_PROVIDER_ID})
     attributes = session.attributes if session_attributes is None else session_attributes
     return await start_session(auth, user, attributes)
+
+
+async def _confirm_password(
+    auth: AsyncLucia, user_id: str, email: str, password: str
+) -> tuple[User, str]:
+    """The user ``user_id`` and its address ``email`` normalised, when ``password`` is
+    that account's; ``InvalidCredentialsError`` otherwise."""
+    normalized = normalize_email(email) or ""
+    user = await auth.authenticate(EMAIL_PROVIDER_ID, normalized, password)
+    if user.id != user_id:
+        # Another account's valid address and password: not this user's to use.
+        raise InvalidCredentialsError()
+    return user, normalized
 
 
 async def start_session(

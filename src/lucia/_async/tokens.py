@@ -19,9 +19,10 @@ from lucia._accounts_base import (
     SignedIn,
     SignUpMail,
     is_pending_sign_up,
+    mail_address,
     require_flavour,
 )
-from lucia._async.accounts import start_session
+from lucia._async.accounts import admit_sign_up, start_session
 from lucia.core import AsyncLucia
 from lucia.emails import (
     EMAIL_PROVIDER_ID,
@@ -92,10 +93,7 @@ async def acreate_password_reset_token(
     user = await auth.get_user_by_key(EMAIL_PROVIDER_ID, normalized)
     if user is None:
         return None
-    stored = user.attributes.get("email")
-    # The address on the account; the key (itself stored, and equal to the
-    # normalised input) only when the account holds no usable address.
-    address = stored if isinstance(stored, str) and normalize_email(stored) else normalized
+    address = mail_address(user, normalized)
     await auth.delete_user_tokens(user.id, PASSWORD_RESET)
     token = await auth.create_token(
         user.id, PASSWORD_RESET, expires_in=expires_in, data={"key": normalized}
@@ -150,11 +148,7 @@ async def arequest_sign_up(
     sign-up limit (``count_sign_up``), counted before anything is looked up.
     """
     require_flavour(auth, AsyncLucia)
-    normalized = normalize_email(email)
-    if normalized is None:
-        raise InvalidEmailError()
-    if throttle is not None:
-        await throttle.acount_sign_up(address)
+    normalized = await admit_sign_up(email, throttle, address)
     user = await auth.get_user_by_key(EMAIL_PROVIDER_ID, normalized)
     pending = user is None
     if user is None:

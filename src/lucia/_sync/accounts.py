@@ -17,6 +17,7 @@ from lucia._accounts_base import (
     InvalidEmailError,
     SignedIn,
     is_pending_sign_up,
+    mail_address,
     require_flavour,
 )
 from lucia.core import Lucia
@@ -59,12 +60,7 @@ def sign_up(
     error (a ``DatabaseError``) goes on: the sign-up leaves nothing.
     """
     require_flavour(auth, Lucia)
-    normalized = normalize_email(email)
-    if normalized is None:
-        raise InvalidEmailError()
-    if throttle is not None:
-        # Before the hash and the lookup: both are what a flood of sign-ups is after.
-        throttle.count_sign_up(address)
+    normalized = admit_sign_up(email, throttle, address)
     # Ours win over the caller's: a new address is never born verified.
     user_attributes = {**(attributes or {}), "email": normalized, "email_verified": False}
     # Created first, looked at only when the address is in use: a free address,
@@ -80,6 +76,19 @@ def sign_up(
                 raise EmailTakenError() from None
     logger.info("password sign-up", extra={"user_id": user.id, "provider_id": EMAIL_PROVIDER_ID})
     return _first_session(auth, user, session_attributes)
+
+
+def admit_sign_up(email: str, throttle: SignInThrottle | None, address: str | None) -> str:
+    """``email`` normalised, for a sign-up of either kind: ``InvalidEmailError`` when it
+    is not accepted; with a ``throttle``, counted for the client ``address`` first
+    (``RateLimitedError`` past its limit)."""
+    normalized = normalize_email(email)
+    if normalized is None:
+        raise InvalidEmailError()
+    if throttle is not None:
+        # Before the hash and the lookups: both are what a flood of sign-ups is after.
+        throttle.count_sign_up(address)
+    return normalized
 
 
 def _reclaim_pending_sign_up(auth: Lucia, address: str) -> bool:
@@ -173,11 +182,7 @@ def change_password(
     user's outstanding password-reset tokens stop working.
     """
     require_flavour(auth, Lucia)
-    normalized = normalize_email(email) or ""
-    user = auth.authenticate(EMAIL_PROVIDER_ID, normalized, current_password)
-    if user.id != user_id:
-        # Someone else's address and password: not this user's key to change.
-        raise InvalidCredentialsError()
+    user, normalized = _confirm_password(auth, user_id, email, current_password)
     # The policy is checked before anything changes; every session, this
     # device's included, is revoked with the old password.
     auth.update_key_password(EMAIL_PROVIDER_ID, normalized, new_password, invalidate_sessions=True)
@@ -200,13 +205,10 @@ def change_email(
     ``previous_email`` that the address changed; lucia sends no mail.
     """
     require_flavour(auth, Lucia)
-    normalized = normalize_email(email) or ""
     new = normalize_email(new_email)
     if new is None:
         raise InvalidEmailError()
-    user = auth.authenticate(EMAIL_PROVIDER_ID, normalized, password)
-    if user.id != user_id:
-        raise InvalidCredentialsError()
+    user, normalized = _confirm_password(auth, user_id, email, password)
     if new == normalized:
         return EmailChange(user, new, normalized)
     # The key is the address: a new key with the same password, then the old
@@ -219,8 +221,7 @@ def change_email(
             raise EmailTakenError() from None
         # Ours already: a retry of a change whose old key could not be deleted.
     auth.delete_key(EMAIL_PROVIDER_ID, normalized)
-    stored = user.attributes.get("email")
-    previous = stored if isinstance(stored, str) and normalize_email(stored) else normalized
+    previous = mail_address(user, normalized)
     updated = auth.update_user_attributes(user.id, {"email": new, "email_verified": False})
     # Links mailed to the old address prove nothing about the new one, and a
     # reset link for the old key must not reach the account either.
@@ -246,16 +247,23 @@ def reauthenticate(
     recent authentication: set its cookie.
     """
     require_flavour(auth, Lucia)
-    normalized = normalize_email(email) or ""
-    user = auth.authenticate(EMAIL_PROVIDER_ID, normalized, password)
-    if user.id != session.user_id:
-        # Another account's valid password proves nothing about this session.
-        raise InvalidCredentialsError()
+    user, _ = _confirm_password(auth, session.user_id, email, password)
     # A re-authentication is a login: a new token, and the old one dies (SECURITY 1).
     auth.invalidate_session(session.id)
     logger.info("reauthenticated", extra={"user_id": user.id, "provider_id": EMAIL_PROVIDER_ID})
     attributes = session.attributes if session_attributes is None else session_attributes
     return start_session(auth, user, attributes)
+
+
+def _confirm_password(auth: Lucia, user_id: str, email: str, password: str) -> tuple[User, str]:
+    """The user ``user_id`` and its address ``email`` normalised, when ``password`` is
+    that account's; ``InvalidCredentialsError`` otherwise."""
+    normalized = normalize_email(email) or ""
+    user = auth.authenticate(EMAIL_PROVIDER_ID, normalized, password)
+    if user.id != user_id:
+        # Another account's valid address and password: not this user's to use.
+        raise InvalidCredentialsError()
+    return user, normalized
 
 
 def start_session(auth: Lucia, user: User, session_attributes: dict[str, Any] | None) -> SignedIn:

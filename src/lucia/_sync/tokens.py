@@ -20,9 +20,10 @@ from lucia._accounts_base import (
     SignedIn,
     SignUpMail,
     is_pending_sign_up,
+    mail_address,
     require_flavour,
 )
-from lucia._sync.accounts import start_session
+from lucia._sync.accounts import admit_sign_up, start_session
 from lucia.core import Lucia
 from lucia.emails import (
     EMAIL_PROVIDER_ID,
@@ -93,10 +94,7 @@ def create_password_reset_token(
     user = auth.get_user_by_key(EMAIL_PROVIDER_ID, normalized)
     if user is None:
         return None
-    stored = user.attributes.get("email")
-    # The address on the account; the key (itself stored, and equal to the
-    # normalised input) only when the account holds no usable address.
-    address = stored if isinstance(stored, str) and normalize_email(stored) else normalized
+    address = mail_address(user, normalized)
     auth.delete_user_tokens(user.id, PASSWORD_RESET)
     token = auth.create_token(
         user.id, PASSWORD_RESET, expires_in=expires_in, data={"key": normalized}
@@ -149,11 +147,7 @@ def request_sign_up(
     sign-up limit (``count_sign_up``), counted before anything is looked up.
     """
     require_flavour(auth, Lucia)
-    normalized = normalize_email(email)
-    if normalized is None:
-        raise InvalidEmailError()
-    if throttle is not None:
-        throttle.count_sign_up(address)
+    normalized = admit_sign_up(email, throttle, address)
     user = auth.get_user_by_key(EMAIL_PROVIDER_ID, normalized)
     pending = user is None
     if user is None:
