@@ -9,6 +9,7 @@ methods). ``SignInFlow`` (``lucia.oauth.flow``) runs the whole eight-step sign-i
 its errors (``SignInError`` and subclasses) import from here too.
 """
 
+from lucia.oauth import errors
 from lucia.oauth.client import (
     OAuth2Client,
     OAuth2Tokens,
@@ -17,30 +18,8 @@ from lucia.oauth.client import (
     generate_nonce,
     generate_state,
 )
-from lucia.oauth.errors import (
-    OAuthError,
-    OAuthProviderError,
-    OAuthResponseError,
-    OAuthTransportError,
-    OAuthUnsupportedError,
-)
-from lucia.oauth.flow import (
-    FlowResult,
-    FlowStart,
-    IdentityInUseError,
-    InvalidCallbackError,
-    InvalidStateError,
-    IssuerMismatchError,
-    LinkMismatchError,
-    LinkReauthenticationRequiredError,
-    ProviderDeniedError,
-    ProviderFailedError,
-    SignInError,
-    SignInFlow,
-    UnknownProviderError,
-    normalize_email,
-    safe_next,
-)
+from lucia.oauth.errors import *  # noqa: F403  # every OAuth and sign-in error: errors.__all__
+from lucia.oauth.flow import FlowResult, FlowStart, SignInFlow, normalize_email, safe_next
 from lucia.oauth.oidc import IDTokenError, OIDCDiscoveryError, OIDCMetadata
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
 from lucia.oauth.providers.github import GitHub
@@ -56,34 +35,19 @@ __all__ = [
     "GitHub",
     "Google",
     "IDTokenError",
-    "IdentityInUseError",
-    "InvalidCallbackError",
-    "InvalidStateError",
-    "IssuerMismatchError",
-    "LinkMismatchError",
-    "LinkReauthenticationRequiredError",
     "OAuth2Client",
     "OAuth2Tokens",
-    "OAuthError",
     "OAuthProvider",
-    "OAuthProviderError",
-    "OAuthResponseError",
-    "OAuthTransportError",
-    "OAuthUnsupportedError",
     "OIDCDiscoveryError",
     "OIDCMetadata",
     "OIDCSpecProvider",
     "OIDCTokens",
     "OpenIDConnect",
     "Parameter",
-    "ProviderDeniedError",
-    "ProviderFailedError",
     "ProviderSpec",
     "ProviderUser",
-    "SignInError",
     "SignInFlow",
     "SpecProvider",
-    "UnknownProviderError",
     "UserFields",
     "UserInfoRequest",
     "create_code_challenge",
@@ -96,3 +60,4 @@ __all__ = [
     "register",
     "safe_next",
 ]
+__all__ += errors.__all__

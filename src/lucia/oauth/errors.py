@@ -33,7 +33,6 @@ __all__ = [
     "ProviderFailedError",
     "SignInError",
     "UnknownProviderError",
-    "safe_excerpt",
 ]
 
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]+")
@@ -47,6 +46,19 @@ def safe_excerpt(text: str, limit: int = _EXCERPT_LENGTH) -> str:
     """
     flat = _UNPRINTABLE.sub("?", text[: limit * 2])
     return flat if len(flat) <= limit else flat[:limit] + "..."
+
+
+def _provider_words(
+    error: str, description: str | None, uri: str | None
+) -> tuple[str, str | None, str | None]:
+    """A provider's error code, description and URI (RFC 6749 §4.1.2.1, §5.2) cut and
+    stripped of control characters (``safe_excerpt``), to keep on an error: still
+    untrusted, not escaped."""
+    return (
+        safe_excerpt(error, 100),
+        None if description is None else safe_excerpt(description, 500),
+        None if uri is None else safe_excerpt(uri, 500),
+    )
 
 
 class OAuthProviderError(OAuthError):
@@ -69,11 +81,9 @@ class OAuthProviderError(OAuthError):
         *,
         http_status: int | None = None,
     ) -> None:
-        self.error = safe_excerpt(error, 100)
-        self.error_description = (
-            None if error_description is None else safe_excerpt(error_description, 500)
+        self.error, self.error_description, self.error_uri = _provider_words(
+            error, error_description, error_uri
         )
-        self.error_uri = None if error_uri is None else safe_excerpt(error_uri, 500)
         self.http_status = http_status
         super().__init__(f"the provider answered {self.error!r}")
 
@@ -213,11 +223,9 @@ class ProviderDeniedError(SignInError):
     def __init__(
         self, error: str, error_description: str | None = None, error_uri: str | None = None
     ) -> None:
-        self.error = safe_excerpt(error, 100)
-        self.error_description = (
-            None if error_description is None else safe_excerpt(error_description, 500)
+        self.error, self.error_description, self.error_uri = _provider_words(
+            error, error_description, error_uri
         )
-        self.error_uri = None if error_uri is None else safe_excerpt(error_uri, 500)
         # The message (logged, maybe shown by a careless page) holds only a
         # sanitised code; the provider's own text stays in the attributes.
         super().__init__(f"the provider answered {_ERROR_CODE_UNSAFE.sub('?', self.error)!r}")

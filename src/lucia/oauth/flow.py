@@ -49,20 +49,10 @@ server-side store) keeps the flow free of any store to configure or clean up.
 from __future__ import annotations
 
 from lucia.emails import EMAIL_PROVIDER_ID, normalize_email
+from lucia.oauth import errors
 from lucia.oauth._async.flow import _AsyncSignInSteps
 from lucia.oauth._sync.flow import _SignInSteps
-from lucia.oauth.errors import (
-    IdentityInUseError,
-    InvalidCallbackError,
-    InvalidStateError,
-    IssuerMismatchError,
-    LinkMismatchError,
-    LinkReauthenticationRequiredError,
-    ProviderDeniedError,
-    ProviderFailedError,
-    SignInError,
-    UnknownProviderError,
-)
+from lucia.oauth.errors import *  # noqa: F403  # its errors, importable from here too: errors.__all__
 from lucia.oauth.flow_core import FlowResult, FlowStart, default_user_attributes
 from lucia.redirects import RESPONSE_HEADERS, safe_next
 
@@ -71,21 +61,12 @@ __all__ = [
     "RESPONSE_HEADERS",
     "FlowResult",
     "FlowStart",
-    "IdentityInUseError",
-    "InvalidCallbackError",
-    "InvalidStateError",
-    "IssuerMismatchError",
-    "LinkMismatchError",
-    "LinkReauthenticationRequiredError",
-    "ProviderDeniedError",
-    "ProviderFailedError",
-    "SignInError",
     "SignInFlow",
-    "UnknownProviderError",
     "default_user_attributes",
     "normalize_email",
     "safe_next",
 ]
+__all__ += errors.__all__
 
 
 class SignInFlow(_SignInSteps, _AsyncSignInSteps):

@@ -508,53 +508,37 @@ class SignInFlowCore:
             normalize_email(attributes.get("email")) == email
         )
 
-    def _linked(
+    def _finished(
         self,
         opened: OpenedCallback,
         provider_name: str,
         provider_user: ProviderUser,
         tokens: OAuth2Tokens,
         user: User,
+        *,
         linked: bool,
+        created: bool = False,
+        session: Session | None = None,
     ) -> FlowResult:
-        """The result of a finished link: the current session stays."""
-        if linked:
+        """The result of a finished callback, logged: a sign-in sets its new ``session``'s
+        cookie; a link (``session`` None) keeps the current session."""
+        cookies: tuple[Cookie, ...] = (self.clear_transaction_cookie(),)
+        if session is not None:
+            cookies = (self.auth.create_session_cookie(session), *cookies)
+            logger.info(
+                "oauth sign-in",
+                extra={
+                    "provider_id": opened.provider.name,
+                    "user_id": user.id,
+                    "user_created": created,
+                    "identity_linked": linked,
+                },
+            )
+        elif linked:
             logger.info(
                 "oauth identity linked",
                 extra={"provider_id": opened.provider.name, "user_id": user.id},
             )
-        return FlowResult(
-            user=user,
-            session=None,
-            created=False,
-            linked=linked,
-            redirect_to=opened.transaction.next,
-            provider=provider_name,
-            provider_user=provider_user,
-            tokens=tokens,
-            cookies=(self.clear_transaction_cookie(),),
-        )
-
-    def _signed_in(
-        self,
-        opened: OpenedCallback,
-        provider_name: str,
-        provider_user: ProviderUser,
-        tokens: OAuth2Tokens,
-        found: tuple[User, bool, bool],
-        session: Session,
-    ) -> FlowResult:
-        """The result of a finished sign-in: the new session's cookie."""
-        user, created, linked = found
-        logger.info(
-            "oauth sign-in",
-            extra={
-                "provider_id": opened.provider.name,
-                "user_id": user.id,
-                "user_created": created,
-                "identity_linked": linked,
-            },
-        )
         return FlowResult(
             user=user,
             session=session,
@@ -564,7 +548,7 @@ class SignInFlowCore:
             provider=provider_name,
             provider_user=provider_user,
             tokens=tokens,
-            cookies=(self.auth.create_session_cookie(session), self.clear_transaction_cookie()),
+            cookies=cookies,
         )
 
     def _failed(self, error: SignInError, provider_name: str) -> None:

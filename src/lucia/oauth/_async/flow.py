@@ -117,10 +117,19 @@ class _AsyncSignInSteps(SignInFlowCore):
             user, linked = await self._alink(
                 auth, provider, provider_user, transaction.link_user_id
             )
-            return self._linked(opened, provider_name, provider_user, tokens, user, linked)
-        found = await self._afind_or_create(auth, provider, provider_user)
-        session = await auth.create_session(found[0].id, attributes=session_attributes)
-        return self._signed_in(opened, provider_name, provider_user, tokens, found, session)
+            return self._finished(opened, provider_name, provider_user, tokens, user, linked=linked)
+        user, created, linked = await self._afind_or_create(auth, provider, provider_user)
+        session = await auth.create_session(user.id, attributes=session_attributes)
+        return self._finished(
+            opened,
+            provider_name,
+            provider_user,
+            tokens,
+            user,
+            linked=linked,
+            created=created,
+            session=session,
+        )
 
     async def _aprepare_provider(self, provider: OAuthProvider) -> None:
         """What the provider needs first (an OpenID provider's discovery, a no-op once its

@@ -116,10 +116,19 @@ class _SignInSteps(SignInFlowCore):
         # 5-8. The lucia side.
         if transaction.link_user_id is not None:
             user, linked = self._link(auth, provider, provider_user, transaction.link_user_id)
-            return self._linked(opened, provider_name, provider_user, tokens, user, linked)
-        found = self._find_or_create(auth, provider, provider_user)
-        session = auth.create_session(found[0].id, attributes=session_attributes)
-        return self._signed_in(opened, provider_name, provider_user, tokens, found, session)
+            return self._finished(opened, provider_name, provider_user, tokens, user, linked=linked)
+        user, created, linked = self._find_or_create(auth, provider, provider_user)
+        session = auth.create_session(user.id, attributes=session_attributes)
+        return self._finished(
+            opened,
+            provider_name,
+            provider_user,
+            tokens,
+            user,
+            linked=linked,
+            created=created,
+            session=session,
+        )
 
     def _prepare_provider(self, provider: OAuthProvider) -> None:
         """What the provider needs first (an OpenID provider's discovery, a no-op once its

@@ -138,17 +138,22 @@ class ProviderCore(abc.ABC):
         scopes: Iterable[str] = (),
         nonce: str | None = None,
     ) -> str:
-        """The URL to send the user to (``default_scopes`` when ``scopes`` is empty), with
+        """The URL to send the user to, asking for ``authorization_scopes(scopes)``, with
         the provider's own ``authorization_params``."""
         return self.client.create_authorization_url(
             state,
             code_verifier,
-            scopes=tuple(scopes) or self.default_scopes,
+            scopes=self.authorization_scopes(scopes),
             nonce=nonce,
             extra_params=self.authorization_params(),
         )
 
     # Hooks: which requests the provider sends, and how it reads the answers.
+
+    def authorization_scopes(self, scopes: Iterable[str]) -> tuple[str, ...]:
+        """The scopes an authorization URL asks for when the caller asks for ``scopes``:
+        those, or ``default_scopes`` when there are none."""
+        return tuple(scopes) or self.default_scopes
 
     def authorization_params(self) -> Mapping[str, str]:
         """Provider-specific query parameters of the authorization URL (never replacing

@@ -130,29 +130,15 @@ class _TenantVerifier(IDTokenVerifier):
 
     tenant: str
 
-    def claims(
-        self,
-        id_token: str,
-        key: Key,
-        *,
-        nonce: str | None,
-        access_token: str | None,
-        code: str | None,
-    ) -> dict[str, Any]:
+    def claims(self, id_token: str, key: Key, **checks: str | None) -> dict[str, Any]:
         tid = _claimed_tenant(id_token)
         if not _admits(self.tenant, tid):
             raise IDTokenError("iss", f"the token's tenant is not admitted by {self.tenant!r}")
         issuer = _issuer(tid)
-        # Every standard check (signature, aud, exp, nonce...) with exactly this issuer;
-        # the signed payload is the one tid was read from, so tid is signed too.
-        claims = IDTokenVerifier.claims(
-            replace(self, issuers=(issuer,)),
-            id_token,
-            key,
-            nonce=nonce,
-            access_token=access_token,
-            code=code,
-        )
+        # Every standard check (signature, aud, exp, and the nonce, access token and code
+        # in ``checks``) with exactly this issuer; the signed payload is the one tid was
+        # read from, so tid is signed too.
+        claims = IDTokenVerifier.claims(replace(self, issuers=(issuer,)), id_token, key, **checks)
         kid = self.header(id_token).get("kid")
         scope = (
             self.jwks.key_issuers.get(kid)

@@ -139,8 +139,7 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
         self.client_id = client_id
         self._client_secret = client_secret
         self.redirect_uri = redirect_uri
-        scope_list = self.spec.scopes if scopes is None else tuple(scopes)
-        self.default_scopes = scope_list if "openid" in scope_list else ("openid", *scope_list)
+        self.default_scopes = _with_openid(self.spec.scopes if scopes is None else tuple(scopes))
         if allowed_algorithms is not None:
             algorithms = frozenset(allowed_algorithms)
             unknown = algorithms - ASYMMETRIC_ALGORITHMS - SYMMETRIC_ALGORITHMS
@@ -255,24 +254,9 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
 
     # The authorization URL and the flows
 
-    def create_authorization_url(
-        self,
-        state: str,
-        code_verifier: str | None = None,
-        *,
-        scopes: Iterable[str] = (),
-        nonce: str | None = None,
-    ) -> str:
-        """The URL to send the user to, with ``openid`` always among the scopes.
-
-        Needs the metadata: call ``discover()`` / ``adiscover()`` first.
-        """
-        scope_list = tuple(scopes) or self.default_scopes
-        if "openid" not in scope_list:
-            scope_list = ("openid", *scope_list)
-        return super().create_authorization_url(
-            state, code_verifier, scopes=scope_list, nonce=nonce
-        )
+    def authorization_scopes(self, scopes: Iterable[str]) -> tuple[str, ...]:
+        """``scopes`` (else ``default_scopes``) with ``openid`` always among them."""
+        return _with_openid(super().authorization_scopes(scopes))
 
     def id_token_verifier(self) -> IDTokenVerifier:
         metadata = self._known_metadata()
@@ -342,6 +326,11 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
         # The id is the ID token's sub (a UserInfo sub was checked equal to it).
         data = {**raw, "sub": claims["sub"]}
         return read_user(data, fields, self.spec.email, email_source=source, raw=raw)
+
+
+def _with_openid(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    """``scopes``, with ``openid`` first when they lack it (OIDC Core 3.1.2.1)."""
+    return scopes if "openid" in scopes else ("openid", *scopes)
 
 
 def _id_token_claims(tokens: OAuth2Tokens) -> Mapping[str, Any]:

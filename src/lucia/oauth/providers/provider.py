@@ -66,36 +66,35 @@ class ProviderOptions(TypedDict, total=False):
     clock: Callable[[], datetime] | None
 
 
-def _check_spec(cls: type, protocol: Protocol) -> ProviderSpec | None:
-    """The spec ``cls`` defines itself, checked against the base's protocol."""
-    spec = cls.__dict__.get("spec")
-    if spec is None:
-        return None
-    if not isinstance(spec, ProviderSpec):
-        raise TypeError(f"{cls.__name__}.spec must be a ProviderSpec")
-    if spec.protocol != protocol or spec.discovery:
-        base = "OIDCSpecProvider" if spec.protocol == "oidc" else "SpecProvider"
-        raise TypeError(f"{cls.__name__}: a {spec.protocol!r} spec is a {base}")
-    return spec
-
-
-def _adopt(cls: type[_FromSpec], spec: ProviderSpec) -> None:
-    """What the flow reads on the class, from its spec."""
-    cls.uses_pkce = spec.pkce != "none"
-    # The key's provider_id is the slug, unless the class names itself.
-    if "name" not in cls.__dict__:
-        cls.name = spec.slug
-
-
 class _FromSpec:
-    """What both spec providers do with their spec: its parameters and endpoints."""
+    """What both spec providers do with their spec: adopt it (a subclass that sets one),
+    and read its parameters and endpoints."""
 
     spec: ClassVar[ProviderSpec]
+    # The protocol of the specs this base takes ("oauth2": SpecProvider).
+    _spec_protocol: ClassVar[Protocol]
     name: str
     uses_pkce: ClassVar[bool]
     parameters: Mapping[str, str]
     endpoints: Endpoints
     _client_id: str
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Check the spec a subclass defines against the base's protocol, and set what
+        the flow reads on the class from it: ``uses_pkce``, and ``name`` (the key's
+        provider_id: the slug, unless the class names itself)."""
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("spec")
+        if spec is None:
+            return
+        if not isinstance(spec, ProviderSpec):
+            raise TypeError(f"{cls.__name__}.spec must be a ProviderSpec")
+        if spec.protocol != cls._spec_protocol or spec.discovery:
+            base = "OIDCSpecProvider" if spec.protocol == "oidc" else "SpecProvider"
+            raise TypeError(f"{cls.__name__}: a {spec.protocol!r} spec is a {base}")
+        cls.uses_pkce = spec.pkce != "none"
+        if "name" not in cls.__dict__:
+            cls.name = spec.slug
 
     def _read_spec(self, client_id: str, parameters: Mapping[str, str | None]) -> None:
         self.parameters = self.spec.parameter_values(parameters)
@@ -125,13 +124,7 @@ class SpecProvider(_FromSpec, OAuthProvider):
     ``spec.userinfo_endpoint`` read as ``spec.user`` and ``spec.email`` say.
     """
 
-    spec: ClassVar[ProviderSpec]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        spec = _check_spec(cls, "oauth2")
-        if spec is not None:
-            _adopt(cls, spec)
+    _spec_protocol: ClassVar[Protocol] = "oauth2"
 
     def __init__(
         self,
@@ -240,13 +233,7 @@ class OIDCSpecProvider(_FromSpec, OpenIDConnect):
     local stand-in in tests); the other options are ``SpecProvider``'s.
     """
 
-    spec: ClassVar[ProviderSpec]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        spec = _check_spec(cls, "oidc")
-        if spec is not None:
-            _adopt(cls, spec)
+    _spec_protocol: ClassVar[Protocol] = "oidc"
 
     def __init__(
         self,
