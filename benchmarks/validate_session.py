@@ -154,7 +154,8 @@ def main() -> int:
     print(f"validate_session on SQLite, {args.users:,} users and sessions, Python {python}")
     print(f"{args.rounds} rounds x {args.calls:,} random tokens; medians per call")
     print(f"{'':30}{'µs/call':>10}{'vs floor':>10}{'goal':>8}")
-    goals = {"floor": "", "sync": "<=1.5x", "async": "<=3x", "attrs": ""}
+    # Issue 15's bars (the first round's were 1.5x and 3x).
+    goals = {"floor": "", "sync": "<=1.3x", "async": "<=1.5x", "attrs": ""}
     labels = {
         "floor": "floor (sha256 + raw join)",
         "sync": "Lucia.validate_session",
