@@ -316,3 +316,15 @@ class AsyncClosing:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+def publish(module: str, *objects: Any) -> None:
+    """Make ``module`` the home of ``objects`` (lucia's own adapter modules call it).
+
+    A store's classes are written in a private module (``_async``/``_sync`` twins, a
+    ``_*_base``) and imported, both flavours together, by the public module users
+    import them from: that one is what ``repr()``, error messages, the docs and
+    Alembic's autogenerate name.
+    """
+    for obj in objects:
+        obj.__module__ = module

@@ -19,12 +19,11 @@ from typing import Any
 
 from lucia.adapters._async.memory import AsyncMemoryAdapter as _AsyncMemoryAdapter
 from lucia.adapters._sync.memory import MemoryAdapter
+from lucia.adapters.base import publish
 
 __all__ = ["AsyncMemoryAdapter", "MemoryAdapter"]
 
-# Generated in lucia.adapters._sync.memory; public here (error messages name the
-# module that has both flavours).
-MemoryAdapter.__module__ = __name__
+publish(__name__, MemoryAdapter)
 
 
 class AsyncMemoryAdapter(_AsyncMemoryAdapter):

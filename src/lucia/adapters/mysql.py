@@ -44,6 +44,7 @@ from lucia.adapters._mysql_base import (
     map_mysql_error,
 )
 from lucia.adapters._sync.mysql import MySQLAdapter
+from lucia.adapters.base import publish
 
 __all__ = [
     "IO_TIMEOUT",
@@ -56,5 +57,4 @@ __all__ = [
     "map_mysql_error",
 ]
 
-# Generated in lucia.adapters._async/_sync.mysql; public here (where both flavours are).
-AsyncMySQLAdapter.__module__ = MySQLAdapter.__module__ = __name__
+publish(__name__, AsyncMySQLAdapter, MySQLAdapter)

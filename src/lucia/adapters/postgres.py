@@ -49,6 +49,7 @@ from lucia.adapters._postgres_base import (
     connection_kwargs,
 )
 from lucia.adapters._sync.postgres import PostgresAdapter, PostgresDriver
+from lucia.adapters.base import publish
 
 __all__ = [
     "CUT_GRACE",
@@ -62,6 +63,4 @@ __all__ = [
     "connection_kwargs",
 ]
 
-# Generated in lucia.adapters._async/_sync.postgres; public here (where both flavours are).
-for _cls in (AsyncPostgresAdapter, AsyncPostgresDriver, PostgresAdapter, PostgresDriver):
-    _cls.__module__ = __name__
+publish(__name__, AsyncPostgresAdapter, AsyncPostgresDriver, PostgresAdapter, PostgresDriver)

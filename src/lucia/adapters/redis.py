@@ -88,6 +88,8 @@ a ``DatabaseError`` too, never a session.
 from __future__ import annotations
 
 from lucia.adapters._async.redis import AsyncRedisSessionAdapter, AsyncSafeRetry
+
+# The documented limits, and what lucia.throttle's RedisThrottleStore shares.
 from lucia.adapters._redis_hooks import (
     CLOCK_TOLERANCE,
     RETRY_WINDOW,
@@ -95,16 +97,10 @@ from lucia.adapters._redis_hooks import (
     RedisKeys,
     _client_secrets,
     _describe,
-    clock_skew_ms,
     database_error,
-    decode_session,
-    decode_time,
-    encode_time,
-    expiry_member,
-    key_deadline_ms,
-    to_millis,
 )
 from lucia.adapters._sync.redis import RedisSessionAdapter, SafeRetry
+from lucia.adapters.base import publish
 
 __all__ = [
     "CLOCK_TOLERANCE",
@@ -117,16 +113,7 @@ __all__ = [
     "SafeRetry",
     "_client_secrets",
     "_describe",
-    "clock_skew_ms",
     "database_error",
-    "decode_session",
-    "decode_time",
-    "encode_time",
-    "expiry_member",
-    "key_deadline_ms",
-    "to_millis",
 ]
 
-# Generated in lucia.adapters._async/_sync.redis; public here (where both flavours are).
-for _cls in (AsyncRedisSessionAdapter, AsyncSafeRetry, RedisSessionAdapter, SafeRetry):
-    _cls.__module__ = __name__
+publish(__name__, AsyncRedisSessionAdapter, AsyncSafeRetry, RedisSessionAdapter, SafeRetry)

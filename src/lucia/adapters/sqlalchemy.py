@@ -62,6 +62,7 @@ from lucia.adapters._sqlalchemy_base import (
     user_table,
 )
 from lucia.adapters._sync.sqlalchemy import SQLAlchemyAdapter, SQLAlchemyDriver
+from lucia.adapters.base import publish
 
 __all__ = [
     "AsyncSQLAlchemyAdapter",
@@ -82,9 +83,8 @@ __all__ = [
     "user_table",
 ]
 
-# Written in lucia.adapters._async/_sync.sqlalchemy and _sqlalchemy_base; public
-# here (where both flavours are, and what Alembic's autogenerate names).
-for _public in (
+publish(
+    __name__,
     AsyncSQLAlchemyAdapter,
     AsyncSQLAlchemyDriver,
     ExactString,
@@ -92,5 +92,4 @@ for _public in (
     SQLAlchemyAdapter,
     SQLAlchemyDriver,
     lucia_tables,
-):
-    _public.__module__ = __name__
+)

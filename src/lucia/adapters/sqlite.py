@@ -18,9 +18,8 @@ from __future__ import annotations
 from lucia.adapters._async.sqlite import AsyncSQLiteAdapter
 from lucia.adapters._sqlite_base import AsyncSQLiteDriver, SQLiteDriver
 from lucia.adapters._sync.sqlite import SQLiteAdapter
+from lucia.adapters.base import publish
 
 __all__ = ["AsyncSQLiteAdapter", "AsyncSQLiteDriver", "SQLiteAdapter", "SQLiteDriver"]
 
-# Written in lucia.adapters._async/_sync.sqlite and _sqlite_base; public here.
-for _public in (AsyncSQLiteAdapter, AsyncSQLiteDriver, SQLiteAdapter, SQLiteDriver):
-    _public.__module__ = __name__
+publish(__name__, AsyncSQLiteAdapter, AsyncSQLiteDriver, SQLiteAdapter, SQLiteDriver)

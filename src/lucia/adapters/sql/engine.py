@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from lucia.adapters._async.engine import AsyncSQLAdapter, AsyncSQLDriver, Row
 from lucia.adapters._sync.engine import SQLAdapter, SQLDriver
+from lucia.adapters.base import publish
 
 __all__ = ["AsyncSQLAdapter", "AsyncSQLDriver", "Row", "SQLAdapter", "SQLDriver"]
 
-# Public here, where both flavours are (error messages name the counterpart's module).
-for _cls in (AsyncSQLAdapter, AsyncSQLDriver, SQLAdapter, SQLDriver):
-    _cls.__module__ = __name__
+publish(__name__, AsyncSQLAdapter, AsyncSQLDriver, SQLAdapter, SQLDriver)
