@@ -32,6 +32,7 @@ __all__ = [
     "OAuth2Client",
     "OAuth2Tokens",
     "TokenEndpointAuth",
+    "api_request",
     "as_timeout",
     "create_code_challenge",
     "generate_code_verifier",
@@ -212,6 +213,23 @@ def json_response(
 
 def _text(content: bytes) -> str:
     return content[:400].decode("utf-8", "replace")
+
+
+def api_request(
+    method: str,
+    url: str,
+    *,
+    bearer: str | None = None,
+    params: Mapping[str, str] | None = None,
+    data: Mapping[str, str] | None = None,
+) -> httpx.Request:
+    """A request to a provider's API asking for JSON, as ``USER_AGENT``: with ``bearer``
+    as its Bearer token (RFC 6750 §2.1) when given, ``params`` in its query and ``data``
+    as its form body."""
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+    if bearer is not None:
+        headers["Authorization"] = f"Bearer {bearer}"
+    return httpx.Request(method, url, params=params, data=data, headers=headers)
 
 
 def transport_error(request: httpx.Request, exc: httpx.HTTPError) -> OAuthTransportError:

@@ -40,7 +40,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, JWKRegistry, Key, OctKey, OKPKey, RSAKey
 
-from lucia.oauth.client import USER_AGENT, OAuth2Tokens, json_response
+from lucia.oauth.client import OAuth2Tokens, api_request, json_response
 from lucia.oauth.errors import OAuthError, OAuthResponseError, safe_excerpt
 from lucia.sessions import utc_now
 
@@ -268,15 +268,9 @@ class OIDCMetadata:
         )
 
 
-def _get(url: str) -> httpx.Request:
-    return httpx.Request(
-        "GET", url, headers={"Accept": "application/json", "User-Agent": USER_AGENT}
-    )
-
-
 def discovery_request(issuer: str) -> httpx.Request:
     """The request for ``issuer``'s discovery document."""
-    return _get(discovery_url(issuer))
+    return api_request("GET", discovery_url(issuer))
 
 
 def read_discovery(response: httpx.Response, issuer: str) -> OIDCMetadata:
@@ -402,7 +396,7 @@ class JWKSCache:
 
     def request(self, jwks_uri: str) -> httpx.Request:
         """The request for the JWK Set at ``jwks_uri``."""
-        return _get(jwks_uri)
+        return api_request("GET", jwks_uri)
 
     def store(self, response: httpx.Response) -> None:
         """Keep the usable keys of a JWKS answer (an ``OAuthError`` if it is unusable)."""

@@ -19,8 +19,7 @@ import hmac
 
 import httpx
 
-from lucia.oauth.client import USER_AGENT, OAuth2Tokens, json_response
-from lucia.oauth.errors import OAuthResponseError
+from lucia.oauth.client import OAuth2Tokens, api_request
 from lucia.oauth.providers.provider import SpecProvider
 from lucia.oauth.providers.spec import Parameter, ProviderSpec, UserFields, UserInfoRequest
 
@@ -81,19 +80,9 @@ class Facebook(SpecProvider):
     def revocation_request(self, token: str) -> httpx.Request:
         """``DELETE /me/permissions``: the user's grant to the app, and its tokens, go."""
         assert self.endpoints.revocation is not None  # the spec has one
-        return httpx.Request(
-            "DELETE",
-            self.endpoints.revocation,
-            params={"appsecret_proof": self.appsecret_proof(token)},
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-            },
-        )
+        proof = {"appsecret_proof": self.appsecret_proof(token)}
+        return api_request("DELETE", self.endpoints.revocation, bearer=token, params=proof)
 
     def read_revocation(self, response: httpx.Response) -> None:
         """``{"success": true}``; else Facebook's error."""
-        data = json_response(response, what="the revocation request", errors="error_object")
-        if not isinstance(data, dict) or data.get("success") is not True:
-            raise OAuthResponseError("the revocation request was not confirmed")
+        self.read_confirmation(response, what="the revocation request", field="success")

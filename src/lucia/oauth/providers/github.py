@@ -14,7 +14,6 @@ GitHub's quirks, handled here:
 from __future__ import annotations
 
 import base64
-import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -105,20 +104,12 @@ class GitHub(SpecProvider):
             return endpoints
         api = f"{base}/api/v3"
 
-        def rebase(url: str | None) -> str | None:
-            if url is None:
-                return None
+        def rebase(url: str) -> str:
             if url.startswith(_GITHUB_API):
                 return api + url.removeprefix(_GITHUB_API)
             return base + url.removeprefix(_GITHUB_WEB)
 
-        return dataclasses.replace(
-            endpoints,
-            authorization=rebase(endpoints.authorization),
-            token=rebase(endpoints.token),
-            userinfo=rebase(endpoints.userinfo),
-            revocation=rebase(endpoints.revocation),
-        )
+        return endpoints.moved(rebase)
 
     def user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
         """``/user``, then ``/user/emails`` for the verified primary address."""

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from lucia.oauth.client import USER_AGENT, OAuth2Tokens
+from lucia.oauth.client import OAuth2Tokens, api_request
 from lucia.oauth.errors import OAuthResponseError
 from lucia.oauth.providers.core import ProviderUser
 from lucia.oauth.providers.provider import SpecProvider
@@ -72,12 +72,7 @@ class Kakao(SpecProvider):
         """Kakao's logout: a POST with the access token as bearer, which expires the
         user's access and refresh tokens."""
         assert self.endpoints.revocation is not None  # the spec has one
-        headers = {
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-            "Authorization": f"Bearer {token}",
-        }
-        return httpx.Request("POST", self.endpoints.revocation, headers=headers)
+        return api_request("POST", self.endpoints.revocation, bearer=token)
 
     def read_revocation(self, response: httpx.Response) -> None:
         """The logout answer names the user (``{"id": ...}``); anything else is an error."""

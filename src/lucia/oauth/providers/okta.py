@@ -77,15 +77,5 @@ class Okta(OIDCSpecProvider):
         org = f"https://{self.parameters['domain']}/oauth2"
         custom = f"{org}/{server}"
 
-        def moved(url: str | None) -> str | None:
-            return None if url is None else custom + url.removeprefix(org)
-
-        return dataclasses.replace(
-            endpoints,
-            authorization=moved(endpoints.authorization),
-            token=moved(endpoints.token),
-            userinfo=moved(endpoints.userinfo),
-            revocation=moved(endpoints.revocation),
-            jwks_uri=moved(endpoints.jwks_uri),
-            issuer=custom,
-        )
+        moved = endpoints.moved(lambda url: custom + url.removeprefix(org))
+        return dataclasses.replace(moved, issuer=custom)

@@ -31,10 +31,10 @@ from lucia.oauth._async.http import _AsyncOpenIDHTTP
 from lucia.oauth._sync.http import _OpenIDHTTP
 from lucia.oauth.client import (
     DEFAULT_TIMEOUT,
-    USER_AGENT,
     OAuth2Client,
     OAuth2Tokens,
     TokenEndpointAuth,
+    api_request,
     json_response,
 )
 from lucia.oauth.errors import OAuthResponseError
@@ -290,16 +290,7 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
         endpoint = self._known_metadata().userinfo_endpoint
         if endpoint is None:
             return ()
-        request = httpx.Request(
-            "GET",
-            endpoint,
-            headers={
-                "Authorization": f"Bearer {tokens.access_token}",
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-            },
-        )
-        return (request,)
+        return (api_request("GET", endpoint, bearer=tokens.access_token),)
 
     def parse_user(self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]) -> ProviderUser:
         claims = _id_token_claims(tokens)

@@ -31,7 +31,7 @@ from lucia.oauth.client import (
     OAuth2Tokens,
     json_response,
 )
-from lucia.oauth.errors import OAuthUnsupportedError
+from lucia.oauth.errors import OAuthResponseError, OAuthUnsupportedError
 from lucia.oauth.oidc import OIDCMetadata
 from lucia.oauth.providers.base import OAuthProvider
 from lucia.oauth.providers.core import ProviderUser
@@ -114,6 +114,22 @@ class _FromSpec:
         """The spec's fixed ``authorization_params``."""
         return self.spec.authorization_params
 
+    def read_json(self, response: httpx.Response, *, what: str) -> Any:
+        """The JSON body of a successful answer, the provider's error convention applied."""
+        return json_response(response, what=what, errors=self.spec.errors)
+
+    def read_confirmation(
+        self, response: httpx.Response, *, what: str, field: str, value: object = True
+    ) -> None:
+        """Nothing when ``read_json`` finds ``value`` at ``field`` of the answer to ``what``
+        (``True`` only as the JSON ``true``); else ``OAuthResponseError`` (or the
+        provider's error): a revocation or logout the provider did not confirm."""
+        data = self.read_json(response, what=what)
+        found = data.get(field) if isinstance(data, dict) else None
+        confirmed = found is True if value is True else found == value
+        if not confirmed:
+            raise OAuthResponseError(f"{what} was not confirmed")
+
 
 class SpecProvider(_FromSpec, OAuthProvider):
     """A plain OAuth 2.0 provider made from its ``spec`` (a subclass sets it).
@@ -173,10 +189,6 @@ class SpecProvider(_FromSpec, OAuthProvider):
         """The spec's ``headers`` (sent with every request), filled in."""
         values = {**self.parameters, "client_id": self._client_id}
         return {key: fill_template(value, values) for key, value in self.spec.headers.items()}
-
-    def read_json(self, response: httpx.Response, *, what: str) -> Any:
-        """The JSON body of a successful answer, the provider's error convention applied."""
-        return json_response(response, what=what, errors=self.spec.errors)
 
     def userinfo_request(self, tokens: OAuth2Tokens) -> httpx.Request:
         """The request to ``spec.userinfo_endpoint`` as ``spec.userinfo`` describes it."""

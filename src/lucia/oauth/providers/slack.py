@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import httpx
 
-from lucia.oauth.client import USER_AGENT, OAuth2Tokens, json_response
+from lucia.oauth.client import OAuth2Tokens, api_request, json_response
 from lucia.oauth.errors import OAuthResponseError
 from lucia.oauth.providers.core import ProviderUser
 from lucia.oauth.providers.provider import OIDCSpecProvider
@@ -78,18 +78,8 @@ class Slack(OIDCSpecProvider):
     def revocation_request(self, token: str) -> httpx.Request:
         """``auth.revoke``: a POST that revokes the token it carries (not RFC 7009)."""
         assert self.endpoints.revocation is not None  # the spec has one
-        return httpx.Request(
-            "POST",
-            self.endpoints.revocation,
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-            },
-        )
+        return api_request("POST", self.endpoints.revocation, bearer=token)
 
     def read_revocation(self, response: httpx.Response) -> None:
         """``{"ok": true, "revoked": true}``; ``ok: false`` is Slack's error."""
-        data = json_response(response, what="the revocation request", errors="ok_false")
-        if not isinstance(data, dict) or data.get("revoked") is not True:
-            raise OAuthResponseError("the revocation request was not confirmed")
+        self.read_confirmation(response, what="the revocation request", field="revoked")

@@ -16,8 +16,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import string
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
@@ -340,6 +340,23 @@ class Endpoints:
     revocation: str | None = None
     issuer: str | None = None
     jwks_uri: str | None = None
+
+    def moved(self, move: Callable[[str], str]) -> Endpoints:
+        """These endpoints with each URL but the issuer passed through ``move``: a provider
+        that serves the same paths elsewhere (a GitHub Enterprise Server, an Okta custom
+        authorization server)."""
+
+        def moved(url: str | None) -> str | None:
+            return None if url is None else move(url)
+
+        return replace(
+            self,
+            authorization=moved(self.authorization),
+            token=moved(self.token),
+            userinfo=moved(self.userinfo),
+            revocation=moved(self.revocation),
+            jwks_uri=moved(self.jwks_uri),
+        )
 
 
 def check_parameter(parameter: Parameter, value: object) -> str:

@@ -23,7 +23,7 @@ import json
 
 import httpx
 
-from lucia.oauth.client import USER_AGENT, OAuth2Tokens
+from lucia.oauth.client import OAuth2Tokens, api_request
 from lucia.oauth.providers.provider import OIDCSpecProvider
 from lucia.oauth.providers.spec import ProviderSpec, UserFields
 
@@ -88,6 +88,4 @@ class Twitch(OIDCSpecProvider):
         """``POST /oauth2/revoke`` with ``client_id`` and ``token`` (Twitch takes no secret)."""
         endpoint = self.endpoints.revocation
         assert endpoint is not None  # the spec has one
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        form = {"client_id": self.client_id, "token": token}
-        return httpx.Request("POST", endpoint, data=form, headers=headers)
+        return api_request("POST", endpoint, data={"client_id": self.client_id, "token": token})

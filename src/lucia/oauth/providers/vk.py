@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import httpx
 
-from lucia.oauth.client import USER_AGENT, OAuth2Tokens
+from lucia.oauth.client import OAuth2Tokens, api_request
 from lucia.oauth.errors import OAuthResponseError
 from lucia.oauth.providers.core import ProviderUser
 from lucia.oauth.providers.provider import SpecProvider
@@ -95,8 +95,7 @@ class VK(SpecProvider):
         body (never in the URL)."""
         assert self.endpoints.userinfo is not None  # the spec has one
         form = {"client_id": self.client.client_id, "access_token": tokens.access_token}
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        return httpx.Request("POST", self.endpoints.userinfo, data=form, headers=headers)
+        return api_request("POST", self.endpoints.userinfo, data=form)
 
     def parse_user(self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]) -> ProviderUser:
         """The spec's user, named by first and last name together."""
@@ -109,11 +108,8 @@ class VK(SpecProvider):
         """VK ID's logout: the access token and the client id in the body."""
         assert self.endpoints.revocation is not None  # the spec has one
         form = {"client_id": self.client.client_id, "access_token": token}
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        return httpx.Request("POST", self.endpoints.revocation, data=form, headers=headers)
+        return api_request("POST", self.endpoints.revocation, data=form)
 
     def read_revocation(self, response: httpx.Response) -> None:
         """VK ID answers ``{"response": 1}``; an error body is the provider's error."""
-        data = self.read_json(response, what="the VK ID logout request")
-        if not isinstance(data, dict) or data.get("response") != 1:
-            raise OAuthResponseError("VK ID did not confirm the logout")
+        self.read_confirmation(response, what="the VK ID logout request", field="response", value=1)
