@@ -12,7 +12,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
@@ -245,8 +245,10 @@ def transport_error(request: httpx.Request, exc: httpx.HTTPError) -> OAuthTransp
     )
 
 
+@dataclass(eq=False)
 class OAuth2Client:
-    """An OAuth 2.0 client of one provider: builds requests, parses answers.
+    """An OAuth 2.0 client of one provider: builds requests, parses answers. Its
+    ``client_secret`` is never shown by ``repr()``.
 
     ``token_endpoint_auth`` is how the client authenticates at the token
     endpoint: HTTP Basic (the default, RFC 6749 §2.3.1), in the form body, or
@@ -256,40 +258,29 @@ class OAuth2Client:
     Facebook); ``errors`` is how the provider reports errors (``ErrorConvention``).
     """
 
-    def __init__(
-        self,
-        client_id: str,
-        client_secret: str | None,
-        redirect_uri: str | None,
-        *,
-        authorization_endpoint: str,
-        token_endpoint: str,
-        revocation_endpoint: str | None = None,
-        token_endpoint_auth: TokenEndpointAuth = "client_secret_basic",
-        clock: Callable[[], datetime] = utc_now,
-        scope_separator: str = " ",
-        errors: ErrorConvention = "oauth2",
-    ) -> None:
+    client_id: str
+    client_secret: str | None = field(repr=False)
+    redirect_uri: str | None
+    _: KW_ONLY
+    authorization_endpoint: str
+    token_endpoint: str
+    revocation_endpoint: str | None = None
+    token_endpoint_auth: TokenEndpointAuth = "client_secret_basic"
+    # Dates the tokens' expiry; the provider's clock, so tests and apps that
+    # inject one see expiries on the same time line as everything else.
+    clock: Callable[[], datetime] = utc_now
+    scope_separator: str = " "
+    errors: ErrorConvention = "oauth2"
+
+    def __post_init__(self) -> None:
         for name, url in [
-            ("authorization_endpoint", authorization_endpoint),
-            ("token_endpoint", token_endpoint),
-            ("revocation_endpoint", revocation_endpoint),
-            ("redirect_uri", redirect_uri),
+            ("authorization_endpoint", self.authorization_endpoint),
+            ("token_endpoint", self.token_endpoint),
+            ("revocation_endpoint", self.revocation_endpoint),
+            ("redirect_uri", self.redirect_uri),
         ]:
             if url is not None and urlsplit(url).scheme not in ("https", "http"):
                 raise ValueError(f"{name} must be an http(s) URL")
-        self.client_id = client_id
-        self._client_secret = client_secret
-        self.redirect_uri = redirect_uri
-        self.authorization_endpoint = authorization_endpoint
-        self.token_endpoint = token_endpoint
-        self.revocation_endpoint = revocation_endpoint
-        self.token_endpoint_auth: TokenEndpointAuth = token_endpoint_auth
-        # Dates the tokens' expiry; the provider's clock, so tests and apps that
-        # inject one see expiries on the same time line as everything else.
-        self.clock = clock
-        self.scope_separator = scope_separator
-        self.errors: ErrorConvention = errors
 
     def __repr__(self) -> str:
         return f"OAuth2Client(client_id={self.client_id!r}, token_endpoint={self.token_endpoint!r})"
@@ -325,16 +316,16 @@ class OAuth2Client:
         """A POST of ``form`` to ``url`` (the token or revocation endpoint), the client
         authenticated as ``token_endpoint_auth`` says."""
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        if self.token_endpoint_auth == "client_secret_basic" and self._client_secret is not None:
+        if self.token_endpoint_auth == "client_secret_basic" and self.client_secret is not None:
             # RFC 6749 §2.3.1: form-urlencode both parts before joining them.
             user = urlencode({"": self.client_id})[1:]
-            password = urlencode({"": self._client_secret})[1:]
+            password = urlencode({"": self.client_secret})[1:]
             credentials = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
             headers["Authorization"] = f"Basic {credentials}"
         else:
             form["client_id"] = self.client_id
-            if self.token_endpoint_auth == "client_secret_post" and self._client_secret is not None:
-                form["client_secret"] = self._client_secret
+            if self.token_endpoint_auth == "client_secret_post" and self.client_secret is not None:
+                form["client_secret"] = self.client_secret
         return httpx.Request("POST", url, data=form, headers=headers)
 
     def authorization_code_request(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import InitVar, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
@@ -49,6 +49,7 @@ after it was made."""
 _MAX_NAME = 255
 
 
+@dataclass(eq=False, kw_only=True)
 class AppleClientSecret:
     """Apple's client secret: an ES256 JWT signed with the Sign in with Apple private key.
 
@@ -59,17 +60,19 @@ class AppleClientSecret:
     expires mid-request. The private key is never shown.
     """
 
-    def __init__(
-        self,
-        *,
-        team_id: str,
-        key_id: str,
-        client_id: str,
-        private_key: str,
-        lifetime: timedelta = timedelta(hours=1),
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        if not timedelta(minutes=1) <= lifetime <= MAX_CLIENT_SECRET_LIFETIME:
+    team_id: str
+    key_id: str
+    client_id: str
+    private_key: InitVar[str]
+    lifetime: timedelta = timedelta(hours=1)
+    clock: Callable[[], datetime] = utc_now
+    _key: ECKey = field(init=False)
+    # The secret made last, and when (epoch seconds) to make the next one.
+    _secret: str | None = field(default=None, init=False)
+    _renew_at: int = field(default=0, init=False)
+
+    def __post_init__(self, private_key: str) -> None:
+        if not timedelta(minutes=1) <= self.lifetime <= MAX_CLIENT_SECRET_LIFETIME:
             raise ValueError("the Apple client secret's lifetime must be 1 minute to 6 months")
         try:
             key = ECKey.import_key(private_key)
@@ -80,20 +83,13 @@ class AppleClientSecret:
         if key.curve_name != "P-256" or not key.is_private:
             raise ValueError("the Sign in with Apple private key must be a P-256 private key")
         self._key = key
-        self.team_id = team_id
-        self.key_id = key_id
-        self.client_id = client_id
-        self.lifetime = lifetime
-        self._clock = clock
-        self._secret: str | None = None
-        self._renew_at = 0
 
     def __repr__(self) -> str:
         return f"AppleClientSecret(team_id={self.team_id!r}, key_id={self.key_id!r})"
 
     def current(self) -> str:
         """The secret to send now: the cached one, or a new one near its expiry."""
-        now = int(self._clock().timestamp())
+        now = int(self.clock().timestamp())
         if self._secret is None or now >= self._renew_at:
             seconds = int(self.lifetime.total_seconds())
             claims = {
