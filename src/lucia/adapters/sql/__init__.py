@@ -196,26 +196,20 @@ class Statements:
         return (key.provider_id, key.provider_user_id, key.user_id, key.hashed_password)
 
     def session_params(self, session: SessionRecord) -> tuple[Any, ...]:
-        encode_time = self.dialect.encode_time
-        return (
-            session.id,
-            session.user_id,
-            session.secret_hash,
-            encode_time(session.expires_at),
-            encode_time(session.created_at),
-            encode_json(session.attributes),
-        )
+        ids = (session.id, session.user_id, session.secret_hash)
+        return self._expiring_row(ids, session.expires_at, session.created_at, session.attributes)
 
     def token_params(self, token: TokenRecord) -> tuple[Any, ...]:
+        ids = (token.id_hash, token.user_id, token.purpose)
+        return self._expiring_row(ids, token.expires_at, token.created_at, token.data)
+
+    def _expiring_row(
+        self, ids: tuple[Any, ...], expires_at: datetime, created_at: datetime, data: Any
+    ) -> tuple[Any, ...]:
+        # Sessions and tokens share a row layout: three identifying columns, then
+        # expires_at, created_at and a JSON column.
         encode_time = self.dialect.encode_time
-        return (
-            token.id_hash,
-            token.user_id,
-            token.purpose,
-            encode_time(token.expires_at),
-            encode_time(token.created_at),
-            encode_json(token.data),
-        )
+        return (*ids, encode_time(expires_at), encode_time(created_at), encode_json(data))
 
     # Rows to records.
 
@@ -243,6 +237,12 @@ class Statements:
             return SessionRecord.from_epochs(
                 row[0], row[1], row[3], row[4], decode_json(row[5]), bytes(row[2])
             )
+        return self._session_with_times(row, decode_json(row[5]), bytes(row[2]))
+
+    def _session_with_times(
+        self, row: Sequence[Any], attributes: dict[str, Any], secret_hash: bytes
+    ) -> SessionRecord:
+        """The session of ``row`` on a database that stores times as its own type."""
         decode_time = self.dialect.decode_time
         return SessionRecord(
             row[0],
@@ -250,14 +250,15 @@ class Statements:
             decode_time(row[3]),
             decode_time(row[4]),
             False,
-            decode_json(row[5]),
+            attributes,
             None,
-            bytes(row[2]),
+            secret_hash,
         )
 
     def session_and_user_from_row(self, row: Sequence[Any]) -> tuple[SessionRecord, UserRecord]:
-        # The hot path of every request: session_from_row() inlined, the record
-        # built positionally (a keyword argument costs ~0.1 µs more).
+        # The hot path of every request: session_from_row() inlined (on databases
+        # with time types, but for the record's constructor, built positionally: a
+        # keyword argument costs ~0.1 µs more).
         attributes = row[5]
         secret_hash = row[2]
         decoded = {} if attributes == "{}" else decode_json(attributes)
@@ -278,17 +279,7 @@ class Statements:
             session.expires_epoch = row[3]
             session.created_epoch = row[4]
         else:
-            decode_time = self.dialect.decode_time
-            session = SessionRecord(
-                row[0],
-                row[1],
-                decode_time(row[3]),
-                decode_time(row[4]),
-                False,
-                decoded,
-                None,
-                secret_hash,
-            )
+            session = self._session_with_times(row, decoded, secret_hash)
         return session, UserRecord.from_json(row[1], row[6])
 
 
