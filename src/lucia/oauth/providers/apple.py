@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import InitVar, dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 from urllib.parse import parse_qsl
 
 import httpx
@@ -32,10 +32,9 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
-from lucia.oauth.client import DEFAULT_TIMEOUT
 from lucia.oauth.oidc import OIDCMetadata
 from lucia.oauth.providers.core import ProviderUser
-from lucia.oauth.providers.provider import OIDCSpecProvider
+from lucia.oauth.providers.provider import OIDCSpecProvider, ProviderOptions
 from lucia.oauth.providers.spec import Parameter, ProviderSpec, UserFields
 from lucia.sessions import utc_now
 
@@ -169,30 +168,25 @@ class Apple(OIDCSpecProvider):
         client_secret: str | None,
         redirect_uri: str,
         *,
-        scopes: Iterable[str] | None = None,
-        name: str | None = None,
-        http_client: httpx.Client | None = None,
-        async_http_client: httpx.AsyncClient | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        clock: Callable[[], datetime] | None = None,
-        metadata: OIDCMetadata | None = None,
+        team_id: str | None = None,
+        key_id: str | None = None,
+        private_key: str | None = None,
         client_secret_lifetime: timedelta = timedelta(hours=1),
-        **parameters: str | None,
+        metadata: OIDCMetadata | None = None,
+        **options: Unpack[ProviderOptions],
     ) -> None:
         # The private key never reaches the OAuth client or the ID token verifier:
-        # the token endpoint gets the JWT made from it.
+        # the token endpoint gets the JWT made from it. The spec checks the parameters
+        # (team_id and key_id are required: ValueError without them).
         super().__init__(
             client_id,
             "",
             redirect_uri,
-            scopes=scopes,
-            name=name,
-            http_client=http_client,
-            async_http_client=async_http_client,
-            timeout=timeout,
-            clock=clock,
+            team_id=team_id,
+            key_id=key_id,
+            private_key=private_key,
             metadata=metadata,
-            **parameters,
+            **options,
         )
         private_key = self.parameters.get("private_key") or client_secret
         # Kept only inside the client secret maker: never among the shown parameters.
@@ -205,7 +199,7 @@ class Apple(OIDCSpecProvider):
             client_id=client_id,
             private_key=private_key,
             lifetime=client_secret_lifetime,
-            clock=clock or utc_now,
+            clock=self._clock,
         )
 
     # The token endpoint gets a fresh client secret
