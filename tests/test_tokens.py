@@ -260,6 +260,22 @@ async def test_sec41_reset_mail_goes_to_the_stored_address(env: Env) -> None:
     assert reset.email == "Bob.Smith@Example.com"
 
 
+async def test_mail_goes_to_the_key_when_the_stored_address_is_unusable(env: Env) -> None:
+    # No usable stored address (none, or not an address): the account's email key
+    # is where the reset mail goes, and the address change_email names as previous.
+    for n, stored in enumerate([{}, {"email": "not an address"}]):
+        key = f"user{n}@example.com"
+        user = await env.lucia.create_user(
+            EMAIL_PROVIDER_ID, key, password=PASSWORD, attributes=stored
+        )
+        reset = await env.tokens("create_password_reset_token", key.upper())
+        assert (reset.user.id, reset.email) == (user.id, key)
+        change = await env.run(
+            accounts, "change_email", user.id, key, PASSWORD, f"new{n}@example.com"
+        )
+        assert change.previous_email == key
+
+
 @pytest.mark.parametrize(
     "lookalike",
     [
