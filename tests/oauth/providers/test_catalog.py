@@ -332,6 +332,20 @@ def test_user_fields_default_to_the_protocols() -> None:
     assert given.user == UserFields()
 
 
+def test_an_id_scope_claim_is_openid_connects_only() -> None:
+    """The id scope is an ID token claim: a plain OAuth 2.0 spec cannot have one."""
+    with pytest.raises(ValueError, match="id_scope_claim"):
+        ProviderSpec(
+            slug="p",
+            name="P",
+            authorization_endpoint="https://p.example/authorize",
+            token_endpoint="https://p.example/token",
+            userinfo_endpoint="https://p.example/me",
+            docs=("https://docs.example",),
+            id_scope_claim="team",
+        )
+
+
 def test_an_oidc_specs_scope_separator_and_error_convention_are_used() -> None:
     from lucia.oauth.errors import OAuthProviderError
     from lucia.oauth.providers import OIDCSpecProvider

@@ -34,16 +34,14 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import httpx
 from joserfc.jwk import Key
 
-from lucia.oauth.client import OAuth2Tokens, json_response
-from lucia.oauth.oidc import IDTokenError, IDTokenVerifier, JWKSCache, OIDCTokens
-from lucia.oauth.providers.core import ProviderUser
+from lucia.oauth.client import json_response
+from lucia.oauth.oidc import IDTokenError, IDTokenVerifier, JWKSCache
 from lucia.oauth.providers.provider import OIDCSpecProvider
 from lucia.oauth.providers.spec import OIDC_USER_FIELDS, Parameter, ProviderSpec, UserFields
 
@@ -187,6 +185,8 @@ class Microsoft(OIDCSpecProvider):
             username="preferred_username",
         ),
         email="flag",
+        # Microsoft's sub is interpreted within its tenant (the verifier checked tid).
+        id_scope_claim="tid",
         docs=(
             "https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc",
             "https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens",
@@ -222,10 +222,3 @@ class Microsoft(OIDCSpecProvider):
         base = super().id_token_verifier()
         values = {item.name: getattr(base, item.name) for item in fields(base)}
         return _TenantVerifier(**values, tenant=self.parameters["tenant"])
-
-    def parse_user(self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]) -> ProviderUser:
-        """The ID token's user, keyed on its tenant and ``sub``."""
-        user = super().parse_user(tokens, responses)  # refuses tokens without a valid ID token
-        assert isinstance(tokens, OIDCTokens)
-        # The verifier checked that tid is the GUID of the token's issuer.
-        return replace(user, id=f"{tokens.id_token_claims['tid']}:{user.id}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -314,9 +315,18 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
         # The address and its verification must come from the same answer.
         from_userinfo = userinfo is not None and path_present(userinfo, fields.email)
         source = userinfo if from_userinfo else claims
-        # The id is the ID token's sub (a UserInfo sub was checked equal to it).
+        # The id is the ID token's sub (a UserInfo sub was checked equal to it), within
+        # the spec's id_scope_claim when it has one.
         data = {**raw, "sub": claims["sub"]}
-        return read_user(data, fields, self.spec.email, email_source=source, raw=raw)
+        user = read_user(data, fields, self.spec.email, email_source=source, raw=raw)
+        scope_claim = self.spec.id_scope_claim
+        if scope_claim is None:
+            return user
+        # From the validated ID token, never from UserInfo: the scope is part of the key.
+        scope = claims.get(scope_claim)
+        if not isinstance(scope, str) or not scope:
+            raise OAuthResponseError(f"the {self.spec.name} user has no {scope_claim}")
+        return replace(user, id=f"{scope}:{user.id}")
 
 
 def _with_openid(scopes: tuple[str, ...]) -> tuple[str, ...]:

@@ -12,19 +12,14 @@ workspaces never names one lucia user. ``email_verified`` is Slack's own flag.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import httpx
 
-from lucia.oauth.client import OAuth2Tokens, api_request, json_response
-from lucia.oauth.errors import OAuthResponseError
-from lucia.oauth.providers.core import ProviderUser
+from lucia.oauth.client import OAuth2Tokens, api_request
 from lucia.oauth.providers.provider import OIDCSpecProvider
 from lucia.oauth.providers.spec import OIDC_USER_FIELDS, ProviderSpec
 
 __all__ = ["Slack"]
-
-_TEAM_CLAIM = "https://slack.com/team_id"
 
 
 class Slack(OIDCSpecProvider):
@@ -48,6 +43,8 @@ class Slack(OIDCSpecProvider):
         errors="ok_false",
         user=OIDC_USER_FIELDS,
         email="flag",
+        # The user id is per workspace.
+        id_scope_claim="https://slack.com/team_id",
         docs=(
             "https://docs.slack.dev/authentication/sign-in-with-slack/",
             "https://docs.slack.dev/reference/methods/openid.connect.token",
@@ -63,17 +60,6 @@ class Slack(OIDCSpecProvider):
             httpx.Request("POST", request.url, headers=request.headers)
             for request in super().user_requests(tokens)
         )
-
-    def parse_user(self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]) -> ProviderUser:
-        """The ID token's user (checked against UserInfo), keyed by workspace."""
-        for response in responses:
-            # Slack's envelope: an HTTP 200 whose ok is not true is an error.
-            json_response(response, what="the Slack userinfo request", errors="ok_false")
-        user = super().parse_user(tokens, responses)
-        team = user.raw.get(_TEAM_CLAIM)
-        if not isinstance(team, str) or not team:
-            raise OAuthResponseError("the Slack user has no team id")
-        return replace(user, id=f"{team}:{user.id}")
 
     def revocation_request(self, token: str) -> httpx.Request:
         """``auth.revoke``: a POST that revokes the token it carries (not RFC 7009)."""

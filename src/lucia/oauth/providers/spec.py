@@ -195,7 +195,10 @@ class ProviderSpec:
     endpoints come from the issuer's discovery document (``OpenIDConnect``), and the
     endpoint fields are None. ``docs`` are the provider's pages the facts were checked
     against. ``user`` defaults to the protocol's fields: OpenID Connect's standard
-    claims (``OIDC_USER_FIELDS``), or ``UserFields()`` for OAuth 2.0.
+    claims (``OIDC_USER_FIELDS``), or ``UserFields()`` for OAuth 2.0. ``id_scope_claim``
+    (OIDC) is the exact name of an ID token claim saying what the ``sub`` is unique within (a Slack
+    workspace, a Microsoft tenant): the user's id is then ``"{that claim}:{sub}"``, and a
+    user without it is refused.
     """
 
     slug: str
@@ -223,6 +226,7 @@ class ProviderSpec:
     id_token_algorithms: tuple[str, ...] = ("RS256",)
     additional_issuers: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
+    id_scope_claim: str | None = None
 
     def __post_init__(self) -> None:
         if self.user is _PROTOCOL_USER_FIELDS:
@@ -256,6 +260,8 @@ class ProviderSpec:
             self.issuer is None or self.jwks_uri is None
         ):
             raise ValueError(f"{self.slug}: an OIDC spec needs issuer and jwks_uri")
+        if self.id_scope_claim is not None and self.protocol != "oidc":
+            raise ValueError(f"{self.slug}: id_scope_claim is OpenID Connect's")
         if self.protocol == "oauth2" and self.userinfo_endpoint is None:
             raise ValueError(f"{self.slug}: an OAuth 2.0 spec needs a userinfo_endpoint")
 
