@@ -1,0 +1,104 @@
+"""Sign in with Google through ``SignInFlow``, against answers in Google's documented
+shapes on Google's own endpoint URLs (never Google).
+
+tests/oauth/test_google.py checks the provider against a local OpenID provider; here
+the whole flow runs, sync and async, as for every provider of the catalog.
+Shapes: https://developers.google.com/identity/openid-connect/openid-connect
+(the token answer with its ID token, the ID token's claims, UserInfo).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from lucia.oauth import ProviderFailedError
+from lucia.oauth.providers.google import Google
+from tests.oauth.providers.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    IDTokenSigner,
+    ProviderMock,
+    form,
+    sign_in,
+    token_answer,
+)
+
+TOKEN = "https://oauth2.googleapis.com/token"
+KEYS = "https://www.googleapis.com/oauth2/v3/certs"
+USERINFO = "https://openidconnect.googleapis.com/v1/userinfo"
+
+USER: dict[str, Any] = {
+    "sub": "110169484474386276334",
+    "email": "ada@gmail.com",
+    "email_verified": True,
+    "name": "Ada Lovelace",
+    "picture": "https://lh3.googleusercontent.com/a/photo.jpg",
+}
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+def answering(user: dict[str, Any], *, issuer: str = "https://accounts.google.com") -> ProviderMock:
+    """Google's token endpoint (an ID token with ``user``'s claims and the nonce sent),
+    its keys and its UserInfo."""
+    mock = ProviderMock()
+    signer = IDTokenSigner(issuer)
+
+    def token(request: httpx.Request) -> httpx.Response:
+        id_token = signer.id_token(user, nonce=mock.authorization.get("nonce"))
+        return httpx.Response(200, json=token_answer(id_token=id_token, scope="openid email"))
+
+    mock.route("POST", TOKEN, token)
+    mock.route("GET", KEYS, json=signer.jwks())
+    mock.route("GET", USERINFO, json=user)
+    return mock
+
+
+def google(mock: ProviderMock) -> Google:
+    return Google(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients())
+
+
+async def test_sign_in_through_the_flow(mode: str) -> None:
+    mock = answering(USER)
+    result = await sign_in(mode, google(mock), mock=mock)
+    assert result.created
+    user = result.provider_user
+    assert (user.id, user.email, user.email_verified) == (USER["sub"], USER["email"], True)
+    assert user.name == "Ada Lovelace"
+    assert user.avatar_url == USER["picture"]
+    sent = form(mock.last("POST", TOKEN))
+    assert sent["code"] == "test-code"
+    assert sent["redirect_uri"] == REDIRECT_URI
+    assert len(sent["code_verifier"]) >= 43  # PKCE S256 reached the token request
+
+
+async def test_the_other_documented_issuer_is_accepted(mode: str) -> None:
+    mock = answering(USER, issuer="accounts.google.com")
+    assert (await sign_in(mode, google(mock), mock=mock)).provider_user.id == USER["sub"]
+
+
+async def test_an_unverified_address_stays_unverified(mode: str) -> None:
+    mock = answering({**USER, "email_verified": False})
+    user = (await sign_in(mode, google(mock), mock=mock)).provider_user
+    assert (user.email, user.email_verified) == (USER["email"], False)
+
+
+async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
+    profile = {k: v for k, v in USER.items() if k not in ("email", "email_verified")}
+    mock = answering(profile)
+    user = (await sign_in(mode, google(mock), mock=mock)).provider_user
+    assert (user.email, user.email_verified) == (None, False)
+
+
+async def test_an_id_token_of_another_issuer_is_refused(mode: str) -> None:
+    mock = answering(USER, issuer="https://accounts.example")
+    with pytest.raises(ProviderFailedError):
+        await sign_in(mode, google(mock), mock=mock)
