@@ -6,6 +6,7 @@ paths and the rules a browser test would only see once.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 from typing import Any
@@ -184,6 +185,16 @@ async def test_provider_sign_in_creates_a_passwordless_account(demo: Demo) -> No
     page = (await client.get("/account")).text
     assert "grace@example.org" in page
     assert "Local development provider" in page
+
+
+async def test_the_flow_seals_with_a_key_of_the_demos_own(
+    demo: Demo, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A flow without secret_keys warns at its first sign-in; the demo gives its own key.
+    with caplog.at_level(logging.WARNING, logger="lucia.oauth"):
+        callback = await demo.provider_sign_in(demo.browser(), sub="grace")
+    assert callback.status_code == 303
+    assert not [r for r in caplog.records if "secret_keys" in r.getMessage()]
 
 
 async def test_unknown_provider_is_404(demo: Demo) -> None:

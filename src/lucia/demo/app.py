@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -145,7 +146,14 @@ def create_app(
     # browser would drop a Secure cookie. A deployment over HTTPS keeps the default
     # (secure_cookies=True).
     auth = AsyncLucia(adapter, secure_cookies=False, clock=clock)
-    flow = SignInFlow(auth, {p.route: p.provider for p in providers}, default_redirect="/account")
+    # The demo is one process: a key of its own, made here, seals its OAuth transactions
+    # (a deployment with several workers gives them all the same secret_keys).
+    flow = SignInFlow(
+        auth,
+        {p.route: p.provider for p in providers},
+        default_redirect="/account",
+        secret_keys=[secrets.token_bytes(32)],
+    )
     if throttle is None:
         throttle = SignInThrottle(clock=clock)
     state = DemoState(auth, adapter, flow, throttle, providers, dev_provider_url)
