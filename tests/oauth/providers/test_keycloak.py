@@ -217,3 +217,41 @@ def test_by_slug_with_its_server_and_realm() -> None:
     assert built.metadata.jwks_uri == f"{OIDC}/certs"
     assert built.metadata.revocation_endpoint == f"{OIDC}/revoke"
     assert CLIENT_SECRET not in repr(built)
+
+
+@pytest.mark.parametrize("realm", ["..", "."])
+def test_a_dot_segment_realm_is_refused(realm: str) -> None:
+    # ".." would move every endpoint and the issuer out of /realms/ (httpx and browsers
+    # resolve dot segments): https://sso.example.com/realms/../protocol/...
+    with pytest.raises(ValueError, match="realm"):
+        Keycloak(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, base_url=BASE_URL, realm=realm)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        # A browser reads the host as evil.example (a backslash is a slash to it) ...
+        "https://evil.example\\.sso.example.com",
+        # ... or drops the newline or tab, and httpx refuses it.
+        "https://sso.example.com\n.evil.example",
+        "https://sso.example.com\t",
+        "https://sso.example.com/a b",
+        "https://evil.example%40sso.example.com",
+        # Dot segments, plain or encoded, leave the configured path.
+        "https://sso.example.com/auth/..",
+        "https://sso.example.com/./auth",
+        "https://sso.example.com/%2e%2e",
+        "https://sso.example.com/auth\\",
+    ],
+)
+def test_a_base_url_whose_host_or_path_parsers_disagree_on_is_refused(base_url: str) -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        Keycloak(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, base_url=base_url, realm="staff")
+
+
+@pytest.mark.parametrize(
+    "base_url", ["https://sso.example.com/auth", "http://localhost:8080", "http://[::1]:8080"]
+)
+def test_a_plain_base_url_is_accepted(base_url: str) -> None:
+    built = Keycloak(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, base_url=base_url, realm="staff")
+    assert built.issuer == f"{base_url}/realms/staff"

@@ -120,7 +120,9 @@ async def test_an_id_token_of_the_org_server_is_refused_by_a_custom_one(mode: st
     assert isinstance(caught.value.cause, IDTokenError)
 
 
-@pytest.mark.parametrize("value", ["a/b", "default?x=1", "default#f", "..%2f", "", "a b"])
+@pytest.mark.parametrize(
+    "value", ["a/b", "default?x=1", "default#f", "..%2f", "", "a b", "..", "."]
+)
 def test_an_authorization_server_value_cannot_change_the_path(value: str) -> None:
     with pytest.raises(ValueError, match="authorization_server"):
         okta(ProviderMock(), authorization_server=value)

@@ -69,10 +69,12 @@ ParameterKind = Literal["host", "url", "token", "secret"]
 """What a ``Parameter`` value may be, checked at construction:
 
 - ``"host"``: a DNS host name, optionally with ``:port`` (``dev-123.okta.com``);
-- ``"url"``: an ``https://`` URL with an optional path, no query, fragment or
-  credentials; trailing slashes are dropped (``http://`` only for loopback hosts,
-  for local development);
-- ``"token"``: a plain word of ``A-Z a-z 0-9 . _ -`` (a tenant, realm or region);
+- ``"url"``: an ``https://`` URL of a plain host (or an IP literal) with an optional
+  path of plain words (no ``.`` or ``..`` segment), no query, fragment, credentials,
+  spaces or backslashes; trailing slashes are dropped (``http://`` only for loopback
+  hosts, for local development);
+- ``"token"``: a plain word of ``A-Z a-z 0-9 . _ -``, but not ``.`` or ``..`` (a tenant,
+  realm or region);
 - ``"secret"``: any non-empty string (a private key), never used in a template
   and never shown.
 
@@ -83,6 +85,7 @@ _HOST_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 _HOST = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*(?::[0-9]{{1,5}})?")
 _TOKEN = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _LOOPBACK = ("localhost",)
+_DOT_SEGMENTS = frozenset({".", ".."})
 # Names a template may use that are not parameters.
 _BUILTIN_NAMES = frozenset({"client_id"})
 
@@ -375,13 +378,19 @@ def check_parameter(parameter: Parameter, value: object) -> str:
     if parameter.kind == "secret":
         return value
     if parameter.kind == "token":
-        if not _TOKEN.fullmatch(value):
-            raise ValueError(f"{name} must be a plain word of A-Z a-z 0-9 . _ -")
+        # "." and ".." are dot segments: httpx and browsers resolve them, moving the
+        # endpoint out of the path the template puts the value in.
+        if not _TOKEN.fullmatch(value) or value in _DOT_SEGMENTS:
+            raise ValueError(f"{name} must be a plain word of A-Z a-z 0-9 . _ - (not . or ..)")
         return value
     if parameter.kind == "host":
         if not _HOST.fullmatch(value):
             raise ValueError(f"{name} must be a host name such as id.example.com")
         return value.lower()
+    # urlsplit silently drops tabs and newlines (and reads what a browser would not):
+    # checked on the value itself.
+    if not value.isascii() or any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError(f"{name} must be a plain URL (no spaces or control characters)")
     parts = urlsplit(value)
     try:
         host = parts.hostname
@@ -396,7 +405,27 @@ def check_parameter(parameter: Parameter, value: object) -> str:
         raise ValueError(f"{name} must have no query, fragment or credentials")
     if "{" in value or "}" in value or "#" in value:
         raise ValueError(f"{name} must be a plain URL")
+    # Only what every URL parser reads alike: a plain host (or an IP literal), and path
+    # segments of plain words. Browsers read a backslash as a slash and drop tabs and
+    # newlines, so "https://evil.example\\.id.example.com" would send the authorization
+    # redirect to evil.example; dot segments (plain or %-encoded) leave the path.
+    if not (_HOST.fullmatch(parts.netloc) or _is_ip_literal(parts.netloc, host)):
+        raise ValueError(f"{name} must name a plain host: letters, digits, - and .")
+    segments = parts.path.rstrip("/").split("/")[1:]
+    if any(not _TOKEN.fullmatch(s) or s in _DOT_SEGMENTS for s in segments):
+        raise ValueError(f"{name}'s path must be plain words of A-Z a-z 0-9 . _ -")
     return value.rstrip("/")
+
+
+def _is_ip_literal(netloc: str, host: str) -> bool:
+    """Whether ``netloc`` is just the IP address ``host`` (bracketed if IPv6), with an
+    optional port."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return re.fullmatch(re.escape(shown) + r"(?::[0-9]{1,5})?", netloc) is not None
 
 
 def _is_loopback(host: str) -> bool:
