@@ -39,6 +39,7 @@ __all__ = [
     "generate_nonce",
     "generate_state",
     "json_response",
+    "parse_json",
     "provider_error",
     "transport_error",
 ]
@@ -177,6 +178,18 @@ def provider_error(
     return None
 
 
+def parse_json(content: bytes) -> Any:
+    """The JSON value of a provider's answer body, or None when it is empty, over
+    ``MAX_RESPONSE_BYTES``, or not JSON, including JSON nested deeper than the parser
+    recurses (which raises ``RecursionError``, not ``ValueError``): never an exception."""
+    if not content or len(content) > MAX_RESPONSE_BYTES:
+        return None
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):
+        return None
+
+
 def json_response(
     response: httpx.Response, *, what: str, errors: ErrorConvention = "oauth2"
 ) -> Any:
@@ -192,10 +205,7 @@ def json_response(
         raise OAuthResponseError(
             f"{what}: the response is too large", http_status=response.status_code
         )
-    try:
-        data = json.loads(content) if content else None
-    except ValueError:
-        data = None
+    data = parse_json(content)
     if (error := provider_error(data, status=response.status_code, errors=errors)) is not None:
         raise error
     if not response.is_success:

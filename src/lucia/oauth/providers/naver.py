@@ -11,12 +11,11 @@ beside a ``resultcode`` that is ``"00"`` on success. ``id`` is unique per app
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 
-from lucia.oauth.client import MAX_RESPONSE_BYTES
+from lucia.oauth.client import parse_json
 from lucia.oauth.errors import OAuthProviderError
 from lucia.oauth.providers.provider import SpecProvider
 from lucia.oauth.providers.spec import ProviderSpec, UserFields
@@ -53,11 +52,7 @@ class Naver(SpecProvider):
     def read_json(self, response: httpx.Response, *, what: str) -> Any:
         """The JSON body; an answer whose ``resultcode`` is not ``"00"`` is Naver's error
         (``message`` says why), whatever its HTTP status (401 for a bad token)."""
-        content = response.content
-        try:
-            data = json.loads(content) if 0 < len(content) <= MAX_RESPONSE_BYTES else None
-        except ValueError:
-            data = None
+        data = parse_json(response.content)
         code = data.get("resultcode") if isinstance(data, dict) else None
         if code is not None and code != "00":
             message = data.get("message") if isinstance(data, dict) else None
