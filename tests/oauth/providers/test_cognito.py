@@ -228,3 +228,52 @@ def test_by_slug_with_a_custom_domain() -> None:
         "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example/.well-known/jwks.json"
     )
     assert CLIENT_SECRET not in repr(built)
+
+
+@pytest.mark.parametrize(
+    ("region", "pool"),
+    [
+        # A dotted region moves the issuer and its keys to another amazonaws.com service:
+        # https://cognito-idp.s3.amazonaws.com/... is an S3 bucket anyone may name so.
+        ("s3", "s3_AbCdEf123"),
+        ("s3.us-east-1", "us-east-1_AbCdEf123"),
+        ("eu-west-1.example", "eu-west-1_AbCdEf123"),
+        ("EU-WEST-1", "EU-WEST-1_AbCdEf123"),
+    ],
+)
+def test_a_region_that_is_not_an_aws_region_is_refused(region: str, pool: str) -> None:
+    with pytest.raises(ValueError, match=r"^region"):
+        Cognito(
+            CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, domain=DOMAIN, region=region, user_pool_id=pool
+        )
+
+
+@pytest.mark.parametrize(
+    "pool",
+    ["..", "eu-west-1_..", "eu-west-1_a.b", "us-east-1_AbCdEf123", "AbCdEf123", "eu-west-1_"],
+)
+def test_a_user_pool_id_not_of_its_region_is_refused(pool: str) -> None:
+    # ".." would move the issuer and keys out of the pool's path; a pool id is
+    # "{region}_{id}" (the issuer's host is the region's).
+    with pytest.raises(ValueError, match="user_pool_id"):
+        Cognito(
+            CLIENT_ID,
+            CLIENT_SECRET,
+            REDIRECT_URI,
+            domain=DOMAIN,
+            region="eu-west-1",
+            user_pool_id=pool,
+        )
+
+
+@pytest.mark.parametrize("region", ["us-gov-west-1", "cn-north-1", "ap-southeast-2"])
+def test_every_kind_of_aws_region_is_accepted(region: str) -> None:
+    built = Cognito(
+        CLIENT_ID,
+        CLIENT_SECRET,
+        REDIRECT_URI,
+        domain=DOMAIN,
+        region=region,
+        user_pool_id=f"{region}_AbCdEf123",
+    )
+    assert built.issuer == f"https://cognito-idp.{region}.amazonaws.com/{region}_AbCdEf123"

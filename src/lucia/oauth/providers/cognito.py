@@ -16,14 +16,21 @@ turned on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from lucia.oauth.providers.provider import OIDCSpecProvider
-from lucia.oauth.providers.spec import OIDC_USER_FIELDS, Parameter, ProviderSpec
+from lucia.oauth.providers.spec import OIDC_USER_FIELDS, Endpoints, Parameter, ProviderSpec
 
 __all__ = ["Cognito"]
 
 _ISSUER = "https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+# An AWS region (us-east-1, us-gov-west-1, cn-north-1): no dot, so the issuer's host
+# stays cognito-idp.{region}.amazonaws.com and never becomes another service's
+# (cognito-idp.s3.amazonaws.com is an S3 bucket's).
+_REGION = re.compile(r"[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}")
+# A pool id is "{region}_{id}" (AWS's pattern for the id part: letters and digits).
+_POOL_ID = re.compile(r"[0-9A-Za-z]+")
 
 
 class Cognito(OIDCSpecProvider):
@@ -82,3 +89,14 @@ class Cognito(OIDCSpecProvider):
             "https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html",
         ),
     )
+
+    def resolve_endpoints(self) -> Endpoints:
+        """The spec's endpoints, once ``region`` is an AWS region and ``user_pool_id`` a
+        pool of that region (``ValueError`` naming the parameter, not its value)."""
+        region, pool = self.parameters["region"], self.parameters["user_pool_id"]
+        if not _REGION.fullmatch(region):
+            raise ValueError("region must be an AWS region such as eu-west-1")
+        prefix, _, pool_id = pool.partition("_")
+        if prefix != region or not _POOL_ID.fullmatch(pool_id):
+            raise ValueError("user_pool_id must be a pool of the region: {region}_{id}")
+        return super().resolve_endpoints()
