@@ -8,6 +8,8 @@ says what is missing. The shipped stores implement the optional maintenance too.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import typing
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -217,5 +219,34 @@ def test_the_django_wrapper_has_the_purges_its_sync_store_has() -> None:
         assert not isinstance(wrapper, AsyncPurgesSessions)
         with pytest.raises(NotImplementedError, match=r"delete_expired_sessions"):
             await AsyncLucia(wrapper).delete_expired_sessions()
+
+    asyncio.run(run())
+
+
+def test_a_proxy_store_purges_where_protocol_checks_read_only_the_class(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Python 3.12+ checks a runtime protocol with ``inspect.getattr_static``, which
+    does not see the methods a proxy makes in ``__getattr__`` (``AsyncDjangoAdapter``
+    makes all of its own so): lucia still finds such a store's purge. Emulated here
+    on any Python by giving ``typing`` that static lookup for its ``hasattr``."""
+    missing = object()
+    monkeypatch.setattr(
+        typing,
+        "hasattr",
+        lambda obj, name: inspect.getattr_static(obj, name, missing) is not missing,
+        raising=False,
+    )
+    now = [utc_now()]
+
+    async def run() -> None:
+        wrapper = AsyncDjangoAdapter(MemoryAdapter())
+        auth = AsyncLucia(wrapper, clock=lambda: now[0])
+        user = await auth.create_user("email", "ada@example.com")
+        await auth.create_session(user.id)
+        await auth.create_token(user.id, "verify", expires_in=timedelta(hours=1))
+        now[0] += timedelta(days=365)
+        assert await auth.delete_expired_sessions() == 1
+        assert await auth.delete_expired_tokens() == 1
 
     asyncio.run(run())

@@ -20,8 +20,6 @@ from lucia._concurrency import Deferred, arun_cpu
 from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress
 from lucia.adapters.base import (
     AsyncAdapter,
-    AsyncPurgesSessions,
-    AsyncPurgesTokens,
     AsyncSessionAdapter,
     AsyncSessionStore,
     AsyncUserAdapter,
@@ -419,14 +417,18 @@ class AsyncLucia(
         ``progress`` is called with each batch's count. ``NotImplementedError``
         when the session store has no purge (``PurgesSessions``).
         """
-        store = self.session_adapter
-        if not isinstance(store, AsyncPurgesSessions):
-            raise _unsupported(store, "delete_expired_sessions")
+        # Looked up, not isinstance(PurgesSessions): on Python 3.12+ that check
+        # cannot see a method a proxy store makes in __getattr__ (AsyncDjangoAdapter).
+        purge = getattr(self.session_adapter, "delete_expired_sessions", None)
+        if purge is None:
+            raise _unsupported(self.session_adapter, "delete_expired_sessions")
         if batch_size is None and progress is None:
             # The one-argument form, so a store written before batches keeps working.
-            return await store.delete_expired_sessions(self.clock())
-        size = PURGE_BATCH_SIZE if batch_size is None else batch_size
-        return await store.delete_expired_sessions(self.clock(), size, progress)
+            count: int = await purge(self.clock())
+        else:
+            size = PURGE_BATCH_SIZE if batch_size is None else batch_size
+            count = await purge(self.clock(), size, progress)
+        return count
 
     # One-time tokens (kept by the user store, next to the users they belong to)
 
@@ -484,7 +486,8 @@ class AsyncLucia(
     async def delete_expired_tokens(self) -> int:
         """Purge expired one-time tokens; how many went (``NotImplementedError`` when
         the store has no purge: ``PurgesTokens``)."""
-        store = self.adapter
-        if not isinstance(store, AsyncPurgesTokens):
-            raise _unsupported(store, "delete_expired_tokens")
-        return await store.delete_expired_tokens(self.clock())
+        purge = getattr(self.adapter, "delete_expired_tokens", None)  # as for sessions
+        if purge is None:
+            raise _unsupported(self.adapter, "delete_expired_tokens")
+        count: int = await purge(self.clock())
+        return count

@@ -22,8 +22,6 @@ from lucia.adapters._purge import PURGE_BATCH_SIZE, PurgeProgress
 from lucia.adapters.base import (
     Adapter,
     KeyRecord,
-    PurgesSessions,
-    PurgesTokens,
     SessionAdapter,
     SessionRecord,
     SessionStore,
@@ -414,14 +412,18 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter, SessionStore, Adap
         ``progress`` is called with each batch's count. ``NotImplementedError``
         when the session store has no purge (``PurgesSessions``).
         """
-        store = self.session_adapter
-        if not isinstance(store, PurgesSessions):
-            raise _unsupported(store, "delete_expired_sessions")
+        # Looked up, not isinstance(PurgesSessions): on Python 3.12+ that check
+        # cannot see a method a proxy store makes in __getattr__ (AsyncDjangoAdapter).
+        purge = getattr(self.session_adapter, "delete_expired_sessions", None)
+        if purge is None:
+            raise _unsupported(self.session_adapter, "delete_expired_sessions")
         if batch_size is None and progress is None:
             # The one-argument form, so a store written before batches keeps working.
-            return store.delete_expired_sessions(self.clock())
-        size = PURGE_BATCH_SIZE if batch_size is None else batch_size
-        return store.delete_expired_sessions(self.clock(), size, progress)
+            count: int = purge(self.clock())
+        else:
+            size = PURGE_BATCH_SIZE if batch_size is None else batch_size
+            count = purge(self.clock(), size, progress)
+        return count
 
     # One-time tokens (kept by the user store, next to the users they belong to)
 
@@ -479,7 +481,8 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter, SessionStore, Adap
     def delete_expired_tokens(self) -> int:
         """Purge expired one-time tokens; how many went (``NotImplementedError`` when
         the store has no purge: ``PurgesTokens``)."""
-        store = self.adapter
-        if not isinstance(store, PurgesTokens):
-            raise _unsupported(store, "delete_expired_tokens")
-        return store.delete_expired_tokens(self.clock())
+        purge = getattr(self.adapter, "delete_expired_tokens", None)  # as for sessions
+        if purge is None:
+            raise _unsupported(self.adapter, "delete_expired_tokens")
+        count: int = purge(self.clock())
+        return count
