@@ -20,7 +20,16 @@ PUBLIC = {
         "PostgresAdapter",
         "PostgresDriver",
     ],
-    "lucia.adapters.mysql": ["AsyncMySQLAdapter", "MySQLAdapter"],
+    # The pool, drivers and error mapping were written in lucia.adapters.mysql
+    # until the adapters were written once: they keep naming it.
+    "lucia.adapters.mysql": [
+        "AiomysqlDriver",
+        "AsyncMySQLAdapter",
+        "ConnectionPool",
+        "MySQLAdapter",
+        "PyMySQLDriver",
+        "map_mysql_error",
+    ],
     "lucia.adapters.redis": [
         "AsyncRedisSessionAdapter",
         "AsyncSafeRetry",

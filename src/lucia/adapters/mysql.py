@@ -57,4 +57,12 @@ __all__ = [
     "map_mysql_error",
 ]
 
-publish(__name__, AsyncMySQLAdapter, MySQLAdapter)
+publish(
+    __name__,
+    AiomysqlDriver,
+    AsyncMySQLAdapter,
+    ConnectionPool,
+    MySQLAdapter,
+    PyMySQLDriver,
+    map_mysql_error,
+)
