@@ -21,6 +21,7 @@ import pytest
 
 from lucia.oauth import (
     OAuth2Tokens,
+    OAuthError,
     OAuthProviderError,
     OAuthResponseError,
     OAuthTransportError,
@@ -644,6 +645,28 @@ def test_sec38_fixture_emails_refused(status: int) -> None:
     ]
     user = provider.parse_user(tokens, answers)
     assert (user.email, user.email_verified) == ("octocat@github.com", False)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "refused"),
+    [
+        (204, None, False),
+        (200, {}, False),
+        (200, {"error": "bad_verification_code"}, True),
+        (422, {"message": "Validation Failed"}, True),
+    ],
+)
+def test_revocation_answers(status: int, body: Any, refused: bool) -> None:
+    # GitHub answers a revocation 204; an error body is refused whatever the status,
+    # as GitHub's token errors are (HTTP 200 with an error).
+    provider = GitHub(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
+    request = provider.revocation_request("gho_x")
+    response = httpx.Response(status, json=body, request=request)
+    if not refused:
+        assert provider.read_revocation(response) is None
+        return
+    with pytest.raises(OAuthError):
+        provider.read_revocation(response)
 
 
 @pytest.mark.parametrize("status", [401, 500, 502])

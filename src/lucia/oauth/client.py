@@ -374,7 +374,17 @@ class OAuth2Client:
         return OAuth2Tokens.from_response(data, now=self.clock())
 
     def read_revocation(self, response: httpx.Response) -> None:
-        """Nothing for a revocation the endpoint accepted; else the right ``OAuthError``."""
+        """Nothing for a revocation the endpoint accepted; else the right ``OAuthError``.
+
+        A 2xx answer needs no body (RFC 7009 §2.2), but one whose body is an error under
+        ``errors`` is refused all the same, as the token endpoint's are: the app must not
+        believe revoked a token that is not."""
         # Slack's envelope says ok:false with HTTP 200: read every such answer.
         if not response.is_success or self.errors == "ok_false":
             json_response(response, what="the revocation request", errors=self.errors)
+            return
+        data = parse_json(response.content)
+        if (
+            error := provider_error(data, status=response.status_code, errors=self.errors)
+        ) is not None:
+            raise error

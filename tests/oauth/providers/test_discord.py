@@ -189,6 +189,31 @@ def test_a_refused_revocation_raises() -> None:
         discord(mock).revoke_token("an-access-token")
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"error": "invalid_client", "error_description": "Unknown client"},
+        {"error": "unsupported_token_type"},
+    ],
+)
+def test_an_error_body_with_http_200_is_a_refused_revocation(answer: dict[str, Any]) -> None:
+    # An RFC 6749 error body is an error whatever the status (the "oauth2" convention),
+    # for a revocation too: the app must not believe a token revoked that is not.
+    mock = ProviderMock()
+    mock.route("POST", REVOKE, status=200, json=answer)
+    with pytest.raises(OAuthProviderError) as caught:
+        discord(mock).revoke_token("an-access-token")
+    assert caught.value.error == answer["error"]
+
+
+@pytest.mark.parametrize("body", [b"", b"{}", b"null", b"<html>ok</html>"])
+def test_a_revocation_answered_2xx_without_an_error_is_accepted(body: bytes) -> None:
+    # RFC 7009 2.2: the answer to a revocation need carry no body at all.
+    mock = ProviderMock()
+    mock.route("POST", REVOKE, httpx.Response(200, content=body))
+    assert discord(mock).revoke_token("an-access-token") is None
+
+
 def test_by_slug_is_the_same_provider() -> None:
     built = provider(
         "discord", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI

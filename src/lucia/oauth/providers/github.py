@@ -159,10 +159,9 @@ class GitHub(SpecProvider):
         )
 
     def read_revocation(self, response: httpx.Response) -> None:
-        """Nothing for a revocation GitHub accepted (204); else the right ``OAuthError``."""
-        if not response.is_success:
-            # Raises: an error answer is never a success.
-            self.read_json(response, what="the GitHub token revocation")
+        """Nothing for a revocation GitHub accepted (204); else the right ``OAuthError``
+        (an error body too, whatever the status, as with GitHub's token errors)."""
+        self.client.read_revocation(response)
         logger.debug("github: token revoked")
 
 
