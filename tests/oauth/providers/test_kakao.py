@@ -162,6 +162,16 @@ def test_a_refused_logout_raises() -> None:
         kakao(mock).revoke_token("an-access-token")
 
 
+@pytest.mark.parametrize("user_id", [None, True, "", [], {"id": 1}])
+def test_a_logout_answer_naming_no_usable_user_is_refused(user_id: Any) -> None:
+    # Kakao's logout names the user it logged out ({"id": 123456789}); an id that is
+    # not one is no confirmation.
+    mock = ProviderMock()
+    mock.route("POST", LOGOUT, json={"id": user_id})
+    with pytest.raises(OAuthResponseError):
+        kakao(mock).revoke_token("an-access-token")
+
+
 def test_by_slug_is_the_same_provider() -> None:
     built = provider(
         "kakao", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI

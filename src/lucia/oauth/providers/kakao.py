@@ -75,7 +75,9 @@ class Kakao(SpecProvider):
         return api_request("POST", self.endpoints.revocation, bearer=token)
 
     def read_revocation(self, response: httpx.Response) -> None:
-        """The logout answer names the user (``{"id": ...}``); anything else is an error."""
+        """The logout answer names the user by Kakao's numeric id (``{"id": 123456789}``);
+        anything else (no id, null, a string) is an error."""
         data = self.read_json(response, what="the Kakao logout request")
-        if not isinstance(data, dict) or "id" not in data:
+        # type() rather than isinstance: a JSON true is a Python int too.
+        if not isinstance(data, dict) or type(data.get("id")) is not int:
             raise OAuthResponseError("the Kakao logout answer names no user")
