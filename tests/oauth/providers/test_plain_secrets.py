@@ -103,10 +103,11 @@ class Mock:
     def build(self) -> SpecProvider:
         transport = httpx.MockTransport(self)
         cls: Any = self.cls
-        self.provider: SpecProvider = cls(
+        provider: SpecProvider = cls(
             CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, http_client=httpx.Client(transport=transport)
         )
-        return self.provider
+        self.provider = provider
+        return provider
 
 
 def exchange(provider: SpecProvider) -> OAuth2Tokens:
