@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from lucia.oauth import ProviderFailedError
+from lucia.oauth.oidc import IDTokenError
 from lucia.oauth.providers.google import Google
 from tests.oauth.providers.harness import (
     CLIENT_ID,
@@ -85,8 +86,10 @@ async def test_the_other_documented_issuer_is_accepted(mode: str) -> None:
     assert (await sign_in(mode, google(mock), mock=mock)).provider_user.id == USER["sub"]
 
 
-async def test_an_unverified_address_stays_unverified(mode: str) -> None:
-    mock = answering({**USER, "email_verified": False})
+@pytest.mark.parametrize("flag", [False, "true", 1])
+async def test_an_unverified_address_stays_unverified(mode: str, flag: object) -> None:
+    # Google documents email_verified as a boolean: the string "true" is not it.
+    mock = answering({**USER, "email_verified": flag})
     user = (await sign_in(mode, google(mock), mock=mock)).provider_user
     assert (user.email, user.email_verified) == (USER["email"], False)
 
@@ -100,5 +103,9 @@ async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
 
 async def test_an_id_token_of_another_issuer_is_refused(mode: str) -> None:
     mock = answering(USER, issuer="https://accounts.example")
-    with pytest.raises(ProviderFailedError):
+    with pytest.raises(ProviderFailedError) as caught:
         await sign_in(mode, google(mock), mock=mock)
+    # Refused for its issuer, not for anything else the mock might have got wrong.
+    cause = caught.value.cause
+    assert isinstance(cause, IDTokenError)
+    assert cause.check == "iss"
