@@ -81,3 +81,61 @@ def test_sqlite_stores_rest_and_servers_do_not() -> None:
     assert getattr(AsyncSQLiteAdapter(":memory:").sync, "purge_rest", None) == 1.0
     assert SQLAlchemyAdapter(sqlalchemy.create_engine("sqlite://")).purge_rest == 1.0
     sqlite.close()
+
+
+def test_each_store_purges_with_its_own_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The purge a store inherits (``SessionPurges``/``TokenPurges``) rests as the store
+    says: on SQLite, through the async adapter and Django's async wrapper too; never
+    for the memory store. Three expired sessions in batches of one: a rest after each
+    of the three full batches."""
+    from datetime import timedelta
+
+    from lucia import AsyncLucia, Lucia
+    from lucia.adapters.memory import MemoryAdapter
+    from lucia.integrations.django.adapter import AsyncDjangoAdapter
+    from lucia.sessions import utc_now
+
+    rests: list[float] = []
+
+    async def loop_sleep(seconds: float) -> None:
+        rests.append(seconds)
+
+    monkeypatch.setattr(_purge.time, "sleep", rests.append)
+    monkeypatch.setattr(_purge.asyncio, "sleep", loop_sleep)
+    later = utc_now() + timedelta(days=400)
+
+    def sync_purges(store: SQLiteAdapter | MemoryAdapter) -> list[int]:
+        store.create_tables()
+        auth = Lucia(store)
+        user = auth.create_user("github", "1")
+        for _ in range(3):
+            auth.create_session(user.id)
+            auth.create_token(user.id, "verify", expires_in=timedelta(hours=1))
+        return [store.delete_expired_sessions(later, 1), store.delete_expired_tokens(later, 1)]
+
+    async def async_purges(store: AsyncSQLiteAdapter | AsyncDjangoAdapter) -> list[int]:
+        await store.create_tables()
+        auth = AsyncLucia(store)
+        user = await auth.create_user("github", "1")
+        for _ in range(3):
+            await auth.create_session(user.id)
+            await auth.create_token(user.id, "verify", expires_in=timedelta(hours=1))
+        purged: list[int] = [
+            await store.delete_expired_sessions(later, 1),
+            await store.delete_expired_tokens(later, 1),
+        ]
+        return purged
+
+    expected = {"memory": 0, "sqlite": 6, "async sqlite": 6, "django on sqlite": 6}
+    for name, run in (
+        ("memory", lambda: sync_purges(MemoryAdapter())),
+        ("sqlite", lambda: sync_purges(SQLiteAdapter(":memory:"))),
+        ("async sqlite", lambda: asyncio.run(async_purges(AsyncSQLiteAdapter(":memory:")))),
+        (
+            "django on sqlite",
+            lambda: asyncio.run(async_purges(AsyncDjangoAdapter(SQLiteAdapter(":memory:")))),
+        ),
+    ):
+        rests.clear()
+        assert run() == [3, 3], name
+        assert len(rests) == expected[name], name
