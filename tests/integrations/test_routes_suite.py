@@ -507,6 +507,28 @@ def test_unknown_provider_gets_404(site: Site) -> None:
     assert site.client.get(site.route("/login/nope")).status_code == 404
 
 
+def test_sec30_the_error_page_is_html_never_cached_and_sends_no_referrer(site: Site) -> None:
+    # Each framework builds the page from the same answer (its own _answer):
+    # the page's headers must reach the browser on all of them.
+    for response in (
+        site.client.get(site.route("/login/nope")),
+        site.client.get(site.route(f"/login/{ROUTE}/callback"), params={"code": "c", "state": "s"}),
+    ):
+        assert response.status_code in (400, 404)
+        assert response.headers["content-type"].startswith("text/html")
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_sec30_login_is_a_302_never_cached_with_no_referrer(site: Site) -> None:
+    start = site.client.get(site.route(f"/login/{ROUTE}"))
+    assert start.status_code == 302
+    assert start.headers["location"].startswith(site.op.issuer)
+    assert start.headers["cache-control"] == "no-store"
+    assert start.headers["referrer-policy"] == "no-referrer"
+    assert site.transaction_cookie_name in set_cookies(start)
+
+
 @pytest.mark.parametrize(
     "next_value",
     [
