@@ -13,6 +13,7 @@ named after SECURITY.md items.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -349,12 +350,19 @@ def test_a_new_session_records_the_user_agent_cut_at_512_characters(site: Site) 
     assert "ip" in record.attributes
 
 
-def test_sec5_sign_out_deletes_the_session_and_the_old_cookie_gets_401(site: Site) -> None:
+def test_sec5_sign_out_deletes_the_session_and_the_old_cookie_gets_401(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
     site.oidc_sign_in()
     token = site.session_cookie()
     assert token is not None
-    session_id = site.me()["session"]
-    response = site.client.post(site.route("/logout"), headers=SAME_SITE)
+    me = site.me()
+    session_id = me["session"]
+    with caplog.at_level(logging.INFO, logger="lucia.integrations"):
+        response = site.client.post(site.route("/logout"), headers=SAME_SITE)
+    # The auth event, with the user's id (SECURITY.md: sign-outs are logged).
+    signed_out = [r for r in caplog.records if r.getMessage() == "signed out"]
+    assert [getattr(r, "user_id", None) for r in signed_out] == [me["id"]]
     assert response.status_code == 303
     assert response.headers["location"] == "/"
     assert response.headers["cache-control"] == "no-store"
