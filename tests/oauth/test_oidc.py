@@ -717,6 +717,15 @@ def test_malformed_tokens_are_format_errors(token: str) -> None:
     assert caught.value.check == "format"
 
 
+def test_a_header_nested_too_deep_to_parse_is_a_format_error() -> None:
+    # Under the size limit, yet deeper than json.loads recurses: RecursionError, not
+    # ValueError, unless caught.
+    header = base64.urlsafe_b64encode(b"[" * 10_000).rstrip(b"=").decode()
+    with pytest.raises(IDTokenError) as caught:
+        decode_header(f"{header}.e30.sig", {"RS256"})
+    assert caught.value.check == "format"
+
+
 def test_token_hash_uses_the_hash_named_by_alg() -> None:
     import base64
     import hashlib

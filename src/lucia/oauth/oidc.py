@@ -445,7 +445,7 @@ def decode_header(id_token: str, allowed_algorithms: Collection[str]) -> dict[st
         raise IDTokenError("format", "the token is not a signed JWT")
     try:
         header = json.loads(_b64decode(segments[0]))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to parse
         raise IDTokenError("format", "the token header is not JSON") from None
     if not isinstance(header, dict):
         raise IDTokenError("format", "the token header is not a JSON object")
@@ -518,7 +518,7 @@ def _verify_signature(id_token: str, header: Mapping[str, Any], key: Key) -> dic
         raise IDTokenError("signature", "the signature does not verify") from None
     try:
         claims = json.loads(signed.payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise IDTokenError("format", "the token's claims are not JSON") from None
     if not isinstance(claims, dict):
         raise IDTokenError("format", "the token's claims are not a JSON object")

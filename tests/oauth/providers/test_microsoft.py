@@ -12,6 +12,7 @@ are signed with a test key whose JWKS the mock serves.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -310,3 +311,14 @@ def test_by_slug_with_a_tenant() -> None:
     assert built.name == "microsoft"
     assert built.issuer == AUTHORITY + "/organizations/v2.0"
     assert CLIENT_SECRET not in repr(built)
+
+
+def test_a_payload_nested_too_deep_to_parse_is_refused_cleanly() -> None:
+    # The tenant is read before the signature is checked: a payload deeper than
+    # json.loads recurses must be a refused token, not a RecursionError.
+    from lucia.oauth.providers.microsoft import _claimed_tenant
+
+    payload = base64.urlsafe_b64encode(b"[" * 10_000).rstrip(b"=").decode()
+    with pytest.raises(IDTokenError) as caught:
+        _claimed_tenant(f"e30.{payload}.sig")
+    assert caught.value.check == "format"

@@ -78,7 +78,7 @@ def _claimed_tenant(id_token: str) -> str:
     try:
         payload = id_token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError, binascii.Error):
+    except (IndexError, ValueError, binascii.Error, RecursionError):
         raise IDTokenError("format", "the token payload is not JSON") from None
     tid = claims.get("tid") if isinstance(claims, dict) else None
     if not isinstance(tid, str) or not _GUID.fullmatch(tid):
