@@ -74,8 +74,15 @@ HOSTILE = {
         "http://evil.example",
         "evil.example",
         "",
+        # Read differently by browsers and httpx, or dropped by urlsplit (78516c5).
+        "https://evil.example\\.id.example.com",
+        "https://id.example.com/a\nb",
+        "https://id.example.com/a\tb",
+        "https://id.example.com/..",
+        "https://id.example.com/a/../b",
+        "https://id.example.com/%2e%2e",
     ],
-    "token": ["a/b", "a?b", "a#b", "a@b", "..%2f", "", "a b"],
+    "token": ["a/b", "a?b", "a#b", "a@b", "..%2f", "", "a b", ".", "..", "a\nb", "a\\b"],
 }
 
 
