@@ -906,6 +906,12 @@ async def test_jwks_cache_rate_limit_is_configurable(
         "https://id.example.com#x",
         "id.example.com",
         "ftp://id.example.com",
+        # Read one way by urlsplit and another by a browser or httpx.
+        "https://evil.example\\.id.example.com",
+        "https://id.example.com/a\nb",
+        "https://id.example.com/a\tb",
+        "https://id.example.com/../other",
+        "https://id.example.com/%2E%2E/other",
     ],
 )
 def test_bad_issuers_are_refused(issuer: str) -> None:

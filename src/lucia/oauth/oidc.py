@@ -158,10 +158,20 @@ def check_url(url: str, what: str) -> str:
 
 def check_issuer(issuer: str) -> str:
     """``issuer`` if it is a valid issuer identifier: an https URL, no query or fragment."""
+    # urlsplit drops tabs and newlines and browsers read a backslash as a slash, so such
+    # an issuer would be read one way here and another by the browser sent to it.
+    if not isinstance(issuer, str) or any(
+        c.isspace() or not c.isprintable() or c == "\\" for c in issuer
+    ):
+        raise ValueError("the issuer must be a plain URL (no spaces, controls or backslashes)")
     check_url(issuer, "the issuer")
     parts = urlsplit(issuer)
     if parts.query or parts.fragment or "?" in issuer or "#" in issuer:
         raise ValueError("the issuer must have no query or fragment")
+    if any(
+        s.lower() in (".", "..", "%2e", "%2e%2e", ".%2e", "%2e.") for s in parts.path.split("/")
+    ):
+        raise ValueError("the issuer's path must have no dot segments")
     return issuer
 
 
