@@ -7,6 +7,26 @@ from __future__ import annotations
 import pytest
 
 PUBLIC = {
+    # The store contract: declared once in _async/protocols.py (and the purges in
+    # _async/purges.py), both flavours imported from lucia.adapters.base, where
+    # the protocols were written until e156456.
+    "lucia.adapters.base": [
+        f"{flavour}{name}"
+        for flavour in ("", "Async")
+        for name in (
+            "Adapter",
+            "CreatesTables",
+            "PurgesSessions",
+            "PurgesTokens",
+            "SessionAdapter",
+            "SessionPurges",
+            "SessionStore",
+            "TokenAdapter",
+            "TokenPurges",
+            "UserAdapter",
+            "UserKeyAdapter",
+        )
+    ],
     "lucia.adapters.memory": ["MemoryAdapter"],
     "lucia.adapters.sqlite": [
         "AsyncSQLiteAdapter",

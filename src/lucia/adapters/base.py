@@ -328,3 +328,32 @@ def publish(module: str, *objects: Any) -> None:
     """
     for obj in objects:
         obj.__module__ = module
+
+
+# The contract is declared once in lucia.adapters._async (the sync twins generated);
+# this module is where both flavours are imported from, and what they name.
+publish(
+    __name__,
+    Adapter,
+    AsyncAdapter,
+    AsyncCreatesTables,
+    AsyncPurgesSessions,
+    AsyncPurgesTokens,
+    AsyncSessionAdapter,
+    AsyncSessionPurges,
+    AsyncSessionStore,
+    AsyncTokenAdapter,
+    AsyncTokenPurges,
+    AsyncUserAdapter,
+    AsyncUserKeyAdapter,
+    CreatesTables,
+    PurgesSessions,
+    PurgesTokens,
+    SessionAdapter,
+    SessionPurges,
+    SessionStore,
+    TokenAdapter,
+    TokenPurges,
+    UserAdapter,
+    UserKeyAdapter,
+)
