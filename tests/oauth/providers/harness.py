@@ -17,6 +17,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -28,7 +29,16 @@ from lucia import AsyncLucia, Lucia
 from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
 from lucia.oauth import FlowResult, FlowStart, OAuthProvider, SignInFlow
 
-__all__ = ["IDTokenSigner", "ProviderMock", "authorization_params", "sign_in"]
+__all__ = [
+    "IDTokenSigner",
+    "ProviderMock",
+    "answer_oidc",
+    "authorization_params",
+    "load_fixture",
+    "sign_in",
+]
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 REDIRECT_URI = "https://app.example/login/provider/callback"
 CLIENT_ID = "test-client-id"
@@ -166,3 +176,37 @@ def token_answer(**extra: Any) -> dict[str, Any]:
 
 def dumps(data: Any) -> bytes:
     return json.dumps(data).encode()
+
+
+def load_fixture(slug: str, name: str) -> Any:
+    """The JSON fixture ``fixtures/<slug>/<name>.json``: an answer in the provider's
+    documented shape."""
+    return json.loads((FIXTURES / slug / f"{name}.json").read_text())
+
+
+def answer_oidc(
+    mock: ProviderMock,
+    signer: IDTokenSigner,
+    *,
+    token_url: str,
+    keys_url: str,
+    token: Mapping[str, Any],
+    claims: Mapping[str, Any],
+    userinfo_url: str | None = None,
+    userinfo: Any = None,
+    nonce: bool = True,
+) -> ProviderMock:
+    """Route an OpenID provider's answers on ``mock``: its token endpoint answering
+    ``token`` with an ID token of ``claims`` signed by ``signer`` (echoing the nonce of
+    the authorization URL ``sign_in`` saw, when ``nonce``), its keys, and ``userinfo`` at
+    ``userinfo_url`` when given."""
+
+    def token_answer(request: httpx.Request) -> httpx.Response:
+        sent = mock.authorization.get("nonce") if nonce else None
+        return httpx.Response(200, json={**token, "id_token": signer.id_token(claims, nonce=sent)})
+
+    mock.route("POST", token_url, token_answer)
+    mock.route("GET", keys_url, json=signer.jwks())
+    if userinfo_url is not None:
+        mock.route("GET", userinfo_url, json=userinfo)
+    return mock

@@ -9,8 +9,7 @@ mock serves at ``/.well-known/jwks.json``; its issuer ends with a slash, as Auth
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import functools
 from typing import Any
 
 import httpx
@@ -25,27 +24,17 @@ from tests.oauth.providers.harness import (
     REDIRECT_URI,
     IDTokenSigner,
     ProviderMock,
+    answer_oidc,
     authorization_params,
     form,
+    load_fixture,
     sign_in,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "auth0"
 DOMAIN = "example.us.auth0.com"
 BASE = f"https://{DOMAIN}"
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
+fixture = functools.partial(load_fixture, "auth0")
 USERINFO_ANSWER = fixture("userinfo")
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    mode: str = request.param
-    return mode
 
 
 def auth0(mock: ProviderMock, domain: str = DOMAIN, **options: Any) -> Auth0:
@@ -57,18 +46,17 @@ def answering(
 ) -> ProviderMock:
     """Auth0's answers at ``base``: the token answer with an ID token by ``issuer``
     (``{base}/``) echoing the nonce sent, the keys and UserInfo."""
-    mock = ProviderMock()
-    signer = IDTokenSigner(f"{base}/" if issuer is None else issuer)
     info = USERINFO_ANSWER if userinfo is None else userinfo
-
-    def token(request: httpx.Request) -> httpx.Response:
-        id_token = signer.id_token({"sub": info["sub"]}, nonce=mock.authorization.get("nonce"))
-        return httpx.Response(200, json={**fixture("token"), "id_token": id_token})
-
-    mock.route("POST", f"{base}/oauth/token", token)
-    mock.route("GET", f"{base}/.well-known/jwks.json", json=signer.jwks())
-    mock.route("GET", f"{base}/userinfo", json=info)
-    return mock
+    return answer_oidc(
+        ProviderMock(),
+        IDTokenSigner(f"{base}/" if issuer is None else issuer),
+        token_url=f"{base}/oauth/token",
+        keys_url=f"{base}/.well-known/jwks.json",
+        token=fixture("token"),
+        claims={"sub": info["sub"]},
+        userinfo_url=f"{base}/userinfo",
+        userinfo=info,
+    )
 
 
 def test_authorization_url_on_the_tenant() -> None:
