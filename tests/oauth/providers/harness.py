@@ -12,30 +12,69 @@ documented shape.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
+import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from lucia import AsyncLucia, Lucia
 from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
-from lucia.oauth import FlowResult, FlowStart, OAuthProvider, SignInFlow
+from lucia.oauth import (
+    FlowResult,
+    FlowStart,
+    OAuth2Tokens,
+    OAuthProvider,
+    OAuthProviderError,
+    ProviderFailedError,
+    ProviderUser,
+    SignInFlow,
+    provider,
+)
+from lucia.oauth.providers import (
+    VK,
+    Bitbucket,
+    Discord,
+    Dropbox,
+    Facebook,
+    GitHub,
+    Kakao,
+    Naver,
+    Reddit,
+    SpecProvider,
+    Spotify,
+    X,
+    Yandex,
+)
 
 __all__ = [
+    "BASIC",
+    "PLAIN_PROVIDERS",
     "IDTokenSigner",
     "ProviderMock",
     "answer_oidc",
+    "answer_plain",
+    "assert_authorization_url",
+    "assert_by_slug",
+    "assert_client_auth",
     "authorization_params",
     "load_fixture",
+    "plain_provider",
+    "refresh",
+    "revoke",
     "sign_in",
+    "sign_in_fails",
+    "user_of",
+    "without",
 ]
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -44,6 +83,8 @@ REDIRECT_URI = "https://app.example/login/provider/callback"
 CLIENT_ID = "test-client-id"
 CLIENT_SECRET = "test-client-secret"
 SECRET_KEY = "k" * 32
+
+E = TypeVar("E", bound=Exception)
 
 Answer = httpx.Response | Callable[[httpx.Request], httpx.Response]
 
@@ -210,3 +251,186 @@ def answer_oidc(
     if userinfo_url is not None:
         mock.route("GET", userinfo_url, json=userinfo)
     return mock
+
+
+# What the plain OAuth 2.0 providers' test files (test_discord.py ... test_naver.py,
+# test_answer_shapes.py, test_plain_secrets.py) each wrote again.
+
+#: The plain OAuth 2.0 providers (no ID token): each reads its user from its own API.
+PLAIN_PROVIDERS: list[type[SpecProvider]] = [
+    GitHub,
+    Discord,
+    Facebook,
+    X,
+    Spotify,
+    Dropbox,
+    Bitbucket,
+    Reddit,
+    VK,
+    Kakao,
+    Yandex,
+    Naver,
+]
+
+
+def plain_provider(
+    cls: type[SpecProvider],
+    handler: Callable[[httpx.Request], httpx.Response],
+    *,
+    client_secret: str = CLIENT_SECRET,
+) -> SpecProvider:
+    """A ``cls`` (sync only) whose every request ``handler`` answers."""
+    built: Any = cls
+    provider: SpecProvider = built(
+        CLIENT_ID,
+        client_secret,
+        REDIRECT_URI,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
+    return provider
+
+
+def answer_plain(
+    *,
+    token_url: str,
+    token: Any,
+    user_url: str,
+    user: Any,
+    user_method: str = "GET",
+) -> ProviderMock:
+    """A ``ProviderMock`` answering a plain provider's sign-in: ``token`` at ``token_url``
+    (POST) and ``user`` at ``user_method user_url``."""
+    mock = ProviderMock()
+    mock.route("POST", token_url, json=token)
+    mock.route(user_method, user_url, json=user)
+    return mock
+
+
+def user_of(provider: OAuthProvider, token: Any = None) -> ProviderUser:
+    """The user ``provider.get_user`` reads with the tokens of ``token`` (a token
+    answer; ``token_answer()`` when None), outside the flow."""
+    answer = httpx.Response(200, json=token_answer() if token is None else token)
+    return provider.get_user(provider.read_tokens(answer, what="the token request"))
+
+
+def assert_by_slug(
+    slug: str,
+    cls: type[OAuthProvider],
+    *,
+    client_secret: str | None = CLIENT_SECRET,
+    **parameters: Any,
+) -> OAuthProvider:
+    """Assert that ``provider(slug, ...)`` builds a ``cls`` named ``slug`` whose repr
+    holds no client secret; the provider, for a test's further checks."""
+    built = provider(
+        slug,
+        client_id=CLIENT_ID,
+        client_secret=client_secret,
+        redirect_uri=REDIRECT_URI,
+        **parameters,
+    )
+    assert type(built) is cls
+    assert built.name == slug
+    assert CLIENT_SECRET not in repr(built)
+    return built
+
+
+async def sign_in_fails(
+    mode: str,
+    provider: OAuthProvider,
+    mock: ProviderMock,
+    cause: type[E],
+    *,
+    error: str | None = None,
+    callback: Mapping[str, str] | None = None,
+) -> E:
+    """Assert that a sign-in with ``provider`` (``sign_in``) fails with
+    ``ProviderFailedError`` whose cause is a ``cause`` (with the provider's error code
+    ``error``, when given); the cause, for a test's further checks."""
+    with pytest.raises(ProviderFailedError) as caught:
+        await sign_in(mode, provider, mock=mock, callback=callback)
+    failure = caught.value.cause
+    assert isinstance(failure, cause), repr(failure)
+    if error is not None:
+        assert isinstance(failure, OAuthProviderError)
+        assert failure.error == error
+    return failure
+
+
+async def refresh(
+    mode: str, provider: OAuthProvider, refresh_token: str = "old-refresh"
+) -> OAuth2Tokens:
+    """``provider``'s refresh of ``refresh_token``: ``refresh_access_token``, or
+    ``arefresh_access_token`` in mode "async"."""
+    if mode == "async":
+        return await provider.arefresh_access_token(refresh_token)
+    return provider.refresh_access_token(refresh_token)
+
+
+async def revoke(mode: str, provider: OAuthProvider, token: str) -> None:
+    """``provider``'s revocation of ``token``: ``revoke_token``, or ``arevoke_token`` in
+    mode "async"."""
+    if mode == "async":
+        await provider.arevoke_token(token)
+    else:
+        provider.revoke_token(token)
+
+
+BASIC = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+
+
+def assert_client_auth(request: httpx.Request, how: Literal["basic", "post"]) -> dict[str, str]:
+    """Assert how a token request authenticates the client, and return its form:
+    "basic", HTTP Basic of ``CLIENT_ID:CLIENT_SECRET`` and no secret in the form
+    (client_secret_basic); "post", ``client_id`` and ``client_secret`` in the form and
+    no Authorization header (client_secret_post)."""
+    sent = form(request)
+    if how == "basic":
+        assert request.headers.get("authorization") == BASIC
+        assert "client_secret" not in sent
+    else:
+        assert "authorization" not in request.headers
+        assert sent.get("client_id") == CLIENT_ID
+        assert sent.get("client_secret") == CLIENT_SECRET
+    return sent
+
+
+# What the OpenID Connect providers' tests each wrote again (besides sign_in_fails,
+# refresh, revoke and assert_client_auth above): the authorization URL's common
+# parameters, an answer less some members.
+
+
+def assert_authorization_url(
+    provider: OAuthProvider,
+    endpoint: str,
+    *,
+    scope: str,
+    pkce: bool = True,
+    nonce: bool = True,
+) -> dict[str, str]:
+    """The parameters of ``provider``'s authorization URL, once checked. The provider
+    must use PKCE if and only if ``pkce``, and a nonce if and only if ``nonce``; the URL,
+    made as the sign-in flow makes it (state "the-state", a verifier and nonce "n-1"
+    where the provider uses them), must be at ``endpoint`` with the state, ``scope``,
+    the nonce when ``nonce`` and an S256 challenge when ``pkce``."""
+    assert provider.uses_pkce is pkce
+    assert provider.uses_nonce is nonce
+    url = provider.create_authorization_url(
+        "the-state", "v" * 43 if pkce else None, nonce="n-1" if nonce else None
+    )
+    assert url.startswith(f"{endpoint}?"), url
+    params = authorization_params(url)
+    assert params["state"] == "the-state"
+    assert params["scope"] == scope
+    assert params.get("nonce") == ("n-1" if nonce else None)
+    if pkce:
+        assert params["code_challenge_method"] == "S256"
+        assert params["code_challenge"]
+    else:
+        assert "code_challenge" not in params
+    return params
+
+
+def without(mapping: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    """``mapping`` less ``keys``: an answer without, say, the email claims."""
+    return {k: v for k, v in mapping.items() if k not in keys}

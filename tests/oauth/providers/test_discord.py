@@ -1,57 +1,44 @@
 """Sign in with Discord, against answers in Discord's documented shapes (never Discord).
 
 Shapes: https://discord.com/developers/docs/topics/oauth2 (token answer, errors,
-revocation) and https://discord.com/developers/docs/resources/user#user-object.
+revocation) and https://discord.com/developers/docs/resources/user#user-object
+(``fixtures/discord/user.json``: the user with the identify and email scopes).
 """
 
 from __future__ import annotations
 
-import base64
+import functools
 from typing import Any
 
 import httpx
 import pytest
 
-from lucia.oauth import OAuthProviderError, OAuthResponseError, ProviderFailedError, provider
+from lucia.oauth import OAuthProviderError, OAuthResponseError
 from lucia.oauth.providers import Discord
 from tests.oauth.providers.harness import (
     CLIENT_ID,
     CLIENT_SECRET,
     REDIRECT_URI,
     ProviderMock,
+    answer_plain,
+    assert_by_slug,
+    assert_client_auth,
     authorization_params,
     form,
+    load_fixture,
+    refresh,
+    revoke,
     sign_in,
+    sign_in_fails,
     token_answer,
+    user_of,
 )
 
 TOKEN = "https://discord.com/api/oauth2/token"
 USER = "https://discord.com/api/users/@me"
 REVOKE = "https://discord.com/api/oauth2/token/revoke"
-
-# https://discord.com/developers/docs/resources/user#user-object (identify + email scopes)
-DISCORD_USER: dict[str, Any] = {
-    "id": "80351110224678912",
-    "username": "nelly",
-    "discriminator": "0",
-    "global_name": "Nelly",
-    "avatar": "8342729096ea3675442027381ff50dfe",
-    "verified": True,
-    "email": "nelly@discord.com",
-    "flags": 64,
-    "banner": None,
-    "accent_color": 16711680,
-    "premium_type": 1,
-    "public_flags": 64,
-    "mfa_enabled": False,
-    "locale": "en-US",
-}
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    mode: str = request.param
-    return mode
+fixture = functools.partial(load_fixture, "discord")
+DISCORD_USER: dict[str, Any] = fixture("user")
 
 
 def discord(mock: ProviderMock, **options: Any) -> Discord:
@@ -59,10 +46,12 @@ def discord(mock: ProviderMock, **options: Any) -> Discord:
 
 
 def answering(user: dict[str, Any] | None = None) -> ProviderMock:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json=token_answer(scope="identify email"))
-    mock.route("GET", USER, json=DISCORD_USER if user is None else user)
-    return mock
+    return answer_plain(
+        token_url=TOKEN,
+        token=token_answer(scope="identify email"),
+        user_url=USER,
+        user=DISCORD_USER if user is None else user,
+    )
 
 
 def test_authorization_url_on_discords_host_with_state_and_pkce() -> None:
@@ -94,12 +83,10 @@ async def test_sign_in_through_the_flow(mode: str) -> None:
     )
     assert result.user.attributes["email_verified"] is True
     # The code exchange: HTTP Basic client authentication, the PKCE verifier sent.
-    exchange = mock.last("POST", TOKEN)
-    basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-    assert exchange.headers["authorization"] == f"Basic {basic}"
-    assert form(exchange)["grant_type"] == "authorization_code"
-    assert form(exchange)["code"] == "test-code"
-    assert len(form(exchange)["code_verifier"]) == 43
+    sent = assert_client_auth(mock.last("POST", TOKEN), "basic")
+    assert sent["grant_type"] == "authorization_code"
+    assert sent["code"] == "test-code"
+    assert len(sent["code_verifier"]) == 43
     assert mock.last("GET", USER).headers["authorization"] == "Bearer test-access-token"
 
 
@@ -131,54 +118,36 @@ async def test_a_null_email_is_no_email(mode: str) -> None:
 
 async def test_a_token_error_in_discords_shape_fails_the_sign_in(mode: str) -> None:
     mock = answering()
-    mock.route(
-        "POST",
-        TOKEN,
-        status=400,
-        json={"error": "invalid_grant", "error_description": 'Invalid "code" in request.'},
-    )
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, discord(mock), mock=mock)
-    cause = caught.value.cause
-    assert isinstance(cause, OAuthProviderError)
-    assert cause.error == "invalid_grant"
+    error = {"error": "invalid_grant", "error_description": 'Invalid "code" in request.'}
+    mock.route("POST", TOKEN, status=400, json=error)
+    await sign_in_fails(mode, discord(mock), mock, OAuthProviderError, error="invalid_grant")
 
 
 async def test_a_user_answer_without_an_id_fails_the_sign_in(mode: str) -> None:
     mock = answering({k: v for k, v in DISCORD_USER.items() if k != "id"})
-    with pytest.raises(ProviderFailedError):
-        await sign_in(mode, discord(mock), mock=mock)
+    await sign_in_fails(mode, discord(mock), mock, OAuthResponseError)
 
 
 def test_a_user_answer_that_is_not_json_is_refused() -> None:
     mock = ProviderMock()
     mock.route("GET", USER, httpx.Response(200, text="<html>"))
-    provider = discord(mock)
     with pytest.raises(OAuthResponseError):
-        provider.get_user(provider.read_tokens(httpx.Response(200, json=token_answer()), what="t"))
+        user_of(discord(mock))
 
 
 async def test_refresh(mode: str) -> None:
     mock = ProviderMock()
     mock.route("POST", TOKEN, json=token_answer(access_token="new-access"))
-    provider = discord(mock)
-    if mode == "async":
-        tokens = await provider.arefresh_access_token("old-refresh")
-    else:
-        tokens = provider.refresh_access_token("old-refresh")
+    tokens = await refresh(mode, discord(mock), "old-refresh")
     assert tokens.access_token == "new-access"
-    sent = form(mock.last("POST", TOKEN))
+    sent = assert_client_auth(mock.last("POST", TOKEN), "basic")
     assert sent == {"grant_type": "refresh_token", "refresh_token": "old-refresh"}
 
 
 async def test_revocation(mode: str) -> None:
     mock = ProviderMock()
     mock.route("POST", REVOKE, httpx.Response(200, json={}))
-    provider = discord(mock)
-    if mode == "async":
-        await provider.arevoke_token("an-access-token")
-    else:
-        provider.revoke_token("an-access-token")
+    await revoke(mode, discord(mock), "an-access-token")
     assert form(mock.last("POST", REVOKE)) == {"token": "an-access-token"}
 
 
@@ -215,13 +184,8 @@ def test_a_revocation_answered_2xx_without_an_error_is_accepted(body: bytes) -> 
 
 
 def test_by_slug_is_the_same_provider() -> None:
-    built = provider(
-        "discord", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI
-    )
-    assert type(built) is Discord
-    assert built.name == "discord"
+    built = assert_by_slug("discord", Discord)
     assert built.default_scopes == ("identify", "email")
-    assert CLIENT_SECRET not in repr(built)
 
 
 def test_discord_takes_no_parameters() -> None:
