@@ -274,12 +274,14 @@ PLAIN_PROVIDERS: list[type[SpecProvider]] = [
 
 
 def plain_provider(
-    cls: type[SpecProvider],
-    handler: Callable[[httpx.Request], httpx.Response],
-    *,
-    client_secret: str = CLIENT_SECRET,
+    cls: type[SpecProvider], answer: Answer, *, client_secret: str = CLIENT_SECRET
 ) -> SpecProvider:
-    """A ``cls`` (sync only) whose every request ``handler`` answers."""
+    """A ``cls`` (sync only) whose every request is answered by ``answer``: a response,
+    or a function of the request."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answer(request) if callable(answer) else answer
+
     built: Any = cls
     provider: SpecProvider = built(
         CLIENT_ID,

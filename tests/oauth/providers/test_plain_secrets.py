@@ -8,44 +8,15 @@ provider's requests in a shape it reads."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import httpx
 import pytest
 
 from lucia.oauth import OAuth2Tokens, OAuthError
-from lucia.oauth.providers import (
-    VK,
-    Bitbucket,
-    Discord,
-    Dropbox,
-    Facebook,
-    GitHub,
-    Kakao,
-    Naver,
-    Reddit,
-    Spotify,
-    X,
-    Yandex,
-)
+from lucia.oauth.providers import VK
 from lucia.oauth.providers.provider import SpecProvider
-from tests.oauth.providers.harness import CLIENT_ID, REDIRECT_URI
-
-PLAIN = [
-    GitHub,
-    Discord,
-    Facebook,
-    X,
-    Spotify,
-    Dropbox,
-    Bitbucket,
-    Reddit,
-    VK,
-    Kakao,
-    Yandex,
-    Naver,
-]
+from tests.oauth.providers.harness import PLAIN_PROVIDERS, plain_provider
 
 CLIENT_SECRET = "client-secret-6f1d0c2b9a"
 CODE = "the-code-5e8a2d1c7b"
@@ -101,13 +72,8 @@ class Mock:
         return httpx.Response(200, json=USER)
 
     def build(self) -> SpecProvider:
-        transport = httpx.MockTransport(self)
-        cls: Any = self.cls
-        provider: SpecProvider = cls(
-            CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, http_client=httpx.Client(transport=transport)
-        )
-        self.provider = provider
-        return provider
+        self.provider = plain_provider(self.cls, self, client_secret=CLIENT_SECRET)
+        return self.provider
 
 
 def exchange(provider: SpecProvider) -> OAuth2Tokens:
@@ -115,7 +81,7 @@ def exchange(provider: SpecProvider) -> OAuth2Tokens:
     return provider.validate_authorization_code(CODE, VERIFIER, callback_fields=fields)
 
 
-@pytest.mark.parametrize("cls", PLAIN, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("cls", PLAIN_PROVIDERS, ids=lambda cls: cls.__name__)
 def test_no_secret_in_urls_logs_errors_or_reprs(
     cls: type[SpecProvider], caplog: pytest.LogCaptureFixture
 ) -> None:
