@@ -8,10 +8,7 @@ and refresh) and https://developer.atlassian.com/cloud/bitbucket/rest/api-group-
 
 from __future__ import annotations
 
-import base64
-import json
-from pathlib import Path
-from typing import Any
+import functools
 
 import pytest
 
@@ -19,8 +16,6 @@ from lucia.oauth import (
     OAuthProviderError,
     OAuthResponseError,
     OAuthUnsupportedError,
-    ProviderFailedError,
-    provider,
 )
 from lucia.oauth.providers.bitbucket import Bitbucket
 from tests.oauth.providers.harness import (
@@ -28,27 +23,23 @@ from tests.oauth.providers.harness import (
     CLIENT_SECRET,
     REDIRECT_URI,
     ProviderMock,
+    assert_by_slug,
+    assert_client_auth,
     authorization_params,
     form,
+    load_fixture,
+    refresh,
     sign_in,
+    sign_in_fails,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "bitbucket"
 TOKEN = "https://bitbucket.org/site/oauth2/access_token"
 USER = "https://api.bitbucket.org/2.0/user"
 EMAILS = "https://api.bitbucket.org/2.0/user/emails"
-BASIC = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
 UUID = "{d301aafa-d676-4ee0-88be-962be7417567}"
 
 
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    mode: str = request.param
-    return mode
+fixture = functools.partial(load_fixture, "bitbucket")
 
 
 def bitbucket(mock: ProviderMock) -> Bitbucket:
@@ -89,7 +80,7 @@ async def test_sign_in_through_the_flow(mode: str) -> None:
     assert user.username == "tutorials"
     assert user.avatar_url == fixture("user")["links"]["avatar"]["href"]
     exchange = mock.last("POST", TOKEN)
-    assert exchange.headers["authorization"] == BASIC
+    assert_client_auth(exchange, "basic")
     assert form(exchange) == {
         "grant_type": "authorization_code",
         "code": "test-code",
@@ -135,48 +126,35 @@ async def test_sec37_the_id_is_the_uuid_not_the_username(mode: str) -> None:
 async def test_a_token_error_fails_the_sign_in(mode: str) -> None:
     mock = answering()
     mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, bitbucket(mock), mock=mock)
-    cause = caught.value.cause
-    assert isinstance(cause, OAuthProviderError)
-    assert cause.error == "invalid_grant"
+    await sign_in_fails(mode, bitbucket(mock), mock, OAuthProviderError, error="invalid_grant")
 
 
 async def test_an_emails_failure_other_than_403_fails_the_sign_in(mode: str) -> None:
     mock = answering("emails_forbidden", status=500)
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, bitbucket(mock), mock=mock)
-    assert isinstance(caught.value.cause, OAuthResponseError)
+    await sign_in_fails(mode, bitbucket(mock), mock, OAuthResponseError)
 
 
 async def test_an_emails_answer_without_values_fails_the_sign_in(mode: str) -> None:
     mock = answering()
     mock.route("GET", EMAILS, json={"pagelen": 10})
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, bitbucket(mock), mock=mock)
-    assert isinstance(caught.value.cause, OAuthResponseError)
+    await sign_in_fails(mode, bitbucket(mock), mock, OAuthResponseError)
 
 
 async def test_a_user_without_a_uuid_fails_the_sign_in(mode: str) -> None:
     mock = answering()
     mock.route("GET", USER, json={k: v for k, v in fixture("user").items() if k != "uuid"})
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, bitbucket(mock), mock=mock)
-    assert isinstance(caught.value.cause, OAuthResponseError)
+    await sign_in_fails(mode, bitbucket(mock), mock, OAuthResponseError)
 
 
 async def test_refresh(mode: str) -> None:
     mock = ProviderMock()
     mock.route("POST", TOKEN, json=fixture("refresh"))
     provider = bitbucket(mock)
-    if mode == "async":
-        tokens = await provider.arefresh_access_token("nKbW5gTqQsSkvbhpEh")
-    else:
-        tokens = provider.refresh_access_token("nKbW5gTqQsSkvbhpEh")
+    tokens = await refresh(mode, provider, "nKbW5gTqQsSkvbhpEh")
     assert tokens.access_token == fixture("refresh")["access_token"]
     assert tokens.refresh_token == "nKbW5gTqQsSkvbhpEh"
     sent = mock.last("POST", TOKEN)
-    assert sent.headers["authorization"] == BASIC
+    assert_client_auth(sent, "basic")
     assert form(sent) == {"grant_type": "refresh_token", "refresh_token": "nKbW5gTqQsSkvbhpEh"}
 
 
@@ -186,9 +164,4 @@ def test_bitbucket_has_no_revocation() -> None:
 
 
 def test_by_slug_is_the_same_provider() -> None:
-    built = provider(
-        "bitbucket", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI
-    )
-    assert type(built) is Bitbucket
-    assert built.name == "bitbucket"
-    assert CLIENT_SECRET not in repr(built)
+    assert_by_slug("bitbucket", Bitbucket)

@@ -8,10 +8,9 @@ Shapes: https://developers.facebook.com/docs/facebook-login/guides/advanced/manu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +19,6 @@ from lucia.oauth import (
     OAuthProviderError,
     OAuthResponseError,
     OAuthUnsupportedError,
-    ProviderFailedError,
-    provider,
 )
 from lucia.oauth.providers.facebook import Facebook
 from tests.oauth.providers.harness import (
@@ -29,30 +26,24 @@ from tests.oauth.providers.harness import (
     CLIENT_SECRET,
     REDIRECT_URI,
     ProviderMock,
+    answer_plain,
+    assert_by_slug,
+    assert_client_auth,
     authorization_params,
-    form,
+    load_fixture,
+    revoke,
     sign_in,
+    sign_in_fails,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "facebook"
 GRAPH = "https://graph.facebook.com/v27.0"
 TOKEN = f"{GRAPH}/oauth/access_token"
 ME = f"{GRAPH}/me"
 PERMISSIONS = f"{GRAPH}/me/permissions"
 
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
+fixture = functools.partial(load_fixture, "facebook")
 ACCESS_TOKEN = fixture("token")["access_token"]
 PROOF = hmac.new(CLIENT_SECRET.encode(), ACCESS_TOKEN.encode(), hashlib.sha256).hexdigest()
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    mode: str = request.param
-    return mode
 
 
 def facebook(mock: ProviderMock, **options: Any) -> Facebook:
@@ -60,10 +51,12 @@ def facebook(mock: ProviderMock, **options: Any) -> Facebook:
 
 
 def answering(me: Any = None) -> ProviderMock:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json=fixture("token"))
-    mock.route("GET", ME, json=fixture("me") if me is None else me)
-    return mock
+    return answer_plain(
+        token_url=TOKEN,
+        token=fixture("token"),
+        user_url=ME,
+        user=fixture("me") if me is None else me,
+    )
 
 
 def test_authorization_url_on_the_versioned_dialog_with_comma_scopes() -> None:
@@ -98,9 +91,7 @@ async def test_sign_in_through_the_flow(mode: str) -> None:
     assert result.user.attributes["email_verified"] is False
     assert user.name == "Ada Lovelace"
     assert user.avatar_url == fixture("me")["picture"]["data"]["url"]
-    sent = form(mock.last("POST", TOKEN))
-    assert sent["client_id"] == CLIENT_ID
-    assert sent["client_secret"] == CLIENT_SECRET
+    sent = assert_client_auth(mock.last("POST", TOKEN), "post")
     assert sent["code"] == "test-code"
     me = mock.last("GET", ME)
     assert me.url.params["fields"] == "id,name,email,picture"
@@ -121,26 +112,18 @@ async def test_without_the_email_permission_there_is_no_email(mode: str) -> None
 async def test_a_token_error_object_fails_the_sign_in(mode: str) -> None:
     mock = answering()
     mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, facebook(mock), mock=mock)
-    cause = caught.value.cause
-    assert isinstance(cause, OAuthProviderError)
-    assert cause.error == "OAuthException"
+    await sign_in_fails(mode, facebook(mock), mock, OAuthProviderError, error="OAuthException")
 
 
 async def test_a_graph_error_object_fails_the_sign_in(mode: str) -> None:
     mock = answering()
     mock.route("GET", ME, status=400, json=fixture("me_error"))
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, facebook(mock), mock=mock)
-    assert isinstance(caught.value.cause, OAuthProviderError)
+    await sign_in_fails(mode, facebook(mock), mock, OAuthProviderError)
 
 
 async def test_a_user_without_an_id_fails_the_sign_in(mode: str) -> None:
     mock = answering({k: v for k, v in fixture("me").items() if k != "id"})
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, facebook(mock), mock=mock)
-    assert isinstance(caught.value.cause, OAuthResponseError)
+    await sign_in_fails(mode, facebook(mock), mock, OAuthResponseError)
 
 
 def test_facebook_offers_no_refresh_token() -> None:
@@ -152,10 +135,7 @@ async def test_revocation_removes_the_apps_permissions(mode: str) -> None:
     mock = ProviderMock()
     mock.route("DELETE", PERMISSIONS, json={"success": True})
     provider_ = facebook(mock)
-    if mode == "async":
-        await provider_.arevoke_token(ACCESS_TOKEN)
-    else:
-        provider_.revoke_token(ACCESS_TOKEN)
+    await revoke(mode, provider_, ACCESS_TOKEN)
     sent = mock.last("DELETE", PERMISSIONS)
     assert sent.headers["authorization"] == f"Bearer {ACCESS_TOKEN}"
     assert sent.url.params["appsecret_proof"] == PROOF
@@ -180,10 +160,6 @@ def test_a_refused_revocation_raises(status: int, answer: Any, error: type[Excep
 
 
 def test_by_slug_is_the_same_provider() -> None:
-    built = provider(
-        "facebook", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI
-    )
-    assert type(built) is Facebook
-    assert built.name == "facebook"
+    built = assert_by_slug("facebook", Facebook)
     assert built.parameters == {"version": "v27.0"}
     assert CLIENT_SECRET not in repr(built)

@@ -8,38 +8,36 @@ under ``response`` beside ``resultcode`` and ``message``, and its error codes).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import functools
 from typing import Any
 
 import httpx
 import pytest
 
-from lucia.oauth import OAuthProviderError, ProviderFailedError, provider
+from lucia.oauth import OAuthProviderError
 from lucia.oauth.providers.naver import Naver
 from tests.oauth.providers.harness import (
     CLIENT_ID,
     CLIENT_SECRET,
     REDIRECT_URI,
     ProviderMock,
+    answer_plain,
+    assert_by_slug,
+    assert_client_auth,
     authorization_params,
     form,
+    load_fixture,
+    refresh,
+    revoke,
     sign_in,
+    sign_in_fails,
 )
 
 TOKEN = "https://nid.naver.com/oauth2.0/token"
 ME = "https://openapi.naver.com/v1/nid/me"
-FIXTURES = Path(__file__).parent / "fixtures" / "naver"
 
 
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    mode: str = request.param
-    return mode
+fixture = functools.partial(load_fixture, "naver")
 
 
 def naver(mock: ProviderMock, **options: Any) -> Naver:
@@ -47,10 +45,12 @@ def naver(mock: ProviderMock, **options: Any) -> Naver:
 
 
 def answering(user: str = "user") -> ProviderMock:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json=fixture("token"))
-    mock.route("GET", ME, json=fixture(user))
-    return mock
+    return answer_plain(
+        token_url=TOKEN,
+        token=fixture("token"),
+        user_url=ME,
+        user=fixture(user),
+    )
 
 
 def test_authorization_url_on_navers_host_with_state_and_no_scope() -> None:
@@ -79,9 +79,7 @@ async def test_sign_in_through_the_flow(mode: str) -> None:
     assert user.avatar_url == "https://ssl.pstatic.net/static/pwe/address/nodata_33x33.gif"
     assert user.raw["gender"] == "F"
     # The exchange: the client's id and secret in the body, no PKCE verifier.
-    exchange = mock.last("POST", TOKEN)
-    assert "authorization" not in exchange.headers
-    assert form(exchange) == {
+    assert assert_client_auth(mock.last("POST", TOKEN), "post") == {
         "grant_type": "authorization_code",
         "code": "test-code",
         "redirect_uri": REDIRECT_URI,
@@ -114,41 +112,26 @@ async def test_a_token_error_with_http_200_fails_the_sign_in(mode: str) -> None:
     # Naver answers a bad code with HTTP 200 and an RFC 6749 error body.
     mock = answering()
     mock.route("POST", TOKEN, json=fixture("token_error"))
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, naver(mock), mock=mock)
-    cause = caught.value.cause
-    assert isinstance(cause, OAuthProviderError)
-    assert cause.error == "invalid_request"
+    await sign_in_fails(mode, naver(mock), mock, OAuthProviderError, error="invalid_request")
 
 
 async def test_a_profile_error_fails_the_sign_in(mode: str) -> None:
     mock = answering()
     mock.route("GET", ME, status=401, json=fixture("user_error"))
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, naver(mock), mock=mock)
-    cause = caught.value.cause
-    assert isinstance(cause, OAuthProviderError)
-    assert cause.error == "024"
+    await sign_in_fails(mode, naver(mock), mock, OAuthProviderError, error="024")
 
 
 async def test_a_resultcode_other_than_00_is_an_error_even_with_http_200(mode: str) -> None:
     mock = answering()
     mock.route("GET", ME, json={**fixture("user"), "resultcode": "028", "message": "no token"})
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, naver(mock), mock=mock)
-    cause = caught.value.cause
-    assert isinstance(cause, OAuthProviderError)
-    assert cause.error == "028"
+    await sign_in_fails(mode, naver(mock), mock, OAuthProviderError, error="028")
 
 
 async def test_refresh(mode: str) -> None:
     mock = ProviderMock()
     mock.route("POST", TOKEN, json={**fixture("token"), "access_token": "new-access"})
     provider_ = naver(mock)
-    if mode == "async":
-        tokens = await provider_.arefresh_access_token("old-refresh")
-    else:
-        tokens = provider_.refresh_access_token("old-refresh")
+    tokens = await refresh(mode, provider_, "old-refresh")
     assert tokens.access_token == "new-access"
     assert tokens.expires_at is not None  # Naver's expires_in is the string "3600"
     assert form(mock.last("POST", TOKEN)) == {
@@ -163,10 +146,7 @@ async def test_revocation_is_navers_token_deletion(mode: str) -> None:
     mock = ProviderMock()
     mock.route("POST", TOKEN, json=fixture("delete"))
     provider_ = naver(mock)
-    if mode == "async":
-        await provider_.arevoke_token("an-access-token")
-    else:
-        provider_.revoke_token("an-access-token")
+    await revoke(mode, provider_, "an-access-token")
     assert form(mock.last("POST", TOKEN)) == {
         "grant_type": "delete",
         "access_token": "an-access-token",
@@ -189,10 +169,6 @@ def test_a_refused_deletion_raises() -> None:
 
 
 def test_by_slug_is_the_same_provider() -> None:
-    built = provider(
-        "naver", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI
-    )
-    assert type(built) is Naver
-    assert built.name == "naver"
+    built = assert_by_slug("naver", Naver)
     assert built.default_scopes == ()
     assert CLIENT_SECRET not in repr(built)

@@ -7,10 +7,7 @@ token answer), .../tutorials/refreshing-tokens (refresh), .../reference/get-curr
 
 from __future__ import annotations
 
-import base64
-import json
-from pathlib import Path
-from typing import Any
+import functools
 
 import pytest
 
@@ -18,8 +15,6 @@ from lucia.oauth import (
     OAuthProviderError,
     OAuthResponseError,
     OAuthUnsupportedError,
-    ProviderFailedError,
-    provider,
 )
 from lucia.oauth.providers.spotify import Spotify
 from tests.oauth.providers.harness import (
@@ -27,25 +22,22 @@ from tests.oauth.providers.harness import (
     CLIENT_SECRET,
     REDIRECT_URI,
     ProviderMock,
+    answer_plain,
+    assert_by_slug,
+    assert_client_auth,
     authorization_params,
     form,
+    load_fixture,
+    refresh,
     sign_in,
+    sign_in_fails,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "spotify"
 TOKEN = "https://accounts.spotify.com/api/token"
 ME = "https://api.spotify.com/v1/me"
-BASIC = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
 
 
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    mode: str = request.param
-    return mode
+fixture = functools.partial(load_fixture, "spotify")
 
 
 def spotify(mock: ProviderMock) -> Spotify:
@@ -53,10 +45,12 @@ def spotify(mock: ProviderMock) -> Spotify:
 
 
 def answering(me: str = "me") -> ProviderMock:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json=fixture("token"))
-    mock.route("GET", ME, json=fixture(me))
-    return mock
+    return answer_plain(
+        token_url=TOKEN,
+        token=fixture("token"),
+        user_url=ME,
+        user=fixture(me),
+    )
 
 
 def test_authorization_url_on_spotifys_host_with_state_and_pkce() -> None:
@@ -85,7 +79,7 @@ async def test_sign_in_through_the_flow(mode: str) -> None:
     assert user.name == "JM Wizzler"
     assert user.avatar_url == "https://i.scdn.co/image/ab67616d00001e02ff9ca10b55ce82ae553c8228"
     exchange = mock.last("POST", TOKEN)
-    assert exchange.headers["authorization"] == BASIC
+    assert_client_auth(exchange, "basic")
     sent = form(exchange)
     assert len(sent.pop("code_verifier")) == 43
     assert sent == {
@@ -118,20 +112,13 @@ async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
 async def test_a_token_error_fails_the_sign_in(mode: str) -> None:
     mock = answering()
     mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, spotify(mock), mock=mock)
-    cause = caught.value.cause
-    assert isinstance(cause, OAuthProviderError)
-    assert cause.error == "invalid_grant"
+    await sign_in_fails(mode, spotify(mock), mock, OAuthProviderError, error="invalid_grant")
 
 
 async def test_a_web_api_error_object_fails_the_sign_in(mode: str) -> None:
     mock = answering()
     mock.route("GET", ME, status=401, json=fixture("me_error"))
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, spotify(mock), mock=mock)
-    cause = caught.value.cause
-    assert isinstance(cause, OAuthResponseError)
+    cause = await sign_in_fails(mode, spotify(mock), mock, OAuthResponseError)
     assert cause.http_status == 401
 
 
@@ -139,14 +126,11 @@ async def test_refresh(mode: str) -> None:
     mock = ProviderMock()
     mock.route("POST", TOKEN, json=fixture("refresh"))
     provider = spotify(mock)
-    if mode == "async":
-        tokens = await provider.arefresh_access_token("NgAagA...Um_SHo")
-    else:
-        tokens = provider.refresh_access_token("NgAagA...Um_SHo")
+    tokens = await refresh(mode, provider, "NgAagA...Um_SHo")
     assert tokens.access_token == "BQBLuPRYBQ...BP8stIv5xr-Iwaf4l8eg"
     assert tokens.refresh_token is None  # Spotify may keep the old one valid
     sent = mock.last("POST", TOKEN)
-    assert sent.headers["authorization"] == BASIC
+    assert_client_auth(sent, "basic")
     assert form(sent) == {"grant_type": "refresh_token", "refresh_token": "NgAagA...Um_SHo"}
 
 
@@ -156,9 +140,4 @@ def test_spotify_has_no_revocation() -> None:
 
 
 def test_by_slug_is_the_same_provider() -> None:
-    built = provider(
-        "spotify", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI
-    )
-    assert type(built) is Spotify
-    assert built.name == "spotify"
-    assert CLIENT_SECRET not in repr(built)
+    assert_by_slug("spotify", Spotify)
