@@ -10,8 +10,7 @@ LinkedIn's, it carries no nonce.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import functools
 from typing import Any
 
 import pytest
@@ -19,8 +18,6 @@ import pytest
 from lucia.oauth import (
     OAuthProviderError,
     OAuthUnsupportedError,
-    ProviderFailedError,
-    provider,
 )
 from lucia.oauth.oidc import IDTokenError
 from lucia.oauth.providers.linkedin import LinkedIn
@@ -30,29 +27,25 @@ from tests.oauth.providers.harness import (
     REDIRECT_URI,
     IDTokenSigner,
     ProviderMock,
-    authorization_params,
-    form,
+    answer_oidc,
+    assert_authorization_url,
+    assert_by_slug,
+    assert_client_auth,
+    load_fixture,
+    refresh,
     sign_in,
+    sign_in_fails,
+    without,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "linkedin"
 ISSUER = "https://www.linkedin.com/oauth"
 TOKEN = "https://www.linkedin.com/oauth/v2/accessToken"
 USERINFO = "https://api.linkedin.com/v2/userinfo"
 KEYS = "https://www.linkedin.com/oauth/openid/jwks"
 
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
+fixture = functools.partial(load_fixture, "linkedin")
 
 USERINFO_ANSWER = fixture("userinfo")
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    mode: str = request.param
-    return mode
 
 
 def linkedin(mock: ProviderMock, **options: Any) -> LinkedIn:
@@ -60,27 +53,31 @@ def linkedin(mock: ProviderMock, **options: Any) -> LinkedIn:
 
 
 def answering(userinfo: dict[str, Any] | None = None, **claims: Any) -> ProviderMock:
-    mock = ProviderMock()
-    signer = IDTokenSigner(ISSUER)
+    """LinkedIn's token answer (an ID token for the UserInfo's user, over ``claims``,
+    without a nonce), its keys and UserInfo."""
     info = USERINFO_ANSWER if userinfo is None else userinfo
-    id_claims = {"sub": info["sub"], "name": info.get("name"), **claims}
-    mock.route("POST", TOKEN, json={**fixture("token"), "id_token": signer.id_token(id_claims)})
-    mock.route("GET", KEYS, json=signer.jwks())
-    mock.route("GET", USERINFO, json=info)
-    return mock
+    return answer_oidc(
+        ProviderMock(),
+        IDTokenSigner(ISSUER),
+        token_url=TOKEN,
+        keys_url=KEYS,
+        token=fixture("token"),
+        claims={"sub": info["sub"], "name": info.get("name"), **claims},
+        userinfo_url=USERINFO,
+        userinfo=info,
+        nonce=False,
+    )
 
 
 def test_authorization_url_on_linkedins_host_without_nonce_or_pkce() -> None:
-    url = linkedin(ProviderMock()).create_authorization_url("the-state")
-    assert url.startswith("https://www.linkedin.com/oauth/v2/authorization?")
-    params = authorization_params(url)
-    assert params["state"] == "the-state"
-    assert params["scope"] == "openid profile email"
     # LinkedIn's ID tokens echo no nonce, and its web apps refuse a code_verifier.
-    assert "nonce" not in params
-    assert "code_challenge" not in params
-    assert not LinkedIn.uses_nonce
-    assert not LinkedIn.uses_pkce
+    assert_authorization_url(
+        linkedin(ProviderMock()),
+        "https://www.linkedin.com/oauth/v2/authorization",
+        scope="openid profile email",
+        pkce=False,
+        nonce=False,
+    )
 
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
@@ -94,12 +91,7 @@ async def test_sign_in_through_the_flow(mode: str) -> None:
     assert user.name == "John Doe"
     assert user.avatar_url == USERINFO_ANSWER["picture"]
     # client_secret_post: LinkedIn refuses HTTP Basic at its token endpoint.
-    exchange = mock.last("POST", TOKEN)
-    assert "authorization" not in exchange.headers
-    sent = form(exchange)
-    assert sent["client_id"] == CLIENT_ID
-    assert sent["client_secret"] == CLIENT_SECRET
-    assert "code_verifier" not in sent
+    assert "code_verifier" not in assert_client_auth(mock.last("POST", TOKEN), "post")
     assert mock.last("GET", USERINFO).headers["authorization"].startswith("Bearer ")
 
 
@@ -111,8 +103,7 @@ async def test_an_unverified_email_is_never_verified(mode: str) -> None:
 
 
 async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
-    info = {k: v for k, v in USERINFO_ANSWER.items() if k not in ("email", "email_verified")}
-    mock = answering(info)
+    mock = answering(without(USERINFO_ANSWER, "email", "email_verified"))
     result = await sign_in(mode, linkedin(mock, scopes=["openid", "profile"]), mock=mock)
     assert result.provider_user.email is None
     assert result.provider_user.email_verified is False
@@ -121,40 +112,27 @@ async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
 async def test_a_userinfo_sub_that_differs_is_refused(mode: str) -> None:
     mock = answering()
     mock.route("GET", USERINFO, json={**USERINFO_ANSWER, "sub": "someone-else"})
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, linkedin(mock), mock=mock)
-    assert isinstance(caught.value.cause, IDTokenError)
+    await sign_in_fails(mode, linkedin(mock), mock, IDTokenError)
 
 
 async def test_an_id_token_from_another_issuer_is_refused(mode: str) -> None:
     mock = answering(iss="https://www.linkedin.com")  # the issuer before April 2024
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, linkedin(mock), mock=mock)
-    assert isinstance(caught.value.cause, IDTokenError)
+    await sign_in_fails(mode, linkedin(mock), mock, IDTokenError)
 
 
 async def test_a_token_error_in_linkedins_shape_fails_the_sign_in(mode: str) -> None:
     mock = answering()
     mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, linkedin(mock), mock=mock)
-    cause = caught.value.cause
-    assert isinstance(cause, OAuthProviderError)
-    assert cause.error == "invalid_request"
+    await sign_in_fails(mode, linkedin(mock), mock, OAuthProviderError, error="invalid_request")
 
 
 async def test_refresh_for_apps_linkedin_grants_it(mode: str) -> None:
     mock = ProviderMock()
     mock.route("POST", TOKEN, json={**fixture("token"), "access_token": "new-access"})
-    provider_ = linkedin(mock)
-    if mode == "async":
-        tokens = await provider_.arefresh_access_token("old-refresh")
-    else:
-        tokens = provider_.refresh_access_token("old-refresh")
+    tokens = await refresh(mode, linkedin(mock), "old-refresh")
     assert tokens.access_token == "new-access"
-    sent = form(mock.last("POST", TOKEN))
+    sent = assert_client_auth(mock.last("POST", TOKEN), "post")
     assert sent["grant_type"] == "refresh_token"
-    assert sent["client_secret"] == CLIENT_SECRET
 
 
 def test_linkedin_has_no_revocation_endpoint() -> None:
@@ -163,12 +141,7 @@ def test_linkedin_has_no_revocation_endpoint() -> None:
 
 
 def test_by_slug_is_the_same_provider() -> None:
-    built = provider(
-        "linkedin", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI
-    )
-    assert type(built) is LinkedIn
-    assert built.name == "linkedin"
-    assert CLIENT_SECRET not in repr(built)
+    assert_by_slug("linkedin", LinkedIn)
 
 
 def test_the_metadata_is_built_in() -> None:
