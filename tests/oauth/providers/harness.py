@@ -68,8 +68,10 @@ __all__ = [
     "assert_client_auth",
     "authorization_params",
     "load_fixture",
+    "mocked",
     "plain_provider",
     "refresh",
+    "refreshed",
     "revoke",
     "sign_in",
     "sign_in_fails",
@@ -436,3 +438,33 @@ def assert_authorization_url(
 def without(mapping: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     """``mapping`` less ``keys``: an answer without, say, the email claims."""
     return {k: v for k, v in mapping.items() if k not in keys}
+
+
+P = TypeVar("P", bound=OAuthProvider)
+
+
+def mocked(
+    cls: type[P], mock: ProviderMock, *, client_secret: str | None = CLIENT_SECRET, **options: Any
+) -> P:
+    """A ``cls`` (the test client, ``client_secret`` and ``REDIRECT_URI``, ``options``)
+    whose requests, sync and async, go to ``mock``."""
+    return cls(CLIENT_ID, client_secret, REDIRECT_URI, **mock.clients(), **options)
+
+
+async def refreshed(
+    mode: str,
+    build: Callable[[ProviderMock], OAuthProvider],
+    token_url: str,
+    answer: Any,
+    refresh_token: str = "old-refresh",
+) -> tuple[OAuth2Tokens, httpx.Request]:
+    """A refresh (``refresh``) of ``refresh_token`` by the provider ``build`` makes on a
+    mock whose ``token_url`` answers ``answer``: the tokens read, and the token request
+    sent (checked to be that refresh: its grant type and refresh token)."""
+    mock = ProviderMock()
+    mock.route("POST", token_url, json=answer)
+    tokens = await refresh(mode, build(mock), refresh_token)
+    sent = mock.last("POST", token_url)
+    assert form(sent)["grant_type"] == "refresh_token"
+    assert form(sent)["refresh_token"] == refresh_token
+    return tokens, sent

@@ -20,7 +20,6 @@ from lucia.oauth import (
 from lucia.oauth.providers.bitbucket import Bitbucket
 from tests.oauth.providers.harness import (
     CLIENT_ID,
-    CLIENT_SECRET,
     REDIRECT_URI,
     ProviderMock,
     assert_by_slug,
@@ -28,7 +27,8 @@ from tests.oauth.providers.harness import (
     authorization_params,
     form,
     load_fixture,
-    refresh,
+    mocked,
+    refreshed,
     sign_in,
     sign_in_fails,
 )
@@ -42,8 +42,7 @@ UUID = "{d301aafa-d676-4ee0-88be-962be7417567}"
 fixture = functools.partial(load_fixture, "bitbucket")
 
 
-def bitbucket(mock: ProviderMock) -> Bitbucket:
-    return Bitbucket(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients())
+bitbucket = functools.partial(mocked, Bitbucket)
 
 
 def answering(emails: str = "emails", *, status: int = 200) -> ProviderMock:
@@ -147,15 +146,13 @@ async def test_a_user_without_a_uuid_fails_the_sign_in(mode: str) -> None:
 
 
 async def test_refresh(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json=fixture("refresh"))
-    provider = bitbucket(mock)
-    tokens = await refresh(mode, provider, "nKbW5gTqQsSkvbhpEh")
+    tokens, sent = await refreshed(mode, bitbucket, TOKEN, fixture("refresh"), "nKbW5gTqQsSkvbhpEh")
     assert tokens.access_token == fixture("refresh")["access_token"]
     assert tokens.refresh_token == "nKbW5gTqQsSkvbhpEh"
-    sent = mock.last("POST", TOKEN)
-    assert_client_auth(sent, "basic")
-    assert form(sent) == {"grant_type": "refresh_token", "refresh_token": "nKbW5gTqQsSkvbhpEh"}
+    assert assert_client_auth(sent, "basic") == {
+        "grant_type": "refresh_token",
+        "refresh_token": "nKbW5gTqQsSkvbhpEh",
+    }
 
 
 def test_bitbucket_has_no_revocation() -> None:

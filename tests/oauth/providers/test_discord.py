@@ -26,7 +26,8 @@ from tests.oauth.providers.harness import (
     authorization_params,
     form,
     load_fixture,
-    refresh,
+    mocked,
+    refreshed,
     revoke,
     sign_in,
     sign_in_fails,
@@ -41,8 +42,7 @@ fixture = functools.partial(load_fixture, "discord")
 DISCORD_USER: dict[str, Any] = fixture("user")
 
 
-def discord(mock: ProviderMock, **options: Any) -> Discord:
-    return Discord(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+discord = functools.partial(mocked, Discord)
 
 
 def answering(user: dict[str, Any] | None = None) -> ProviderMock:
@@ -136,12 +136,13 @@ def test_a_user_answer_that_is_not_json_is_refused() -> None:
 
 
 async def test_refresh(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json=token_answer(access_token="new-access"))
-    tokens = await refresh(mode, discord(mock), "old-refresh")
+    answer = token_answer(access_token="new-access")
+    tokens, sent = await refreshed(mode, discord, TOKEN, answer, "old-refresh")
     assert tokens.access_token == "new-access"
-    sent = assert_client_auth(mock.last("POST", TOKEN), "basic")
-    assert sent == {"grant_type": "refresh_token", "refresh_token": "old-refresh"}
+    assert assert_client_auth(sent, "basic") == {
+        "grant_type": "refresh_token",
+        "refresh_token": "old-refresh",
+    }
 
 
 async def test_revocation(mode: str) -> None:

@@ -26,7 +26,8 @@ from tests.oauth.providers.harness import (
     authorization_params,
     form,
     load_fixture,
-    refresh,
+    mocked,
+    refreshed,
     revoke,
     sign_in,
     sign_in_fails,
@@ -40,8 +41,7 @@ REVOKE = "https://api.dropboxapi.com/2/auth/token/revoke"
 fixture = functools.partial(load_fixture, "dropbox")
 
 
-def dropbox(mock: ProviderMock) -> Dropbox:
-    return Dropbox(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients())
+dropbox = functools.partial(mocked, Dropbox)
 
 
 def answering(account: str = "account") -> ProviderMock:
@@ -131,16 +131,14 @@ async def test_an_rpc_error_fails_the_sign_in(mode: str) -> None:
 
 
 async def test_refresh(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json=fixture("refresh"))
-    provider = dropbox(mock)
     refresh_token = fixture("token")["refresh_token"]
-    tokens = await refresh(mode, provider, refresh_token)
+    tokens, sent = await refreshed(mode, dropbox, TOKEN, fixture("refresh"), refresh_token)
     assert tokens.access_token == "sl.u.AbX9y6Fe3AuH5o66-refreshed"
     assert tokens.refresh_token is None  # Dropbox answers an access token only
-    sent = mock.last("POST", TOKEN)
-    assert_client_auth(sent, "basic")
-    assert form(sent) == {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    assert assert_client_auth(sent, "basic") == {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+    }
 
 
 async def test_revocation_is_authorized_by_the_token_it_revokes(mode: str) -> None:

@@ -22,15 +22,14 @@ from lucia.oauth import (
 )
 from lucia.oauth.providers.facebook import Facebook
 from tests.oauth.providers.harness import (
-    CLIENT_ID,
     CLIENT_SECRET,
-    REDIRECT_URI,
     ProviderMock,
     answer_plain,
     assert_by_slug,
     assert_client_auth,
     authorization_params,
     load_fixture,
+    mocked,
     revoke,
     sign_in,
     sign_in_fails,
@@ -46,8 +45,7 @@ ACCESS_TOKEN = fixture("token")["access_token"]
 PROOF = hmac.new(CLIENT_SECRET.encode(), ACCESS_TOKEN.encode(), hashlib.sha256).hexdigest()
 
 
-def facebook(mock: ProviderMock, **options: Any) -> Facebook:
-    return Facebook(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+facebook = functools.partial(mocked, Facebook)
 
 
 def answering(me: Any = None) -> ProviderMock:

@@ -23,9 +23,9 @@ from tests.oauth.providers.harness import (
     assert_by_slug,
     assert_client_auth,
     authorization_params,
-    form,
     load_fixture,
-    refresh,
+    mocked,
+    refreshed,
     revoke,
     sign_in,
     sign_in_fails,
@@ -40,8 +40,7 @@ LOGOUT = "https://kapi.kakao.com/v1/user/logout"
 fixture = functools.partial(load_fixture, "kakao")
 
 
-def kakao(mock: ProviderMock, **options: Any) -> Kakao:
-    return Kakao(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+kakao = functools.partial(mocked, Kakao)
 
 
 def answering(user: str = "user") -> ProviderMock:
@@ -115,12 +114,10 @@ async def test_a_user_request_error_fails_the_sign_in(mode: str) -> None:
 
 
 async def test_refresh(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json={**fixture("token"), "access_token": "new-access"})
-    provider_ = kakao(mock)
-    tokens = await refresh(mode, provider_, "old-refresh")
+    answer = {**fixture("token"), "access_token": "new-access"}
+    tokens, sent = await refreshed(mode, kakao, TOKEN, answer, "old-refresh")
     assert tokens.access_token == "new-access"
-    assert form(mock.last("POST", TOKEN)) == {
+    assert assert_client_auth(sent, "post") == {
         "grant_type": "refresh_token",
         "refresh_token": "old-refresh",
         "client_id": CLIENT_ID,

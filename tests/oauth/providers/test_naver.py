@@ -9,7 +9,6 @@ under ``response`` beside ``resultcode`` and ``message``, and its error codes).
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import httpx
 import pytest
@@ -27,7 +26,8 @@ from tests.oauth.providers.harness import (
     authorization_params,
     form,
     load_fixture,
-    refresh,
+    mocked,
+    refreshed,
     revoke,
     sign_in,
     sign_in_fails,
@@ -40,8 +40,7 @@ ME = "https://openapi.naver.com/v1/nid/me"
 fixture = functools.partial(load_fixture, "naver")
 
 
-def naver(mock: ProviderMock, **options: Any) -> Naver:
-    return Naver(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+naver = functools.partial(mocked, Naver)
 
 
 def answering(user: str = "user") -> ProviderMock:
@@ -128,13 +127,11 @@ async def test_a_resultcode_other_than_00_is_an_error_even_with_http_200(mode: s
 
 
 async def test_refresh(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json={**fixture("token"), "access_token": "new-access"})
-    provider_ = naver(mock)
-    tokens = await refresh(mode, provider_, "old-refresh")
+    answer = {**fixture("token"), "access_token": "new-access"}
+    tokens, sent = await refreshed(mode, naver, TOKEN, answer, "old-refresh")
     assert tokens.access_token == "new-access"
     assert tokens.expires_at is not None  # Naver's expires_in is the string "3600"
-    assert form(mock.last("POST", TOKEN)) == {
+    assert assert_client_auth(sent, "post") == {
         "grant_type": "refresh_token",
         "refresh_token": "old-refresh",
         "client_id": CLIENT_ID,

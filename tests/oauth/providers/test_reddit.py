@@ -18,7 +18,6 @@ from lucia.oauth import OAuthProviderError, OAuthResponseError
 from lucia.oauth.providers.reddit import Reddit
 from tests.oauth.providers.harness import (
     CLIENT_ID,
-    CLIENT_SECRET,
     REDIRECT_URI,
     ProviderMock,
     answer_plain,
@@ -27,7 +26,8 @@ from tests.oauth.providers.harness import (
     authorization_params,
     form,
     load_fixture,
-    refresh,
+    mocked,
+    refreshed,
     revoke,
     sign_in,
     sign_in_fails,
@@ -43,8 +43,7 @@ APP_USER_AGENT = "web:com.example.app:v1.2.3 (by /u/example)"
 fixture = functools.partial(load_fixture, "reddit")
 
 
-def reddit(mock: ProviderMock, **options: Any) -> Reddit:
-    return Reddit(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+reddit = functools.partial(mocked, Reddit)
 
 
 def answering(me: dict[str, Any] | None = None) -> ProviderMock:
@@ -155,16 +154,14 @@ async def test_a_refused_user_request_fails_the_sign_in(mode: str) -> None:
 
 
 async def test_refresh(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json=fixture("refresh"))
-    provider = reddit(mock)
     refresh_token = fixture("token")["refresh_token"]
-    tokens = await refresh(mode, provider, refresh_token)
+    tokens, sent = await refreshed(mode, reddit, TOKEN, fixture("refresh"), refresh_token)
     assert tokens.access_token == fixture("refresh")["access_token"]
-    sent = mock.last("POST", TOKEN)
-    assert_client_auth(sent, "basic")
     assert sent.headers["user-agent"] == DEFAULT_USER_AGENT
-    assert form(sent) == {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    assert assert_client_auth(sent, "basic") == {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+    }
 
 
 async def test_revocation(mode: str) -> None:

@@ -19,7 +19,6 @@ from lucia.oauth import (
 from lucia.oauth.providers.spotify import Spotify
 from tests.oauth.providers.harness import (
     CLIENT_ID,
-    CLIENT_SECRET,
     REDIRECT_URI,
     ProviderMock,
     answer_plain,
@@ -28,7 +27,8 @@ from tests.oauth.providers.harness import (
     authorization_params,
     form,
     load_fixture,
-    refresh,
+    mocked,
+    refreshed,
     sign_in,
     sign_in_fails,
 )
@@ -40,8 +40,7 @@ ME = "https://api.spotify.com/v1/me"
 fixture = functools.partial(load_fixture, "spotify")
 
 
-def spotify(mock: ProviderMock) -> Spotify:
-    return Spotify(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients())
+spotify = functools.partial(mocked, Spotify)
 
 
 def answering(me: str = "me") -> ProviderMock:
@@ -123,15 +122,13 @@ async def test_a_web_api_error_object_fails_the_sign_in(mode: str) -> None:
 
 
 async def test_refresh(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json=fixture("refresh"))
-    provider = spotify(mock)
-    tokens = await refresh(mode, provider, "NgAagA...Um_SHo")
+    tokens, sent = await refreshed(mode, spotify, TOKEN, fixture("refresh"), "NgAagA...Um_SHo")
     assert tokens.access_token == "BQBLuPRYBQ...BP8stIv5xr-Iwaf4l8eg"
     assert tokens.refresh_token is None  # Spotify may keep the old one valid
-    sent = mock.last("POST", TOKEN)
-    assert_client_auth(sent, "basic")
-    assert form(sent) == {"grant_type": "refresh_token", "refresh_token": "NgAagA...Um_SHo"}
+    assert assert_client_auth(sent, "basic") == {
+        "grant_type": "refresh_token",
+        "refresh_token": "NgAagA...Um_SHo",
+    }
 
 
 def test_spotify_has_no_revocation() -> None:

@@ -28,6 +28,7 @@ from tests.oauth.providers.harness import (
     authorization_params,
     form,
     load_fixture,
+    mocked,
     revoke,
     sign_in,
     sign_in_fails,
@@ -44,8 +45,7 @@ DEVICE_ID = "8cd6e1ac-e9d6-4b6e-a5e6-2d8a2a4f3c1b"
 fixture = functools.partial(load_fixture, "vk")
 
 
-def vk(mock: ProviderMock, **options: Any) -> VK:
-    return VK(CLIENT_ID, None, REDIRECT_URI, **mock.clients(), **options)
+vk = functools.partial(mocked, VK, client_secret=None)
 
 
 def answering(user: Any = None) -> ProviderMock:

@@ -17,8 +17,6 @@ from lucia.oauth import OAuthProviderError, OAuthResponseError
 from lucia.oauth.providers.x import X
 from tests.oauth.providers.harness import (
     CLIENT_ID,
-    CLIENT_SECRET,
-    REDIRECT_URI,
     ProviderMock,
     answer_plain,
     assert_by_slug,
@@ -26,7 +24,8 @@ from tests.oauth.providers.harness import (
     authorization_params,
     form,
     load_fixture,
-    refresh,
+    mocked,
+    refreshed,
     revoke,
     sign_in,
     sign_in_fails,
@@ -41,8 +40,7 @@ REVOKE = "https://api.x.com/2/oauth2/revoke"
 fixture = functools.partial(load_fixture, "x")
 
 
-def x(mock: ProviderMock, secret: str | None = CLIENT_SECRET, **options: Any) -> X:
-    return X(CLIENT_ID, secret, REDIRECT_URI, **mock.clients(), **options)
+x = functools.partial(mocked, X)
 
 
 def answering(user: Any = None, **token: Any) -> ProviderMock:
@@ -98,7 +96,7 @@ async def test_with_the_users_email_scope_the_email_is_asked_for_and_unverified(
 
 async def test_a_public_client_sends_its_id_in_the_body(mode: str) -> None:
     mock = answering()
-    await sign_in(mode, x(mock, secret=None), mock=mock)
+    await sign_in(mode, x(mock, client_secret=None), mock=mock)
     exchange = mock.last("POST", TOKEN)
     assert "authorization" not in exchange.headers
     assert form(exchange)["client_id"] == CLIENT_ID
@@ -122,11 +120,10 @@ async def test_a_user_without_data_fails_the_sign_in(mode: str) -> None:
 
 
 async def test_refresh(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json={**fixture("token"), "access_token": "new-access"})
-    tokens = await refresh(mode, x(mock), "old-refresh")
+    answer = {**fixture("token"), "access_token": "new-access"}
+    tokens, sent = await refreshed(mode, x, TOKEN, answer, "old-refresh")
     assert tokens.access_token == "new-access"
-    assert form(mock.last("POST", TOKEN)) == {
+    assert assert_client_auth(sent, "basic") == {
         "grant_type": "refresh_token",
         "refresh_token": "old-refresh",
     }

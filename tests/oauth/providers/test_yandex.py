@@ -19,16 +19,14 @@ from lucia.oauth import (
 from lucia.oauth.providers.yandex import Yandex
 from tests.oauth.providers.harness import (
     CLIENT_ID,
-    CLIENT_SECRET,
-    REDIRECT_URI,
     ProviderMock,
     answer_plain,
     assert_by_slug,
     assert_client_auth,
     authorization_params,
-    form,
     load_fixture,
-    refresh,
+    mocked,
+    refreshed,
     sign_in,
     sign_in_fails,
     user_of,
@@ -42,8 +40,7 @@ INFO = "https://login.yandex.ru/info"
 fixture = functools.partial(load_fixture, "yandex")
 
 
-def yandex(mock: ProviderMock, **options: Any) -> Yandex:
-    return Yandex(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+yandex = functools.partial(mocked, Yandex)
 
 
 def answering(user: Any = None) -> ProviderMock:
@@ -119,11 +116,10 @@ async def test_a_refused_user_request_fails_the_sign_in(mode: str) -> None:
 
 
 async def test_refresh(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json={**fixture("token"), "access_token": "new-access"})
-    tokens = await refresh(mode, yandex(mock), "old-refresh")
+    answer = {**fixture("token"), "access_token": "new-access"}
+    tokens, sent = await refreshed(mode, yandex, TOKEN, answer, "old-refresh")
     assert tokens.access_token == "new-access"
-    assert form(mock.last("POST", TOKEN)) == {
+    assert assert_client_auth(sent, "basic") == {
         "grant_type": "refresh_token",
         "refresh_token": "old-refresh",
     }
