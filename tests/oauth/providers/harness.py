@@ -66,6 +66,7 @@ __all__ = [
     "assert_authorization_url",
     "assert_by_slug",
     "assert_client_auth",
+    "assert_token_error",
     "authorization_params",
     "load_fixture",
     "mocked",
@@ -468,3 +469,24 @@ async def refreshed(
     assert form(sent)["grant_type"] == "refresh_token"
     assert form(sent)["refresh_token"] == refresh_token
     return tokens, sent
+
+
+async def assert_token_error(
+    mode: str,
+    build: Callable[[ProviderMock], OAuthProvider],
+    mock: ProviderMock,
+    token_url: str,
+    answer: Any,
+    *,
+    status: int = 400,
+    error: str = "invalid_grant",
+    callback: Mapping[str, str] | None = None,
+) -> OAuthProviderError:
+    """Route ``answer`` (with ``status``) at ``token_url`` on ``mock``: a sign-in with the
+    provider ``build`` makes on it must then fail with ``ProviderFailedError`` caused by
+    an ``OAuthProviderError`` with the provider's ``error`` code; that cause, for a
+    test's further checks."""
+    mock.route("POST", token_url, status=status, json=answer)
+    return await sign_in_fails(
+        mode, build(mock), mock, OAuthProviderError, error=error, callback=callback
+    )

@@ -13,7 +13,6 @@ import functools
 import pytest
 
 from lucia.oauth import (
-    OAuthProviderError,
     OAuthResponseError,
     OAuthUnsupportedError,
 )
@@ -24,6 +23,7 @@ from tests.oauth.providers.harness import (
     ProviderMock,
     assert_by_slug,
     assert_client_auth,
+    assert_token_error,
     authorization_params,
     form,
     load_fixture,
@@ -123,9 +123,7 @@ async def test_sec37_the_id_is_the_uuid_not_the_username(mode: str) -> None:
 
 
 async def test_a_token_error_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
-    await sign_in_fails(mode, bitbucket(mock), mock, OAuthProviderError, error="invalid_grant")
+    await assert_token_error(mode, bitbucket, answering(), TOKEN, fixture("token_error"))
 
 
 async def test_an_emails_failure_other_than_403_fails_the_sign_in(mode: str) -> None:

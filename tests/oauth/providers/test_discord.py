@@ -23,6 +23,7 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_token_error,
     authorization_params,
     form,
     load_fixture,
@@ -117,10 +118,8 @@ async def test_a_null_email_is_no_email(mode: str) -> None:
 
 
 async def test_a_token_error_in_discords_shape_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
     error = {"error": "invalid_grant", "error_description": 'Invalid "code" in request.'}
-    mock.route("POST", TOKEN, status=400, json=error)
-    await sign_in_fails(mode, discord(mock), mock, OAuthProviderError, error="invalid_grant")
+    await assert_token_error(mode, discord, answering(), TOKEN, error)
 
 
 async def test_a_user_answer_without_an_id_fails_the_sign_in(mode: str) -> None:

@@ -13,7 +13,7 @@ import functools
 import httpx
 import pytest
 
-from lucia.oauth import OAuthProviderError, OAuthResponseError
+from lucia.oauth import OAuthResponseError
 from lucia.oauth.providers.dropbox import Dropbox
 from tests.oauth.providers.harness import (
     CLIENT_ID,
@@ -23,6 +23,7 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_token_error,
     authorization_params,
     form,
     load_fixture,
@@ -115,11 +116,7 @@ async def test_sec38_an_unverified_address_is_not_verified(mode: str) -> None:
 
 
 async def test_a_token_error_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
-    cause = await sign_in_fails(
-        mode, dropbox(mock), mock, OAuthProviderError, error="invalid_grant"
-    )
+    cause = await assert_token_error(mode, dropbox, answering(), TOKEN, fixture("token_error"))
     assert cause.error_description == "code doesn't exist or has expired"
 
 

@@ -27,6 +27,7 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_token_error,
     authorization_params,
     load_fixture,
     mocked,
@@ -108,9 +109,9 @@ async def test_without_the_email_permission_there_is_no_email(mode: str) -> None
 
 
 async def test_a_token_error_object_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
-    await sign_in_fails(mode, facebook(mock), mock, OAuthProviderError, error="OAuthException")
+    await assert_token_error(
+        mode, facebook, answering(), TOKEN, fixture("token_error"), error="OAuthException"
+    )
 
 
 async def test_a_graph_error_object_fails_the_sign_in(mode: str) -> None:

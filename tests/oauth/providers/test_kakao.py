@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lucia.oauth import OAuthProviderError, OAuthResponseError
+from lucia.oauth import OAuthResponseError
 from lucia.oauth.providers.kakao import Kakao
 from tests.oauth.providers.harness import (
     CLIENT_ID,
@@ -22,6 +22,7 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_token_error,
     authorization_params,
     load_fixture,
     mocked,
@@ -102,9 +103,7 @@ async def test_without_consent_to_the_email_there_is_no_email(mode: str) -> None
 
 
 async def test_a_token_error_in_kakaos_shape_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
-    await sign_in_fails(mode, kakao(mock), mock, OAuthProviderError, error="invalid_grant")
+    await assert_token_error(mode, kakao, answering(), TOKEN, fixture("token_error"))
 
 
 async def test_a_user_request_error_fails_the_sign_in(mode: str) -> None:

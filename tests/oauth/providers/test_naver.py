@@ -23,6 +23,7 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_token_error,
     authorization_params,
     form,
     load_fixture,
@@ -109,9 +110,9 @@ async def test_without_the_email_item_there_is_no_email(mode: str) -> None:
 
 async def test_a_token_error_with_http_200_fails_the_sign_in(mode: str) -> None:
     # Naver answers a bad code with HTTP 200 and an RFC 6749 error body.
-    mock = answering()
-    mock.route("POST", TOKEN, json=fixture("token_error"))
-    await sign_in_fails(mode, naver(mock), mock, OAuthProviderError, error="invalid_request")
+    await assert_token_error(
+        mode, naver, answering(), TOKEN, fixture("token_error"), status=200, error="invalid_request"
+    )
 
 
 async def test_a_profile_error_fails_the_sign_in(mode: str) -> None:

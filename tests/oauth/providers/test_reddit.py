@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from lucia.__about__ import __version__
-from lucia.oauth import OAuthProviderError, OAuthResponseError
+from lucia.oauth import OAuthResponseError
 from lucia.oauth.providers.reddit import Reddit
 from tests.oauth.providers.harness import (
     CLIENT_ID,
@@ -23,6 +23,7 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_token_error,
     authorization_params,
     form,
     load_fixture,
@@ -135,9 +136,7 @@ async def test_sec37_the_id_is_the_account_id_not_the_name(mode: str) -> None:
 
 async def test_a_token_error_with_http_200_fails_the_sign_in(mode: str) -> None:
     # Reddit answers a bad or used code with HTTP 200 and an error body.
-    mock = answering()
-    mock.route("POST", TOKEN, status=200, json=fixture("token_error"))
-    await sign_in_fails(mode, reddit(mock), mock, OAuthProviderError, error="invalid_grant")
+    await assert_token_error(mode, reddit, answering(), TOKEN, fixture("token_error"), status=200)
 
 
 async def test_wrong_client_credentials_fail_the_sign_in(mode: str) -> None:

@@ -12,7 +12,6 @@ import functools
 import pytest
 
 from lucia.oauth import (
-    OAuthProviderError,
     OAuthResponseError,
     OAuthUnsupportedError,
 )
@@ -24,6 +23,7 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_token_error,
     authorization_params,
     form,
     load_fixture,
@@ -109,9 +109,7 @@ async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
 
 
 async def test_a_token_error_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
-    await sign_in_fails(mode, spotify(mock), mock, OAuthProviderError, error="invalid_grant")
+    await assert_token_error(mode, spotify, answering(), TOKEN, fixture("token_error"))
 
 
 async def test_a_web_api_error_object_fails_the_sign_in(mode: str) -> None:

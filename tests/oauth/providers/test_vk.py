@@ -25,6 +25,7 @@ from tests.oauth.providers.harness import (
     ProviderMock,
     answer_plain,
     assert_by_slug,
+    assert_token_error,
     authorization_params,
     form,
     load_fixture,
@@ -135,11 +136,9 @@ async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
 
 
 async def test_a_token_error_in_vk_ids_shape_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
     callback = {"device_id": DEVICE_ID}
-    await sign_in_fails(
-        mode, vk(mock), mock, OAuthProviderError, error="invalid_grant", callback=callback
+    await assert_token_error(
+        mode, vk, answering(), TOKEN, fixture("token_error"), callback=callback
     )
 
 

@@ -21,6 +21,7 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_token_error,
     authorization_params,
     form,
     load_fixture,
@@ -103,9 +104,9 @@ async def test_a_public_client_sends_its_id_in_the_body(mode: str) -> None:
 
 
 async def test_a_token_error_in_xs_shape_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
-    await sign_in_fails(mode, x(mock), mock, OAuthProviderError, error="invalid_request")
+    await assert_token_error(
+        mode, x, answering(), TOKEN, fixture("token_error"), error="invalid_request"
+    )
 
 
 async def test_a_refused_user_request_fails_the_sign_in(mode: str) -> None:

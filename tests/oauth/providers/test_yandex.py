@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from lucia.oauth import (
-    OAuthProviderError,
     OAuthResponseError,
     OAuthUnsupportedError,
 )
@@ -23,6 +22,7 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_token_error,
     authorization_params,
     load_fixture,
     mocked,
@@ -104,9 +104,7 @@ def test_an_avatar_id_with_a_slash_stays_a_path() -> None:
 
 
 async def test_a_token_error_in_yandexs_shape_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
-    await sign_in_fails(mode, yandex(mock), mock, OAuthProviderError, error="invalid_grant")
+    await assert_token_error(mode, yandex, answering(), TOKEN, fixture("token_error"))
 
 
 async def test_a_refused_user_request_fails_the_sign_in(mode: str) -> None:
