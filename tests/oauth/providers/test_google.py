@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
-from lucia.oauth import ProviderFailedError
 from lucia.oauth.oidc import IDTokenError
 from lucia.oauth.providers.google import Google
 from tests.oauth.providers.harness import (
@@ -23,9 +21,12 @@ from tests.oauth.providers.harness import (
     REDIRECT_URI,
     IDTokenSigner,
     ProviderMock,
-    form,
+    answer_oidc,
+    assert_client_auth,
     sign_in,
+    sign_in_fails,
     token_answer,
+    without,
 )
 
 TOKEN = "https://oauth2.googleapis.com/token"
@@ -41,26 +42,19 @@ USER: dict[str, Any] = {
 }
 
 
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    mode: str = request.param
-    return mode
-
-
 def answering(user: dict[str, Any], *, issuer: str = "https://accounts.google.com") -> ProviderMock:
     """Google's token endpoint (an ID token with ``user``'s claims and the nonce sent),
     its keys and its UserInfo."""
-    mock = ProviderMock()
-    signer = IDTokenSigner(issuer)
-
-    def token(request: httpx.Request) -> httpx.Response:
-        id_token = signer.id_token(user, nonce=mock.authorization.get("nonce"))
-        return httpx.Response(200, json=token_answer(id_token=id_token, scope="openid email"))
-
-    mock.route("POST", TOKEN, token)
-    mock.route("GET", KEYS, json=signer.jwks())
-    mock.route("GET", USERINFO, json=user)
-    return mock
+    return answer_oidc(
+        ProviderMock(),
+        IDTokenSigner(issuer),
+        token_url=TOKEN,
+        keys_url=KEYS,
+        token=token_answer(scope="openid email"),
+        claims=user,
+        userinfo_url=USERINFO,
+        userinfo=user,
+    )
 
 
 def google(mock: ProviderMock) -> Google:
@@ -75,7 +69,7 @@ async def test_sign_in_through_the_flow(mode: str) -> None:
     assert (user.id, user.email, user.email_verified) == (USER["sub"], USER["email"], True)
     assert user.name == "Ada Lovelace"
     assert user.avatar_url == USER["picture"]
-    sent = form(mock.last("POST", TOKEN))
+    sent = assert_client_auth(mock.last("POST", TOKEN), "basic")
     assert sent["code"] == "test-code"
     assert sent["redirect_uri"] == REDIRECT_URI
     assert len(sent["code_verifier"]) >= 43  # PKCE S256 reached the token request
@@ -95,17 +89,13 @@ async def test_an_unverified_address_stays_unverified(mode: str, flag: object) -
 
 
 async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
-    profile = {k: v for k, v in USER.items() if k not in ("email", "email_verified")}
-    mock = answering(profile)
+    mock = answering(without(USER, "email", "email_verified"))
     user = (await sign_in(mode, google(mock), mock=mock)).provider_user
     assert (user.email, user.email_verified) == (None, False)
 
 
 async def test_an_id_token_of_another_issuer_is_refused(mode: str) -> None:
     mock = answering(USER, issuer="https://accounts.example")
-    with pytest.raises(ProviderFailedError) as caught:
-        await sign_in(mode, google(mock), mock=mock)
+    cause = await sign_in_fails(mode, google(mock), mock, IDTokenError)
     # Refused for its issuer, not for anything else the mock might have got wrong.
-    cause = caught.value.cause
-    assert isinstance(cause, IDTokenError)
     assert cause.check == "iss"
