@@ -68,12 +68,15 @@ __all__ = [
     "assert_client_auth",
     "assert_token_error",
     "authorization_params",
+    "first_sign_in",
     "load_fixture",
     "mocked",
     "plain_provider",
     "refresh",
     "refreshed",
+    "refused_revocation",
     "revoke",
+    "revoked",
     "sign_in",
     "sign_in_fails",
     "user_of",
@@ -490,3 +493,58 @@ async def assert_token_error(
     return await sign_in_fails(
         mode, build(mock), mock, OAuthProviderError, error=error, callback=callback
     )
+
+
+async def first_sign_in(
+    mode: str,
+    build: Callable[[ProviderMock], OAuthProvider],
+    mock: ProviderMock,
+    *,
+    callback: Mapping[str, str] | None = None,
+) -> FlowResult:
+    """A sign-in (``sign_in``) with the provider ``build`` makes on ``mock``, checked to
+    create a user and to name the provider."""
+    built = build(mock)
+    result = await sign_in(mode, built, mock=mock, callback=callback)
+    assert result.created
+    assert result.provider == built.name
+    return result
+
+
+async def revoked(
+    mode: str,
+    build: Callable[[ProviderMock], OAuthProvider],
+    token: str,
+    url: str,
+    answer: Answer | None = None,
+    *,
+    json: Any = None,
+    method: str = "POST",
+) -> httpx.Request:
+    """A revocation (``revoke``) of ``token`` by the provider ``build`` makes on a mock
+    whose ``method url`` answers ``answer`` (or 200 with ``json``): the request sent."""
+    mock = ProviderMock()
+    mock.route(method, url, answer, json=json)
+    await revoke(mode, build(mock), token)
+    return mock.last(method, url)
+
+
+def refused_revocation(
+    build: Callable[[ProviderMock], OAuthProvider],
+    url: str,
+    error: type[E],
+    answer: Answer | None = None,
+    *,
+    status: int = 200,
+    json: Any = None,
+    method: str = "POST",
+    token: str = "an-access-token",
+) -> E:
+    """Assert that the provider ``build`` makes on a mock whose ``method url`` answers
+    ``answer`` (or ``json`` with ``status``) does not take ``token`` as revoked:
+    ``revoke_token`` raises ``error``; that exception."""
+    mock = ProviderMock()
+    mock.route(method, url, answer, status=status, json=json)
+    with pytest.raises(error) as caught:
+        build(mock).revoke_token(token)
+    return caught.value

@@ -25,6 +25,7 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_token_error,
     authorization_params,
+    first_sign_in,
     form,
     load_fixture,
     mocked,
@@ -68,9 +69,7 @@ def test_authorization_url_on_bitbuckets_host_with_state() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, bitbucket(mock), mock=mock)
-    assert result.created
-    assert result.provider == "bitbucket"
+    result = await first_sign_in(mode, bitbucket, mock)
     user = result.provider_user
     assert user.id == UUID
     assert user.email == "tutorials@example.com"  # the primary one, not the first

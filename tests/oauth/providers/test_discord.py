@@ -25,11 +25,13 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_token_error,
     authorization_params,
+    first_sign_in,
     form,
     load_fixture,
     mocked,
     refreshed,
-    revoke,
+    refused_revocation,
+    revoked,
     sign_in,
     sign_in_fails,
     token_answer,
@@ -70,9 +72,7 @@ def test_authorization_url_on_discords_host_with_state_and_pkce() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, discord(mock), mock=mock)
-    assert result.created
-    assert result.provider == "discord"
+    result = await first_sign_in(mode, discord, mock)
     user = result.provider_user
     assert user.id == "80351110224678912"
     assert user.email == "nelly@discord.com"
@@ -145,17 +145,14 @@ async def test_refresh(mode: str) -> None:
 
 
 async def test_revocation(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, httpx.Response(200, json={}))
-    await revoke(mode, discord(mock), "an-access-token")
-    assert form(mock.last("POST", REVOKE)) == {"token": "an-access-token"}
+    sent = await revoked(mode, discord, "an-access-token", REVOKE, json={})
+    assert form(sent) == {"token": "an-access-token"}
 
 
 def test_a_refused_revocation_raises() -> None:
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, status=401, json={"error": "invalid_client"})
-    with pytest.raises(OAuthProviderError):
-        discord(mock).revoke_token("an-access-token")
+    refused_revocation(
+        discord, REVOKE, OAuthProviderError, status=401, json={"error": "invalid_client"}
+    )
 
 
 @pytest.mark.parametrize(
@@ -168,11 +165,8 @@ def test_a_refused_revocation_raises() -> None:
 def test_an_error_body_with_http_200_is_a_refused_revocation(answer: dict[str, Any]) -> None:
     # An RFC 6749 error body is an error whatever the status (the "oauth2" convention),
     # for a revocation too: the app must not believe a token revoked that is not.
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, status=200, json=answer)
-    with pytest.raises(OAuthProviderError) as caught:
-        discord(mock).revoke_token("an-access-token")
-    assert caught.value.error == answer["error"]
+    refused = refused_revocation(discord, REVOKE, OAuthProviderError, json=answer)
+    assert refused.error == answer["error"]
 
 
 @pytest.mark.parametrize("body", [b"", b"{}", b"null", b"<html>ok</html>"])

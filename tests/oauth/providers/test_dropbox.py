@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 
 import httpx
-import pytest
 
 from lucia.oauth import OAuthResponseError
 from lucia.oauth.providers.dropbox import Dropbox
@@ -25,11 +24,13 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_token_error,
     authorization_params,
+    first_sign_in,
     form,
     load_fixture,
     mocked,
     refreshed,
-    revoke,
+    refused_revocation,
+    revoked,
     sign_in,
     sign_in_fails,
 )
@@ -74,9 +75,7 @@ def test_authorization_url_on_dropboxs_host_asks_for_offline_access() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, dropbox(mock), mock=mock)
-    assert result.created
-    assert result.provider == "dropbox"
+    result = await first_sign_in(mode, dropbox, mock)
     user = result.provider_user
     assert user.id == "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc"
     assert user.email == "franz@dropbox.com"
@@ -139,22 +138,17 @@ async def test_refresh(mode: str) -> None:
 
 
 async def test_revocation_is_authorized_by_the_token_it_revokes(mode: str) -> None:
-    mock = ProviderMock()
     # Dropbox answers null (no return value) with HTTP 200.
-    mock.route("POST", REVOKE, httpx.Response(200, content=b"null"))
-    provider = dropbox(mock)
-    await revoke(mode, provider, "the-access-token")
-    sent = mock.last("POST", REVOKE)
+    null = httpx.Response(200, content=b"null")
+    sent = await revoked(mode, dropbox, "the-access-token", REVOKE, null)
     assert sent.headers["authorization"] == "Bearer the-access-token"
     assert sent.content == b""
     assert CLIENT_SECRET not in str(sent.headers)
 
 
 def test_a_refused_revocation_raises() -> None:
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, status=401, json=fixture("call_error"))
-    with pytest.raises(OAuthResponseError):
-        dropbox(mock).revoke_token("an-expired-token")
+    answer = fixture("call_error")
+    refused_revocation(dropbox, REVOKE, OAuthResponseError, status=401, json=answer)
 
 
 def test_by_slug_is_the_same_provider() -> None:

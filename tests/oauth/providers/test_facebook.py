@@ -29,9 +29,11 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_token_error,
     authorization_params,
+    first_sign_in,
     load_fixture,
     mocked,
-    revoke,
+    refused_revocation,
+    revoked,
     sign_in,
     sign_in_fails,
 )
@@ -80,8 +82,7 @@ def test_the_graph_api_version_is_a_parameter() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, facebook(mock), mock=mock)
-    assert result.created
+    result = await first_sign_in(mode, facebook, mock)
     user = result.provider_user
     assert user.id == "10158123456789012"
     assert user.email == "ada@example.com"
@@ -131,11 +132,8 @@ def test_facebook_offers_no_refresh_token() -> None:
 
 
 async def test_revocation_removes_the_apps_permissions(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("DELETE", PERMISSIONS, json={"success": True})
-    provider_ = facebook(mock)
-    await revoke(mode, provider_, ACCESS_TOKEN)
-    sent = mock.last("DELETE", PERMISSIONS)
+    answer = {"success": True}
+    sent = await revoked(mode, facebook, ACCESS_TOKEN, PERMISSIONS, json=answer, method="DELETE")
     assert sent.headers["authorization"] == f"Bearer {ACCESS_TOKEN}"
     assert sent.url.params["appsecret_proof"] == PROOF
 
@@ -152,10 +150,15 @@ async def test_revocation_removes_the_apps_permissions(mode: str) -> None:
     ],
 )
 def test_a_refused_revocation_raises(status: int, answer: Any, error: type[Exception]) -> None:
-    mock = ProviderMock()
-    mock.route("DELETE", PERMISSIONS, status=status, json=answer)
-    with pytest.raises(error):
-        facebook(mock).revoke_token(ACCESS_TOKEN)
+    refused_revocation(
+        facebook,
+        PERMISSIONS,
+        error,
+        status=status,
+        json=answer,
+        method="DELETE",
+        token=ACCESS_TOKEN,
+    )
 
 
 def test_by_slug_is_the_same_provider() -> None:

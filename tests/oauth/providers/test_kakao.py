@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import httpx
 import pytest
 
 from lucia.oauth import OAuthResponseError
@@ -24,10 +23,12 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_token_error,
     authorization_params,
+    first_sign_in,
     load_fixture,
     mocked,
     refreshed,
-    revoke,
+    refused_revocation,
+    revoked,
     sign_in,
     sign_in_fails,
 )
@@ -66,9 +67,7 @@ def test_authorization_url_on_kakaos_host_with_state_and_pkce() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, kakao(mock), mock=mock)
-    assert result.created
-    assert result.provider == "kakao"
+    result = await first_sign_in(mode, kakao, mock)
     user = result.provider_user
     assert user.id == "123456789"  # Kakao's number, as a string
     assert user.email == "sample@example.com"
@@ -125,33 +124,22 @@ async def test_refresh(mode: str) -> None:
 
 
 async def test_revocation_is_kakaos_logout(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", LOGOUT, json=fixture("logout"))
-    provider_ = kakao(mock)
-    await revoke(mode, provider_, "an-access-token")
-    sent = mock.last("POST", LOGOUT)
+    sent = await revoked(mode, kakao, "an-access-token", LOGOUT, json=fixture("logout"))
     assert sent.headers["authorization"] == "Bearer an-access-token"
     assert sent.content == b""
 
 
 def test_a_refused_logout_raises() -> None:
-    mock = ProviderMock()
-    mock.route("POST", LOGOUT, status=401, json=fixture("user_error"))
-    with pytest.raises(OAuthResponseError):
-        kakao(mock).revoke_token("an-access-token")
-    mock.route("POST", LOGOUT, httpx.Response(200, json={}))
-    with pytest.raises(OAuthResponseError):
-        kakao(mock).revoke_token("an-access-token")
+    answer = fixture("user_error")
+    refused_revocation(kakao, LOGOUT, OAuthResponseError, status=401, json=answer)
+    refused_revocation(kakao, LOGOUT, OAuthResponseError, json={})
 
 
 @pytest.mark.parametrize("user_id", [None, True, "", [], {"id": 1}])
 def test_a_logout_answer_naming_no_usable_user_is_refused(user_id: Any) -> None:
     # Kakao's logout names the user it logged out ({"id": 123456789}); an id that is
     # not one is no confirmation.
-    mock = ProviderMock()
-    mock.route("POST", LOGOUT, json={"id": user_id})
-    with pytest.raises(OAuthResponseError):
-        kakao(mock).revoke_token("an-access-token")
+    refused_revocation(kakao, LOGOUT, OAuthResponseError, json={"id": user_id})
 
 
 def test_by_slug_is_the_same_provider() -> None:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import functools
 
-import httpx
-import pytest
-
 from lucia.oauth import OAuthProviderError
 from lucia.oauth.providers.naver import Naver
 from tests.oauth.providers.harness import (
@@ -25,11 +22,13 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_token_error,
     authorization_params,
+    first_sign_in,
     form,
     load_fixture,
     mocked,
     refreshed,
-    revoke,
+    refused_revocation,
+    revoked,
     sign_in,
     sign_in_fails,
 )
@@ -68,9 +67,7 @@ def test_authorization_url_on_navers_host_with_state_and_no_scope() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, naver(mock), mock=mock)
-    assert result.created
-    assert result.provider == "naver"
+    result = await first_sign_in(mode, naver, mock)
     user = result.provider_user
     assert user.id == "32742776"
     assert user.email == "openapi@naver.com"
@@ -141,11 +138,8 @@ async def test_refresh(mode: str) -> None:
 
 
 async def test_revocation_is_navers_token_deletion(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json=fixture("delete"))
-    provider_ = naver(mock)
-    await revoke(mode, provider_, "an-access-token")
-    assert form(mock.last("POST", TOKEN)) == {
+    sent = await revoked(mode, naver, "an-access-token", TOKEN, json=fixture("delete"))
+    assert form(sent) == {
         "grant_type": "delete",
         "access_token": "an-access-token",
         "service_provider": "NAVER",
@@ -155,15 +149,11 @@ async def test_revocation_is_navers_token_deletion(mode: str) -> None:
 
 
 def test_a_refused_deletion_raises() -> None:
-    mock = ProviderMock()
     # Errors come with HTTP 200 too.
-    mock.route("POST", TOKEN, json={"error": "invalid_request", "error_description": "bad"})
-    with pytest.raises(OAuthProviderError) as caught:
-        naver(mock).revoke_token("an-access-token")
-    assert caught.value.error == "invalid_request"
-    mock.route("POST", TOKEN, httpx.Response(200, json={"result": "fail"}))
-    with pytest.raises(OAuthProviderError):
-        naver(mock).revoke_token("an-access-token")
+    error = {"error": "invalid_request", "error_description": "bad"}
+    refused = refused_revocation(naver, TOKEN, OAuthProviderError, json=error)
+    assert refused.error == "invalid_request"
+    refused_revocation(naver, TOKEN, OAuthProviderError, json={"result": "fail"})
 
 
 def test_by_slug_is_the_same_provider() -> None:

@@ -25,11 +25,13 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_token_error,
     authorization_params,
+    first_sign_in,
     form,
     load_fixture,
     mocked,
     refreshed,
-    revoke,
+    refused_revocation,
+    revoked,
     sign_in,
     sign_in_fails,
 )
@@ -72,9 +74,7 @@ def test_authorization_url_on_reddits_host_asks_for_a_permanent_grant() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, reddit(mock), mock=mock)
-    assert result.created
-    assert result.provider == "reddit"
+    result = await first_sign_in(mode, reddit, mock)
     user = result.provider_user
     assert user.id == "1w72"
     assert user.username == "spez"
@@ -164,20 +164,14 @@ async def test_refresh(mode: str) -> None:
 
 
 async def test_revocation(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, httpx.Response(204))
-    provider = reddit(mock)
-    await revoke(mode, provider, "a-refresh-token")
-    sent = mock.last("POST", REVOKE)
+    sent = await revoked(mode, reddit, "a-refresh-token", REVOKE, httpx.Response(204))
     assert_client_auth(sent, "basic")
     assert form(sent) == {"token": "a-refresh-token"}
 
 
 def test_a_refused_revocation_raises() -> None:
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, status=401, json=fixture("token_unauthorized"))
-    with pytest.raises(OAuthResponseError):
-        reddit(mock).revoke_token("a-token")
+    answer = fixture("token_unauthorized")
+    refused_revocation(reddit, REVOKE, OAuthResponseError, status=401, json=answer)
 
 
 def test_by_slug_is_the_same_provider() -> None:

@@ -25,6 +25,7 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_token_error,
     authorization_params,
+    first_sign_in,
     form,
     load_fixture,
     mocked,
@@ -69,9 +70,7 @@ def test_authorization_url_on_spotifys_host_with_state_and_pkce() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, spotify(mock), mock=mock)
-    assert result.created
-    assert result.provider == "spotify"
+    result = await first_sign_in(mode, spotify, mock)
     user = result.provider_user
     assert user.id == "wizzler"
     assert user.email == "email@example.com"

@@ -27,10 +27,12 @@ from tests.oauth.providers.harness import (
     assert_by_slug,
     assert_token_error,
     authorization_params,
+    first_sign_in,
     form,
     load_fixture,
     mocked,
-    revoke,
+    refused_revocation,
+    revoked,
     sign_in,
     sign_in_fails,
     user_of,
@@ -75,9 +77,7 @@ def test_authorization_url_on_vk_ids_host_with_state_and_pkce() -> None:
 
 async def test_sign_in_through_the_flow_echoes_the_device_id(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, vk(mock), mock=mock, callback={"device_id": DEVICE_ID})
-    assert result.created
-    assert result.provider == "vk"
+    result = await first_sign_in(mode, vk, mock, callback={"device_id": DEVICE_ID})
     user = result.provider_user
     assert user.id == "1234567890"
     assert user.name == "Ivan Ivanov"
@@ -168,24 +168,17 @@ def test_a_name_is_first_and_last_name_or_none() -> None:
 
 
 async def test_revocation_is_vk_ids_logout(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", LOGOUT, json=fixture("logout"))
-    provider_ = vk(mock)
-    await revoke(mode, provider_, "an-access-token")
-    assert form(mock.last("POST", LOGOUT)) == {
+    sent = await revoked(mode, vk, "an-access-token", LOGOUT, json=fixture("logout"))
+    assert form(sent) == {
         "client_id": CLIENT_ID,
         "access_token": "an-access-token",
     }
 
 
 def test_a_refused_logout_raises() -> None:
-    mock = ProviderMock()
-    mock.route("POST", LOGOUT, json={"error": "invalid_token", "error_description": "expired"})
-    with pytest.raises(OAuthProviderError):
-        vk(mock).revoke_token("an-access-token")
-    mock.route("POST", LOGOUT, json={"response": 0})
-    with pytest.raises(OAuthResponseError):
-        vk(mock).revoke_token("an-access-token")
+    error = {"error": "invalid_token", "error_description": "expired"}
+    refused_revocation(vk, LOGOUT, OAuthProviderError, json=error)
+    refused_revocation(vk, LOGOUT, OAuthResponseError, json={"response": 0})
 
 
 def test_refresh_is_not_offered() -> None:

@@ -23,11 +23,13 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_token_error,
     authorization_params,
+    first_sign_in,
     form,
     load_fixture,
     mocked,
     refreshed,
-    revoke,
+    refused_revocation,
+    revoked,
     sign_in,
     sign_in_fails,
     user_of,
@@ -66,8 +68,7 @@ def test_authorization_url_on_xs_host_with_state_and_pkce() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, x(mock), mock=mock)
-    assert result.created
+    result = await first_sign_in(mode, x, mock)
     user = result.provider_user
     assert user.id == "2244994945"
     assert user.username == "TwitterDev"
@@ -131,17 +132,12 @@ async def test_refresh(mode: str) -> None:
 
 
 async def test_revocation(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, json={"revoked": True})
-    await revoke(mode, x(mock), "an-access-token")
-    assert form(mock.last("POST", REVOKE)) == {"token": "an-access-token"}
+    sent = await revoked(mode, x, "an-access-token", REVOKE, json={"revoked": True})
+    assert form(sent) == {"token": "an-access-token"}
 
 
 def test_a_refused_revocation_raises() -> None:
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, status=400, json={"error": "invalid_request"})
-    with pytest.raises(OAuthProviderError):
-        x(mock).revoke_token("an-access-token")
+    refused_revocation(x, REVOKE, OAuthProviderError, status=400, json={"error": "invalid_request"})
 
 
 def test_by_slug_is_the_same_provider() -> None:

@@ -24,6 +24,7 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_token_error,
     authorization_params,
+    first_sign_in,
     load_fixture,
     mocked,
     refreshed,
@@ -65,9 +66,7 @@ def test_authorization_url_on_yandexs_host_with_state_and_pkce() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, yandex(mock), mock=mock)
-    assert result.created
-    assert result.provider == "yandex"
+    result = await first_sign_in(mode, yandex, mock)
     user = result.provider_user
     assert user.id == "1000034426"
     assert user.email == "test@yandex.ru"
