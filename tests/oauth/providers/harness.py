@@ -66,6 +66,7 @@ __all__ = [
     "assert_authorization_url",
     "assert_by_slug",
     "assert_client_auth",
+    "assert_signed_in_email",
     "assert_token_error",
     "authorization_params",
     "first_sign_in",
@@ -548,3 +549,20 @@ def refused_revocation(
     with pytest.raises(error) as caught:
         build(mock).revoke_token(token)
     return caught.value
+
+
+async def assert_signed_in_email(
+    mode: str,
+    provider: OAuthProvider,
+    mock: ProviderMock,
+    email: str | None,
+    *,
+    verified: bool = False,
+) -> ProviderUser:
+    """A sign-in (``sign_in``) with ``provider`` on ``mock``, checked to give the user
+    ``email``, verified if and only if ``verified`` (an unverified or absent address is
+    never said verified); the provider's user, for a test's further checks."""
+    user = (await sign_in(mode, provider, mock=mock)).provider_user
+    assert user.email == email
+    assert user.email_verified is verified
+    return user

@@ -30,6 +30,8 @@ from tests.oauth.providers.harness import (
     ProviderMock,
     answer_oidc,
     assert_authorization_url,
+    assert_signed_in_email,
+    assert_token_error,
     form,
     load_fixture,
     refresh,
@@ -131,9 +133,7 @@ async def test_sign_in_through_the_flow(mode: str) -> None:
 async def test_an_unverified_email_is_never_verified(mode: str, flag: object) -> None:
     # Apple sends the flag as a boolean or a string: only true or "true" is verified.
     mock = answering({**CLAIMS, "email_verified": flag})
-    user = (await sign_in(mode, apple(mock), mock=mock)).provider_user
-    assert user.email == CLAIMS["email"]
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, apple(mock), mock, CLAIMS["email"])
 
 
 async def test_a_boolean_true_flag_is_verified_too(mode: str) -> None:
@@ -144,9 +144,7 @@ async def test_a_boolean_true_flag_is_verified_too(mode: str) -> None:
 
 async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
     mock = answering(without(CLAIMS, "email", "email_verified"))
-    user = (await sign_in(mode, apple(mock, scopes=["openid"]), mock=mock)).provider_user
-    assert user.email is None
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, apple(mock, scopes=["openid"]), mock, None)
     assert mock.authorization["scope"] == "openid"
 
 
@@ -176,9 +174,9 @@ async def test_later_sign_ins_have_no_name(mode: str) -> None:
 
 
 async def test_a_token_error_in_apples_shape_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
-    await sign_in_fails(mode, apple(mock), mock, OAuthProviderError, error="invalid_grant")
+    await assert_token_error(
+        mode, apple, answering(), TOKEN, fixture("token_error"), status=400, error="invalid_grant"
+    )
 
 
 @pytest.mark.parametrize(

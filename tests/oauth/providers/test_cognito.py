@@ -30,6 +30,8 @@ from tests.oauth.providers.harness import (
     assert_authorization_url,
     assert_by_slug,
     assert_client_auth,
+    assert_signed_in_email,
+    assert_token_error,
     load_fixture,
     refresh,
     revoke,
@@ -104,9 +106,7 @@ async def test_sign_in_through_the_flow(mode: str) -> None:
 @pytest.mark.parametrize("flag", ["false", "False", "", "yes", False, None])
 async def test_an_email_not_said_verified_is_not(mode: str, flag: Any) -> None:
     mock = answering({**USERINFO_ANSWER, "email_verified": flag})
-    user = (await sign_in(mode, cognito(mock), mock=mock)).provider_user
-    assert user.email == "janedoe@example.com"
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, cognito(mock), mock, "janedoe@example.com")
 
 
 async def test_the_id_tokens_boolean_flag_when_userinfo_has_no_email(mode: str) -> None:
@@ -142,9 +142,7 @@ async def test_an_id_token_from_another_issuer_is_refused(mode: str, issuer: str
 
 
 async def test_a_token_error_in_cognitos_shape_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", f"{OAUTH}/token", status=400, json=fixture("token_error"))
-    await sign_in_fails(mode, cognito(mock), mock, OAuthProviderError, error="invalid_grant")
+    await assert_token_error(mode, cognito, answering(), f"{OAUTH}/token", fixture("token_error"))
 
 
 async def test_refresh_answers_a_new_access_and_id_token(mode: str) -> None:

@@ -28,6 +28,8 @@ from tests.oauth.providers.harness import (
     assert_authorization_url,
     assert_by_slug,
     assert_client_auth,
+    assert_signed_in_email,
+    assert_token_error,
     load_fixture,
     refresh,
     revoke,
@@ -102,16 +104,12 @@ async def test_a_self_managed_gitlab_by_its_url(mode: str) -> None:
 
 async def test_an_unverified_email_is_never_verified(mode: str) -> None:
     mock = answering({**USERINFO, "email_verified": False})
-    user = (await sign_in(mode, gitlab(mock), mock=mock)).provider_user
-    assert user.email == "ada@example.com"
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, gitlab(mock), mock, "ada@example.com")
 
 
 async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
     mock = answering(without(USERINFO, "email", "email_verified"))
-    result = await sign_in(mode, gitlab(mock, scopes=["openid", "profile"]), mock=mock)
-    assert result.provider_user.email is None
-    assert result.provider_user.email_verified is False
+    await assert_signed_in_email(mode, gitlab(mock, scopes=["openid", "profile"]), mock, None)
 
 
 async def test_a_token_from_gitlab_com_is_refused_by_a_self_managed_gitlab(mode: str) -> None:
@@ -128,9 +126,9 @@ async def test_a_userinfo_sub_that_differs_is_refused(mode: str) -> None:
 
 
 async def test_a_token_error_in_gitlabs_shape_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", f"{GITLAB}/oauth/token", status=400, json=fixture("token_error"))
-    await sign_in_fails(mode, gitlab(mock), mock, OAuthProviderError, error="invalid_grant")
+    await assert_token_error(
+        mode, gitlab, answering(), f"{GITLAB}/oauth/token", fixture("token_error")
+    )
 
 
 async def test_refresh(mode: str) -> None:

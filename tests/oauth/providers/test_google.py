@@ -23,6 +23,7 @@ from tests.oauth.providers.harness import (
     ProviderMock,
     answer_oidc,
     assert_client_auth,
+    assert_signed_in_email,
     sign_in,
     sign_in_fails,
     token_answer,
@@ -84,14 +85,12 @@ async def test_the_other_documented_issuer_is_accepted(mode: str) -> None:
 async def test_an_unverified_address_stays_unverified(mode: str, flag: object) -> None:
     # Google documents email_verified as a boolean: the string "true" is not it.
     mock = answering({**USER, "email_verified": flag})
-    user = (await sign_in(mode, google(mock), mock=mock)).provider_user
-    assert (user.email, user.email_verified) == (USER["email"], False)
+    await assert_signed_in_email(mode, google(mock), mock, USER["email"])
 
 
 async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
     mock = answering(without(USER, "email", "email_verified"))
-    user = (await sign_in(mode, google(mock), mock=mock)).provider_user
-    assert (user.email, user.email_verified) == (None, False)
+    await assert_signed_in_email(mode, google(mock), mock, None)
 
 
 async def test_an_id_token_of_another_issuer_is_refused(mode: str) -> None:

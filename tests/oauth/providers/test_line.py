@@ -27,6 +27,8 @@ from tests.oauth.providers.harness import (
     ProviderMock,
     answer_oidc,
     assert_authorization_url,
+    assert_signed_in_email,
+    assert_token_error,
     form,
     load_fixture,
     refresh,
@@ -135,9 +137,7 @@ async def test_sec38_lines_address_is_never_verified(mode: str) -> None:
 
 async def test_without_the_email_permission_there_is_no_email(mode: str) -> None:
     mock = answering(without(fixture("id_token_claims"), "email"))
-    user = (await sign_in(mode, line(mock, scopes=["openid", "profile"]), mock=mock)).provider_user
-    assert user.email is None
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, line(mock, scopes=["openid", "profile"]), mock, None)
     assert mock.authorization["scope"] == "openid profile"
 
 
@@ -173,9 +173,9 @@ async def test_a_userinfo_of_another_user_is_refused(mode: str) -> None:
 
 
 async def test_a_token_error_in_lines_shape_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
-    await sign_in_fails(mode, line(mock), mock, OAuthProviderError, error="invalid_grant")
+    await assert_token_error(
+        mode, line, answering(), TOKEN, fixture("token_error"), status=400, error="invalid_grant"
+    )
 
 
 async def test_refresh(mode: str) -> None:

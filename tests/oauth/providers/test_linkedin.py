@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from lucia.oauth import (
-    OAuthProviderError,
     OAuthUnsupportedError,
 )
 from lucia.oauth.oidc import IDTokenError
@@ -31,6 +30,8 @@ from tests.oauth.providers.harness import (
     assert_authorization_url,
     assert_by_slug,
     assert_client_auth,
+    assert_signed_in_email,
+    assert_token_error,
     load_fixture,
     refresh,
     sign_in,
@@ -97,16 +98,12 @@ async def test_sign_in_through_the_flow(mode: str) -> None:
 
 async def test_an_unverified_email_is_never_verified(mode: str) -> None:
     mock = answering({**USERINFO_ANSWER, "email_verified": False})
-    user = (await sign_in(mode, linkedin(mock), mock=mock)).provider_user
-    assert user.email == "doe@email.com"
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, linkedin(mock), mock, "doe@email.com")
 
 
 async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
     mock = answering(without(USERINFO_ANSWER, "email", "email_verified"))
-    result = await sign_in(mode, linkedin(mock, scopes=["openid", "profile"]), mock=mock)
-    assert result.provider_user.email is None
-    assert result.provider_user.email_verified is False
+    await assert_signed_in_email(mode, linkedin(mock, scopes=["openid", "profile"]), mock, None)
 
 
 async def test_a_userinfo_sub_that_differs_is_refused(mode: str) -> None:
@@ -121,9 +118,9 @@ async def test_an_id_token_from_another_issuer_is_refused(mode: str) -> None:
 
 
 async def test_a_token_error_in_linkedins_shape_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", TOKEN, status=400, json=fixture("token_error"))
-    await sign_in_fails(mode, linkedin(mock), mock, OAuthProviderError, error="invalid_request")
+    await assert_token_error(
+        mode, linkedin, answering(), TOKEN, fixture("token_error"), error="invalid_request"
+    )
 
 
 async def test_refresh_for_apps_linkedin_grants_it(mode: str) -> None:

@@ -20,7 +20,6 @@ import pytest
 
 from lucia.oauth import (
     OAuth2Tokens,
-    OAuthProviderError,
     OAuthUnsupportedError,
 )
 from lucia.oauth.oidc import IDTokenError
@@ -36,6 +35,8 @@ from tests.oauth.providers.harness import (
     assert_authorization_url,
     assert_by_slug,
     assert_client_auth,
+    assert_signed_in_email,
+    assert_token_error,
     load_fixture,
     refresh,
     sign_in,
@@ -137,16 +138,12 @@ async def test_xms_edov_true_makes_the_email_verified(mode: str) -> None:
 @pytest.mark.parametrize("flag", [False, "true", 1])
 async def test_anything_but_xms_edov_true_is_unverified(mode: str, flag: object) -> None:
     mock = answering({"xms_edov": flag})
-    user = (await sign_in(mode, microsoft(mock), mock=mock)).provider_user
-    assert user.email == "meganb@contoso.example"
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, microsoft(mock), mock, "meganb@contoso.example")
 
 
 async def test_without_an_email_claim_there_is_no_email(mode: str) -> None:
     mock = answering(drop=("email",))
-    user = (await sign_in(mode, microsoft(mock), mock=mock)).provider_user
-    assert user.email is None
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, microsoft(mock), mock, None)
 
 
 async def test_a_personal_account_signs_in_on_common(mode: str) -> None:
@@ -216,9 +213,7 @@ async def test_a_token_for_another_client_is_refused(mode: str) -> None:
 
 
 async def test_a_token_error_in_microsofts_shape_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", token_url(), status=400, json=fixture("token_error"))
-    await sign_in_fails(mode, microsoft(mock), mock, OAuthProviderError, error="invalid_grant")
+    await assert_token_error(mode, microsoft, answering(), token_url(), fixture("token_error"))
 
 
 async def test_refresh(mode: str) -> None:

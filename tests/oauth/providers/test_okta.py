@@ -29,6 +29,8 @@ from tests.oauth.providers.harness import (
     assert_authorization_url,
     assert_by_slug,
     assert_client_auth,
+    assert_signed_in_email,
+    assert_token_error,
     load_fixture,
     refresh,
     revoke,
@@ -114,16 +116,12 @@ def test_an_authorization_server_value_cannot_change_the_path(value: str) -> Non
 
 async def test_an_unverified_email_is_never_verified(mode: str) -> None:
     mock = answering({**USERINFO_ANSWER, "email_verified": False})
-    user = (await sign_in(mode, okta(mock), mock=mock)).provider_user
-    assert user.email == "john.doe@example.com"
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, okta(mock), mock, "john.doe@example.com")
 
 
 async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
     mock = answering(without(USERINFO_ANSWER, "email", "email_verified"))
-    user = (await sign_in(mode, okta(mock, scopes=["openid", "profile"]), mock=mock)).provider_user
-    assert user.email is None
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, okta(mock, scopes=["openid", "profile"]), mock, None)
 
 
 async def test_an_id_token_from_another_issuer_is_refused(mode: str) -> None:
@@ -132,9 +130,9 @@ async def test_an_id_token_from_another_issuer_is_refused(mode: str) -> None:
 
 
 async def test_a_token_error_in_oktas_shape_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", f"{ORG}/oauth2/v1/token", status=400, json=fixture("token_error"))
-    await sign_in_fails(mode, okta(mock), mock, OAuthProviderError, error="invalid_grant")
+    await assert_token_error(
+        mode, okta, answering(), f"{ORG}/oauth2/v1/token", fixture("token_error")
+    )
 
 
 async def test_refresh(mode: str) -> None:

@@ -30,6 +30,8 @@ from tests.oauth.providers.harness import (
     assert_authorization_url,
     assert_by_slug,
     assert_client_auth,
+    assert_signed_in_email,
+    assert_token_error,
     form,
     load_fixture,
     refresh,
@@ -108,16 +110,12 @@ async def test_a_sandbox_and_a_my_domain_use_their_own_host(mode: str) -> None:
 async def test_an_unverified_email_is_never_verified(mode: str) -> None:
     # Salesforce's flag stays false until the user confirms the address.
     mock = answering({**USERINFO, "email_verified": False})
-    user = (await sign_in(mode, salesforce(mock), mock=mock)).provider_user
-    assert user.email == "roberta.smith@mycompany.example"
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, salesforce(mock), mock, "roberta.smith@mycompany.example")
 
 
 async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
     mock = answering(without(USERINFO, "email", "email_verified"))
-    result = await sign_in(mode, salesforce(mock, scopes=["openid", "profile"]), mock=mock)
-    assert result.provider_user.email is None
-    assert result.provider_user.email_verified is False
+    await assert_signed_in_email(mode, salesforce(mock, scopes=["openid", "profile"]), mock, None)
 
 
 async def test_a_token_from_another_login_host_is_refused(mode: str) -> None:
@@ -135,9 +133,9 @@ async def test_a_userinfo_sub_that_differs_is_refused(mode: str) -> None:
 
 
 async def test_a_token_error_in_salesforces_shape_fails_the_sign_in(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", url("/services/oauth2/token"), status=400, json=fixture("token_error"))
-    await sign_in_fails(mode, salesforce(mock), mock, OAuthProviderError, error="invalid_grant")
+    await assert_token_error(
+        mode, salesforce, answering(), url("/services/oauth2/token"), fixture("token_error")
+    )
 
 
 async def test_refresh(mode: str) -> None:

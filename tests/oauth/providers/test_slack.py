@@ -30,6 +30,8 @@ from tests.oauth.providers.harness import (
     assert_authorization_url,
     assert_by_slug,
     assert_client_auth,
+    assert_signed_in_email,
+    assert_token_error,
     form,
     load_fixture,
     refresh,
@@ -103,23 +105,19 @@ async def test_the_same_user_id_in_another_workspace_is_another_identity(mode: s
 
 async def test_an_unverified_email_is_never_verified(mode: str) -> None:
     mock = answering({**USERINFO_ANSWER, "email_verified": False})
-    user = (await sign_in(mode, slack(mock), mock=mock)).provider_user
-    assert user.email == "krane@slack-corp.com"
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, slack(mock), mock, "krane@slack-corp.com")
 
 
 async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
     info = {k: v for k, v in USERINFO_ANSWER.items() if not k.startswith(("email", "date_"))}
     mock = answering(info)
-    user = (await sign_in(mode, slack(mock, scopes=["openid", "profile"]), mock=mock)).provider_user
-    assert user.email is None
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, slack(mock, scopes=["openid", "profile"]), mock, None)
 
 
 async def test_a_token_error_is_http_200_with_ok_false(mode: str) -> None:
-    mock = answering()
-    mock.route("POST", TOKEN, json=fixture("token_error"))
-    await sign_in_fails(mode, slack(mock), mock, OAuthProviderError, error="invalid_code")
+    await assert_token_error(
+        mode, slack, answering(), TOKEN, fixture("token_error"), status=200, error="invalid_code"
+    )
 
 
 async def test_a_userinfo_error_is_http_200_with_ok_false(mode: str) -> None:
