@@ -300,12 +300,7 @@ def plain_provider(
 
 
 def answer_plain(
-    *,
-    token_url: str,
-    token: Any,
-    user_url: str,
-    user: Any,
-    user_method: str = "GET",
+    token_url: str, token: Any, user_url: str, user: Any, *, user_method: str = "GET"
 ) -> ProviderMock:
     """A ``ProviderMock`` answering a plain provider's sign-in: ``token`` at ``token_url``
     (POST) and ``user`` at ``user_method user_url``."""

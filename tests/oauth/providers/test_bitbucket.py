@@ -21,6 +21,7 @@ from tests.oauth.providers.harness import (
     CLIENT_ID,
     REDIRECT_URI,
     ProviderMock,
+    answer_plain,
     assert_by_slug,
     assert_client_auth,
     assert_token_error,
@@ -38,18 +39,12 @@ TOKEN = "https://bitbucket.org/site/oauth2/access_token"
 USER = "https://api.bitbucket.org/2.0/user"
 EMAILS = "https://api.bitbucket.org/2.0/user/emails"
 UUID = "{d301aafa-d676-4ee0-88be-962be7417567}"
-
-
 fixture = functools.partial(load_fixture, "bitbucket")
-
-
 bitbucket = functools.partial(mocked, Bitbucket)
 
 
 def answering(emails: str = "emails", *, status: int = 200) -> ProviderMock:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json=fixture("token"))
-    mock.route("GET", USER, json=fixture("user"))
+    mock = answer_plain(TOKEN, fixture("token"), USER, fixture("user"))
     mock.route("GET", EMAILS, status=status, json=fixture(emails))
     return mock
 

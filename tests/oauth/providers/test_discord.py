@@ -43,17 +43,12 @@ USER = "https://discord.com/api/users/@me"
 REVOKE = "https://discord.com/api/oauth2/token/revoke"
 fixture = functools.partial(load_fixture, "discord")
 DISCORD_USER: dict[str, Any] = fixture("user")
-
-
 discord = functools.partial(mocked, Discord)
 
 
 def answering(user: dict[str, Any] | None = None) -> ProviderMock:
     return answer_plain(
-        token_url=TOKEN,
-        token=token_answer(scope="identify email"),
-        user_url=USER,
-        user=DISCORD_USER if user is None else user,
+        TOKEN, token_answer(scope="identify email"), USER, DISCORD_USER if user is None else user
     )
 
 

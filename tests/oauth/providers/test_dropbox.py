@@ -38,22 +38,12 @@ from tests.oauth.providers.harness import (
 TOKEN = "https://api.dropboxapi.com/oauth2/token"
 ACCOUNT = "https://api.dropboxapi.com/2/users/get_current_account"
 REVOKE = "https://api.dropboxapi.com/2/auth/token/revoke"
-
-
 fixture = functools.partial(load_fixture, "dropbox")
-
-
 dropbox = functools.partial(mocked, Dropbox)
 
 
 def answering(account: str = "account") -> ProviderMock:
-    return answer_plain(
-        token_url=TOKEN,
-        token=fixture("token"),
-        user_url=ACCOUNT,
-        user=fixture(account),
-        user_method="POST",
-    )
+    return answer_plain(TOKEN, fixture("token"), ACCOUNT, fixture(account), user_method="POST")
 
 
 def test_authorization_url_on_dropboxs_host_asks_for_offline_access() -> None:

@@ -46,18 +46,11 @@ PERMISSIONS = f"{GRAPH}/me/permissions"
 fixture = functools.partial(load_fixture, "facebook")
 ACCESS_TOKEN = fixture("token")["access_token"]
 PROOF = hmac.new(CLIENT_SECRET.encode(), ACCESS_TOKEN.encode(), hashlib.sha256).hexdigest()
-
-
 facebook = functools.partial(mocked, Facebook)
 
 
 def answering(me: Any = None) -> ProviderMock:
-    return answer_plain(
-        token_url=TOKEN,
-        token=fixture("token"),
-        user_url=ME,
-        user=fixture("me") if me is None else me,
-    )
+    return answer_plain(TOKEN, fixture("token"), ME, fixture("me") if me is None else me)
 
 
 def test_authorization_url_on_the_versioned_dialog_with_comma_scopes() -> None:

@@ -37,21 +37,12 @@ AUTHORIZE = "https://kauth.kakao.com/oauth/authorize"
 TOKEN = "https://kauth.kakao.com/oauth/token"
 ME = "https://kapi.kakao.com/v2/user/me"
 LOGOUT = "https://kapi.kakao.com/v1/user/logout"
-
-
 fixture = functools.partial(load_fixture, "kakao")
-
-
 kakao = functools.partial(mocked, Kakao)
 
 
 def answering(user: str = "user") -> ProviderMock:
-    return answer_plain(
-        token_url=TOKEN,
-        token=fixture("token"),
-        user_url=ME,
-        user=fixture(user),
-    )
+    return answer_plain(TOKEN, fixture("token"), ME, fixture(user))
 
 
 def test_authorization_url_on_kakaos_host_with_state_and_pkce() -> None:

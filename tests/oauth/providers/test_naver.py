@@ -35,21 +35,12 @@ from tests.oauth.providers.harness import (
 
 TOKEN = "https://nid.naver.com/oauth2.0/token"
 ME = "https://openapi.naver.com/v1/nid/me"
-
-
 fixture = functools.partial(load_fixture, "naver")
-
-
 naver = functools.partial(mocked, Naver)
 
 
 def answering(user: str = "user") -> ProviderMock:
-    return answer_plain(
-        token_url=TOKEN,
-        token=fixture("token"),
-        user_url=ME,
-        user=fixture(user),
-    )
+    return answer_plain(TOKEN, fixture("token"), ME, fixture(user))
 
 
 def test_authorization_url_on_navers_host_with_state_and_no_scope() -> None:

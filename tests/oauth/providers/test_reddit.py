@@ -41,21 +41,12 @@ ME = "https://oauth.reddit.com/api/v1/me"
 REVOKE = "https://www.reddit.com/api/v1/revoke_token"
 DEFAULT_USER_AGENT = f"web:{CLIENT_ID}:lucia-auth-{__version__}"
 APP_USER_AGENT = "web:com.example.app:v1.2.3 (by /u/example)"
-
-
 fixture = functools.partial(load_fixture, "reddit")
-
-
 reddit = functools.partial(mocked, Reddit)
 
 
 def answering(me: dict[str, Any] | None = None) -> ProviderMock:
-    return answer_plain(
-        token_url=TOKEN,
-        token=fixture("token"),
-        user_url=ME,
-        user=fixture("me") if me is None else me,
-    )
+    return answer_plain(TOKEN, fixture("token"), ME, fixture("me") if me is None else me)
 
 
 def test_authorization_url_on_reddits_host_asks_for_a_permanent_grant() -> None:

@@ -36,21 +36,12 @@ from tests.oauth.providers.harness import (
 
 TOKEN = "https://accounts.spotify.com/api/token"
 ME = "https://api.spotify.com/v1/me"
-
-
 fixture = functools.partial(load_fixture, "spotify")
-
-
 spotify = functools.partial(mocked, Spotify)
 
 
 def answering(me: str = "me") -> ProviderMock:
-    return answer_plain(
-        token_url=TOKEN,
-        token=fixture("token"),
-        user_url=ME,
-        user=fixture(me),
-    )
+    return answer_plain(TOKEN, fixture("token"), ME, fixture(me))
 
 
 def test_authorization_url_on_spotifys_host_with_state_and_pkce() -> None:

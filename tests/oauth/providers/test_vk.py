@@ -43,20 +43,16 @@ TOKEN = "https://id.vk.com/oauth2/auth"
 USER_INFO = "https://id.vk.com/oauth2/user_info"
 LOGOUT = "https://id.vk.com/oauth2/logout"
 DEVICE_ID = "8cd6e1ac-e9d6-4b6e-a5e6-2d8a2a4f3c1b"
-
-
 fixture = functools.partial(load_fixture, "vk")
-
-
 vk = functools.partial(mocked, VK, client_secret=None)
 
 
 def answering(user: Any = None) -> ProviderMock:
     return answer_plain(
-        token_url=TOKEN,
-        token=fixture("token"),
-        user_url=USER_INFO,
-        user=fixture("user") if user is None else user,
+        TOKEN,
+        fixture("token"),
+        USER_INFO,
+        fixture("user") if user is None else user,
         user_method="POST",
     )
 

@@ -38,20 +38,13 @@ from tests.oauth.providers.harness import (
 TOKEN = "https://api.x.com/2/oauth2/token"
 ME = "https://api.x.com/2/users/me"
 REVOKE = "https://api.x.com/2/oauth2/revoke"
-
-
 fixture = functools.partial(load_fixture, "x")
-
-
 x = functools.partial(mocked, X)
 
 
 def answering(user: Any = None, **token: Any) -> ProviderMock:
     return answer_plain(
-        token_url=TOKEN,
-        token={**fixture("token"), **token},
-        user_url=ME,
-        user=fixture("user") if user is None else user,
+        TOKEN, {**fixture("token"), **token}, ME, fixture("user") if user is None else user
     )
 
 

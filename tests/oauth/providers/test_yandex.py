@@ -36,21 +36,12 @@ from tests.oauth.providers.harness import (
 AUTHORIZE = "https://oauth.yandex.ru/authorize"
 TOKEN = "https://oauth.yandex.ru/token"
 INFO = "https://login.yandex.ru/info"
-
-
 fixture = functools.partial(load_fixture, "yandex")
-
-
 yandex = functools.partial(mocked, Yandex)
 
 
 def answering(user: Any = None) -> ProviderMock:
-    return answer_plain(
-        token_url=TOKEN,
-        token=fixture("token"),
-        user_url=INFO,
-        user=fixture("user") if user is None else user,
-    )
+    return answer_plain(TOKEN, fixture("token"), INFO, fixture("user") if user is None else user)
 
 
 def test_authorization_url_on_yandexs_host_with_state_and_pkce() -> None:
