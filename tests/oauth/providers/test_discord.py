@@ -23,6 +23,7 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_signed_in_email,
     assert_token_error,
     authorization_params,
     first_sign_in,
@@ -32,7 +33,6 @@ from tests.oauth.providers.harness import (
     refreshed,
     refused_revocation,
     revoked,
-    sign_in,
     sign_in_fails,
     token_answer,
     user_of,
@@ -88,18 +88,14 @@ async def test_sign_in_through_the_flow(mode: str) -> None:
 
 async def test_an_unverified_email_is_never_verified(mode: str) -> None:
     mock = answering({**DISCORD_USER, "verified": False})
-    user = (await sign_in(mode, discord(mock), mock=mock)).provider_user
-    assert user.email == "nelly@discord.com"
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, discord(mock), mock, "nelly@discord.com")
 
 
 async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
     # Without the email scope Discord leaves out email and verified.
     identify_only = {k: v for k, v in DISCORD_USER.items() if k not in ("email", "verified")}
     mock = answering({**identify_only, "global_name": None, "avatar": None})
-    user = (await sign_in(mode, discord(mock, scopes=["identify"]), mock=mock)).provider_user
-    assert user.email is None
-    assert user.email_verified is False
+    user = await assert_signed_in_email(mode, discord(mock, scopes=["identify"]), mock, None)
     assert user.name == "nelly"  # no display name: the username
     assert user.avatar_url is None
     assert mock.authorization["scope"] == "identify"
@@ -107,9 +103,7 @@ async def test_without_the_email_scope_there_is_no_email(mode: str) -> None:
 
 async def test_a_null_email_is_no_email(mode: str) -> None:
     mock = answering({**DISCORD_USER, "email": None, "verified": True})
-    user = (await sign_in(mode, discord(mock), mock=mock)).provider_user
-    assert user.email is None
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, discord(mock), mock, None)
 
 
 async def test_a_token_error_in_discords_shape_fails_the_sign_in(mode: str) -> None:

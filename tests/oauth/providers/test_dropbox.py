@@ -22,6 +22,7 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_signed_in_email,
     assert_token_error,
     authorization_params,
     first_sign_in,
@@ -98,9 +99,7 @@ async def test_the_user_request_is_a_post_with_no_body(mode: str) -> None:
 
 async def test_sec38_an_unverified_address_is_not_verified(mode: str) -> None:
     mock = answering("account_unverified")
-    user = (await sign_in(mode, dropbox(mock), mock=mock)).provider_user
-    assert user.email == "new-user@example.com"
-    assert user.email_verified is False
+    user = await assert_signed_in_email(mode, dropbox(mock), mock, "new-user@example.com")
     assert user.avatar_url is None  # no profile photo set
 
 

@@ -27,6 +27,7 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_signed_in_email,
     assert_token_error,
     authorization_params,
     first_sign_in,
@@ -34,7 +35,6 @@ from tests.oauth.providers.harness import (
     mocked,
     refused_revocation,
     revoked,
-    sign_in,
     sign_in_fails,
 )
 
@@ -96,9 +96,7 @@ async def test_sign_in_through_the_flow(mode: str) -> None:
 
 async def test_without_the_email_permission_there_is_no_email(mode: str) -> None:
     mock = answering({k: v for k, v in fixture("me").items() if k != "email"})
-    user = (await sign_in(mode, facebook(mock, scopes=["public_profile"]), mock=mock)).provider_user
-    assert user.email is None
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, facebook(mock, scopes=["public_profile"]), mock, None)
     assert mock.authorization["scope"] == "public_profile"
 
 

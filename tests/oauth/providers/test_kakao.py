@@ -21,6 +21,7 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_signed_in_email,
     assert_token_error,
     authorization_params,
     first_sign_in,
@@ -29,7 +30,6 @@ from tests.oauth.providers.harness import (
     refreshed,
     refused_revocation,
     revoked,
-    sign_in,
     sign_in_fails,
 )
 
@@ -78,16 +78,12 @@ async def test_an_address_is_verified_only_when_verified_and_still_valid(
     mode: str, answer: str
 ) -> None:
     mock = answering(answer)
-    user = (await sign_in(mode, kakao(mock), mock=mock)).provider_user
-    assert user.email == "sample@example.com"
-    assert user.email_verified is False
+    await assert_signed_in_email(mode, kakao(mock), mock, "sample@example.com")
 
 
 async def test_without_consent_to_the_email_there_is_no_email(mode: str) -> None:
     mock = answering("user_no_email")
-    user = (await sign_in(mode, kakao(mock), mock=mock)).provider_user
-    assert user.email is None
-    assert user.email_verified is False
+    user = await assert_signed_in_email(mode, kakao(mock), mock, None)
     assert user.name == "홍길동"
     assert user.avatar_url is None
 

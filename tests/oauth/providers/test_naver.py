@@ -20,6 +20,7 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_signed_in_email,
     assert_token_error,
     authorization_params,
     first_sign_in,
@@ -88,10 +89,8 @@ async def test_sec38_navers_address_is_never_verified(mode: str) -> None:
 
 async def test_without_the_email_item_there_is_no_email(mode: str) -> None:
     mock = answering("user_no_email")
-    user = (await sign_in(mode, naver(mock), mock=mock)).provider_user
+    user = await assert_signed_in_email(mode, naver(mock), mock, None)
     assert user.id == "32742776"
-    assert user.email is None
-    assert user.email_verified is False
     assert user.name == "OpenAPI"  # no real name consented: the nickname
     assert user.avatar_url is None
 

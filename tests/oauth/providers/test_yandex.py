@@ -22,13 +22,13 @@ from tests.oauth.providers.harness import (
     answer_plain,
     assert_by_slug,
     assert_client_auth,
+    assert_signed_in_email,
     assert_token_error,
     authorization_params,
     first_sign_in,
     load_fixture,
     mocked,
     refreshed,
-    sign_in,
     sign_in_fails,
     user_of,
 )
@@ -78,9 +78,7 @@ async def test_sign_in_through_the_flow(mode: str) -> None:
 
 async def test_without_email_and_avatar_access_there_are_none(mode: str) -> None:
     mock = answering(fixture("user_no_email"))
-    user = (await sign_in(mode, yandex(mock, scopes=["login:info"]), mock=mock)).provider_user
-    assert user.email is None
-    assert user.email_verified is False
+    user = await assert_signed_in_email(mode, yandex(mock, scopes=["login:info"]), mock, None)
     assert user.avatar_url is None  # is_avatar_empty
     assert user.name is None
     assert mock.authorization["scope"] == "login:info"
