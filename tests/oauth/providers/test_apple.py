@@ -34,8 +34,9 @@ from tests.oauth.providers.harness import (
     assert_token_error,
     form,
     load_fixture,
-    refresh,
-    revoke,
+    refreshed,
+    refused_revocation,
+    revoked,
     sign_in,
     sign_in_fails,
     without,
@@ -194,31 +195,24 @@ async def test_an_identity_token_for_another_client_or_issuer_is_refused(
 
 
 async def test_refresh_sends_a_fresh_client_secret(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json={**fixture("token"), "access_token": "new-access"})
-    tokens = await refresh(mode, apple(mock), "old-refresh")
+    answer = {**fixture("token"), "access_token": "new-access"}
+    tokens, request = await refreshed(mode, apple, TOKEN, answer)
     assert tokens.access_token == "new-access"
-    sent = form(mock.last("POST", TOKEN))
-    assert sent["grant_type"] == "refresh_token"
-    assert sent["refresh_token"] == "old-refresh"
-    assert secret_claims(mock.last("POST", TOKEN))[1]["iss"] == TEAM_ID
+    assert secret_claims(request)[1]["iss"] == TEAM_ID
 
 
 async def test_revocation(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, httpx.Response(200))  # Apple answers 200 with no body
-    await revoke(mode, apple(mock), "a-refresh-token")
-    sent = form(mock.last("POST", REVOKE))
+    # Apple answers 200 with no body.
+    request = await revoked(mode, apple, "a-refresh-token", REVOKE, httpx.Response(200))
+    sent = form(request)
     assert sent["token"] == "a-refresh-token"
     assert sent["client_id"] == CLIENT_ID
-    assert secret_claims(mock.last("POST", REVOKE))[1]["sub"] == CLIENT_ID
+    assert secret_claims(request)[1]["sub"] == CLIENT_ID
 
 
 def test_a_refused_revocation_raises() -> None:
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, status=400, json={"error": "invalid_client"})
-    with pytest.raises(OAuthProviderError):
-        apple(mock).revoke_token("a-refresh-token")
+    answer = {"error": "invalid_client"}
+    refused_revocation(apple, REVOKE, OAuthProviderError, status=400, json=answer)
 
 
 # The client secret

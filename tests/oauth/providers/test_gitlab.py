@@ -31,8 +31,9 @@ from tests.oauth.providers.harness import (
     assert_signed_in_email,
     assert_token_error,
     load_fixture,
-    refresh,
+    refreshed,
     revoke,
+    revoked,
     sign_in,
     sign_in_fails,
     without,
@@ -132,24 +133,20 @@ async def test_a_token_error_in_gitlabs_shape_fails_the_sign_in(mode: str) -> No
 
 
 async def test_refresh(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", f"{GITLAB}/oauth/token", json={**fixture("token"), "access_token": "new"})
-    built = gitlab(mock)
-    tokens = await refresh(mode, built, "old-refresh")
+    answer = {**fixture("token"), "access_token": "new"}
+    tokens, request = await refreshed(mode, gitlab, f"{GITLAB}/oauth/token", answer)
     assert tokens.access_token == "new"
     assert tokens.refresh_token == fixture("token")["refresh_token"]
-    sent = assert_client_auth(mock.last("POST", f"{GITLAB}/oauth/token"), "post")
-    assert sent["grant_type"] == "refresh_token"
-    assert sent["refresh_token"] == "old-refresh"
+    assert_client_auth(request, "post")
 
 
 async def test_revocation_at_oauth_revoke(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", f"{GITLAB}/oauth/revoke", json={})
-    built = gitlab(mock)
-    await revoke(mode, built, "the-token")
-    sent = assert_client_auth(mock.last("POST", f"{GITLAB}/oauth/revoke"), "post")
-    assert sent == {"token": "the-token", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    request = await revoked(mode, gitlab, "the-token", f"{GITLAB}/oauth/revoke", json={})
+    assert assert_client_auth(request, "post") == {
+        "token": "the-token",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
 
 
 async def test_a_refused_revocation_is_an_error(mode: str) -> None:

@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 import httpx
-import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey
 
@@ -31,8 +30,9 @@ from tests.oauth.providers.harness import (
     assert_token_error,
     form,
     load_fixture,
-    refresh,
-    revoke,
+    refreshed,
+    refused_revocation,
+    revoked,
     sign_in,
     sign_in_fails,
     without,
@@ -180,12 +180,10 @@ async def test_a_token_error_in_lines_shape_fails_the_sign_in(mode: str) -> None
 
 async def test_refresh(mode: str) -> None:
     # LINE's refresh answer carries no ID token.
-    mock = ProviderMock()
-    answer = {k: v for k, v in fixture("token").items() if k != "id_token"}
-    mock.route("POST", TOKEN, json={**answer, "access_token": "new-access"})
-    tokens = await refresh(mode, line(mock), "old-refresh")
+    answer = {**without(fixture("token"), "id_token"), "access_token": "new-access"}
+    tokens, request = await refreshed(mode, line, TOKEN, answer)
     assert tokens.access_token == "new-access"
-    assert form(mock.last("POST", TOKEN)) == {
+    assert form(request) == {
         "grant_type": "refresh_token",
         "refresh_token": "old-refresh",
         "client_id": CLIENT_ID,
@@ -194,10 +192,9 @@ async def test_refresh(mode: str) -> None:
 
 
 async def test_revocation(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, httpx.Response(200))  # LINE answers an empty body
-    await revoke(mode, line(mock), "an-access-token")
-    assert form(mock.last("POST", REVOKE)) == {
+    # LINE answers an empty body.
+    request = await revoked(mode, line, "an-access-token", REVOKE, httpx.Response(200))
+    assert form(request) == {
         "access_token": "an-access-token",
         "client_id": CLIENT_ID,
         "client_secret": CHANNEL_SECRET,
@@ -205,15 +202,8 @@ async def test_revocation(mode: str) -> None:
 
 
 def test_a_refused_revocation_raises() -> None:
-    mock = ProviderMock()
-    mock.route(
-        "POST",
-        REVOKE,
-        status=400,
-        json={"error": "invalid_request", "error_description": "access token invalid"},
-    )
-    with pytest.raises(OAuthProviderError):
-        line(mock).revoke_token("an-access-token")
+    answer = {"error": "invalid_request", "error_description": "access token invalid"}
+    refused_revocation(line, REVOKE, OAuthProviderError, status=400, json=answer)
 
 
 def test_by_slug_is_the_same_provider() -> None:

@@ -33,7 +33,7 @@ from tests.oauth.providers.harness import (
     assert_signed_in_email,
     assert_token_error,
     load_fixture,
-    refresh,
+    refreshed,
     sign_in,
     sign_in_fails,
     without,
@@ -124,12 +124,10 @@ async def test_a_token_error_in_linkedins_shape_fails_the_sign_in(mode: str) -> 
 
 
 async def test_refresh_for_apps_linkedin_grants_it(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json={**fixture("token"), "access_token": "new-access"})
-    tokens = await refresh(mode, linkedin(mock), "old-refresh")
+    answer = {**fixture("token"), "access_token": "new-access"}
+    tokens, request = await refreshed(mode, linkedin, TOKEN, answer)
     assert tokens.access_token == "new-access"
-    sent = assert_client_auth(mock.last("POST", TOKEN), "post")
-    assert sent["grant_type"] == "refresh_token"
+    assert_client_auth(request, "post")
 
 
 def test_linkedin_has_no_revocation_endpoint() -> None:

@@ -39,6 +39,7 @@ from tests.oauth.providers.harness import (
     assert_token_error,
     load_fixture,
     refresh,
+    refreshed,
     sign_in,
     sign_in_fails,
     without,
@@ -217,15 +218,12 @@ async def test_a_token_error_in_microsofts_shape_fails_the_sign_in(mode: str) ->
 
 
 async def test_refresh(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", token_url(), json={**fixture("token"), "access_token": "new-access"})
-    built = microsoft(mock, scopes=["openid", "profile", "email", "offline_access"])
-    tokens = await refresh(mode, built, "old-refresh")
+    answer = {**fixture("token"), "access_token": "new-access"}
+    build = functools.partial(microsoft, scopes=["openid", "profile", "email", "offline_access"])
+    tokens, request = await refreshed(mode, build, token_url(), answer)
     assert tokens.access_token == "new-access"
     assert tokens.refresh_token == fixture("token")["refresh_token"]
-    sent = assert_client_auth(mock.last("POST", token_url()), "post")
-    assert sent["grant_type"] == "refresh_token"
-    assert sent["refresh_token"] == "old-refresh"
+    assert_client_auth(request, "post")
 
 
 async def test_a_refreshed_id_token_is_checked_against_its_tenant(mode: str) -> None:

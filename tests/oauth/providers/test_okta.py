@@ -32,8 +32,9 @@ from tests.oauth.providers.harness import (
     assert_signed_in_email,
     assert_token_error,
     load_fixture,
-    refresh,
-    revoke,
+    refreshed,
+    refused_revocation,
+    revoked,
     sign_in,
     sign_in_fails,
     without,
@@ -136,25 +137,22 @@ async def test_a_token_error_in_oktas_shape_fails_the_sign_in(mode: str) -> None
 
 
 async def test_refresh(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", f"{ORG}/oauth2/v1/token", json={**fixture("token"), "access_token": "at-2"})
-    tokens = await refresh(mode, okta(mock), "old-refresh")
+    answer = {**fixture("token"), "access_token": "at-2"}
+    tokens, request = await refreshed(mode, okta, f"{ORG}/oauth2/v1/token", answer)
     assert tokens.access_token == "at-2"
-    sent = assert_client_auth(mock.last("POST", f"{ORG}/oauth2/v1/token"), "basic")
+    sent = assert_client_auth(request, "basic")
     assert sent == {"grant_type": "refresh_token", "refresh_token": "old-refresh"}
 
 
 async def test_revocation(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", f"{ORG}/oauth2/v1/revoke", httpx.Response(200))
-    built = okta(mock)
-    await revoke(mode, built, "a-token")
-    sent = assert_client_auth(mock.last("POST", f"{ORG}/oauth2/v1/revoke"), "basic")
-    assert sent == {"token": "a-token"}
+    revoke_url = f"{ORG}/oauth2/v1/revoke"
+    request = await revoked(mode, okta, "a-token", revoke_url, httpx.Response(200))
+    assert assert_client_auth(request, "basic") == {"token": "a-token"}
 
-    mock.route("POST", f"{ORG}/oauth2/v1/revoke", status=401, json=fixture("revoke_error"))
-    with pytest.raises(OAuthProviderError, match="invalid_client"):
-        built.revoke_token("a-token")
+    refused = refused_revocation(
+        okta, revoke_url, OAuthProviderError, status=401, json=fixture("revoke_error")
+    )
+    assert refused.error == "invalid_client"
 
 
 def test_by_slug_with_its_domain() -> None:

@@ -34,8 +34,9 @@ from tests.oauth.providers.harness import (
     assert_token_error,
     form,
     load_fixture,
-    refresh,
+    refreshed,
     revoke,
+    revoked,
     sign_in,
     sign_in_fails,
     without,
@@ -140,23 +141,18 @@ async def test_a_token_error_in_salesforces_shape_fails_the_sign_in(mode: str) -
 
 async def test_refresh(mode: str) -> None:
     # Salesforce's refresh answer has a new access token and no new refresh token.
-    answer = {k: v for k, v in fixture("token").items() if k not in ("refresh_token", "id_token")}
-    mock = ProviderMock()
-    mock.route("POST", url("/services/oauth2/token"), json={**answer, "access_token": "new"})
-    built = salesforce(mock, scopes=["openid", "email", "profile", "refresh_token"])
-    tokens = await refresh(mode, built, "old-refresh")
+    answer = {**without(fixture("token"), "refresh_token", "id_token"), "access_token": "new"}
+    build = functools.partial(salesforce, scopes=["openid", "email", "profile", "refresh_token"])
+    tokens, request = await refreshed(mode, build, url("/services/oauth2/token"), answer)
     assert tokens.access_token == "new"
     assert tokens.refresh_token is None
-    sent = assert_client_auth(mock.last("POST", url("/services/oauth2/token")), "post")
-    assert sent["grant_type"] == "refresh_token"
-    assert sent["refresh_token"] == "old-refresh"
+    assert_client_auth(request, "post")
 
 
 async def test_revocation(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", url("/services/oauth2/revoke"), answer=httpx.Response(200))
-    await revoke(mode, salesforce(mock), "the-token")
-    assert form(mock.last("POST", url("/services/oauth2/revoke")))["token"] == "the-token"
+    revoke_url = url("/services/oauth2/revoke")
+    request = await revoked(mode, salesforce, "the-token", revoke_url, httpx.Response(200))
+    assert form(request)["token"] == "the-token"
 
 
 async def test_a_refused_revocation_is_an_error(mode: str) -> None:

@@ -32,10 +32,10 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_signed_in_email,
     assert_token_error,
-    form,
     load_fixture,
-    refresh,
-    revoke,
+    refreshed,
+    refused_revocation,
+    revoked,
     sign_in,
     sign_in_fails,
     without,
@@ -140,13 +140,9 @@ async def test_a_user_without_a_team_is_refused(mode: str) -> None:
 
 
 async def test_refresh_for_apps_with_token_rotation(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json={**fixture("token"), "access_token": "xoxp-new"})
-    tokens = await refresh(mode, slack(mock), "xoxe-1-refresh")
+    answer = {**fixture("token"), "access_token": "xoxp-new"}
+    tokens, _ = await refreshed(mode, slack, TOKEN, answer, "xoxe-1-refresh")
     assert tokens.access_token == "xoxp-new"
-    sent = form(mock.last("POST", TOKEN))
-    assert sent["grant_type"] == "refresh_token"
-    assert sent["refresh_token"] == "xoxe-1-refresh"
 
 
 def test_a_refresh_error_is_http_200_with_ok_false() -> None:
@@ -160,10 +156,8 @@ REVOKE = "https://slack.com/api/auth.revoke"
 
 
 async def test_revocation_is_auth_revoke_with_the_token(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, json={"ok": True, "revoked": True})
-    await revoke(mode, slack(mock), "xoxp-the-token")
-    sent = mock.last("POST", REVOKE)
+    answer = {"ok": True, "revoked": True}
+    sent = await revoked(mode, slack, "xoxp-the-token", REVOKE, json=answer)
     assert sent.headers["authorization"] == "Bearer xoxp-the-token"
     # The token travels in the header only: not in the URL, not in a body.
     assert "xoxp-the-token" not in str(sent.url)
@@ -178,10 +172,8 @@ async def test_revocation_is_auth_revoke_with_the_token(mode: str) -> None:
     ],
 )
 def test_a_refused_revocation_raises(answer: dict[str, Any], error: type[Exception]) -> None:
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, json=answer)  # Slack answers HTTP 200 either way
-    with pytest.raises(error):
-        slack(mock).revoke_token("xoxp-the-token")
+    # Slack answers HTTP 200 either way.
+    refused_revocation(slack, REVOKE, error, json=answer, token="xoxp-the-token")
 
 
 def test_by_slug_is_the_same_provider() -> None:

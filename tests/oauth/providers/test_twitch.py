@@ -31,8 +31,9 @@ from tests.oauth.providers.harness import (
     assert_signed_in_email,
     form,
     load_fixture,
-    refresh,
-    revoke,
+    refreshed,
+    refused_revocation,
+    revoked,
     sign_in,
     sign_in_fails,
 )
@@ -148,14 +149,12 @@ async def test_a_token_error_in_twitchs_shape_fails_the_sign_in(mode: str) -> No
 
 
 async def test_refresh(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", TOKEN, json=fixture("refresh"))
     refresh_token = fixture("token")["refresh_token"]
-    tokens = await refresh(mode, twitch(mock), refresh_token)
+    tokens, request = await refreshed(mode, twitch, TOKEN, fixture("refresh"), refresh_token)
     assert tokens.access_token == "1ssjqsqfy6bads1ws7m03gras79zfr"
     assert tokens.refresh_token == fixture("refresh")["refresh_token"]
     assert tokens.scopes == ("openid", "user:read:email")
-    assert assert_client_auth(mock.last("POST", TOKEN), "post") == {
+    assert assert_client_auth(request, "post") == {
         "grant_type": "refresh_token",
         "refresh_token": refresh_token,
         "client_id": CLIENT_ID,
@@ -172,19 +171,13 @@ def test_a_refused_refresh_raises() -> None:
 
 
 async def test_revocation_sends_no_secret(mode: str) -> None:
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, httpx.Response(200))
-    await revoke(mode, twitch(mock), "an-access-token")
-    sent = mock.last("POST", REVOKE)
+    sent = await revoked(mode, twitch, "an-access-token", REVOKE, httpx.Response(200))
     assert form(sent) == {"client_id": CLIENT_ID, "token": "an-access-token"}
     assert "authorization" not in sent.headers
 
 
 def test_a_refused_revocation_raises() -> None:
-    mock = ProviderMock()
-    mock.route("POST", REVOKE, status=400, json=fixture("revoke_error"))
-    with pytest.raises(OAuthResponseError):
-        twitch(mock).revoke_token("an-invalid-token")
+    refused_revocation(twitch, REVOKE, OAuthResponseError, status=400, json=fixture("revoke_error"))
 
 
 def test_by_slug_is_the_same_provider() -> None:
