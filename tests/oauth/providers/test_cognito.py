@@ -33,6 +33,7 @@ from tests.oauth.providers.harness import (
     assert_signed_in_email,
     assert_token_error,
     load_fixture,
+    mocked,
     refresh,
     revoke,
     sign_in,
@@ -52,17 +53,7 @@ USERINFO_ANSWER = fixture("userinfo")
 SUB = USERINFO_ANSWER["sub"]
 
 
-def cognito(mock: ProviderMock, **options: Any) -> Cognito:
-    return Cognito(
-        CLIENT_ID,
-        CLIENT_SECRET,
-        REDIRECT_URI,
-        domain=DOMAIN,
-        region="eu-west-1",
-        user_pool_id=POOL,
-        **mock.clients(),
-        **options,
-    )
+cognito = functools.partial(mocked, Cognito, domain=DOMAIN, region="eu-west-1", user_pool_id=POOL)
 
 
 def answering(

@@ -21,7 +21,6 @@ from lucia.oauth.providers import GitLab
 from tests.oauth.providers.harness import (
     CLIENT_ID,
     CLIENT_SECRET,
-    REDIRECT_URI,
     IDTokenSigner,
     ProviderMock,
     answer_oidc,
@@ -31,6 +30,7 @@ from tests.oauth.providers.harness import (
     assert_signed_in_email,
     assert_token_error,
     load_fixture,
+    mocked,
     refreshed,
     revoke,
     revoked,
@@ -47,8 +47,7 @@ fixture = functools.partial(load_fixture, "gitlab")
 USERINFO = fixture("userinfo")
 
 
-def gitlab(mock: ProviderMock, **options: Any) -> GitLab:
-    return GitLab(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+gitlab = functools.partial(mocked, GitLab)
 
 
 def answering(

@@ -9,6 +9,7 @@ Shapes: https://developers.google.com/identity/openid-connect/openid-connect
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -16,14 +17,13 @@ import pytest
 from lucia.oauth.oidc import IDTokenError
 from lucia.oauth.providers.google import Google
 from tests.oauth.providers.harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     REDIRECT_URI,
     IDTokenSigner,
     ProviderMock,
     answer_oidc,
     assert_client_auth,
     assert_signed_in_email,
+    mocked,
     sign_in,
     sign_in_fails,
     token_answer,
@@ -58,8 +58,7 @@ def answering(user: dict[str, Any], *, issuer: str = "https://accounts.google.co
     )
 
 
-def google(mock: ProviderMock) -> Google:
-    return Google(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients())
+google = functools.partial(mocked, Google)
 
 
 async def test_sign_in_through_the_flow(mode: str) -> None:

@@ -32,6 +32,7 @@ from tests.oauth.providers.harness import (
     assert_signed_in_email,
     assert_token_error,
     load_fixture,
+    mocked,
     refresh,
     revoke,
     sign_in,
@@ -48,16 +49,7 @@ fixture = functools.partial(load_fixture, "keycloak")
 USERINFO_ANSWER = fixture("userinfo")
 
 
-def keycloak(mock: ProviderMock, base_url: str = BASE_URL, **options: Any) -> Keycloak:
-    return Keycloak(
-        CLIENT_ID,
-        CLIENT_SECRET,
-        REDIRECT_URI,
-        base_url=base_url,
-        realm="staff",
-        **mock.clients(),
-        **options,
-    )
+keycloak = functools.partial(mocked, Keycloak, base_url=BASE_URL, realm="staff")
 
 
 def answering(

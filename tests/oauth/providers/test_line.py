@@ -30,6 +30,7 @@ from tests.oauth.providers.harness import (
     assert_token_error,
     form,
     load_fixture,
+    mocked,
     refreshed,
     refused_revocation,
     revoked,
@@ -68,8 +69,7 @@ def id_token(claims: dict[str, Any], *, nonce: str | None, alg: str = "HS256") -
     return jwt.encode({"alg": "ES256", "kid": "line-es", "typ": "JWT"}, payload, _ec_key())
 
 
-def line(mock: ProviderMock, **options: Any) -> Line:
-    return Line(CLIENT_ID, CHANNEL_SECRET, REDIRECT_URI, **mock.clients(), **options)
+line = functools.partial(mocked, Line, client_secret=CHANNEL_SECRET)
 
 
 def answering(
@@ -150,7 +150,7 @@ async def test_an_es256_id_token_from_the_published_keys_is_accepted(mode: str) 
 
 async def test_an_id_token_signed_with_another_secret_is_refused(mode: str) -> None:
     mock = answering()
-    provider_ = Line(CLIENT_ID, "x" * 32, REDIRECT_URI, **mock.clients())
+    provider_ = line(mock, client_secret="x" * 32)
     await sign_in_fails(mode, provider_, mock, IDTokenError)
 
 

@@ -21,9 +21,6 @@ from lucia.oauth import (
 from lucia.oauth.oidc import IDTokenError
 from lucia.oauth.providers.linkedin import LinkedIn
 from tests.oauth.providers.harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    REDIRECT_URI,
     IDTokenSigner,
     ProviderMock,
     answer_oidc,
@@ -33,6 +30,7 @@ from tests.oauth.providers.harness import (
     assert_signed_in_email,
     assert_token_error,
     load_fixture,
+    mocked,
     refreshed,
     sign_in,
     sign_in_fails,
@@ -49,8 +47,7 @@ fixture = functools.partial(load_fixture, "linkedin")
 USERINFO_ANSWER = fixture("userinfo")
 
 
-def linkedin(mock: ProviderMock, **options: Any) -> LinkedIn:
-    return LinkedIn(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+linkedin = functools.partial(mocked, LinkedIn)
 
 
 def answering(userinfo: dict[str, Any] | None = None, **claims: Any) -> ProviderMock:

@@ -26,9 +26,6 @@ from lucia.oauth.oidc import IDTokenError
 from lucia.oauth.providers import Microsoft
 from lucia.oauth.providers.microsoft import CONSUMERS_TENANT_ID
 from tests.oauth.providers.harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    REDIRECT_URI,
     IDTokenSigner,
     ProviderMock,
     answer_oidc,
@@ -38,6 +35,7 @@ from tests.oauth.providers.harness import (
     assert_signed_in_email,
     assert_token_error,
     load_fixture,
+    mocked,
     refresh,
     refreshed,
     sign_in,
@@ -67,8 +65,7 @@ def keys_url(tenant: str = "common") -> str:
     return f"{AUTHORITY}/{tenant}/discovery/v2.0/keys"
 
 
-def microsoft(mock: ProviderMock, **options: Any) -> Microsoft:
-    return Microsoft(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+microsoft = functools.partial(mocked, Microsoft)
 
 
 def answering(

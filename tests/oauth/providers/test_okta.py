@@ -20,9 +20,6 @@ from lucia.oauth import OAuthProviderError
 from lucia.oauth.oidc import IDTokenError
 from lucia.oauth.providers.okta import Okta
 from tests.oauth.providers.harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    REDIRECT_URI,
     IDTokenSigner,
     ProviderMock,
     answer_oidc,
@@ -32,6 +29,7 @@ from tests.oauth.providers.harness import (
     assert_signed_in_email,
     assert_token_error,
     load_fixture,
+    mocked,
     refreshed,
     refused_revocation,
     revoked,
@@ -47,8 +45,7 @@ fixture = functools.partial(load_fixture, "okta")
 USERINFO_ANSWER = fixture("userinfo")
 
 
-def okta(mock: ProviderMock, **options: Any) -> Okta:
-    return Okta(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, domain=DOMAIN, **mock.clients(), **options)
+okta = functools.partial(mocked, Okta, domain=DOMAIN)
 
 
 def answering(

@@ -21,9 +21,6 @@ from lucia.oauth import OAuthProviderError
 from lucia.oauth.oidc import IDTokenError
 from lucia.oauth.providers import Salesforce
 from tests.oauth.providers.harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    REDIRECT_URI,
     IDTokenSigner,
     ProviderMock,
     answer_oidc,
@@ -34,6 +31,7 @@ from tests.oauth.providers.harness import (
     assert_token_error,
     form,
     load_fixture,
+    mocked,
     refreshed,
     revoke,
     revoked,
@@ -54,8 +52,7 @@ def url(path: str, host: str = LOGIN) -> str:
     return f"https://{host}{path}"
 
 
-def salesforce(mock: ProviderMock, **options: Any) -> Salesforce:
-    return Salesforce(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+salesforce = functools.partial(mocked, Salesforce)
 
 
 def answering(

@@ -21,9 +21,6 @@ from lucia.oauth import (
 )
 from lucia.oauth.providers.slack import Slack
 from tests.oauth.providers.harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    REDIRECT_URI,
     IDTokenSigner,
     ProviderMock,
     answer_oidc,
@@ -33,6 +30,7 @@ from tests.oauth.providers.harness import (
     assert_signed_in_email,
     assert_token_error,
     load_fixture,
+    mocked,
     refreshed,
     refused_revocation,
     revoked,
@@ -52,8 +50,7 @@ fixture = functools.partial(load_fixture, "slack")
 USERINFO_ANSWER = fixture("userinfo")
 
 
-def slack(mock: ProviderMock, **options: Any) -> Slack:
-    return Slack(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+slack = functools.partial(mocked, Slack)
 
 
 def answering(userinfo: dict[str, Any] | None = None, **claims: Any) -> ProviderMock:

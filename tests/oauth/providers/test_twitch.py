@@ -31,6 +31,7 @@ from tests.oauth.providers.harness import (
     assert_signed_in_email,
     form,
     load_fixture,
+    mocked,
     refreshed,
     refused_revocation,
     revoked,
@@ -46,8 +47,7 @@ REVOKE = "https://id.twitch.tv/oauth2/revoke"
 fixture = functools.partial(load_fixture, "twitch")
 
 
-def twitch(mock: ProviderMock, **options: Any) -> Twitch:
-    return Twitch(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, **mock.clients(), **options)
+twitch = functools.partial(mocked, Twitch)
 
 
 def answering(claims: dict[str, Any] | None = None, *, issuer: str = ISSUER) -> ProviderMock:
