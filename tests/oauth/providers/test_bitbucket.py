@@ -12,10 +12,7 @@ import functools
 
 import pytest
 
-from lucia.oauth import (
-    OAuthResponseError,
-    OAuthUnsupportedError,
-)
+from lucia.oauth import OAuthResponseError, OAuthUnsupportedError
 from lucia.oauth.providers.bitbucket import Bitbucket
 from tests.oauth.providers.harness import (
     CLIENT_ID,

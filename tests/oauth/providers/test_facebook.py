@@ -15,11 +15,7 @@ from typing import Any
 
 import pytest
 
-from lucia.oauth import (
-    OAuthProviderError,
-    OAuthResponseError,
-    OAuthUnsupportedError,
-)
+from lucia.oauth import OAuthProviderError, OAuthResponseError, OAuthUnsupportedError
 from lucia.oauth.providers.facebook import Facebook
 from tests.oauth.providers.harness import (
     CLIENT_SECRET,

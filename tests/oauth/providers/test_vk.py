@@ -13,11 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lucia.oauth import (
-    OAuthProviderError,
-    OAuthResponseError,
-    OAuthUnsupportedError,
-)
+from lucia.oauth import OAuthProviderError, OAuthResponseError, OAuthUnsupportedError
 from lucia.oauth.providers.vk import VK
 from tests.oauth.providers.harness import (
     CLIENT_ID,

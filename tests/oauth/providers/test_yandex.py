@@ -11,10 +11,7 @@ from typing import Any
 
 import pytest
 
-from lucia.oauth import (
-    OAuthResponseError,
-    OAuthUnsupportedError,
-)
+from lucia.oauth import OAuthResponseError, OAuthUnsupportedError
 from lucia.oauth.providers.yandex import Yandex
 from tests.oauth.providers.harness import (
     CLIENT_ID,
