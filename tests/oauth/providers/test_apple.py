@@ -32,6 +32,7 @@ from tests.oauth.providers.harness import (
     assert_authorization_url,
     assert_signed_in_email,
     assert_token_error,
+    first_sign_in,
     form,
     load_fixture,
     refreshed,
@@ -103,8 +104,7 @@ def test_authorization_url_asks_for_a_form_post_with_a_nonce_and_no_pkce() -> No
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, apple(mock), mock=mock, callback={"user": USER_FIELD})
-    assert result.created
+    result = await first_sign_in(mode, apple, mock, callback={"user": USER_FIELD})
     user = result.provider_user
     assert user.id == CLAIMS["sub"]
     assert user.email == CLAIMS["email"]

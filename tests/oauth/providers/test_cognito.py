@@ -32,6 +32,7 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_signed_in_email,
     assert_token_error,
+    first_sign_in,
     load_fixture,
     mocked,
     refresh,
@@ -82,8 +83,7 @@ def test_authorization_url_on_the_pools_domain() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, cognito(mock), mock=mock)
-    assert result.created
+    result = await first_sign_in(mode, cognito, mock)
     user = result.provider_user
     assert user.id == SUB
     assert user.email == "janedoe@example.com"

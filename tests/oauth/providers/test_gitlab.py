@@ -29,6 +29,7 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_signed_in_email,
     assert_token_error,
+    first_sign_in,
     load_fixture,
     mocked,
     refreshed,
@@ -77,8 +78,7 @@ def test_authorization_url_on_gitlab_com_with_pkce_and_a_nonce() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, gitlab(mock), mock=mock)
-    assert result.created
+    result = await first_sign_in(mode, gitlab, mock)
     user = result.provider_user
     assert user.id == "1234567"
     assert user.email == "ada@example.com"

@@ -23,6 +23,7 @@ from tests.oauth.providers.harness import (
     answer_oidc,
     assert_client_auth,
     assert_signed_in_email,
+    first_sign_in,
     mocked,
     sign_in,
     sign_in_fails,
@@ -63,8 +64,7 @@ google = functools.partial(mocked, Google)
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering(USER)
-    result = await sign_in(mode, google(mock), mock=mock)
-    assert result.created
+    result = await first_sign_in(mode, google, mock)
     user = result.provider_user
     assert (user.id, user.email, user.email_verified) == (USER["sub"], USER["email"], True)
     assert user.name == "Ada Lovelace"

@@ -31,6 +31,7 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_signed_in_email,
     assert_token_error,
+    first_sign_in,
     load_fixture,
     mocked,
     refresh,
@@ -77,8 +78,7 @@ def test_authorization_url_on_the_realm() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, keycloak(mock), mock=mock)
-    assert result.created
+    result = await first_sign_in(mode, keycloak, mock)
     user = result.provider_user
     assert user.id == USERINFO_ANSWER["sub"]
     assert user.email == "ada@example.com"

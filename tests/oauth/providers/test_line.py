@@ -28,6 +28,7 @@ from tests.oauth.providers.harness import (
     assert_authorization_url,
     assert_signed_in_email,
     assert_token_error,
+    first_sign_in,
     form,
     load_fixture,
     mocked,
@@ -101,9 +102,7 @@ def test_authorization_url_on_lines_host_with_state_nonce_and_pkce() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, line(mock), mock=mock)
-    assert result.created
-    assert result.provider == "line"
+    result = await first_sign_in(mode, line, mock)
     user = result.provider_user
     assert user.id == "U1234567890abcdef1234567890abcdef"
     assert user.email == "taro.line@example.com"

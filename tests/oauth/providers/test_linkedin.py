@@ -29,10 +29,10 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_signed_in_email,
     assert_token_error,
+    first_sign_in,
     load_fixture,
     mocked,
     refreshed,
-    sign_in,
     sign_in_fails,
     without,
 )
@@ -80,8 +80,7 @@ def test_authorization_url_on_linkedins_host_without_nonce_or_pkce() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, linkedin(mock), mock=mock)
-    assert result.created
+    result = await first_sign_in(mode, linkedin, mock)
     user = result.provider_user
     assert user.id == "782bbtaQ"
     assert user.email == "doe@email.com"

@@ -34,6 +34,7 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_signed_in_email,
     assert_token_error,
+    first_sign_in,
     load_fixture,
     mocked,
     refresh,
@@ -109,8 +110,7 @@ def test_authorization_url_on_the_common_tenant_with_pkce_and_a_nonce() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, microsoft(mock), mock=mock)
-    assert result.created
+    result = await first_sign_in(mode, microsoft, mock)
     user = result.provider_user
     # Keyed on the tenant and the sub, as Microsoft asks.
     assert user.id == f"{WORK_TENANT}:{CLAIMS['sub']}"

@@ -28,6 +28,7 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_signed_in_email,
     assert_token_error,
+    first_sign_in,
     load_fixture,
     mocked,
     refreshed,
@@ -75,8 +76,7 @@ def test_authorization_url_on_the_org_authorization_server() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, okta(mock), mock=mock)
-    assert result.created
+    result = await first_sign_in(mode, okta, mock)
     user = result.provider_user
     assert user.id == "00uid4BxXw6I6TV4m0g3"
     assert user.email == "john.doe@example.com"

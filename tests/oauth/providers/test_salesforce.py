@@ -29,6 +29,7 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_signed_in_email,
     assert_token_error,
+    first_sign_in,
     form,
     load_fixture,
     mocked,
@@ -81,8 +82,7 @@ def test_authorization_url_on_the_production_login_host_with_pkce() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, salesforce(mock), mock=mock)
-    assert result.created
+    result = await first_sign_in(mode, salesforce, mock)
     user = result.provider_user
     assert user.id == USERINFO["sub"]  # the identity URL: org id and user id
     assert user.email == "roberta.smith@mycompany.example"

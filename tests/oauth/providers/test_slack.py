@@ -29,6 +29,7 @@ from tests.oauth.providers.harness import (
     assert_client_auth,
     assert_signed_in_email,
     assert_token_error,
+    first_sign_in,
     load_fixture,
     mocked,
     refreshed,
@@ -80,8 +81,7 @@ def test_authorization_url_on_slacks_host_with_state_and_nonce() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, slack(mock), mock=mock)
-    assert result.created
+    result = await first_sign_in(mode, slack, mock)
     user = result.provider_user
     # Per workspace: the team id and the user id.
     assert user.id == "T0R7GR:U0R7JM"

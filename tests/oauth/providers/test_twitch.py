@@ -29,6 +29,7 @@ from tests.oauth.providers.harness import (
     assert_by_slug,
     assert_client_auth,
     assert_signed_in_email,
+    first_sign_in,
     form,
     load_fixture,
     mocked,
@@ -82,9 +83,7 @@ def test_authorization_url_asks_for_the_email_claims_with_a_nonce() -> None:
 
 async def test_sign_in_through_the_flow(mode: str) -> None:
     mock = answering()
-    result = await sign_in(mode, twitch(mock), mock=mock)
-    assert result.created
-    assert result.provider == "twitch"
+    result = await first_sign_in(mode, twitch, mock)
     user = result.provider_user
     assert user.id == "713936733"
     assert user.email == "scotwht@justin.tv"
