@@ -363,13 +363,17 @@ async def sign_in_fails(
 
 
 async def refresh(
-    mode: str, provider: OAuthProvider, refresh_token: str = "old-refresh"
+    mode: str,
+    provider: OAuthProvider,
+    refresh_token: str = "old-refresh",
+    *,
+    user_id: str | None = None,
 ) -> OAuth2Tokens:
-    """``provider``'s refresh of ``refresh_token``: ``refresh_access_token``, or
-    ``arefresh_access_token`` in mode "async"."""
+    """``provider``'s refresh of ``refresh_token`` (for ``user_id``, when given):
+    ``refresh_access_token``, or ``arefresh_access_token`` in mode "async"."""
     if mode == "async":
-        return await provider.arefresh_access_token(refresh_token)
-    return provider.refresh_access_token(refresh_token)
+        return await provider.arefresh_access_token(refresh_token, user_id=user_id)
+    return provider.refresh_access_token(refresh_token, user_id=user_id)
 
 
 async def revoke(mode: str, provider: OAuthProvider, token: str) -> None:

@@ -30,6 +30,7 @@ from tests.oauth.providers.harness import (
     form,
     load_fixture,
     mocked,
+    refresh,
     refreshed,
     refused_revocation,
     revoked,
@@ -131,6 +132,14 @@ async def test_refresh(mode: str) -> None:
         "grant_type": "refresh_token",
         "refresh_token": "old-refresh",
     }
+
+
+async def test_a_refresh_for_a_user_has_no_id_token_to_compare(mode: str) -> None:
+    # Plain OAuth 2.0 tokens name nobody: user_id is taken and changes nothing.
+    mock = ProviderMock()
+    mock.route("POST", TOKEN, json=token_answer(access_token="new-access"))
+    tokens = await refresh(mode, discord(mock), user_id="80351110224678912")
+    assert tokens.access_token == "new-access"
 
 
 async def test_revocation(mode: str) -> None:

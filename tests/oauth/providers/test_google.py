@@ -25,6 +25,7 @@ from tests.oauth.providers.harness import (
     assert_signed_in_email,
     first_sign_in,
     mocked,
+    refresh,
     sign_in,
     sign_in_fails,
     token_answer,
@@ -97,3 +98,23 @@ async def test_an_id_token_of_another_issuer_is_refused(mode: str) -> None:
     cause = await sign_in_fails(mode, google(mock), mock, IDTokenError)
     # Refused for its issuer, not for anything else the mock might have got wrong.
     assert cause.check == "iss"
+
+
+async def test_a_refresh_for_a_user_refuses_an_id_token_naming_another(mode: str) -> None:
+    # OIDC Core 12.2: a refreshed ID token must name the user of the sign-in; the
+    # refresh checks it when told whose tokens these are (user_id).
+    def refreshing(sub: str) -> Google:
+        signer = IDTokenSigner("https://accounts.google.com")
+        mock = ProviderMock()
+        answer = token_answer(id_token=signer.id_token({**USER, "sub": sub}))
+        mock.route("POST", TOKEN, json=answer)
+        mock.route("GET", KEYS, json=signer.jwks())
+        return google(mock)
+
+    tokens = await refresh(mode, refreshing(USER["sub"]), user_id=USER["sub"])
+    assert tokens.id_token_claims["sub"] == USER["sub"]
+    with pytest.raises(IDTokenError) as caught:
+        await refresh(mode, refreshing("someone-else"), user_id=USER["sub"])
+    assert caught.value.check == "sub"
+    # Without user_id the refresh cannot know the user: the new token is only verified.
+    assert (await refresh(mode, refreshing("someone-else"))).id_token_claims["sub"]

@@ -241,6 +241,27 @@ async def test_a_refreshed_id_token_is_checked_against_its_tenant(mode: str) -> 
         await refreshed(personal)
 
 
+async def test_a_refresh_for_a_user_refuses_an_id_token_of_another(mode: str) -> None:
+    # On common, any tenant's token verifies: only the user id ({tid}:{sub}) given to the
+    # refresh tells that the new ID token is another tenant's user (OIDC Core 12.2).
+    mock = ProviderMock()
+    built = microsoft(mock)
+    user_id = f"{WORK_TENANT}:{CLAIMS['sub']}"
+
+    async def refreshed(tenant: str) -> OAuth2Tokens:
+        signer = IDTokenSigner(issuer(tenant))
+        mock.route("GET", keys_url("common"), json=signer.jwks())
+        claims = {**CLAIMS, "tid": tenant, "iss": issuer(tenant)}
+        answer = {**fixture("token"), "id_token": signer.id_token(claims)}
+        mock.route("POST", token_url("common"), json=answer)
+        return await refresh(mode, built, "old-refresh", user_id=user_id)
+
+    assert (await refreshed(WORK_TENANT)).id_token_claims["tid"] == WORK_TENANT
+    with pytest.raises(IDTokenError) as caught:
+        await refreshed(OTHER_TENANT)
+    assert caught.value.check == "sub"
+
+
 def test_microsoft_has_no_revocation_endpoint() -> None:
     with pytest.raises(OAuthUnsupportedError):
         microsoft(ProviderMock()).revoke_token("a-token")

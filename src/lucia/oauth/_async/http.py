@@ -90,13 +90,21 @@ class _AsyncProviderHTTP(ProviderCore):
         tokens = self.read_tokens(response, what="the token request")
         return await self._averified(tokens, nonce=nonce, code=code, required=True)
 
-    async def arefresh_access_token(self, refresh_token: str) -> OAuth2Tokens:
+    async def arefresh_access_token(
+        self, refresh_token: str, *, user_id: str | None = None
+    ) -> OAuth2Tokens:
         """New tokens from a refresh token (an ID token among them is validated, without
-        nonce: OIDC Core 12.2)."""
+        nonce: OIDC Core 12.2). ``user_id``: the ``ProviderUser.id`` of the sign-in these
+        tokens continue (the key's ``provider_user_id``); an ID token in the answer that
+        names anyone else is refused (``IDTokenError``, check ``"sub"``), as OIDC Core
+        12.2 asks."""
         await self.aprepare()
         response = await self._asend(self.refresh_request(refresh_token))
         tokens = self.read_tokens(response, what="the refresh request")
-        return await self._averified(tokens, nonce=None, code=None, required=False)
+        verified = await self._averified(tokens, nonce=None, code=None, required=False)
+        if user_id is not None:
+            self.check_refreshed_tokens(verified, user_id)
+        return verified
 
     async def arevoke_token(self, token: str) -> None:
         """Revoke a token at the provider."""

@@ -89,13 +89,21 @@ class _ProviderHTTP(ProviderCore):
         tokens = self.read_tokens(response, what="the token request")
         return self._verified(tokens, nonce=nonce, code=code, required=True)
 
-    def refresh_access_token(self, refresh_token: str) -> OAuth2Tokens:
+    def refresh_access_token(
+        self, refresh_token: str, *, user_id: str | None = None
+    ) -> OAuth2Tokens:
         """New tokens from a refresh token (an ID token among them is validated, without
-        nonce: OIDC Core 12.2)."""
+        nonce: OIDC Core 12.2). ``user_id``: the ``ProviderUser.id`` of the sign-in these
+        tokens continue (the key's ``provider_user_id``); an ID token in the answer that
+        names anyone else is refused (``IDTokenError``, check ``"sub"``), as OIDC Core
+        12.2 asks."""
         self.prepare()
         response = self._send(self.refresh_request(refresh_token))
         tokens = self.read_tokens(response, what="the refresh request")
-        return self._verified(tokens, nonce=None, code=None, required=False)
+        verified = self._verified(tokens, nonce=None, code=None, required=False)
+        if user_id is not None:
+            self.check_refreshed_tokens(verified, user_id)
+        return verified
 
     def revoke_token(self, token: str) -> None:
         """Revoke a token at the provider."""

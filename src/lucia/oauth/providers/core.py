@@ -203,6 +203,11 @@ class ProviderCore(abc.ABC):
         (plain OAuth 2.0). Called after the preparation (the metadata is known)."""
         return None
 
+    def check_refreshed_tokens(self, tokens: OAuth2Tokens, user_id: str) -> None:  # noqa: B027
+        """Refuse refreshed ``tokens`` that name another user than ``user_id`` (the
+        ``ProviderUser.id`` of the sign-in they continue). Plain OAuth 2.0 tokens name
+        nobody: nothing to check. OpenID providers compare the new ID token's user."""
+
     @abc.abstractmethod
     def user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
         """The requests that fetch the provider's user for ``tokens``, sent in order."""

@@ -308,6 +308,14 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
             userinfo = data
         return self._user(claims, userinfo)
 
+    def check_refreshed_tokens(self, tokens: OAuth2Tokens, user_id: str) -> None:
+        """A refreshed ID token must name the user of the sign-in (its ``sub``, within
+        the spec's ``id_scope_claim``): OIDC Core 12.2. Tokens without one pass."""
+        claims = tokens.id_token_claims if isinstance(tokens, OIDCTokens) else None
+        if claims and self._user(claims, None).id != user_id:
+            logger.info("refreshed ID token from %s rejected: another user", self.issuer)
+            raise IDTokenError("sub", "the refreshed ID token names another user")
+
     def _user(self, claims: Mapping[str, Any], userinfo: Mapping[str, Any] | None) -> ProviderUser:
         raw = {k: v for k, v in claims.items() if k not in PROTOCOL_CLAIMS}
         raw.update(userinfo or {})
