@@ -113,12 +113,18 @@ def _check_key(provider_id: object, provider_user_id: object) -> None:
         raise InvalidKeyError()
 
 
-def _unsupported(store: object, method: str) -> NotImplementedError:
-    """The error for a purge asked of a store without it (maintenance is optional)."""
-    return NotImplementedError(
-        f"{type(store).__name__} cannot purge: it has no {method}() (an optional"
-        " maintenance method; see lucia.adapters.base)"
-    )
+def _purge_of(store: object, method: str) -> Any:
+    """The store's purge ``method`` (optional maintenance), or ``NotImplementedError``
+    naming it. Looked up, not ``isinstance(store, PurgesSessions)``: on Python 3.12+
+    that check cannot see a method a proxy store makes in ``__getattr__``
+    (``AsyncDjangoAdapter``)."""
+    purge = getattr(store, method, None)
+    if purge is None:
+        raise NotImplementedError(
+            f"{type(store).__name__} cannot purge: it has no {method}() (an optional"
+            " maintenance method; see lucia.adapters.base)"
+        )
+    return purge
 
 
 def _flavour_error(owner: str, store: object, role: str, want_async: bool) -> TypeError | None:

@@ -40,9 +40,9 @@ from lucia.core import (
     _check_purpose,
     _key,
     _LuciaBase,
+    _purge_of,
     _sha256,
     _storable,
-    _unsupported,
     generate_user_id,
     hash_one_time_token,
 )
@@ -417,11 +417,7 @@ class AsyncLucia(
         ``progress`` is called with each batch's count. ``NotImplementedError``
         when the session store has no purge (``PurgesSessions``).
         """
-        # Looked up, not isinstance(PurgesSessions): on Python 3.12+ that check
-        # cannot see a method a proxy store makes in __getattr__ (AsyncDjangoAdapter).
-        purge = getattr(self.session_adapter, "delete_expired_sessions", None)
-        if purge is None:
-            raise _unsupported(self.session_adapter, "delete_expired_sessions")
+        purge = _purge_of(self.session_adapter, "delete_expired_sessions")
         if batch_size is None and progress is None:
             # The one-argument form, so a store written before batches keeps working.
             count: int = await purge(self.clock())
@@ -486,8 +482,6 @@ class AsyncLucia(
     async def delete_expired_tokens(self) -> int:
         """Purge expired one-time tokens; how many went (``NotImplementedError`` when
         the store has no purge: ``PurgesTokens``)."""
-        purge = getattr(self.adapter, "delete_expired_tokens", None)  # as for sessions
-        if purge is None:
-            raise _unsupported(self.adapter, "delete_expired_tokens")
+        purge = _purge_of(self.adapter, "delete_expired_tokens")
         count: int = await purge(self.clock())
         return count

@@ -41,9 +41,9 @@ from lucia.core import (
     _check_purpose,
     _key,
     _LuciaBase,
+    _purge_of,
     _sha256,
     _storable,
-    _unsupported,
     generate_user_id,
     hash_one_time_token,
 )
@@ -412,11 +412,7 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter, SessionStore, Adap
         ``progress`` is called with each batch's count. ``NotImplementedError``
         when the session store has no purge (``PurgesSessions``).
         """
-        # Looked up, not isinstance(PurgesSessions): on Python 3.12+ that check
-        # cannot see a method a proxy store makes in __getattr__ (AsyncDjangoAdapter).
-        purge = getattr(self.session_adapter, "delete_expired_sessions", None)
-        if purge is None:
-            raise _unsupported(self.session_adapter, "delete_expired_sessions")
+        purge = _purge_of(self.session_adapter, "delete_expired_sessions")
         if batch_size is None and progress is None:
             # The one-argument form, so a store written before batches keeps working.
             count: int = purge(self.clock())
@@ -481,8 +477,6 @@ class Lucia(_LuciaBase[Adapter | UserAdapter, SessionAdapter, SessionStore, Adap
     def delete_expired_tokens(self) -> int:
         """Purge expired one-time tokens; how many went (``NotImplementedError`` when
         the store has no purge: ``PurgesTokens``)."""
-        purge = getattr(self.adapter, "delete_expired_tokens", None)  # as for sessions
-        if purge is None:
-            raise _unsupported(self.adapter, "delete_expired_tokens")
+        purge = _purge_of(self.adapter, "delete_expired_tokens")
         count: int = purge(self.clock())
         return count
