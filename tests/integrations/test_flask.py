@@ -303,6 +303,26 @@ def test_url_prefix_moves_the_routes(env: Env) -> None:
     assert client.get(f"/login/{ROUTE}").status_code == 404
 
 
+def test_g_is_written_through_the_apps_own_globals_class() -> None:
+    # An app may give Flask its own app_ctx_globals_class: lucia sets g.user and
+    # g.session through it, never around its __setattr__.
+    from flask.ctx import _AppCtxGlobals
+
+    written: list[str] = []
+
+    class RecordingGlobals(_AppCtxGlobals):
+        def __setattr__(self, name: str, value: Any) -> None:
+            written.append(name)
+            super().__setattr__(name, value)
+
+    app = Flask(__name__)
+    app.app_ctx_globals_class = RecordingGlobals
+    LuciaFlask(app, auth=Lucia(MemoryAdapter()))
+    app.add_url_rule("/", "index", lambda: jsonify(user=g.user is None))
+    assert app.test_client().get("/").get_json() == {"user": True}
+    assert {"user", "session"} <= set(written)
+
+
 # Configuration
 
 

@@ -218,8 +218,11 @@ class LuciaFlask:
             lambda: cast(Any, req.headers),
         )
         environ[_PLAN] = plan
-        # g's __setattr__ is Python code writing its __dict__: one update for three.
-        vars(_get_g()).update(_lucia=plan, session=plan.session, user=plan.user)
+        # Through g's own __setattr__: an app's app_ctx_globals_class may define one.
+        flask_g = _get_g()
+        flask_g._lucia = plan
+        flask_g.session = plan.session
+        flask_g.user = plan.user
         if plan.refusal is not None:
             return _refuse(plan.refusal)
         return None
