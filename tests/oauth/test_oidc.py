@@ -44,6 +44,7 @@ from lucia.oauth.oidc import (
     parse_jwks,
     select_key,
     token_hash,
+    unverified_claims,
     validate_id_token,
 )
 from lucia.oauth.providers.openid import OIDCTokens, OpenIDConnect
@@ -1130,3 +1131,17 @@ async def test_expired_code_is_refused(twin: Twin, op: LocalOIDCProvider, clock:
     clock.advance(seconds=61)
     with pytest.raises(OAuthProviderError, match="invalid_grant"):
         await finish(twin, attempt)
+
+
+@pytest.mark.parametrize(
+    "payload", ["W10", "!!!", "WzFd", base64.urlsafe_b64encode(b"[" * 10_000).decode()]
+)
+def test_unverified_claims_refuse_a_payload_that_is_no_json_object(payload: str) -> None:
+    with pytest.raises(IDTokenError) as caught:
+        unverified_claims(f"e30.{payload}.sig")
+    assert caught.value.check == "format"
+
+
+def test_unverified_claims_read_the_payload_only() -> None:
+    payload = base64.urlsafe_b64encode(b'{"tid":"t-1"}').rstrip(b"=").decode()
+    assert unverified_claims(f"e30.{payload}.not-checked") == {"tid": "t-1"}

@@ -66,6 +66,7 @@ __all__ = [
     "read_discovery",
     "select_key",
     "token_hash",
+    "unverified_claims",
     "validate_id_token",
 ]
 
@@ -439,6 +440,27 @@ def _b64decode(segment: str) -> bytes:
         raise IDTokenError("format", "the token is not valid base64url") from None
 
 
+def _json_object(segment: str, part: str) -> dict[str, Any]:
+    """A token segment's JSON object; ``IDTokenError("format")`` naming ``part`` else."""
+    try:
+        value = json.loads(_b64decode(segment))
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to parse
+        raise IDTokenError("format", f"the token {part} is not JSON") from None
+    if not isinstance(value, dict):
+        raise IDTokenError("format", f"the token {part} is not a JSON object")
+    return value
+
+
+def unverified_claims(id_token: str) -> dict[str, Any]:
+    """The claims of an ID token read WITHOUT checking its signature: only to choose how
+    to check it (Microsoft's issuer is its tenant's), never to trust. Call it after
+    ``decode_header`` (which bounds the size); ``IDTokenError("format")`` if unreadable."""
+    segments = id_token.split(".")
+    if len(segments) != 3:
+        raise IDTokenError("format", "the token is not a signed JWT")
+    return _json_object(segments[1], "payload")
+
+
 def decode_header(id_token: str, allowed_algorithms: Collection[str]) -> dict[str, Any]:
     """The JOSE header of an ID token, after the checks that come before any key is chosen.
 
@@ -453,12 +475,7 @@ def decode_header(id_token: str, allowed_algorithms: Collection[str]) -> dict[st
     segments = id_token.split(".")
     if len(segments) != 3 or not segments[0]:
         raise IDTokenError("format", "the token is not a signed JWT")
-    try:
-        header = json.loads(_b64decode(segments[0]))
-    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to parse
-        raise IDTokenError("format", "the token header is not JSON") from None
-    if not isinstance(header, dict):
-        raise IDTokenError("format", "the token header is not a JSON object")
+    header = _json_object(segments[0], "header")
     alg = header.get("alg")
     if not isinstance(alg, str) or alg == "none" or alg not in allowed_algorithms:
         raise IDTokenError("alg", _refused_algorithm(alg, allowed_algorithms))

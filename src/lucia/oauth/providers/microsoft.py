@@ -30,9 +30,6 @@ address is unverified. See docs/oauth/providers/microsoft.md.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -41,7 +38,7 @@ import httpx
 from joserfc.jwk import Key
 
 from lucia.oauth.client import json_response
-from lucia.oauth.oidc import IDTokenError, IDTokenVerifier, JWKSCache
+from lucia.oauth.oidc import IDTokenError, IDTokenVerifier, JWKSCache, unverified_claims
 from lucia.oauth.providers.provider import OIDCSpecProvider
 from lucia.oauth.providers.spec import OIDC_USER_FIELDS, Parameter, ProviderSpec, UserFields
 
@@ -75,12 +72,7 @@ def _admits(tenant: str, tid: str) -> bool:
 def _claimed_tenant(id_token: str) -> str:
     """The ``tid`` the token claims, read before its signature is checked only to know
     which issuer to expect: the signed ``iss`` and ``tid`` are then checked against it."""
-    try:
-        payload = id_token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError, binascii.Error, RecursionError):
-        raise IDTokenError("format", "the token payload is not JSON") from None
-    tid = claims.get("tid") if isinstance(claims, dict) else None
+    tid = unverified_claims(id_token).get("tid")
     if not isinstance(tid, str) or not _GUID.fullmatch(tid):
         raise IDTokenError("iss", "the token's tenant (tid) is missing or not a GUID")
     return tid
