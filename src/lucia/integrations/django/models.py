@@ -35,23 +35,31 @@ class LuciaTimeField(models.DateTimeField):  # type: ignore[misc]
         return super().get_db_prep_value(value, connection, prepared)
 
 
-class LuciaUser(models.Model):  # type: ignore[misc]
+class _LuciaRow(models.Model):  # type: ignore[misc]
+    """What lucia's models share: unmanaged (lucia's migration makes the tables,
+    with lucia's DDL), shown by their primary key."""
+
+    class Meta:
+        abstract = True
+        managed = False
+
+    def __str__(self) -> str:
+        return str(self.pk)
+
+
+class LuciaUser(_LuciaRow):
     """A row of ``lucia_user``."""
 
     id = models.CharField(primary_key=True, max_length=255)
     attributes = models.JSONField(default=dict)
     created_at = LuciaTimeField()
 
-    class Meta:
-        managed = False
+    class Meta(_LuciaRow.Meta):
         db_table = "lucia_user"
         verbose_name = "lucia user"
 
-    def __str__(self) -> str:
-        return str(self.id)
 
-
-class LuciaKey(models.Model):  # type: ignore[misc]
+class LuciaKey(_LuciaRow):
     """A row of ``lucia_key``: an identity (provider, user id there) of a user."""
 
     pk = models.CompositePrimaryKey("provider_id", "provider_user_id")
@@ -62,8 +70,7 @@ class LuciaKey(models.Model):  # type: ignore[misc]
     )
     hashed_password = models.TextField(null=True)
 
-    class Meta:
-        managed = False
+    class Meta(_LuciaRow.Meta):
         db_table = "lucia_key"
         verbose_name = "lucia key"
 
@@ -71,7 +78,7 @@ class LuciaKey(models.Model):  # type: ignore[misc]
         return f"{self.provider_id}:{self.provider_user_id}"
 
 
-class LuciaSession(models.Model):  # type: ignore[misc]
+class LuciaSession(_LuciaRow):
     """A row of ``lucia_session`` (the token's secret is stored only as its hash)."""
 
     id = models.CharField(primary_key=True, max_length=255)
@@ -83,10 +90,6 @@ class LuciaSession(models.Model):  # type: ignore[misc]
     created_at = LuciaTimeField()
     attributes = models.JSONField(default=dict)
 
-    class Meta:
-        managed = False
+    class Meta(_LuciaRow.Meta):
         db_table = "lucia_session"
         verbose_name = "lucia session"
-
-    def __str__(self) -> str:
-        return str(self.id)
