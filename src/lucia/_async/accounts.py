@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from lucia import emails
 from lucia._accounts_base import (
     EmailChange,
     EmailTakenError,
@@ -20,13 +21,7 @@ from lucia._accounts_base import (
     require_flavour,
 )
 from lucia.core import AsyncLucia
-from lucia.emails import (
-    EMAIL_PROVIDER_ID,
-    EMAIL_VERIFICATION,
-    PASSWORD_RESET,
-    SIGN_UP,
-    normalize_email,
-)
+from lucia.emails import EMAIL_PROVIDER_ID, normalize_email
 from lucia.errors import DuplicateKeyError, InvalidCredentialsError
 from lucia.models import Session, User
 from lucia.throttle import SignInThrottle
@@ -102,7 +97,7 @@ async def _reclaim_pending_sign_up(auth: AsyncLucia, address: str) -> bool:
         return False
     # Its links go first, so no completion can begin after this; one that began
     # before and has set the password by now shows in the keys read again.
-    await auth.delete_user_tokens(user.id, SIGN_UP)
+    await auth.delete_user_tokens(user.id, emails.SIGN_UP)
     if not is_pending_sign_up(await auth.get_user_keys(user.id), address):
         return False
     await auth.delete_user(user.id)
@@ -190,7 +185,7 @@ async def achange_password(
         EMAIL_PROVIDER_ID, normalized, new_password, invalidate_sessions=True
     )
     # A reset link mailed before the change must not undo it (SECURITY.md 46).
-    await auth.delete_user_tokens(user.id, PASSWORD_RESET)
+    await auth.delete_user_tokens(user.id, emails.PASSWORD_RESET)
     return await start_session(auth, user, session_attributes)
 
 
@@ -228,8 +223,8 @@ async def achange_email(
     updated = await auth.update_user_attributes(user.id, {"email": new, "email_verified": False})
     # Links mailed to the old address prove nothing about the new one, and a
     # reset link for the old key must not reach the account either.
-    await auth.delete_user_tokens(user.id, EMAIL_VERIFICATION)
-    await auth.delete_user_tokens(user.id, PASSWORD_RESET)
+    await auth.delete_user_tokens(user.id, emails.EMAIL_VERIFICATION)
+    await auth.delete_user_tokens(user.id, emails.PASSWORD_RESET)
     logger.info("email changed", extra={"user_id": user.id, "provider_id": EMAIL_PROVIDER_ID})
     return EmailChange(updated, new, previous)
 

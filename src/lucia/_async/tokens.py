@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from lucia import emails
 from lucia._accounts_base import (
     EMAIL_VERIFICATION_EXPIRES_IN,
     PASSWORD_RESET_EXPIRES_IN,
@@ -24,13 +25,7 @@ from lucia._accounts_base import (
 )
 from lucia._async.accounts import admit_sign_up, start_session
 from lucia.core import AsyncLucia
-from lucia.emails import (
-    EMAIL_PROVIDER_ID,
-    EMAIL_VERIFICATION,
-    PASSWORD_RESET,
-    SIGN_UP,
-    normalize_email,
-)
+from lucia.emails import EMAIL_PROVIDER_ID, normalize_email
 from lucia.errors import DuplicateKeyError, InvalidTokenError, KeyNotFoundError, UserNotFoundError
 from lucia.models import User
 from lucia.throttle import SignInThrottle
@@ -53,9 +48,9 @@ async def acreate_email_verification_token(
     if not isinstance(address, str) or normalize_email(address) is None:
         raise InvalidEmailError("the user has no valid email address to verify")
     # One live link per user: a newer mail makes the older links useless.
-    await auth.delete_user_tokens(user_id, EMAIL_VERIFICATION)
+    await auth.delete_user_tokens(user_id, emails.EMAIL_VERIFICATION)
     token = await auth.create_token(
-        user_id, EMAIL_VERIFICATION, expires_in=expires_in, data={"email": address}
+        user_id, emails.EMAIL_VERIFICATION, expires_in=expires_in, data={"email": address}
     )
     return token, address
 
@@ -67,7 +62,7 @@ async def averify_email(auth: AsyncLucia, token: str) -> User:
     ``email`` is no longer the address the token was sent to.
     """
     require_flavour(auth, AsyncLucia)
-    consumed = await auth.consume_token(token, EMAIL_VERIFICATION)
+    consumed = await auth.consume_token(token, emails.EMAIL_VERIFICATION)
     user = await auth.get_user(consumed.user_id)
     address = consumed.data.get("email")
     # The link proves the address it was sent to: if the account's address has
@@ -94,9 +89,9 @@ async def acreate_password_reset_token(
     if user is None:
         return None
     address = mail_address(user, normalized)
-    await auth.delete_user_tokens(user.id, PASSWORD_RESET)
+    await auth.delete_user_tokens(user.id, emails.PASSWORD_RESET)
     token = await auth.create_token(
-        user.id, PASSWORD_RESET, expires_in=expires_in, data={"key": normalized}
+        user.id, emails.PASSWORD_RESET, expires_in=expires_in, data={"key": normalized}
     )
     return PasswordReset(user, address, token)
 
@@ -112,7 +107,7 @@ async def areset_password(auth: AsyncLucia, token: str, new_password: str) -> Us
     require_flavour(auth, AsyncLucia)
     # Before the token is used: a refused password leaves the link working.
     auth.password_policy.check(new_password)
-    consumed = await auth.consume_token(token, PASSWORD_RESET)
+    consumed = await auth.consume_token(token, emails.PASSWORD_RESET)
     key = consumed.data.get("key")
     if not isinstance(key, str):
         raise InvalidTokenError()
@@ -126,7 +121,7 @@ async def areset_password(auth: AsyncLucia, token: str, new_password: str) -> Us
         )
     except KeyNotFoundError:
         raise InvalidTokenError() from None
-    await auth.delete_user_tokens(owner.id, PASSWORD_RESET)
+    await auth.delete_user_tokens(owner.id, emails.PASSWORD_RESET)
     return owner
 
 
@@ -168,9 +163,9 @@ async def arequest_sign_up(
     if not pending:
         pending = is_pending_sign_up(await auth.get_user_keys(user.id), normalized)
     if pending:
-        await auth.delete_user_tokens(user.id, SIGN_UP)
+        await auth.delete_user_tokens(user.id, emails.SIGN_UP)
         token = await auth.create_token(
-            user.id, SIGN_UP, expires_in=expires_in, data={"email": normalized}
+            user.id, emails.SIGN_UP, expires_in=expires_in, data={"email": normalized}
         )
         return SignUpMail(normalized, token, account_exists=False)
     # Taken: the same writes as a new sign-up (the time tells as little as the
@@ -200,7 +195,7 @@ async def acomplete_sign_up(
     require_flavour(auth, AsyncLucia)
     # Before the token is used: a refused password leaves the link working.
     auth.password_policy.check(password)
-    consumed = await auth.consume_token(token, SIGN_UP)
+    consumed = await auth.consume_token(token, emails.SIGN_UP)
     address = consumed.data.get("email")
     user = await auth.get_user(consumed.user_id)
     keys = [] if user is None else await auth.get_user_keys(consumed.user_id)

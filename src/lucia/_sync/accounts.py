@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from lucia import emails
 from lucia._accounts_base import (
     EmailChange,
     EmailTakenError,
@@ -21,13 +22,7 @@ from lucia._accounts_base import (
     require_flavour,
 )
 from lucia.core import Lucia
-from lucia.emails import (
-    EMAIL_PROVIDER_ID,
-    EMAIL_VERIFICATION,
-    PASSWORD_RESET,
-    SIGN_UP,
-    normalize_email,
-)
+from lucia.emails import EMAIL_PROVIDER_ID, normalize_email
 from lucia.errors import DuplicateKeyError, InvalidCredentialsError
 from lucia.models import Session, User
 from lucia.throttle import SignInThrottle
@@ -103,7 +98,7 @@ def _reclaim_pending_sign_up(auth: Lucia, address: str) -> bool:
         return False
     # Its links go first, so no completion can begin after this; one that began
     # before and has set the password by now shows in the keys read again.
-    auth.delete_user_tokens(user.id, SIGN_UP)
+    auth.delete_user_tokens(user.id, emails.SIGN_UP)
     if not is_pending_sign_up(auth.get_user_keys(user.id), address):
         return False
     auth.delete_user(user.id)
@@ -187,7 +182,7 @@ def change_password(
     # device's included, is revoked with the old password.
     auth.update_key_password(EMAIL_PROVIDER_ID, normalized, new_password, invalidate_sessions=True)
     # A reset link mailed before the change must not undo it (SECURITY.md 46).
-    auth.delete_user_tokens(user.id, PASSWORD_RESET)
+    auth.delete_user_tokens(user.id, emails.PASSWORD_RESET)
     return start_session(auth, user, session_attributes)
 
 
@@ -225,8 +220,8 @@ def change_email(
     updated = auth.update_user_attributes(user.id, {"email": new, "email_verified": False})
     # Links mailed to the old address prove nothing about the new one, and a
     # reset link for the old key must not reach the account either.
-    auth.delete_user_tokens(user.id, EMAIL_VERIFICATION)
-    auth.delete_user_tokens(user.id, PASSWORD_RESET)
+    auth.delete_user_tokens(user.id, emails.EMAIL_VERIFICATION)
+    auth.delete_user_tokens(user.id, emails.PASSWORD_RESET)
     logger.info("email changed", extra={"user_id": user.id, "provider_id": EMAIL_PROVIDER_ID})
     return EmailChange(updated, new, previous)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from lucia import emails
 from lucia._accounts_base import (
     EMAIL_VERIFICATION_EXPIRES_IN,
     PASSWORD_RESET_EXPIRES_IN,
@@ -25,13 +26,7 @@ from lucia._accounts_base import (
 )
 from lucia._sync.accounts import admit_sign_up, start_session
 from lucia.core import Lucia
-from lucia.emails import (
-    EMAIL_PROVIDER_ID,
-    EMAIL_VERIFICATION,
-    PASSWORD_RESET,
-    SIGN_UP,
-    normalize_email,
-)
+from lucia.emails import EMAIL_PROVIDER_ID, normalize_email
 from lucia.errors import DuplicateKeyError, InvalidTokenError, KeyNotFoundError, UserNotFoundError
 from lucia.models import User
 from lucia.throttle import SignInThrottle
@@ -54,9 +49,9 @@ def create_email_verification_token(
     if not isinstance(address, str) or normalize_email(address) is None:
         raise InvalidEmailError("the user has no valid email address to verify")
     # One live link per user: a newer mail makes the older links useless.
-    auth.delete_user_tokens(user_id, EMAIL_VERIFICATION)
+    auth.delete_user_tokens(user_id, emails.EMAIL_VERIFICATION)
     token = auth.create_token(
-        user_id, EMAIL_VERIFICATION, expires_in=expires_in, data={"email": address}
+        user_id, emails.EMAIL_VERIFICATION, expires_in=expires_in, data={"email": address}
     )
     return token, address
 
@@ -68,7 +63,7 @@ def verify_email(auth: Lucia, token: str) -> User:
     ``email`` is no longer the address the token was sent to.
     """
     require_flavour(auth, Lucia)
-    consumed = auth.consume_token(token, EMAIL_VERIFICATION)
+    consumed = auth.consume_token(token, emails.EMAIL_VERIFICATION)
     user = auth.get_user(consumed.user_id)
     address = consumed.data.get("email")
     # The link proves the address it was sent to: if the account's address has
@@ -95,9 +90,9 @@ def create_password_reset_token(
     if user is None:
         return None
     address = mail_address(user, normalized)
-    auth.delete_user_tokens(user.id, PASSWORD_RESET)
+    auth.delete_user_tokens(user.id, emails.PASSWORD_RESET)
     token = auth.create_token(
-        user.id, PASSWORD_RESET, expires_in=expires_in, data={"key": normalized}
+        user.id, emails.PASSWORD_RESET, expires_in=expires_in, data={"key": normalized}
     )
     return PasswordReset(user, address, token)
 
@@ -113,7 +108,7 @@ def reset_password(auth: Lucia, token: str, new_password: str) -> User:
     require_flavour(auth, Lucia)
     # Before the token is used: a refused password leaves the link working.
     auth.password_policy.check(new_password)
-    consumed = auth.consume_token(token, PASSWORD_RESET)
+    consumed = auth.consume_token(token, emails.PASSWORD_RESET)
     key = consumed.data.get("key")
     if not isinstance(key, str):
         raise InvalidTokenError()
@@ -125,7 +120,7 @@ def reset_password(auth: Lucia, token: str, new_password: str) -> User:
         auth.update_key_password(EMAIL_PROVIDER_ID, key, new_password, invalidate_sessions=True)
     except KeyNotFoundError:
         raise InvalidTokenError() from None
-    auth.delete_user_tokens(owner.id, PASSWORD_RESET)
+    auth.delete_user_tokens(owner.id, emails.PASSWORD_RESET)
     return owner
 
 
@@ -167,9 +162,9 @@ def request_sign_up(
     if not pending:
         pending = is_pending_sign_up(auth.get_user_keys(user.id), normalized)
     if pending:
-        auth.delete_user_tokens(user.id, SIGN_UP)
+        auth.delete_user_tokens(user.id, emails.SIGN_UP)
         token = auth.create_token(
-            user.id, SIGN_UP, expires_in=expires_in, data={"email": normalized}
+            user.id, emails.SIGN_UP, expires_in=expires_in, data={"email": normalized}
         )
         return SignUpMail(normalized, token, account_exists=False)
     # Taken: the same writes as a new sign-up (the time tells as little as the
@@ -199,7 +194,7 @@ def complete_sign_up(
     require_flavour(auth, Lucia)
     # Before the token is used: a refused password leaves the link working.
     auth.password_policy.check(password)
-    consumed = auth.consume_token(token, SIGN_UP)
+    consumed = auth.consume_token(token, emails.SIGN_UP)
     address = consumed.data.get("email")
     user = auth.get_user(consumed.user_id)
     keys = [] if user is None else auth.get_user_keys(consumed.user_id)
