@@ -17,7 +17,7 @@ import pytest
 
 from lucia.oauth import OAuthProviderError, ProviderFailedError, provider
 from lucia.oauth.oidc import IDTokenError
-from lucia.oauth.providers.auth0 import Auth0
+from lucia.oauth.providers import Auth0
 from tests.oauth.providers.harness import (
     CLIENT_ID,
     CLIENT_SECRET,

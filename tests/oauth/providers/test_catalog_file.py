@@ -4,16 +4,26 @@ spec is refused naming its slug and key."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import importlib
+import pickle
+import pkgutil
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lucia.__about__ import __version__
-from lucia.oauth.providers import catalog
+from lucia.oauth.providers import OAuthProvider, OIDCSpecProvider, SpecProvider, catalog
 from lucia.oauth.providers.catalog import CatalogError, entries, entry, read_catalog
-from lucia.oauth.providers.registry import providers, spec_of
+from lucia.oauth.providers.github import GitHub
+from lucia.oauth.providers.registry import catalog_class, providers, spec_of
 from lucia.oauth.providers.spec import OIDC_USER_FIELDS, Parameter, UserFields, UserInfoRequest
+
+# lucia.oauth's own ``providers`` (the registry's function) hides the package's name.
+PACKAGE = importlib.import_module("lucia.oauth.providers")
 
 GOOD = """
 [acme]
@@ -191,7 +201,69 @@ def test_every_entry_loads_and_every_registered_slug_has_one() -> None:
     assert sorted(found) == sorted(registered)
     for slug, cls in registered.items():
         assert cls.__name__ == found[slug].class_name, slug
-        assert spec_of(cls) == found[slug].spec, slug
+        assert spec_of(cls) is found[slug].spec, slug
+        # Every provider class is public under its name, wherever it is defined.
+        assert getattr(PACKAGE, cls.__name__) is cls, slug
+
+
+MADE = sorted(slug for slug, found in entries().items() if found.module is None)
+
+
+@pytest.mark.parametrize("slug", MADE)
+def test_a_provider_without_hooks_is_a_class_made_from_its_entry(slug: str) -> None:
+    found = entry(slug)
+    cls = catalog_class(slug)
+    assert cls is catalog_class(slug) is providers()[slug]
+    base = OIDCSpecProvider if found.spec.protocol == "oidc" else SpecProvider
+    assert cls.__bases__ == (base,)
+    assert cls.__module__ == "lucia.oauth.providers"
+    assert cls.__qualname__ == cls.__name__ == found.class_name
+    assert cls.__doc__ == found.doc
+    assert found.summary is not None
+    assert found.doc is not None
+    assert found.doc.startswith(found.summary.strip())
+    assert pickle.loads(pickle.dumps(cls)) is cls  # found again by its public path
+    assert cls.name == slug
+
+
+def test_type_checkers_see_each_made_provider_as_a_class_of_its_base() -> None:
+    """``lucia/oauth/providers/__init__.py`` declares each made class under
+    ``TYPE_CHECKING`` (tests/typecheck/test_catalog_providers.py uses them)."""
+    source = Path(str(PACKAGE.__file__)).read_text(encoding="utf-8")
+    declared: dict[str, str] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for item in node.body:
+                if isinstance(item, ast.ClassDef):
+                    declared[item.name] = ast.unparse(item.bases[0])
+    expected = {
+        entry(slug).class_name: type.__name__
+        for slug in MADE
+        for type in catalog_class(slug).__bases__
+    }
+    assert declared == expected
+
+
+def test_every_provider_module_takes_its_spec_from_the_catalog() -> None:
+    """No module of the package holds a spec of its own beside the catalog."""
+    modules = {entry.module for entry in entries().values()}
+    for info in pkgutil.iter_modules(PACKAGE.__path__):
+        module = importlib.import_module(f"{PACKAGE.__name__}.{info.name}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, OAuthProvider)
+                and value.__module__ == module.__name__
+                and "spec" in value.__dict__
+            ):
+                assert info.name in modules, info.name
+                assert value.spec is entry(value.spec.slug).spec, info.name
+
+
+def test_a_modules_class_must_hold_its_entrys_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(GitHub, "spec", dataclasses.replace(GitHub.spec))
+    with pytest.raises(TypeError, match="catalog_spec"):
+        catalog_class("github")
 
 
 def test_an_unknown_slug_is_a_key_error() -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from lucia.oauth import OAuthProviderError
 from lucia.oauth.oidc import IDTokenError
-from lucia.oauth.providers.keycloak import Keycloak
+from lucia.oauth.providers import Keycloak
 from tests.oauth.providers.harness import (
     CLIENT_ID,
     CLIENT_SECRET,

@@ -12,7 +12,7 @@ import functools
 import pytest
 
 from lucia.oauth import OAuthResponseError, OAuthUnsupportedError
-from lucia.oauth.providers.spotify import Spotify
+from lucia.oauth.providers import Spotify
 from tests.oauth.providers.harness import (
     CLIENT_ID,
     REDIRECT_URI,

@@ -33,9 +33,9 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
 from lucia.oauth.oidc import OIDCMetadata
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.core import ProviderUser
 from lucia.oauth.providers.provider import OIDCSpecProvider, ProviderOptions
-from lucia.oauth.providers.spec import Parameter, ProviderSpec, UserFields
 from lucia.sessions import utc_now
 
 __all__ = ["APPLE_AUDIENCE", "MAX_CLIENT_SECRET_LIFETIME", "Apple", "AppleClientSecret"]
@@ -115,45 +115,7 @@ class Apple(OIDCSpecProvider):
     each generated client secret lives (an hour by default; six months at most).
     """
 
-    spec = ProviderSpec(
-        slug="apple",
-        name="Apple",
-        protocol="oidc",
-        authorization_endpoint="https://appleid.apple.com/auth/authorize",
-        token_endpoint="https://appleid.apple.com/auth/token",
-        revocation_endpoint="https://appleid.apple.com/auth/revoke",
-        issuer="https://appleid.apple.com",
-        jwks_uri="https://appleid.apple.com/auth/keys",
-        parameters=(
-            Parameter("team_id", description="your 10-character Apple Developer Team ID"),
-            Parameter("key_id", description="the 10-character ID of the Sign in with Apple key"),
-            Parameter(
-                "private_key",
-                "secret",
-                optional=True,
-                description="the Sign in with Apple private key (.p8 contents); "
-                "default: client_secret",
-            ),
-        ),
-        scopes=("openid", "name", "email"),
-        pkce="none",
-        token_auth="client_secret_post",
-        authorization_params={"response_mode": "form_post"},
-        user=UserFields(
-            id="sub",
-            email="email",
-            email_verified="email_verified",
-            name=None,
-            string_booleans=True,
-        ),
-        email="flag",
-        docs=(
-            "https://developer.apple.com/documentation/signinwithapplerestapi/request-an-authorization-to-the-sign-in-with-apple-server.",
-            "https://developer.apple.com/documentation/signinwithapplerestapi/generate-and-validate-tokens",
-            "https://developer.apple.com/documentation/signinwithapplerestapi/revoke-tokens",
-            "https://developer.apple.com/documentation/signinwithapple/authenticating-users-with-sign-in-with-apple",
-        ),
-    )
+    spec = catalog_spec("apple")
     uses_form_post: ClassVar[bool] = True
     callback_fields: ClassVar[tuple[str, ...]] = ("user",)
 

@@ -20,9 +20,10 @@ import httpx
 
 from lucia.oauth.client import OAuth2Tokens
 from lucia.oauth.errors import OAuthResponseError
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.core import ProviderUser
 from lucia.oauth.providers.provider import SpecProvider
-from lucia.oauth.providers.spec import ProviderSpec, UserFields, read_user
+from lucia.oauth.providers.spec import read_user
 
 __all__ = ["Bitbucket"]
 
@@ -33,29 +34,7 @@ class Bitbucket(SpecProvider):
     """Bitbucket Cloud accounts (``user.id`` is the account ``uuid``; the address is the
     primary one of ``/2.0/user/emails``, verified when Bitbucket says it is confirmed)."""
 
-    spec = ProviderSpec(
-        slug="bitbucket",
-        name="Bitbucket",
-        authorization_endpoint="https://bitbucket.org/site/oauth2/authorize",
-        token_endpoint="https://bitbucket.org/site/oauth2/access_token",
-        userinfo_endpoint="https://api.bitbucket.org/2.0/user",
-        scopes=("account", "email"),
-        pkce="none",
-        user=UserFields(
-            id="uuid",
-            email="email",
-            email_verified="is_confirmed",
-            name="display_name",
-            username="username",
-            avatar_url="links.avatar.href",
-        ),
-        email="flag",
-        docs=(
-            "https://developer.atlassian.com/cloud/bitbucket/oauth-2/",
-            "https://developer.atlassian.com/cloud/bitbucket/rest/api-group-users/",
-            "https://developer.atlassian.com/cloud/bitbucket/bitbucket-cloud-rest-api-scopes/",
-        ),
-    )
+    spec = catalog_spec("bitbucket")
 
     def user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
         """``/2.0/user``, then ``/2.0/user/emails`` for the primary address."""

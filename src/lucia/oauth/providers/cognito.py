@@ -17,14 +17,13 @@ turned on.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.provider import OIDCSpecProvider
-from lucia.oauth.providers.spec import OIDC_USER_FIELDS, Endpoints, Parameter, ProviderSpec
+from lucia.oauth.providers.spec import Endpoints
 
 __all__ = ["Cognito"]
 
-_ISSUER = "https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
 # An AWS region (us-east-1, us-gov-west-1, cn-north-1): no dot, so the issuer's host
 # stays cognito-idp.{region}.amazonaws.com and never becomes another service's
 # (cognito-idp.s3.amazonaws.com is an S3 bucket's).
@@ -42,53 +41,7 @@ class Cognito(OIDCSpecProvider):
     ``user.id`` is the pool's ``sub`` (a UUID; never the user name, which can be
     reassigned)."""
 
-    spec = ProviderSpec(
-        slug="cognito",
-        name="Amazon Cognito",
-        protocol="oidc",
-        issuer=_ISSUER,
-        authorization_endpoint="https://{domain}/oauth2/authorize",
-        token_endpoint="https://{domain}/oauth2/token",
-        userinfo_endpoint="https://{domain}/oauth2/userInfo",
-        revocation_endpoint="https://{domain}/oauth2/revoke",
-        jwks_uri=f"{_ISSUER}/.well-known/jwks.json",
-        parameters=(
-            Parameter(
-                "domain",
-                "host",
-                description="the user pool's domain: <prefix>.auth.<region>.amazoncognito.com "
-                "or its custom domain",
-                example="example.auth.eu-west-1.amazoncognito.com",
-            ),
-            Parameter(
-                "region",
-                "token",
-                description="the user pool's AWS region (eu-west-1)",
-                example="eu-west-1",
-            ),
-            Parameter(
-                "user_pool_id",
-                "token",
-                description="the user pool's id (eu-west-1_AbCdEf123)",
-                example="eu-west-1_AbCdEf123",
-            ),
-        ),
-        scopes=("openid", "email", "profile"),
-        user=replace(
-            OIDC_USER_FIELDS,
-            # ID tokens say cognito:username; /oauth2/userInfo says username.
-            username=("preferred_username", "cognito:username", "username"),
-            string_booleans=True,
-        ),
-        docs=(
-            "https://docs.aws.amazon.com/cognito/latest/developerguide/federation-endpoints.html",
-            "https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html",
-            "https://docs.aws.amazon.com/cognito/latest/developerguide/userinfo-endpoint.html",
-            "https://docs.aws.amazon.com/cognito/latest/developerguide/revocation-endpoint.html",
-            "https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-id-token.html",
-            "https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html",
-        ),
-    )
+    spec = catalog_spec("cognito")
 
     def resolve_endpoints(self) -> Endpoints:
         """The spec's endpoints, once ``region`` is an AWS region and ``user_pool_id`` a

@@ -22,8 +22,8 @@ from __future__ import annotations
 import httpx
 
 from lucia.oauth.client import USER_AGENT
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.provider import SpecProvider
-from lucia.oauth.providers.spec import ProviderSpec, UserFields, UserInfoRequest
 
 __all__ = ["Dropbox"]
 
@@ -31,30 +31,7 @@ __all__ = ["Dropbox"]
 class Dropbox(SpecProvider):
     """Dropbox accounts (``user.id`` is the ``account_id``, ``dbid:...``)."""
 
-    spec = ProviderSpec(
-        slug="dropbox",
-        name="Dropbox",
-        authorization_endpoint="https://www.dropbox.com/oauth2/authorize",
-        token_endpoint="https://api.dropboxapi.com/oauth2/token",
-        userinfo_endpoint="https://api.dropboxapi.com/2/users/get_current_account",
-        revocation_endpoint="https://api.dropboxapi.com/2/auth/token/revoke",
-        scopes=("account_info.read",),
-        authorization_params={"token_access_type": "offline"},
-        userinfo=UserInfoRequest(method="POST"),
-        user=UserFields(
-            id="account_id",
-            email_verified="email_verified",
-            name="name.display_name",
-            avatar_url="profile_photo_url",
-        ),
-        docs=(
-            "https://developers.dropbox.com/oauth-guide",
-            "https://www.dropbox.com/developers/documentation/http/documentation#oauth2-token",
-            "https://www.dropbox.com/developers/documentation/http/documentation#users-get_current_account",
-            "https://www.dropbox.com/developers/documentation/http/documentation#auth-token-revoke",
-            "https://dropbox.tech/developers/using-oauth-2-0-with-offline-access",
-        ),
-    )
+    spec = catalog_spec("dropbox")
 
     def revocation_request(self, token: str) -> httpx.Request:
         """``POST /2/auth/token/revoke`` authorized by the access token to revoke (no body):

@@ -20,50 +20,17 @@ import hmac
 import httpx
 
 from lucia.oauth.client import OAuth2Tokens, api_request
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.provider import SpecProvider
-from lucia.oauth.providers.spec import Parameter, ProviderSpec, UserFields, UserInfoRequest
 
 __all__ = ["Facebook"]
-
-_GRAPH = "https://graph.facebook.com/{version}"
 
 
 class Facebook(SpecProvider):
     """Facebook users. ``user.id`` is the app-scoped user id (another app sees
     another id for the same person); ``avatar_url`` the profile picture."""
 
-    spec = ProviderSpec(
-        slug="facebook",
-        name="Facebook",
-        authorization_endpoint="https://www.facebook.com/{version}/dialog/oauth",
-        token_endpoint=_GRAPH + "/oauth/access_token",
-        userinfo_endpoint=_GRAPH + "/me",
-        revocation_endpoint=_GRAPH + "/me/permissions",
-        parameters=(
-            Parameter(
-                "version",
-                default="v27.0",
-                description="the Graph API version, such as v27.0",
-            ),
-        ),
-        scopes=("email", "public_profile"),
-        scope_separator=",",
-        pkce="none",
-        token_auth="client_secret_post",
-        refresh=False,
-        errors="error_object",
-        userinfo=UserInfoRequest(query={"fields": "id,name,email,picture"}),
-        user=UserFields(id="id", email="email", name="name", avatar_url="picture.data.url"),
-        email="unverified",
-        docs=(
-            "https://developers.facebook.com/documentation/facebook-login/guides/advanced/manual-flow",
-            "https://developers.facebook.com/docs/graph-api/guides/secure-requests",
-            "https://developers.facebook.com/docs/facebook-login/security/#proof",
-            "https://developers.facebook.com/docs/graph-api/reference/user/",
-            "https://developers.facebook.com/docs/graph-api/changelog",
-            "https://developers.facebook.com/docs/facebook-login/guides/permissions/request-revoke",
-        ),
-    )
+    spec = catalog_spec("facebook")
 
     def appsecret_proof(self, access_token: str) -> str:
         """HMAC-SHA256 of ``access_token`` keyed by the app secret, in hex."""

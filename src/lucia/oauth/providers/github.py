@@ -22,21 +22,18 @@ import httpx
 
 from lucia.oauth.client import USER_AGENT, OAuth2Tokens
 from lucia.oauth.errors import OAuthResponseError
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.core import ProviderUser
 from lucia.oauth.providers.provider import SpecProvider
-from lucia.oauth.providers.spec import (
-    Endpoints,
-    Parameter,
-    ProviderSpec,
-    UserFields,
-    UserInfoRequest,
-)
+from lucia.oauth.providers.spec import Endpoints
 
 __all__ = ["GITHUB_API_VERSION", "GitHub", "parse_github_user"]
 
 logger = logging.getLogger("lucia.oauth.github")
 
-GITHUB_API_VERSION = "2022-11-28"
+_SPEC = catalog_spec("github")
+#: The REST API version lucia's requests name (the catalog's, in its user request).
+GITHUB_API_VERSION = _SPEC.userinfo.headers["X-GitHub-Api-Version"]
 _GITHUB_WEB = "https://github.com"
 _GITHUB_API = "https://api.github.com"
 
@@ -52,43 +49,7 @@ class GitHub(SpecProvider):
     id spaces overlap.
     """
 
-    # GitHub documents client_id and client_secret as form parameters of the
-    # token request (client_secret_post). It also takes HTTP Basic, but the
-    # documented form works on every GitHub Enterprise Server version too.
-    spec = ProviderSpec(
-        slug="github",
-        name="GitHub",
-        authorization_endpoint=f"{_GITHUB_WEB}/login/oauth/authorize",
-        token_endpoint=f"{_GITHUB_WEB}/login/oauth/access_token",
-        userinfo_endpoint=f"{_GITHUB_API}/user",
-        revocation_endpoint=f"{_GITHUB_API}/applications/{{client_id}}/token",
-        parameters=(
-            Parameter(
-                "enterprise_url",
-                "url",
-                optional=True,
-                description="a GitHub Enterprise Server's URL (github.com without it)",
-                example="https://github.example.com",
-            ),
-        ),
-        scopes=("read:user", "user:email"),
-        token_auth="client_secret_post",
-        userinfo=UserInfoRequest(
-            headers={
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": GITHUB_API_VERSION,
-            }
-        ),
-        # parse_user reads the verified address from /user/emails (parse_github_user).
-        user=UserFields(username="login", avatar_url="avatar_url"),
-        email="flag",
-        docs=(
-            "https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps",
-            "https://docs.github.com/en/rest/users/users#get-the-authenticated-user",
-            "https://docs.github.com/en/rest/users/emails#list-email-addresses-for-the-authenticated-user",
-            "https://docs.github.com/en/rest/apps/oauth-applications#delete-an-app-token",
-        ),
-    )
+    spec = _SPEC
 
     @property
     def api_url(self) -> str:

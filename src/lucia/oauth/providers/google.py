@@ -13,20 +13,27 @@ from collections.abc import Mapping
 from typing import Literal, Unpack
 
 from lucia.oauth.oidc import OIDCMetadata
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.provider import OIDCSpecProvider, ProviderOptions
-from lucia.oauth.providers.spec import ProviderSpec
 
 __all__ = ["GOOGLE_ISSUER", "GOOGLE_METADATA", "Google"]
 
-GOOGLE_ISSUER = "https://accounts.google.com"
+_SPEC = catalog_spec("google")
+# The catalog's Google entry has them all (they are the endpoints of its discovery).
+assert _SPEC.issuer is not None
+assert _SPEC.authorization_endpoint is not None
+assert _SPEC.token_endpoint is not None
+assert _SPEC.jwks_uri is not None
+
+GOOGLE_ISSUER = _SPEC.issuer
 GOOGLE_METADATA = OIDCMetadata(
     issuer=GOOGLE_ISSUER,
-    authorization_endpoint="https://accounts.google.com/o/oauth2/v2/auth",
-    token_endpoint="https://oauth2.googleapis.com/token",
-    userinfo_endpoint="https://openidconnect.googleapis.com/v1/userinfo",
-    revocation_endpoint="https://oauth2.googleapis.com/revoke",
-    jwks_uri="https://www.googleapis.com/oauth2/v3/certs",
-    id_token_signing_alg_values_supported=("RS256",),
+    authorization_endpoint=_SPEC.authorization_endpoint,
+    token_endpoint=_SPEC.token_endpoint,
+    userinfo_endpoint=_SPEC.userinfo_endpoint,
+    revocation_endpoint=_SPEC.revocation_endpoint,
+    jwks_uri=_SPEC.jwks_uri,
+    id_token_signing_alg_values_supported=_SPEC.id_token_algorithms,
     token_endpoint_auth_methods_supported=("client_secret_post", "client_secret_basic"),
     code_challenge_methods_supported=("plain", "S256"),
 )
@@ -39,26 +46,7 @@ class Google(OIDCSpecProvider):
     the first consent only unless ``prompt="consent"`` is also set.
     """
 
-    # The endpoints are those of GOOGLE_METADATA, Google's discovery document.
-    spec = ProviderSpec(
-        slug="google",
-        name="Google",
-        protocol="oidc",
-        issuer=GOOGLE_ISSUER,
-        authorization_endpoint=GOOGLE_METADATA.authorization_endpoint,
-        token_endpoint=GOOGLE_METADATA.token_endpoint,
-        userinfo_endpoint=GOOGLE_METADATA.userinfo_endpoint,
-        revocation_endpoint=GOOGLE_METADATA.revocation_endpoint,
-        jwks_uri=GOOGLE_METADATA.jwks_uri,
-        scopes=("openid", "email", "profile"),
-        # Google documents both forms of its issuer in ID tokens.
-        additional_issuers=("accounts.google.com",),
-        docs=(
-            "https://developers.google.com/identity/openid-connect/openid-connect",
-            "https://accounts.google.com/.well-known/openid-configuration",
-            "https://developers.google.com/identity/protocols/oauth2/web-server",
-        ),
-    )
+    spec = _SPEC
 
     def __init__(
         self,

@@ -26,9 +26,10 @@ import httpx
 
 from lucia.oauth.client import OAuth2Tokens, api_request
 from lucia.oauth.errors import OAuthResponseError
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.core import ProviderUser
 from lucia.oauth.providers.provider import SpecProvider
-from lucia.oauth.providers.spec import ProviderSpec, UserFields, json_path
+from lucia.oauth.providers.spec import json_path
 
 __all__ = ["Kakao"]
 
@@ -37,29 +38,7 @@ class Kakao(SpecProvider):
     """Kakao accounts (``user.id`` is the service user id; ``email_verified`` needs
     both of Kakao's flags)."""
 
-    spec = ProviderSpec(
-        slug="kakao",
-        name="Kakao",
-        authorization_endpoint="https://kauth.kakao.com/oauth/authorize",
-        token_endpoint="https://kauth.kakao.com/oauth/token",
-        userinfo_endpoint="https://kapi.kakao.com/v2/user/me",
-        revocation_endpoint="https://kapi.kakao.com/v1/user/logout",
-        scopes=("account_email", "profile_nickname", "profile_image"),
-        scope_separator=",",
-        token_auth="client_secret_post",
-        user=UserFields(
-            email="kakao_account.email",
-            email_verified="kakao_account.is_email_verified",
-            name="kakao_account.profile.nickname",
-            avatar_url="kakao_account.profile.profile_image_url",
-        ),
-        docs=(
-            "https://developers.kakao.com/docs/latest/en/kakaologin/rest-api",
-            "https://developers.kakao.com/docs/latest/en/kakaologin/utilize",
-            "https://developers.kakao.com/docs/latest/en/kakaologin/trouble-shooting",
-            "https://developers.kakao.com/sdk/reference/flutter/release/kakao_flutter_sdk/UserApi/loginWithKakaoAccount.html",
-        ),
-    )
+    spec = catalog_spec("kakao")
 
     def parse_user(self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]) -> ProviderUser:
         """The spec's user; the address verified only when it is also still valid."""

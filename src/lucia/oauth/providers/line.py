@@ -14,8 +14,8 @@ from __future__ import annotations
 import httpx
 
 from lucia.oauth.oidc import OIDCMetadata
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.provider import OIDCSpecProvider
-from lucia.oauth.providers.spec import OIDC_USER_FIELDS, ProviderSpec
 
 __all__ = ["Line"]
 
@@ -24,29 +24,7 @@ class Line(OIDCSpecProvider):
     """LINE accounts (``user.id`` is the ID token's ``sub``; ``email_verified`` is always
     False). ``client_id`` is the LINE Login channel ID, ``client_secret`` its secret."""
 
-    spec = ProviderSpec(
-        slug="line",
-        name="LINE",
-        protocol="oidc",
-        issuer="https://access.line.me",
-        authorization_endpoint="https://access.line.me/oauth2/v2.1/authorize",
-        token_endpoint="https://api.line.me/oauth2/v2.1/token",
-        userinfo_endpoint="https://api.line.me/oauth2/v2.1/userinfo",
-        revocation_endpoint="https://api.line.me/oauth2/v2.1/revoke",
-        jwks_uri="https://api.line.me/oauth2/v2.1/certs",
-        scopes=("openid", "profile", "email"),
-        token_auth="client_secret_post",
-        user=OIDC_USER_FIELDS,
-        email="unverified",
-        id_token_algorithms=("HS256", "ES256"),
-        docs=(
-            "https://developers.line.biz/en/reference/line-login/",
-            "https://developers.line.biz/en/docs/line-login/integrate-line-login/",
-            "https://developers.line.biz/en/docs/line-login/integrate-pkce/",
-            "https://developers.line.biz/en/docs/line-login/verify-id-token/",
-            "https://access.line.me/.well-known/openid-configuration",
-        ),
-    )
+    spec = catalog_spec("line")
 
     def allowed_algorithms(self, metadata: OIDCMetadata) -> frozenset[str]:
         """HS256 (web login, the channel secret) and ES256 (SDKs, LIFF)."""

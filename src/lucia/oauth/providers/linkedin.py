@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.provider import OIDCSpecProvider
-from lucia.oauth.providers.spec import OIDC_USER_FIELDS, ProviderSpec
 
 __all__ = ["LinkedIn"]
 
@@ -23,24 +23,6 @@ class LinkedIn(OIDCSpecProvider):
     """LinkedIn members. ``user.id`` is LinkedIn's ``sub``. LinkedIn grants refresh
     tokens to approved partners only."""
 
-    spec = ProviderSpec(
-        slug="linkedin",
-        name="LinkedIn",
-        protocol="oidc",
-        authorization_endpoint="https://www.linkedin.com/oauth/v2/authorization",
-        token_endpoint="https://www.linkedin.com/oauth/v2/accessToken",
-        userinfo_endpoint="https://api.linkedin.com/v2/userinfo",
-        issuer="https://www.linkedin.com/oauth",
-        jwks_uri="https://www.linkedin.com/oauth/openid/jwks",
-        scopes=("openid", "profile", "email"),
-        pkce="none",
-        token_auth="client_secret_post",
-        user=OIDC_USER_FIELDS,
-        email="flag",
-        docs=(
-            "https://learn.microsoft.com/en-us/linkedin/consumer/integrations/self-serve/sign-in-with-linkedin-v2",
-            "https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow",
-        ),
-    )
+    spec = catalog_spec("linkedin")
     # LinkedIn's ID tokens do not echo a nonce: one sent would fail every sign-in.
     uses_nonce: ClassVar[bool] = False

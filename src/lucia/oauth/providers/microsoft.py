@@ -39,8 +39,8 @@ from joserfc.jwk import Key
 
 from lucia.oauth.client import json_response
 from lucia.oauth.oidc import IDTokenError, IDTokenVerifier, JWKSCache, unverified_claims
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.provider import OIDCSpecProvider
-from lucia.oauth.providers.spec import OIDC_USER_FIELDS, Parameter, ProviderSpec, UserFields
 
 __all__ = ["CONSUMERS_TENANT_ID", "Microsoft"]
 
@@ -146,48 +146,7 @@ class Microsoft(OIDCSpecProvider):
     ``email_verified`` only with the ``xms_edov`` optional claim. Ask for
     ``offline_access`` among the scopes to get a refresh token."""
 
-    spec = ProviderSpec(
-        slug="microsoft",
-        name="Microsoft",
-        protocol="oidc",
-        issuer=_issuer("{tenant}"),
-        authorization_endpoint=AUTHORITY + "/{tenant}/oauth2/v2.0/authorize",
-        token_endpoint=AUTHORITY + "/{tenant}/oauth2/v2.0/token",
-        jwks_uri=AUTHORITY + "/{tenant}/discovery/v2.0/keys",
-        parameters=(
-            Parameter(
-                "tenant",
-                "token",
-                default="common",
-                description=(
-                    "common, organizations, consumers, or your tenant id (a GUID): who may sign in"
-                ),
-            ),
-        ),
-        scopes=("openid", "profile", "email"),
-        # Microsoft's discovery lists client_secret_post (and private_key_jwt).
-        token_auth="client_secret_post",
-        # The user is the ID token's: Microsoft's UserInfo (on Microsoft Graph) adds
-        # nothing the token lacks, and not the xms_edov claim.
-        user=UserFields(
-            id=OIDC_USER_FIELDS.id,
-            email="email",
-            email_verified="xms_edov",
-            name="name",
-            username="preferred_username",
-        ),
-        email="flag",
-        # Microsoft's sub is interpreted within its tenant (the verifier checked tid).
-        id_scope_claim="tid",
-        docs=(
-            "https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc",
-            "https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens",
-            "https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference",
-            "https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims-reference",
-            "https://learn.microsoft.com/en-us/entra/identity-platform/migrate-off-email-claim-authorization",
-            "https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow",
-        ),
-    )
+    spec = catalog_spec("microsoft")
 
     def __init__(
         self,

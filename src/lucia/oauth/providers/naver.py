@@ -17,8 +17,8 @@ import httpx
 
 from lucia.oauth.client import parse_json
 from lucia.oauth.errors import OAuthProviderError
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.provider import SpecProvider
-from lucia.oauth.providers.spec import ProviderSpec, UserFields
 
 __all__ = ["Naver"]
 
@@ -26,28 +26,7 @@ __all__ = ["Naver"]
 class Naver(SpecProvider):
     """Naver accounts (``user.id`` is Naver's per-app id; ``email_verified`` is always False)."""
 
-    spec = ProviderSpec(
-        slug="naver",
-        name="Naver",
-        authorization_endpoint="https://nid.naver.com/oauth2.0/authorize",
-        token_endpoint="https://nid.naver.com/oauth2.0/token",
-        userinfo_endpoint="https://openapi.naver.com/v1/nid/me",
-        # Revocation is the token endpoint's grant_type=delete (revocation_request).
-        revocation_endpoint="https://nid.naver.com/oauth2.0/token",
-        pkce="none",
-        token_auth="client_secret_post",
-        user=UserFields(
-            root="response",
-            name=("name", "nickname"),
-            username="nickname",
-            avatar_url="profile_image",
-        ),
-        email="unverified",
-        docs=(
-            "https://developers.naver.com/docs/login/api/api.md",
-            "https://developers.naver.com/docs/login/profile/profile.md",
-        ),
-    )
+    spec = catalog_spec("naver")
 
     def read_json(self, response: httpx.Response, *, what: str) -> Any:
         """The JSON body; an answer whose ``resultcode`` is not ``"00"`` is Naver's error

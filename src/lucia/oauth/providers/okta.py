@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.provider import OIDCSpecProvider
-from lucia.oauth.providers.spec import Endpoints, Parameter, ProviderSpec
+from lucia.oauth.providers.spec import Endpoints
 
 __all__ = ["Okta"]
-
-_ORG_SERVER = "https://{domain}/oauth2/v1"
 
 
 class Okta(OIDCSpecProvider):
@@ -28,42 +27,7 @@ class Okta(OIDCSpecProvider):
     ``authorization_server="default"`` for the default custom authorization server.
     ``user.id`` is Okta's ``sub``."""
 
-    spec = ProviderSpec(
-        slug="okta",
-        name="Okta",
-        protocol="oidc",
-        # The org authorization server's; resolve_endpoints moves them under a
-        # custom authorization server when one is given.
-        issuer="https://{domain}",
-        authorization_endpoint=f"{_ORG_SERVER}/authorize",
-        token_endpoint=f"{_ORG_SERVER}/token",
-        userinfo_endpoint=f"{_ORG_SERVER}/userinfo",
-        revocation_endpoint=f"{_ORG_SERVER}/revoke",
-        jwks_uri=f"{_ORG_SERVER}/keys",
-        parameters=(
-            Parameter(
-                "domain",
-                "host",
-                description="your Okta domain (dev-123456.okta.com) or the org's custom domain",
-                example="dev-123456.okta.com",
-            ),
-            Parameter(
-                "authorization_server",
-                "token",
-                optional=True,
-                description="a custom authorization server's id, such as default "
-                "(the org authorization server without it)",
-                example="default",
-            ),
-        ),
-        scopes=("openid", "email", "profile"),
-        docs=(
-            "https://developer.okta.com/docs/concepts/auth-servers/",
-            "https://developer.okta.com/docs/api/openapi/okta-oauth/oauth/tag/OrgAS/",
-            "https://developer.okta.com/docs/api/openapi/okta-oauth/oauth/tag/CustomAS/",
-            "https://developer.okta.com/docs/api/openapi/okta-oauth/oauth/orgas/revoke",
-        ),
-    )
+    spec = catalog_spec("okta")
 
     def resolve_endpoints(self) -> Endpoints:
         """The org authorization server's endpoints, or, with ``authorization_server``,

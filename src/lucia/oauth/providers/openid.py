@@ -54,8 +54,8 @@ from lucia.oauth.oidc import (
     read_discovery,
 )
 from lucia.oauth.providers.base import OAuthProvider, ProviderUser
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.spec import (
-    Parameter,
     ProviderSpec,
     path_present,
     read_user,
@@ -87,23 +87,7 @@ class OpenIDConnect(_OpenIDHTTP, _AsyncOpenIDHTTP, OAuthProvider):
     subclasses give their endpoints in it too, and skip discovery.
     """
 
-    spec: ClassVar[ProviderSpec] = ProviderSpec(
-        slug="openid",
-        name="OpenID Connect (any issuer, by discovery)",
-        protocol="oidc",
-        authorization_endpoint=None,
-        token_endpoint=None,
-        issuer="{issuer}",
-        discovery=True,
-        parameters=(
-            Parameter("issuer", "url", description="the issuer URL, as its discovery says it"),
-        ),
-        scopes=("openid", "email", "profile"),
-        docs=(
-            "https://openid.net/specs/openid-connect-core-1_0.html",
-            "https://openid.net/specs/openid-connect-discovery-1_0.html",
-        ),
-    )
+    spec: ClassVar[ProviderSpec] = catalog_spec("openid")
     uses_pkce: ClassVar[bool] = True
     uses_nonce: ClassVar[bool] = True
     leeway: timedelta = DEFAULT_LEEWAY

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lucia.__about__ import __version__
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.provider import SpecProvider
-from lucia.oauth.providers.spec import ProviderSpec, UserFields, UserInfoRequest
 
 __all__ = ["Reddit"]
 
@@ -35,26 +34,7 @@ class Reddit(SpecProvider):
     ``web:<client id>:lucia-auth-<version>``.
     """
 
-    spec = ProviderSpec(
-        slug="reddit",
-        name="Reddit",
-        authorization_endpoint="https://www.reddit.com/api/v1/authorize",
-        token_endpoint="https://www.reddit.com/api/v1/access_token",
-        userinfo_endpoint="https://oauth.reddit.com/api/v1/me",
-        revocation_endpoint="https://www.reddit.com/api/v1/revoke_token",
-        scopes=("identity",),
-        pkce="none",
-        authorization_params={"duration": "permanent"},
-        headers={"User-Agent": f"web:{{client_id}}:lucia-auth-{__version__}"},
-        userinfo=UserInfoRequest(query={"raw_json": "1"}),
-        user=UserFields(name="name", username="name", avatar_url="icon_img"),
-        email="none",
-        docs=(
-            "https://github.com/reddit-archive/reddit/wiki/OAuth2",
-            "https://github.com/reddit-archive/reddit/wiki/API",
-            "https://www.reddit.com/dev/api/oauth#GET_api_v1_me",
-        ),
-    )
+    spec = catalog_spec("reddit")
 
     def __init__(
         self,

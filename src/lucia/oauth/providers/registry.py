@@ -1,27 +1,38 @@
 """Every provider lucia knows, by slug: ``provider("discord", ...)``, and the catalog.
 
-The registry is every class with its own ``spec`` in a module of
-``lucia.oauth.providers`` (found on first use, so adding a provider is adding its
-module), plus the classes an app registers (``register``).
+The registry is the class of every entry of lucia's ``catalog.toml`` (found on first
+use, so adding a provider is adding its entry): the class its ``module`` defines with
+its hooks, or the one made from the entry (``catalog_class``); plus the classes an
+app registers (``register``).
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import threading
 from typing import Any, TypeVar
 
 from lucia.oauth.providers.base import OAuthProvider
+from lucia.oauth.providers.catalog import PACKAGE, entries, entry
+from lucia.oauth.providers.provider import OIDCSpecProvider, SpecProvider
 from lucia.oauth.providers.spec import ProviderSpec
 
-__all__ = ["catalog", "describe", "provider", "provider_class", "providers", "register", "spec_of"]
+__all__ = [
+    "catalog",
+    "catalog_class",
+    "describe",
+    "provider",
+    "provider_class",
+    "providers",
+    "register",
+    "spec_of",
+]
 
 P = TypeVar("P", bound=type[OAuthProvider])
 
-# Modules of the package that hold no provider.
-_NOT_PROVIDERS = frozenset({"base", "core", "provider", "registry", "spec"})
 _registered: dict[str, type[OAuthProvider]] = {}
+# The classes made from the catalog, by slug: made once, so each has one identity.
+_made: dict[str, type[OAuthProvider]] = {}
 _loaded = False
 _lock = threading.Lock()
 
@@ -48,24 +59,41 @@ def register(cls: P) -> P:
     return cls
 
 
+def catalog_class(slug: str) -> type[OAuthProvider]:
+    """The provider class of ``slug``'s entry in lucia's catalog: the class its
+    ``module`` defines, or one made from the entry (a ``SpecProvider`` or
+    ``OIDCSpecProvider`` subclass with the entry's class name and docstring, in
+    ``lucia.oauth.providers``). ``TypeError`` when a module's class does not hold the
+    entry's spec."""
+    found = entry(slug)
+    if found.module is not None:
+        module = importlib.import_module(f"{PACKAGE}.{found.module}")
+        cls = getattr(module, found.class_name, None)
+        if not (isinstance(cls, type) and issubclass(cls, OAuthProvider)):
+            raise TypeError(f"{module.__name__} defines no provider {found.class_name}")
+        if cls.__dict__.get("spec") is not found.spec:
+            raise TypeError(f"{cls.__name__}.spec must be catalog_spec({slug!r})")
+        return cls
+    with _lock:
+        made = _made.get(slug)
+        if made is None:
+            base = OIDCSpecProvider if found.spec.protocol == "oidc" else SpecProvider
+            namespace = {
+                "__module__": PACKAGE,
+                "__qualname__": found.class_name,
+                "__doc__": found.doc,
+                "spec": found.spec,
+            }
+            made = _made[slug] = type(found.class_name, (base,), namespace)
+    return made
+
+
 def _load() -> None:
     global _loaded
     if _loaded:
         return
-    package = importlib.import_module("lucia.oauth.providers")
-    for module_info in pkgutil.iter_modules(package.__path__):
-        name = module_info.name
-        if name.startswith("_") or name in _NOT_PROVIDERS:
-            continue
-        module = importlib.import_module(f"{package.__name__}.{name}")
-        for value in vars(module).values():
-            if (
-                isinstance(value, type)
-                and issubclass(value, OAuthProvider)
-                and value.__module__ == module.__name__
-                and "spec" in value.__dict__
-            ):
-                register(value)
+    for slug in entries():
+        register(catalog_class(slug))
     _loaded = True
 
 

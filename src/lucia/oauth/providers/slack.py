@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import httpx
 
 from lucia.oauth.client import OAuth2Tokens, api_request
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.provider import OIDCSpecProvider
-from lucia.oauth.providers.spec import OIDC_USER_FIELDS, ProviderSpec
 
 __all__ = ["Slack"]
 
@@ -25,34 +25,7 @@ __all__ = ["Slack"]
 class Slack(OIDCSpecProvider):
     """Slack users, per workspace (see the module docstring)."""
 
-    spec = ProviderSpec(
-        slug="slack",
-        name="Slack",
-        protocol="oidc",
-        authorization_endpoint="https://slack.com/openid/connect/authorize",
-        token_endpoint="https://slack.com/api/openid.connect.token",
-        userinfo_endpoint="https://slack.com/api/openid.connect.userInfo",
-        revocation_endpoint="https://slack.com/api/auth.revoke",
-        issuer="https://slack.com",
-        jwks_uri="https://slack.com/openid/connect/keys",
-        scopes=("openid", "email", "profile"),
-        pkce="none",
-        token_auth="client_secret_post",
-        # openid.connect.token takes grant_type=refresh_token (apps with token rotation).
-        refresh=True,
-        errors="ok_false",
-        user=OIDC_USER_FIELDS,
-        email="flag",
-        # The user id is per workspace.
-        id_scope_claim="https://slack.com/team_id",
-        docs=(
-            "https://docs.slack.dev/authentication/sign-in-with-slack/",
-            "https://docs.slack.dev/reference/methods/openid.connect.token",
-            "https://docs.slack.dev/reference/methods/openid.connect.userInfo",
-            "https://docs.slack.dev/reference/methods/auth.revoke",
-            "https://slack.com/.well-known/openid-configuration",
-        ),
-    )
+    spec = catalog_spec("slack")
 
     def user_requests(self, tokens: OAuth2Tokens) -> Sequence[httpx.Request]:
         """``openid.connect.userInfo`` as Slack documents it: a POST with the token."""

@@ -19,27 +19,14 @@ Twitch's quirks, handled here:
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import httpx
 
 from lucia.oauth.client import OAuth2Tokens, api_request
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.provider import OIDCSpecProvider
-from lucia.oauth.providers.spec import ProviderSpec, UserFields
 
 __all__ = ["Twitch"]
-
-_CLAIMS = json.dumps(
-    {
-        "id_token": {
-            "email": None,
-            "email_verified": None,
-            "preferred_username": None,
-            "picture": None,
-        }
-    },
-    separators=(",", ":"),
-)
 
 
 class Twitch(OIDCSpecProvider):
@@ -47,34 +34,7 @@ class Twitch(OIDCSpecProvider):
     ``email_verified`` is Twitch's claim). Keep ``user:read:email`` among the scopes
     for the email."""
 
-    spec = ProviderSpec(
-        slug="twitch",
-        name="Twitch",
-        protocol="oidc",
-        issuer="https://id.twitch.tv/oauth2",
-        authorization_endpoint="https://id.twitch.tv/oauth2/authorize",
-        token_endpoint="https://id.twitch.tv/oauth2/token",
-        jwks_uri="https://id.twitch.tv/oauth2/keys",
-        revocation_endpoint="https://id.twitch.tv/oauth2/revoke",
-        scopes=("openid", "user:read:email"),
-        pkce="none",
-        token_auth="client_secret_post",
-        authorization_params={"claims": _CLAIMS},
-        user=UserFields(
-            id="sub",
-            email="email",
-            email_verified="email_verified",
-            name="preferred_username",
-            avatar_url="picture",
-        ),
-        email="flag",
-        docs=(
-            "https://dev.twitch.tv/docs/authentication/getting-tokens-oidc/",
-            "https://dev.twitch.tv/docs/authentication/refresh-tokens/",
-            "https://dev.twitch.tv/docs/authentication/revoke-tokens/",
-            "https://id.twitch.tv/oauth2/.well-known/openid-configuration",
-        ),
-    )
+    spec = catalog_spec("twitch")
 
     def read_tokens(self, response: httpx.Response, *, what: str) -> OAuth2Tokens:
         """RFC 6749's token answer, with Twitch's ``scope`` array read as the scopes."""

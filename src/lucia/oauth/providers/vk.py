@@ -24,9 +24,9 @@ import httpx
 
 from lucia.oauth.client import OAuth2Tokens, api_request
 from lucia.oauth.errors import OAuthResponseError
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.core import ProviderUser
 from lucia.oauth.providers.provider import SpecProvider
-from lucia.oauth.providers.spec import ProviderSpec, UserFields
 
 __all__ = ["VK"]
 
@@ -42,29 +42,7 @@ class VK(SpecProvider):
 
     callback_fields: ClassVar[tuple[str, ...]] = ("device_id", "state")
 
-    spec = ProviderSpec(
-        slug="vk",
-        name="VK ID",
-        authorization_endpoint="https://id.vk.com/authorize",
-        token_endpoint="https://id.vk.com/oauth2/auth",
-        userinfo_endpoint="https://id.vk.com/oauth2/user_info",
-        revocation_endpoint="https://id.vk.com/oauth2/logout",
-        scopes=("vkid.personal_info", "email"),
-        token_auth="none",
-        refresh=False,
-        user=UserFields(
-            root="user",
-            id="user_id",
-            name=("first_name",),
-            avatar_url="avatar",
-        ),
-        email="unverified",
-        docs=(
-            "https://id.vk.com/about/business/go/docs/ru/vkid/latest/vk-id/connection/api-integration/api-description",
-            "https://id.vk.com/about/business/go/docs/ru/vkid/latest/vk-id/connection/start-integration/auth-without-sdk-web",
-            "https://id.vk.com/about/business/go/docs/ru/vkid/latest/vk-id/connection/work-with-user-info/user-info",
-        ),
-    )
+    spec = catalog_spec("vk")
 
     def callback_code_request(
         self, code: str, code_verifier: str | None, fields: Mapping[str, str]

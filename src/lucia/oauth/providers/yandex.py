@@ -16,9 +16,10 @@ from urllib.parse import quote
 import httpx
 
 from lucia.oauth.client import OAuth2Tokens
+from lucia.oauth.providers.catalog import catalog_spec
 from lucia.oauth.providers.core import ProviderUser
 from lucia.oauth.providers.provider import SpecProvider
-from lucia.oauth.providers.spec import ProviderSpec, UserFields, UserInfoRequest, json_path
+from lucia.oauth.providers.spec import json_path
 
 __all__ = ["Yandex"]
 
@@ -29,26 +30,7 @@ AVATAR_URL = "https://avatars.yandex.net/get-yapic/{}/islands-200"
 class Yandex(SpecProvider):
     """Yandex accounts (``user.id`` is the Yandex id; ``email_verified`` is always False)."""
 
-    spec = ProviderSpec(
-        slug="yandex",
-        name="Yandex",
-        authorization_endpoint="https://oauth.yandex.ru/authorize",
-        token_endpoint="https://oauth.yandex.ru/token",
-        userinfo_endpoint="https://login.yandex.ru/info",
-        scopes=("login:info", "login:email", "login:avatar"),
-        userinfo=UserInfoRequest(token_scheme="OAuth", query={"format": "json"}),
-        user=UserFields(
-            email="default_email",
-            name=("real_name", "display_name"),
-            username="login",
-        ),
-        email="unverified",
-        docs=(
-            "https://yandex.ru/dev/id/doc/ru/codes/code-url",
-            "https://yandex.ru/dev/id/doc/en/user-information",
-            "https://yandex.ru/dev/id/doc/en/tokens/token-invalidate",
-        ),
-    )
+    spec = catalog_spec("yandex")
 
     def parse_user(self, tokens: OAuth2Tokens, responses: Sequence[httpx.Response]) -> ProviderUser:
         """The spec's user, with the avatar URL made from ``default_avatar_id``."""
