@@ -9,34 +9,24 @@ it elsewhere (a local stand-in in tests).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Literal, Unpack
 
 from lucia.oauth.oidc import OIDCMetadata
 from lucia.oauth.providers.catalog import catalog_spec
-from lucia.oauth.providers.provider import OIDCSpecProvider, ProviderOptions
+from lucia.oauth.providers.provider import OIDCSpecProvider, ProviderOptions, oidc_metadata
 
 __all__ = ["GOOGLE_ISSUER", "GOOGLE_METADATA", "Google"]
 
 _SPEC = catalog_spec("google")
-# The catalog's Google entry has them all (they are the endpoints of its discovery).
-assert _SPEC.issuer is not None
-assert _SPEC.authorization_endpoint is not None
-assert _SPEC.token_endpoint is not None
-assert _SPEC.jwks_uri is not None
-
-GOOGLE_ISSUER = _SPEC.issuer
-GOOGLE_METADATA = OIDCMetadata(
-    issuer=GOOGLE_ISSUER,
-    authorization_endpoint=_SPEC.authorization_endpoint,
-    token_endpoint=_SPEC.token_endpoint,
-    userinfo_endpoint=_SPEC.userinfo_endpoint,
-    revocation_endpoint=_SPEC.revocation_endpoint,
-    jwks_uri=_SPEC.jwks_uri,
-    id_token_signing_alg_values_supported=_SPEC.id_token_algorithms,
+GOOGLE_METADATA = dataclasses.replace(
+    oidc_metadata(_SPEC, _SPEC.endpoints({})),
+    # Google's discovery document lists both client authentications and PKCE methods.
     token_endpoint_auth_methods_supported=("client_secret_post", "client_secret_basic"),
     code_challenge_methods_supported=("plain", "S256"),
 )
+GOOGLE_ISSUER = GOOGLE_METADATA.issuer
 
 
 class Google(OIDCSpecProvider):

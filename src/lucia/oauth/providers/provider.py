@@ -45,7 +45,7 @@ from lucia.oauth.providers.spec import (
 )
 from lucia.sessions import utc_now
 
-__all__ = ["OIDCSpecProvider", "ProviderOptions", "SpecProvider"]
+__all__ = ["OIDCSpecProvider", "ProviderOptions", "SpecProvider", "oidc_metadata"]
 
 
 class ProviderOptions(TypedDict, total=False):
@@ -284,20 +284,24 @@ class OIDCSpecProvider(_FromSpec, OpenIDConnect):
 
     def spec_metadata(self) -> OIDCMetadata:
         """The provider's metadata as the spec says it (no discovery)."""
-        endpoints, spec = self.endpoints, self.spec
-        # The spec checked them.
-        assert endpoints.issuer is not None
-        assert endpoints.jwks_uri is not None
-        assert endpoints.authorization is not None
-        assert endpoints.token is not None
-        return OIDCMetadata(
-            issuer=endpoints.issuer,
-            authorization_endpoint=endpoints.authorization,
-            token_endpoint=endpoints.token,
-            userinfo_endpoint=endpoints.userinfo,
-            revocation_endpoint=endpoints.revocation,
-            jwks_uri=endpoints.jwks_uri,
-            id_token_signing_alg_values_supported=spec.id_token_algorithms,
-            token_endpoint_auth_methods_supported=(spec.token_auth,),
-            code_challenge_methods_supported=() if spec.pkce == "none" else (spec.pkce,),
-        )
+        return oidc_metadata(self.spec, self.endpoints)
+
+
+def oidc_metadata(spec: ProviderSpec, endpoints: Endpoints) -> OIDCMetadata:
+    """The OpenID metadata ``spec`` says, at ``endpoints`` (its templates filled in)."""
+    # An OIDC spec without discovery has them (the spec checked it).
+    assert endpoints.issuer is not None
+    assert endpoints.jwks_uri is not None
+    assert endpoints.authorization is not None
+    assert endpoints.token is not None
+    return OIDCMetadata(
+        issuer=endpoints.issuer,
+        authorization_endpoint=endpoints.authorization,
+        token_endpoint=endpoints.token,
+        userinfo_endpoint=endpoints.userinfo,
+        revocation_endpoint=endpoints.revocation,
+        jwks_uri=endpoints.jwks_uri,
+        id_token_signing_alg_values_supported=spec.id_token_algorithms,
+        token_endpoint_auth_methods_supported=(spec.token_auth,),
+        code_challenge_methods_supported=() if spec.pkce == "none" else (spec.pkce,),
+    )
