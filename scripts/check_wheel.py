@@ -4,7 +4,8 @@
 
 Proves what ``pip install lucia-auth`` gives a user: the wheel installs with its
 one dependency, ``import lucia`` works without any extra, the data files ship
-(the SQL schema, the common-password list, ``py.typed``), and the version is
+(the SQL schema, the common-password list, ``py.typed``, the OAuth providers'
+``catalog.toml``), and the version is
 the one in ``src/lucia/__about__.py``. Runs from a temporary directory so that
 the checkout's ``src/`` can never be imported by mistake. Exits non-zero on any
 failure.
@@ -31,6 +32,10 @@ from lucia.adapters.sqlite import SQLiteAdapter
 where = pathlib.Path(lucia.__file__).resolve()
 assert "site-packages" in where.parts, f"lucia imported from {where}, not the installed wheel"
 assert (where.parent / "py.typed").is_file(), "py.typed is missing"
+# The OAuth providers' specs (read by lucia.oauth, an extra: here only found and parsed).
+import tomllib
+catalog = where.parent / "oauth" / "providers" / "catalog.toml"
+assert "discord" in tomllib.loads(catalog.read_text(encoding="utf-8")), "catalog.toml is missing"
 for extra_only in ("httpx", "starlette", "flask", "django", "psycopg", "redis", "sqlalchemy"):
     assert importlib.util.find_spec(extra_only) is None, f"{extra_only} came without an extra"
 
