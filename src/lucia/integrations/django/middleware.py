@@ -104,14 +104,23 @@ def _finish(response: HttpResponse, plan: RequestPlan, gate: Gate) -> HttpRespon
     if cookie is not None:
         set_cookie(response, cookie)
     if no_store:
-        # The header mapping itself, one call less than the response's own
-        # __setitem__, on every response that read a session.
-        headers = response.headers
         # A page with a user's data is never cached, whatever the view said.
-        headers["Cache-Control"] = "no-store"
-        # `in` first: a missing key costs a KeyError inside headers.get.
-        own = (headers["Vary"],) if "Vary" in headers else ()
-        headers["Vary"] = vary_with_cookie(own)
+        headers = response.headers
+        store = getattr(headers, "_store", None)
+        if type(store) is dict:
+            # Django's ResponseHeaders keeps {lower-case name: (name, value)} of
+            # values it has checked. Asking it whether Vary is there raises and
+            # catches a KeyError when it is not (Mapping.__contains__), and each
+            # write re-checks the value: ~4 us a response, on every response
+            # that read a session. The values written here need no check
+            # (constants, or a checked value plus ", Cookie"), so they go in as
+            # ResponseHeaders.__setitem__ would put them.
+            store["cache-control"] = ("Cache-Control", "no-store")
+            own = store.get("vary")
+            store["vary"] = ("Vary", "Cookie" if own is None else vary_with_cookie((own[1],)))
+        else:
+            headers["Cache-Control"] = "no-store"
+            headers["Vary"] = vary_with_cookie((headers["Vary"],) if "Vary" in headers else ())
     return response
 
 
