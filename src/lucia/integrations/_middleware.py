@@ -59,6 +59,9 @@ UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_USER_AGENT: Final = 512
 
 Headers = Mapping[str, str]
+# The lengths of the response header names upkeep_headers acts on: Set-Cookie,
+# Cache-Control, Vary.
+_SPECIAL_LENGTHS: Final = frozenset((10, 13, 4))
 S = TypeVar("S", str, bytes)
 
 
@@ -241,25 +244,28 @@ def upkeep_headers(
     view set it), then ``Cache-Control: no-store`` and one ``Vary`` naming
     ``Cookie`` in place of the view's own, when a session was read or set. The
     headers as they were when none was; the others keep their order."""
+    # Every response that read a session runs this: a header whose name is not
+    # as long as one of the three it acts on costs one length test, no lower().
     prefix: S = gate.cookie_prefix_bytes if spelling.binary else gate.cookie_prefix  # type: ignore[assignment]
-    set_cookie, cache_control, vary_name = (
-        spelling.set_cookie,
-        spelling.cache_control,
-        spelling.vary,
-    )
+    set_cookie = spelling.set_cookie
+    cache_control = spelling.cache_control
     out: list[tuple[S, S]] = []
-    vary: list[str] = []
+    vary: list[str] | None = None
     route_set = False
     for header in raw:
-        name = header[0].lower()
-        if name == set_cookie:
-            if header[1].startswith(prefix):
-                route_set = True
-        elif name == cache_control:
-            continue
-        elif name == vary_name:
-            vary.append(spelling.decode(header[1]))
-            continue
+        name = header[0]
+        if len(name) in _SPECIAL_LENGTHS:
+            name = name.lower()
+            if name == set_cookie:
+                if header[1].startswith(prefix):
+                    route_set = True
+            elif name == cache_control:
+                continue
+            elif name == spelling.vary:
+                if vary is None:
+                    vary = []
+                vary.append(spelling.decode(header[1]))
+                continue
         out.append(header)
     cookie, no_store = plan.owed(route_set)
     if not no_store:
@@ -268,7 +274,8 @@ def upkeep_headers(
         out.append((set_cookie, spelling.encode(cookie.serialize())))
     out.append((cache_control, spelling.no_store))
     # The usual response has no Vary of its own: "Cookie" as it is, no join.
-    out.append((vary_name, spelling.encode(vary_with_cookie(vary)) if vary else spelling.cookie))
+    vary_value = spelling.cookie if vary is None else spelling.encode(vary_with_cookie(vary))
+    out.append((spelling.vary, vary_value))
     return out
 
 

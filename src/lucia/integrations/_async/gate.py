@@ -36,17 +36,19 @@ async def authenticate(
     owed, or a ``refusal`` to answer with instead (403 cross-site, 503 when the
     store failed). ``method`` is upper case; ``headers()`` is called only for the
     origin check of an unsafe request."""
-    # Every request runs this: the decisions are inline, one call deep.
-    unsafe = method in UNSAFE_METHODS
-    exempt = unsafe and bool(gate.csrf_exempt) and gate.is_exempt(path)
-    cookie_tokens: list[str] = []
-    if cookie_header and not exempt:
-        # Every session cookie sent: a tossed one must not hide the real one.
-        cookie_tokens = auth.read_session_cookies(cookie_header)
+    # Every request runs this: the decisions are inline, one call deep, and the
+    # usual request (a safe method, one session cookie, a session not due for
+    # renewal) allocates nothing but its plan.
+    if method in UNSAFE_METHODS:
+        exempt = bool(gate.csrf_exempt) and gate.is_exempt(path)
+        checked = not exempt
+    else:
+        exempt = checked = False
+    # Every session cookie sent: a tossed one must not hide the real one.
+    cookie_tokens = auth.read_session_cookies(cookie_header) if cookie_header and not exempt else []
     bearer_token = None
     if not cookie_tokens and gate.bearer and authorization is not None:
         bearer_token = auth.read_bearer_token(authorization)
-    checked = unsafe and not exempt
     plan = RequestPlan(cookie_tokens, bearer_token, checked)
     if checked and bearer_token is None and not gate.origin_ok(method, headers()):
         # A bearer token with no cookie skips the check until it proves invalid:
@@ -65,7 +67,12 @@ async def authenticate(
         plan.refusal = unavailable(exc)
         return plan
     if found is not None:
-        plan.session, plan.user = found
+        session = plan.session = found[0]
+        plan.user = found[1]
+        if not session.fresh:
+            # Valid and not renewed: the cookie sent stays as it is
+            # (session_cookie_upkeep's answer, without the call).
+            return plan
     elif bearer_token is not None and checked and not gate.origin_ok(method, headers()):
         # An invalid bearer token is no credential at all: checked as usual.
         plan.refusal = FORBIDDEN
