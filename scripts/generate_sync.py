@@ -89,6 +89,7 @@ REPLACEMENTS: dict[str, str] = {
     "_AsyncDriverHooks": "_DriverHooks",
     "AsyncConnectionPool": "ConnectionPool",
     "AsyncConnection": "Connection",
+    "AsyncCursor": "Cursor",
     # accounts, tokens, the throttle and the password routes (lucia/_async, integrations/_async)
     "AsyncMemoryCounters": "MemoryCounters",
     "AsyncRedisCounters": "RedisCounters",

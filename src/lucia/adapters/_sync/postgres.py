@@ -34,12 +34,39 @@ from lucia.adapters._sync.engine import Row, SQLAdapter
 from lucia.adapters.sql import DEFAULT_TABLES, Statements, Tables, ddl
 
 
+class _OwnCursorConnection(psycopg.Connection[Any]):
+    """A connection of a pool lucia makes, with one cursor that runs every
+    statement lucia sends on it (``_statements``)."""
+
+    lucia_cursor: psycopg.Cursor[Any] | None = None
+
+
+def _statements(
+    conn: psycopg.Connection[Any],
+) -> psycopg.Connection[Any] | psycopg.Cursor[Any]:
+    """What runs a statement on ``conn``: its own cursor on a connection lucia made,
+    else the connection itself (a new cursor per statement).
+
+    A connection's execute() makes and frees a cursor, with a copy of the
+    connection's adapters, each time: about a third of the client's instructions
+    for validate_session's one read. A pooled connection serves one call at a
+    time, and each call reads its rows before its next statement. A pool passed
+    in keeps the connection's execute(): its connections may change their
+    adapters, which a cursor copies when it is made."""
+    if not isinstance(conn, _OwnCursorConnection):
+        return conn
+    cursor = conn.lucia_cursor
+    if cursor is None or cursor.closed:
+        cursor = conn.lucia_cursor = conn.cursor()
+    return cursor
+
+
 def _watched_connection_class(health: _Health) -> type[psycopg.Connection[Any]]:
     """The connection class of a pool lucia makes: each connect reports its outcome
     to ``health`` (the pool's public hook for how it connects; the pool's clients
     only ever see a timeout)."""
 
-    class WatchedConnection(psycopg.Connection[Any]):
+    class WatchedConnection(_OwnCursorConnection):
         @classmethod
         def connect(cls, conninfo: str = "", **kwargs: Any) -> Self:
             try:
@@ -131,18 +158,18 @@ class PostgresDriver(_DriverHooks):
     def fetch_one(
         self, conn: psycopg.Connection[Any], sql: str, params: tuple[Any, ...]
     ) -> Row | None:
-        cursor = conn.execute(sql, params)
+        cursor = _statements(conn).execute(sql, params)
         row: Row | None = cursor.fetchone()
         return row
 
     def fetch_all(
         self, conn: psycopg.Connection[Any], sql: str, params: tuple[Any, ...]
     ) -> list[Row]:
-        cursor = conn.execute(sql, params)
+        cursor = _statements(conn).execute(sql, params)
         return cursor.fetchall()
 
     def execute(self, conn: psycopg.Connection[Any], sql: str, params: tuple[Any, ...]) -> int:
-        cursor = conn.execute(sql, params)
+        cursor = _statements(conn).execute(sql, params)
         return cursor.rowcount
 
     def read_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
