@@ -184,17 +184,25 @@ def test_sec42_no_secret_in_logs(env: Env, caplog: pytest.LogCaptureFixture) -> 
         assert secret not in text
 
 
+@pytest.mark.parametrize("direct", [True, False], ids=["headers-store", "public-headers"])
 @pytest.mark.parametrize(
     ("view_vary", "expected"),
     [(None, "Cookie"), ("Accept-Language", "Accept-Language, Cookie"), ("cookie", "cookie")],
 )
-def test_sec8_vary_cookie_added_to_what_the_view_set(view_vary: str | None, expected: str) -> None:
+def test_sec8_vary_cookie_added_to_what_the_view_set(
+    view_vary: str | None, expected: str, direct: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from django.http import HttpResponse
 
     from lucia.integrations._middleware import RequestPlan
+    from lucia.integrations.django import middleware
     from lucia.integrations.django.conf import get_gate
     from lucia.integrations.django.middleware import _finish
 
+    # The direct write into Django's header store (known layout) and the public
+    # path (another Django's layout) give the same headers.
+    assert middleware._DIRECT_HEADERS
+    monkeypatch.setattr(middleware, "_DIRECT_HEADERS", direct)
     response = HttpResponse("page")
     if view_vary is not None:
         response["Vary"] = view_vary
@@ -202,6 +210,10 @@ def test_sec8_vary_cookie_added_to_what_the_view_set(view_vary: str | None, expe
     finished = _finish(response, plan, get_gate())
     assert finished["Vary"] == expected
     assert finished["Cache-Control"] == "no-store"
+    assert finished.has_header("vary")
+    assert finished.has_header("cache-control")
+    assert dict(finished.items())["Cache-Control"] == "no-store"
+    assert [name for name in finished.headers if name.lower() == "vary"] == ["Vary"]
 
 
 async def test_async_middleware_gives_503_on_database_error(env: Env) -> None:

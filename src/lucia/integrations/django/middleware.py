@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpResponse  # type: ignore[import-untyped]
+from django.http.response import ResponseHeaders  # type: ignore[import-untyped]
 
 from lucia.cookies import Cookie
 from lucia.errors import DatabaseError
@@ -53,6 +54,21 @@ __all__ = [
 
 # Set on the request so views and decorators can tell the middleware ran.
 _MARK: Final = "_lucia_middleware"
+
+
+def _headers_store_known() -> bool:
+    """Whether this Django's ``ResponseHeaders`` keeps ``{lower-case name: (name,
+    value)}`` in ``_store``, as ``_finish`` writes it directly (a private layout:
+    checked once against this Django, else the public path is used)."""
+    probe = ResponseHeaders({"Vary": "Accept"})
+    probe["Cache-Control"] = "no-store"
+    return getattr(probe, "_store", None) == {
+        "vary": ("Vary", "Accept"),
+        "cache-control": ("Cache-Control", "no-store"),
+    }
+
+
+_DIRECT_HEADERS: bool = _headers_store_known()
 
 GetResponse = Callable[[Any], Any]
 
@@ -106,8 +122,8 @@ def _finish(response: HttpResponse, plan: RequestPlan, gate: Gate) -> HttpRespon
     if no_store:
         # A page with a user's data is never cached, whatever the view said.
         headers = response.headers
-        store = getattr(headers, "_store", None)
-        if type(store) is dict:
+        if _DIRECT_HEADERS and type(headers) is ResponseHeaders:
+            store = headers._store
             # Django's ResponseHeaders keeps {lower-case name: (name, value)} of
             # values it has checked. Asking it whether Vary is there raises and
             # catches a KeyError when it is not (Mapping.__contains__), and each
