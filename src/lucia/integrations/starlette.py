@@ -167,16 +167,19 @@ class LuciaMiddleware:
         state[_MARK] = True
         state[_PROXIES] = self.trusted_proxies
         started = False
+        gate = self.gate
 
-        async def wrapped_send(message: Message) -> None:
+        # A plain function handing back send's own awaitable: the app awaits it at
+        # once, as ASGI has it, and each message costs no coroutine of its own.
+        def wrapped_send(message: Message) -> Awaitable[None]:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
                 raw = message.get("headers", ())
                 if not isinstance(raw, list):
                     raw = list(raw)  # an ASGI app may send any iterable, even a one-shot one
-                message["headers"] = upkeep_headers(self.gate, plan, raw, ASGI)
-            await send(message)
+                message["headers"] = upkeep_headers(gate, plan, raw, ASGI)
+            return send(message)
 
         try:
             await self.app(scope, receive, wrapped_send)
