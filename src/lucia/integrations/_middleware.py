@@ -192,6 +192,7 @@ class Gate:
         "allowed_origins",
         "auth",
         "bearer",
+        "cookie_name",
         "cookie_prefix",
         "cookie_prefix_bytes",
         "csrf_exempt",
@@ -220,6 +221,7 @@ class Gate:
         self.bearer = bearer
         # How a Set-Cookie header of the session cookie starts: a view that set
         # or cleared it itself (sign-in, sign-out) has the last word.
+        self.cookie_name = auth.session_cookie_name
         self.cookie_prefix = auth.session_cookie_name + "="
         self.cookie_prefix_bytes = self.cookie_prefix.encode("latin-1")
 

@@ -155,6 +155,10 @@ def _read() -> LuciaSettings:
 # Reentrant: building one object asks for others (the flow needs Lucia).
 _lock = threading.RLock()
 _cache: dict[str, Any] = {}
+# What the middleware reads on every request ("gate", "lucia", "async_lucia"),
+# without a call: the cache itself, cleared (never rebound) by reset(). A name
+# missing from it means the getter must build it.
+built: Mapping[str, Any] = _cache
 
 
 def _cached(name: str, build: Callable[[], Any]) -> Any:

@@ -37,7 +37,13 @@ from lucia.integrations._middleware import (
 )
 from lucia.integrations._sync.gate import authenticate
 from lucia.integrations._sync.sign_in import end_session, replace_session
-from lucia.integrations.django.conf import get_async_lucia, get_gate, get_lucia, lucia_settings
+from lucia.integrations.django.conf import (
+    built,
+    get_async_lucia,
+    get_gate,
+    get_lucia,
+    lucia_settings,
+)
 from lucia.models import Session, User
 from lucia.throttle import client_address
 
@@ -93,7 +99,7 @@ def _refuse(refusal: Refusal) -> HttpResponse:
 
 
 def _request(request: Any) -> tuple[str, str, str | None, str | None, Callable[[], Any]]:
-    """What the gate reads from a Django request."""
+    """What the gate reads from a Django request (``__call__`` reads the same inline)."""
     meta = request.META
     return (
         (request.method or "GET").upper(),
@@ -105,18 +111,19 @@ def _request(request: Any) -> tuple[str, str, str | None, str | None, Callable[[
 
 
 def _adopt(request: Any, plan: RequestPlan) -> HttpResponse | None:
-    """Put the session on the request, or the refusal to answer with."""
+    """Put the session on the request, or the refusal to answer with (``__call__``
+    does the same inline)."""
     if plan.refusal is not None:
         return _refuse(plan.refusal)
     request.lucia_session = plan.session
     request.lucia_user = plan.user
-    setattr(request, _MARK, True)
+    request._lucia_middleware = True  # _MARK, without a setattr() call
     return None
 
 
 def _finish(response: HttpResponse, plan: RequestPlan, gate: Gate) -> HttpResponse:
     """The response plus the session cookie upkeep, no-store and ``Vary: Cookie``."""
-    cookie, no_store = plan.owed(gate.auth.session_cookie_name in response.cookies)
+    cookie, no_store = plan.owed(gate.cookie_name in response.cookies)
     if cookie is not None:
         set_cookie(response, cookie)
     if no_store:
@@ -160,16 +167,31 @@ class LuciaMiddleware:
     def __call__(self, request: Any) -> Any:
         if self._async:
             return self._acall(request)
-        gate = get_gate()
-        plan = authenticate(gate, get_lucia(), *_request(request))
-        refused = _adopt(request, plan)
-        if refused is not None:
-            return refused
+        # Every request runs this: the objects built from settings.LUCIA are
+        # read straight from conf's cache (get_gate() and get_lucia() build them
+        # when it was dropped), and the request's parts passed as they are read.
+        gate = built.get("gate") or get_gate()
+        meta = request.META
+        plan = authenticate(
+            gate,
+            built.get("lucia") or get_lucia(),
+            (request.method or "GET").upper(),
+            request.path,
+            meta.get("HTTP_COOKIE"),
+            meta.get("HTTP_AUTHORIZATION"),
+            lambda: _origin_headers(request),
+        )
+        if plan.refusal is not None:
+            return _refuse(plan.refusal)
+        request.lucia_session = plan.session
+        request.lucia_user = plan.user
+        request._lucia_middleware = True  # _MARK, without a setattr() call
         return _finish(self.get_response(request), plan, gate)
 
     async def _acall(self, request: Any) -> Any:
-        gate = get_gate()
-        plan = await aauthenticate(gate, get_async_lucia(), *_request(request))
+        gate = built.get("gate") or get_gate()
+        auth = built.get("async_lucia") or get_async_lucia()
+        plan = await aauthenticate(gate, auth, *_request(request))
         refused = _adopt(request, plan)
         if refused is not None:
             return refused
