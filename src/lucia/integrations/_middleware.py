@@ -248,9 +248,6 @@ def upkeep_headers(
     headers as they were when none was; the others keep their order."""
     # Every response that read a session runs this: a header whose name is not
     # as long as one of the three it acts on costs one length test, no lower().
-    prefix: S = gate.cookie_prefix_bytes if spelling.binary else gate.cookie_prefix  # type: ignore[assignment]
-    set_cookie = spelling.set_cookie
-    cache_control = spelling.cache_control
     out: list[tuple[S, S]] = []
     vary: list[str] | None = None
     route_set = False
@@ -258,10 +255,11 @@ def upkeep_headers(
         name = header[0]
         if len(name) in _SPECIAL_LENGTHS:
             name = name.lower()
-            if name == set_cookie:
-                if header[1].startswith(prefix):
+            if name == spelling.set_cookie:
+                prefix = gate.cookie_prefix_bytes if spelling.binary else gate.cookie_prefix
+                if header[1].startswith(prefix):  # type: ignore[arg-type]
                     route_set = True
-            elif name == cache_control:
+            elif name == spelling.cache_control:
                 continue
             elif name == spelling.vary:
                 if vary is None:
@@ -269,12 +267,13 @@ def upkeep_headers(
                 vary.append(spelling.decode(header[1]))
                 continue
         out.append(header)
-    cookie, no_store = plan.owed(route_set)
-    if not no_store:
-        return raw
-    if cookie is not None:
-        out.append((set_cookie, spelling.encode(cookie.serialize())))
-    out.append((cache_control, spelling.no_store))
+    if route_set or plan.set_cookie is not None:
+        cookie, _ = plan.owed(route_set)
+        if cookie is not None:
+            out.append((spelling.set_cookie, spelling.encode(cookie.serialize())))
+    elif not plan.cookie_tokens and plan.bearer_token is None:
+        return raw  # nothing owed (RequestPlan.owed's no_store, on its short path)
+    out.append((spelling.cache_control, spelling.no_store))
     # The usual response has no Vary of its own: "Cookie" as it is, no join.
     vary_value = spelling.cookie if vary is None else spelling.encode(vary_with_cookie(vary))
     out.append((spelling.vary, vary_value))
