@@ -99,7 +99,7 @@ def _refuse(refusal: Refusal) -> HttpResponse:
 
 
 def _request(request: Any) -> tuple[str, str, str | None, str | None, Callable[[], Any]]:
-    """What the gate reads from a Django request (``__call__`` reads the same inline)."""
+    """What the gate reads from a Django request."""
     meta = request.META
     return (
         (request.method or "GET").upper(),
@@ -111,8 +111,7 @@ def _request(request: Any) -> tuple[str, str, str | None, str | None, Callable[[
 
 
 def _adopt(request: Any, plan: RequestPlan) -> HttpResponse | None:
-    """Put the session on the request, or the refusal to answer with (``__call__``
-    does the same inline)."""
+    """Put the session on the request, or the refusal to answer with."""
     if plan.refusal is not None:
         return _refuse(plan.refusal)
     request.lucia_session = plan.session
@@ -169,23 +168,12 @@ class LuciaMiddleware:
             return self._acall(request)
         # Every request runs this: the objects built from settings.LUCIA are
         # read straight from conf's cache (get_gate() and get_lucia() build them
-        # when it was dropped), and the request's parts passed as they are read.
+        # when it was dropped).
         gate = built.get("gate") or get_gate()
-        meta = request.META
-        plan = authenticate(
-            gate,
-            built.get("lucia") or get_lucia(),
-            (request.method or "GET").upper(),
-            request.path,
-            meta.get("HTTP_COOKIE"),
-            meta.get("HTTP_AUTHORIZATION"),
-            lambda: _origin_headers(request),
-        )
-        if plan.refusal is not None:
-            return _refuse(plan.refusal)
-        request.lucia_session = plan.session
-        request.lucia_user = plan.user
-        request._lucia_middleware = True  # _MARK, without a setattr() call
+        plan = authenticate(gate, built.get("lucia") or get_lucia(), *_request(request))
+        refused = _adopt(request, plan)
+        if refused is not None:
+            return refused
         return _finish(self.get_response(request), plan, gate)
 
     async def _acall(self, request: Any) -> Any:
