@@ -267,12 +267,11 @@ def upkeep_headers(
                 vary.append(spelling.decode(header[1]))
                 continue
         out.append(header)
-    if route_set or plan.set_cookie is not None:
-        cookie, _ = plan.owed(route_set)
-        if cookie is not None:
-            out.append((spelling.set_cookie, spelling.encode(cookie.serialize())))
-    elif not plan.cookie_tokens and plan.bearer_token is None:
-        return raw  # nothing owed (RequestPlan.owed's no_store, on its short path)
+    cookie, no_store = plan.owed(route_set)
+    if not no_store:
+        return raw
+    if cookie is not None:
+        out.append((spelling.set_cookie, spelling.encode(cookie.serialize())))
     out.append((spelling.cache_control, spelling.no_store))
     # The usual response has no Vary of its own: "Cookie" as it is, no join.
     vary_value = spelling.cookie if vary is None else spelling.encode(vary_with_cookie(vary))
