@@ -68,12 +68,7 @@ def authenticate(
         plan.refusal = unavailable(exc)
         return plan
     if found is not None:
-        session = plan.session = found[0]
-        plan.user = found[1]
-        if not session.fresh:
-            # Valid and not renewed: the cookie sent stays as it is
-            # (session_cookie_upkeep's answer, without the call).
-            return plan
+        plan.session, plan.user = found
     elif bearer_token is not None and checked and not gate.origin_ok(method, headers()):
         # An invalid bearer token is no credential at all: checked as usual.
         plan.refusal = FORBIDDEN
