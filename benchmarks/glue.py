@@ -10,10 +10,15 @@ hand-built environ or scope carrying a valid session cookie:
   do: take the token out of the ``Cookie`` header, call ``validate_session``,
   put the user on the request (no CSRF check, no cookie upkeep, no headers);
 - **lucia**: lucia's own integration (``LuciaFlask``, the Django
-  ``LuciaMiddleware``, the Starlette ``LuciaMiddleware``).
+  ``LuciaMiddleware``, the Starlette ``LuciaMiddleware``);
+- for Flask, **floor**: the minimum calling the floor (SHA-256 of the secret +
+  one raw primary-key join on the driver itself, ``competitors.raw_access``)
+  instead of ``validate_session``: what a store call with no lucia code in it
+  costs inside a request (not with ``--stub``).
 
 And, alone in a loop on the same tokens, ``Lucia.validate_session`` (the one
-the WSGI integrations call) and ``AsyncLucia.validate_session`` (Starlette's).
+the WSGI integrations call), ``AsyncLucia.validate_session`` (Starlette's) and
+the floor.
 Per round, each subject runs a batch of requests picked at random over 2,000
 users, timed as a whole by the thread's CPU clock (``time.thread_time_ns``:
 other processes on this shared machine taking the core are not counted, the
@@ -72,7 +77,7 @@ from pathlib import Path
 from typing import Any
 
 import _shared
-from competitors import TABLES, Database, populate_lucia
+from competitors import TABLES, Database, populate_lucia, raw_access
 
 from lucia import AsyncLucia, Lucia
 
@@ -160,14 +165,19 @@ def token_of(cookie_header: str, name: str) -> str | None:
 # The three frameworks, each: bare, minimum, lucia.
 
 
-def flask_subjects(auth: Lucia, cookies: list[str]) -> list[Subject]:
+def flask_subjects(
+    auth: Lucia, cookies: list[str], floor: Callable[[str], Any] | None = None
+) -> list[Subject]:
     from flask import Flask, g
 
     from lucia.integrations.flask import LuciaFlask
 
     def me() -> str:
         user = g.get("user")
-        return "anonymous" if user is None else str(user.id)
+        if user is not None:
+            return str(user.id)
+        row = g.get("row")  # the floor app's: the raw join's row
+        return "anonymous" if row is None else str(row[1])
 
     def make(name: str) -> Flask:
         app = Flask(name)
@@ -186,9 +196,23 @@ def flask_subjects(auth: Lucia, cookies: list[str]) -> list[Subject]:
         g.session, g.user = found if found is not None else (None, None)
 
     LuciaFlask(lucia, auth=auth)
+    apps = [("bare", bare), ("minimum", minimum), ("lucia", lucia)]
+    if floor is not None:
+        # The minimum with the floor (SHA-256 + one raw join, no lucia code) in
+        # place of validate_session: what a store call costs inside a request.
+        floored = make("floor")
+
+        @floored.before_request
+        def load_row() -> None:
+            from flask import request
+
+            token = token_of(request.environ.get("HTTP_COOKIE", ""), cookie_name)
+            g.row = floor(token) if token else None
+
+        apps.append(("floor", floored))
     return [
         Subject(f"flask {name}", lambda c, a=app: wsgi_get(a, c), cookies, False, wsgi_answer)
-        for name, app in (("bare", bare), ("minimum", minimum), ("lucia", lucia))
+        for name, app in apps
     ]
 
 
@@ -421,6 +445,15 @@ def summary(subjects: dict[str, Subject], clock: str) -> dict[str, Any]:
             "glue_min": min(lu - b - v for b, _, lu, v in rows),
             "glue_max": max(lu - b - v for b, _, lu, v in rows),
         }
+    if "floor" in subjects:
+        bare, floored, minimum = (series(f"flask {k}") for k in ("bare", "floor", "minimum"))
+        alone = series("floor")
+        rows = list(zip(bare, floored, minimum, alone, strict=True))
+        out["floor"] = {
+            "alone": statistics.median(alone),
+            "in_request": statistics.median(f - b for b, f, _, _ in rows),
+            "minimum_over_floor": statistics.median((m - b) / (f - b) for b, f, m, _ in rows),
+        }
     return out
 
 
@@ -464,18 +497,27 @@ def run(kind: str, users: int, rounds: int, stub: bool = False) -> dict[str, Any
         def user_id(found: Any) -> str:
             return "none" if found is None else str(found[1].id)
 
+        floor: Callable[[str], Any] | None = None
         if stub:
             answers = {token: sync_auth.validate_session(token) for token in tokens}
             stub_validation(sync_auth, answers)
             stub_validation(async_auth, answers)
+        else:
+            floor = stack.enter_context(raw_access(db))[0]
 
         groups = [
             [Subject("validate sync", sync_auth.validate_session, tokens, False, user_id)],
             [Subject("validate async", async_auth.validate_session, tokens, True, user_id)],
-            flask_subjects(sync_auth, cookies),
+            flask_subjects(sync_auth, cookies, floor),
             django_subjects(sync_auth, cookies, answers if stub else None),
             starlette_subjects(async_auth, cookies),
         ]
+        if floor is not None:
+
+            def row_user(row: Any) -> str:
+                return "none" if row is None else str(row[1])
+
+            groups.append([Subject("floor", floor, tokens, False, row_user)])
         subjects = [subject for group in groups for subject in group]
         expected = {
             s.name: ["anonymous"] * len(ids) if s.name.endswith(" bare") else ids for s in subjects
@@ -565,6 +607,14 @@ def report(result: dict[str, Any], sqlite: dict[str, Any] | None = None) -> list
                 f"{f['net']:>8.1f}{f['validate']:>10.1f}{f['net_over_validate']:>8.2f}x"
                 f"{f['glue']:>8.1f}{span:>15}{goal_cell:>8}{verdict:>6}"
                 f"{f['framework']:>11.1f}{f['lucia_over_minimum']:>11.1f}"
+            )
+        if "floor" in figures:
+            fl = figures["floor"]
+            lines.append(
+                f"  the floor (SHA-256 + one raw join, no lucia code) alone {fl['alone']:.1f},"
+                f" in a bare Flask request {fl['in_request']:.1f}"
+                f" (+{fl['in_request'] - fl['alone']:.1f}: what any store call pays there);"
+                f" validate_session in a request {fl['minimum_over_floor']:.2f}x the floor's"
             )
         if sqlite is not None:
             lines.extend(fair_lines(figures, sqlite[clock]))
