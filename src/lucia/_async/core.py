@@ -327,25 +327,28 @@ class AsyncLucia(
         if parsed is None:
             return None
         joined = self._joined_adapter
-        user: UserRecord | None = None
+        found: tuple[SessionRecord, UserRecord] | None = None
         if joined is not None:
             found = await joined.get_session_and_user(parsed[0])
             if found is None:
                 return None
-            record, user = found
+            record = found[0]
         else:
             read = await self._lone_sessions.get_session(parsed[0])
             if read is None:
                 return None
             record = read
         verdict = self._session_verdict(record, parsed[1])
-        if verdict is _VALID and user is not None:
-            return record, user
+        if verdict is _VALID and found is not None:
+            # The store's (session, user) pair as it came: a new tuple of the
+            # same two would cost every request its packing and unpacking.
+            return found
         if verdict is _REFUSE:
             return None  # not the caller's row to delete
         if verdict is _EXPIRED:
             await self.session_adapter.delete_session(record.id)
             return None
+        user = None if found is None else found[1]
         if user is None:
             user = await self.adapter.get_user(record.user_id)
             if user is None:
