@@ -13,6 +13,10 @@ from lucia._json import decode_json
 
 __all__ = ["Key", "Session", "Token", "User"]
 
+# ``cls.__new__`` looked up on the class costs every user read from a store a
+# type attribute lookup; this is the same function, found once.
+_new_object = object.__new__
+
 
 class User:
     """A user: an id and the application's attributes (a JSON object).
@@ -31,7 +35,7 @@ class User:
     @classmethod
     def from_json(cls, id: str, attributes_json: Any) -> User:
         """A user whose attributes are still JSON (text, bytes or a decoded dict)."""
-        user = cls.__new__(cls)
+        user = _new_object(cls)
         user.id = id
         user._attributes = None
         user._json = attributes_json

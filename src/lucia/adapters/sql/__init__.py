@@ -71,6 +71,11 @@ def ddl(dialect: str, tables: Tables = DEFAULT_TABLES) -> list[str]:
     return [statement.strip() for statement in text.split(";") if statement.strip()]
 
 
+# UserRecord.from_json bound once: looked up on the class at each call, the
+# classmethod makes a new bound method every time (every request reads a user).
+_user_from_json = UserRecord.from_json
+
+
 def _epoch_seconds(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -280,7 +285,7 @@ class Statements:
             session.created_epoch = row[4]
         else:
             session = self._session_with_times(row, decoded, secret_hash)
-        return session, UserRecord.from_json(row[1], row[6])
+        return session, _user_from_json(row[1], row[6])
 
 
 SQLITE = Dialect("sqlite", purge_rest=1.0)
