@@ -107,16 +107,29 @@ class SQLiteDriver:
             conn = self._local.conn = self.shared or self._connect()
         return conn
 
+    def local_reader(self) -> sqlite3.Cursor:
+        """This thread's cursor for ``read_one``, on its connection.
+
+        Kept, not made per read: ``Connection.execute`` makes and drops a cursor
+        each time. ``read_one`` reads by a key (at most one row), and fetchone
+        steps such a statement to its end, which resets it: the cursor holds no
+        read snapshot between reads. A statement matching more rows would stay
+        open on it, its snapshot with it, until the thread's next read.
+        """
+        reader: sqlite3.Cursor = self.local_connection().cursor()
+        self._local.reader = reader
+        return reader
+
     def read_one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
         shared = self.shared
         if shared is None:
-            # The hot path (every request's session read): this thread's connection
-            # straight from the thread-local, no lock, no context manager.
+            # The hot path (every request's session read): this thread's reading
+            # cursor straight from the thread-local, no lock, no context manager.
             try:
-                conn: sqlite3.Connection = self._local.conn
+                reader: sqlite3.Cursor = self._local.reader
             except AttributeError:
-                conn = self.local_connection()
-            row: Row | None = conn.execute(sql, params).fetchone()
+                reader = self.local_reader()
+            row: Row | None = reader.execute(sql, params).fetchone()
             return row
         with self._guard:
             row = shared.execute(sql, params).fetchone()
@@ -314,10 +327,10 @@ class AsyncSQLiteDriver:
                 return self.sync.read_one(sql, params)
         # Every request's session read: SQLiteDriver.read_one inlined (a call less).
         try:
-            conn: sqlite3.Connection = self.sync._local.conn
+            reader: sqlite3.Cursor = self.sync._local.reader
         except AttributeError:
-            conn = self.sync.local_connection()
-        row: Row | None = conn.execute(sql, params).fetchone()
+            reader = self.sync.local_reader()
+        row: Row | None = reader.execute(sql, params).fetchone()
         return row
 
     def map_error(self, exc: BaseException) -> Exception | None:
