@@ -325,13 +325,8 @@ class AsyncSQLiteDriver:
         if self.shared:
             async with self._loop_lock():
                 return self.sync.read_one(sql, params)
-        # Every request's session read: SQLiteDriver.read_one inlined (a call less).
-        try:
-            reader: sqlite3.Cursor = self.sync._local.reader
-        except AttributeError:
-            reader = self.sync.local_reader()
-        row: Row | None = reader.execute(sql, params).fetchone()
-        return row
+        # Every request's session read: on the event loop, as a short read is.
+        return self.sync.read_one(sql, params)
 
     def map_error(self, exc: BaseException) -> Exception | None:
         return self.sync.map_error(exc)
