@@ -50,6 +50,7 @@ from lucia.throttle import client_address
 __all__ = [
     "LuciaMiddleware",
     "client_ip",
+    "cookie_header",
     "current_session",
     "current_user",
     "session_attributes",
@@ -98,13 +99,43 @@ def _refuse(refusal: Refusal) -> HttpResponse:
     return response
 
 
+def cookie_header(request: Any) -> str | None:
+    """The request's ``Cookie`` header as lucia reads it (the session and the OAuth
+    transaction cookie).
+
+    HTTP/2 and HTTP/3 clients may send a ``cookie`` field per cookie, to be joined
+    with ``"; "`` (RFC 9113 §8.2.3); Django's ``ASGIRequest`` joins repeated fields
+    with ``","`` (Django ticket 36399), which makes ``x=1`` and the session's field
+    one cookie ``x`` with a comma in its value. So when the header holds a comma
+    (a well-formed cookie value never does) and is exactly Django's join of the
+    ASGI scope's ``cookie`` fields, those fields are joined as the RFC says: the
+    header a browser sends over HTTP/1.1, read by the same rules. Anything else
+    (one field, a header a middleware rewrote, WSGI, where the server has already
+    joined the fields by its own rules) is returned as it is.
+    """
+    cookie: str | None = request.META.get("HTTP_COOKIE")
+    if cookie is None or "," not in cookie:
+        return cookie
+    scope = getattr(request, "scope", None)
+    if not isinstance(scope, dict):
+        return cookie
+    fields = [
+        value.decode("latin-1")
+        for name, value in scope.get("headers", ())
+        if name.lower() == b"cookie"
+    ]
+    if len(fields) < 2 or ",".join(fields) != cookie:
+        return cookie
+    return "; ".join(fields)
+
+
 def _request(request: Any) -> tuple[str, str, str | None, str | None, Callable[[], Any]]:
     """What the gate reads from a Django request."""
     meta = request.META
     return (
         (request.method or "GET").upper(),
         request.path,
-        meta.get("HTTP_COOKIE"),
+        cookie_header(request),
         meta.get("HTTP_AUTHORIZATION"),
         lambda: _origin_headers(request),
     )

@@ -31,6 +31,7 @@ from lucia.integrations.django.conf import (
 )
 from lucia.integrations.django.middleware import (
     client_ip,
+    cookie_header,
     current_session,
     current_user,
     session_attributes,
@@ -85,7 +86,7 @@ def callback(request: Any, provider: str) -> HttpResponse:
         get_lucia(),
         provider,
         query,
-        request.META.get("HTTP_COOKIE"),
+        cookie_header(request),
         session_attributes(request),
         current_session(request),
     )
