@@ -58,6 +58,7 @@ __all__ = [
     "get_lucia",
     "get_password_config",
     "lucia_settings",
+    "seals_with_process_key",
 ]
 
 logger = logging.getLogger("lucia.integrations")
@@ -292,17 +293,24 @@ def _secret_keys() -> list[str | bytes] | None:
 
     primary = getattr(settings, "SECRET_KEY", None)
     if not long_enough(primary):
-        logger.warning(
-            "settings.SECRET_KEY is shorter than %d bytes: OAuth sign-ins are sealed with a "
-            "per-process key (set a longer SECRET_KEY, or LUCIA['FLOW_OPTIONS']['secret_keys'])",
-            MIN_SECRET_BYTES,
-        )
         return None
     fallbacks = getattr(settings, "SECRET_KEY_FALLBACKS", ()) or ()
     return [primary, *(secret for secret in fallbacks if long_enough(secret))]
 
 
+def seals_with_process_key() -> bool:
+    """Whether the OAuth sign-in these settings configure would seal its transactions
+    with a key of each process, because ``SECRET_KEY`` is under 32 bytes and
+    ``LUCIA["FLOW_OPTIONS"]`` gives no ``secret_keys``; False for a site without
+    providers. The ``lucia.W001`` system check asks it."""
+    conf = lucia_settings()
+    return (
+        bool(conf.providers) and "secret_keys" not in conf.flow_options and _secret_keys() is None
+    )
+
+
 def _build_flow() -> SignInFlow:
+    from lucia.oauth._sealed import MIN_SECRET_BYTES
     from lucia.oauth.flow import SignInFlow
 
     conf = lucia_settings()
@@ -311,6 +319,14 @@ def _build_flow() -> SignInFlow:
         # Sealed under keys derived from SECRET_KEY, so every process of the site
         # finishes the sign-ins any other one started.
         options["secret_keys"] = _secret_keys()
+        if options["secret_keys"] is None:
+            # Also the system check lucia.W001, for whoever runs none.
+            logger.warning(
+                "settings.SECRET_KEY is shorter than %d bytes: OAuth sign-ins are sealed "
+                "with a per-process key (set a longer SECRET_KEY, or "
+                "LUCIA['FLOW_OPTIONS']['secret_keys'])",
+                MIN_SECRET_BYTES,
+            )
     return SignInFlow(
         get_lucia(),
         _providers(),
