@@ -3,7 +3,8 @@ holds a secret, and the auth events are logged with their user and provider.
 
 Secrets collected along the way: session tokens and their secret halves, OAuth
 codes, states, nonces and PKCE verifiers (from the transaction cookie), access,
-refresh and ID tokens, client secrets and passwords. Each is searched for in
+refresh and ID tokens, client secrets, Facebook's ``appsecret_proof`` and
+passwords. Each is searched for in
 every record's message, args, formatted text, ``extra`` attributes, exception
 text and stack. What the tests' own "browser" logs (httpx logging the provider's
 authorization URL, or the TestClient's request to the app's callback URL) is not
@@ -15,17 +16,23 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
+import subprocess
+import sys
 import traceback
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from lucia import InvalidCredentialsError, Lucia, accounts
-from lucia.adapters.memory import MemoryAdapter
+from lucia import AsyncLucia, InvalidCredentialsError, Lucia, accounts
+from lucia.adapters.memory import AsyncMemoryAdapter, MemoryAdapter
+from lucia.oauth._redact import SECRET_PARAMETERS, redact_httpx_request_logs
 from lucia.oauth._sealed import Sealer
 from lucia.oauth.flow import (
     FlowResult,
@@ -35,12 +42,14 @@ from lucia.oauth.flow import (
     ProviderFailedError,
     SignInFlow,
 )
+from lucia.oauth.providers.facebook import Facebook
 from lucia.oauth.providers.github import GitHub
 from lucia.oauth.providers.openid import OpenIDConnect
 from lucia.testing.github import LocalGitHub
 from lucia.testing.oidc_provider import LocalOIDCProvider
 from tests.conftest import Clock
 from tests.github_app import github_app
+from tests.oauth.providers.harness import CLIENT_SECRET, ProviderMock, load_fixture, mocked
 
 REDIRECT = "https://app.example/login/{}/callback"
 PASSWORD = "correct horse battery staple"
@@ -368,3 +377,168 @@ def _cookie(name: str, value: str) -> Any:
     from lucia.cookies import Cookie, CookieAttributes
 
     return Cookie(name, value, CookieAttributes(secure=False))
+
+
+GRAPH = "https://graph.facebook.com/v27.0"
+FACEBOOK_ME = f"{GRAPH}/me"
+FACEBOOK_PERMISSIONS = f"{GRAPH}/me/permissions"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_sec42_facebook_sign_in_and_revocation_log_no_appsecret_proof(
+    secrets_: Secrets, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
+    # Facebook's Graph API in its documented shapes (tests/oauth/providers' fixtures).
+    mock = ProviderMock()
+    mock.route("POST", f"{GRAPH}/oauth/access_token", json=load_fixture("facebook", "token"))
+    mock.route("GET", FACEBOOK_ME, json=load_fixture("facebook", "me"))
+    mock.route("DELETE", FACEBOOK_PERMISSIONS, json={"success": True})
+    facebook = mocked(Facebook, mock)
+    secrets_.add(CLIENT_SECRET)
+    store = MemoryAdapter()
+    auth = AsyncLucia(AsyncMemoryAdapter(store)) if mode == "async" else Lucia(store)
+    flow = SignInFlow(auth, [facebook])
+    start = await flow.astart("facebook") if mode == "async" else flow.start("facebook")
+    secrets_.start(start)
+    state = dict(parse_qsl(urlsplit(start.url).query))["state"]
+    query = urlencode({"code": "a-facebook-code", "state": state})
+    secrets_.callback(query)
+    if mode == "async":
+        result = await flow.acallback("facebook", query, _header(start))
+        await facebook.arevoke_token(result.tokens.access_token)
+    else:
+        result = flow.callback("facebook", query, _header(start))
+        facebook.revoke_token(result.tokens.access_token)
+    secrets_.result(result)
+    proof = facebook.appsecret_proof(result.tokens.access_token)
+    secrets_.add(proof)
+    # Facebook gets the proof in the query of both calls, as it documents...
+    assert mock.last("GET", FACEBOOK_ME).url.params["appsecret_proof"] == proof
+    assert mock.last("DELETE", FACEBOOK_PERMISSIONS).url.params["appsecret_proof"] == proof
+    # ... and httpx's line for each request is there, the proof redacted.
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    for url in (FACEBOOK_ME, FACEBOOK_PERMISSIONS):
+        assert any(f" {url}?" in line and "appsecret_proof=[redacted]" in line for line in lines)
+    assert [r.user_id for r in events(caplog, "oauth sign-in")] == [result.user.id]  # type: ignore[attr-defined]
+
+
+def _request_record(url: object, *, name: str = "httpx") -> logging.LogRecord:
+    """A record as httpx makes it for each request it sends."""
+    args = ("GET", url, "HTTP/1.1", 200, "OK")
+    return logging.LogRecord(
+        name, logging.INFO, "", 0, 'HTTP Request: %s %s "%s %d %s"', args, None
+    )
+
+
+def _logged(record: logging.LogRecord) -> str:
+    """The record's message once the ``httpx`` logger's filters have seen it."""
+    assert logging.getLogger("httpx").filter(record)
+    return record.getMessage()
+
+
+@pytest.mark.parametrize("name", sorted(SECRET_PARAMETERS))
+def test_sec42_httpx_request_lines_redact_each_secret_parameter(name: str) -> None:
+    url = httpx.URL("https://api.example/v1/me", params={"fields": "id", name: "s3cret-value"})
+    logged = _logged(_request_record(url))
+    assert logged == (
+        f'HTTP Request: GET https://api.example/v1/me?fields=id&{name}=[redacted] "HTTP/1.1 200 OK"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        # Names in any case or percent-encoded; several secrets; the fragment too.
+        (
+            "https://h/p?ACCESS_TOKEN=a1&access%5Ftoken=a2&state=xyz&code=c1#id_token=i1",
+            "https://h/p?ACCESS_TOKEN=[redacted]&access%5Ftoken=[redacted]&state=xyz"
+            "&code=[redacted]#id_token=[redacted]",
+        ),
+        # A user info password.
+        ("https://ada:pa55word@h/p?q=1", "https://ada:[redacted]@h/p?q=1"),
+        # Nothing secret: as it was, to the byte (the path's "&code=" is no parameter).
+        ("https://h/a&code=x/b?fields=id%2Cname&code=&codes=1", None),
+        ("https://h/p", None),
+        ("https://ada@h/p?token", None),
+    ],
+)
+def test_sec42_httpx_request_lines_keep_everything_else(url: str, expected: str | None) -> None:
+    record = _request_record(url)
+    _logged(record)
+    assert record.args is not None
+    assert record.args[1] == (url if expected is None else expected)  # type: ignore[index]
+
+
+def test_sec42_the_redaction_leaves_other_records_alone() -> None:
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    secret = "https://h/p?code=s3cret-value"
+    odd: list[logging.LogRecord] = [
+        # Another record of httpx, another logger's line, odd arguments.
+        logging.LogRecord("httpx", logging.INFO, "", 0, "Pool: %s", (secret,), None),
+        _request_record(secret, name="app"),
+        logging.LogRecord("httpx", logging.INFO, "", 0, "HTTP Request: %s", (secret,), None),
+        logging.LogRecord("httpx", logging.INFO, "", 0, "HTTP Request: %(u)s", ({"u": 1},), None),
+        logging.LogRecord("httpx", logging.INFO, "", 0, "HTTP Request:", None, None),
+        logging.LogRecord("httpx", logging.INFO, "", 0, ValueError("HTTP Request:"), (1, 2), None),
+        _request_record(None),
+        _request_record(42),
+    ]
+    unprintable = _request_record(Unprintable())
+    for record in [*odd, unprintable]:
+        before = (record.msg, record.args)
+        # Never raises, never drops a record.
+        assert logging.getLogger("httpx").filter(record)
+        assert (record.msg, record.args) == before
+
+
+def test_sec42_the_redaction_is_attached_once() -> None:
+    logger = logging.getLogger("httpx")
+    before = list(logger.filters)
+    redact_httpx_request_logs()
+    redact_httpx_request_logs()
+    assert logger.filters == before
+    assert sum(type(f).__name__ == "_RequestLineRedactor" for f in logger.filters) == 1
+
+
+# An app that configures logging (dictConfig, which by default disables the loggers
+# it does not name) after importing lucia, then sends a Facebook revocation and a
+# request of its own with its own client.
+_CONFIGURED_LATER = """
+import logging.config
+import httpx
+from lucia.oauth.providers import Facebook
+
+logging.config.dictConfig({
+    "version": 1,
+    "handlers": {"out": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout"}},
+    "loggers": {"httpx": {"level": "INFO", "handlers": ["out"]}},
+})
+answer = httpx.MockTransport(lambda request: httpx.Response(200, json={"success": True}))
+client = httpx.Client(transport=answer)
+facebook = Facebook("app-id", "the-app-secret", "https://app.example/cb", http_client=client)
+facebook.revoke_token("an-access-token")
+print(facebook.appsecret_proof("an-access-token"), flush=True)
+client.get("https://api.example/me?access_token=the-apps-own-token&fields=id")
+"""
+
+
+def test_sec42_redaction_holds_when_the_app_configures_logging_after_importing_lucia() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _CONFIGURED_LATER], capture_output=True, text=True, check=True
+    )
+    request_line, proof, own_line = done.stdout.splitlines()
+    assert request_line.startswith("HTTP Request: DELETE https://graph.facebook.com/")
+    assert "appsecret_proof=[redacted]" in request_line
+    assert proof not in request_line
+    own = "https://api.example/me?access_token=[redacted]&fields=id"
+    assert own_line == f'HTTP Request: GET {own} "HTTP/1.1 200 OK"'
+
+
+def test_sec42_the_docs_name_every_redacted_parameter() -> None:
+    page = (Path(__file__).parent.parent / "docs" / "oauth.md").read_text(encoding="utf-8")
+    section = page.split("## What the provider requests leave in your logs")[1].split("\n## ")[0]
+    listed = section.split("the values of the query parameters")[1].split("(in any case)")[0]
+    assert set(re.findall(r"`(\w+)`", listed)) == SECRET_PARAMETERS

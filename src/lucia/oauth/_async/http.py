@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from joserfc.jwk import Key
 
+from lucia.oauth._redact import redact_httpx_request_logs
 from lucia.oauth.client import OAuth2Tokens, transport_error
 from lucia.oauth.oidc import IDTokenError, JWKSCache, OIDCMetadata, OIDCTokens
 from lucia.oauth.providers.core import ProviderCore, ProviderUser
@@ -23,6 +24,11 @@ from lucia.oauth.providers.core import ProviderCore, ProviderUser
 __all__ = ["ajwks_key", "asend_request"]
 
 logger = logging.getLogger("lucia.oauth.oidc")
+
+# httpx logs each request's full URL, and some providers need a secret in it
+# (Facebook's appsecret_proof): from the moment lucia can send one, that log line
+# carries "[redacted]" instead, for every client, lucia's or the app's.
+redact_httpx_request_logs()
 
 
 async def asend_request(http: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from joserfc.jwk import Key
 
+from lucia.oauth._redact import redact_httpx_request_logs
 from lucia.oauth.client import OAuth2Tokens, transport_error
 from lucia.oauth.oidc import IDTokenError, JWKSCache, OIDCMetadata, OIDCTokens
 from lucia.oauth.providers.core import ProviderCore, ProviderUser
@@ -24,6 +25,11 @@ from lucia.oauth.providers.core import ProviderCore, ProviderUser
 __all__ = ["jwks_key", "send_request"]
 
 logger = logging.getLogger("lucia.oauth.oidc")
+
+# httpx logs each request's full URL, and some providers need a secret in it
+# (Facebook's appsecret_proof): from the moment lucia can send one, that log line
+# carries "[redacted]" instead, for every client, lucia's or the app's.
+redact_httpx_request_logs()
 
 
 def send_request(http: httpx.Client, request: httpx.Request) -> httpx.Response:

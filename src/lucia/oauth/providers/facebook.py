@@ -4,12 +4,14 @@ Every URL carries the Graph API version (``version``, ``v27.0`` by default:
 the newest when this was checked, released 2026-11-04). Scopes are separated
 by commas. Every Graph call carries ``appsecret_proof``, the HMAC-SHA256 of
 the access token keyed by the app secret, so a stolen token is useless
-without the secret. Facebook's errors are ``{"error": {"message", "type",
-"code"}}`` objects, not RFC 6749's. The User reference documents ``email`` as
-the primary address on the profile, absent when there is no valid one, with
-no flag saying it was verified: ``email_verified`` is always False. Revoking
-a token removes the app's permissions for the user (``DELETE
-/me/permissions``).
+without the secret. Facebook documents it as a parameter of each call, so the
+URLs of ``GET /me`` and ``DELETE /me/permissions`` carry it; httpx's log line
+for each request shows it as ``[redacted]`` (``lucia.oauth._redact``).
+Facebook's errors are ``{"error": {"message", "type", "code"}}`` objects, not
+RFC 6749's. The User reference documents ``email`` as the primary address on
+the profile, absent when there is no valid one, with no flag saying it was
+verified: ``email_verified`` is always False. Revoking a token removes the
+app's permissions for the user (``DELETE /me/permissions``).
 """
 
 from __future__ import annotations
