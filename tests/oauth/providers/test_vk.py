@@ -2,18 +2,25 @@
 
 Shapes: VK ID's API reference and web integration without the SDK
 (https://id.vk.com/about/business/go/docs/ru/vkid/latest/vk-id/connection/api-integration/api-description)
-and VK's own web SDK (code exchange with device_id, user_info, logout).
+and VK's own web SDK (code exchange with device_id, user_info, logout). The host is
+id.vk.ru and the PKCE method s256, as VK's current SDKs have them (catalog.toml says why).
 """
 
 from __future__ import annotations
 
 import functools
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from lucia.oauth import OAuthProviderError, OAuthResponseError, OAuthUnsupportedError
+from lucia.oauth import (
+    OAuthProviderError,
+    OAuthResponseError,
+    OAuthUnsupportedError,
+    create_code_challenge,
+)
 from lucia.oauth.providers.vk import VK
 from tests.oauth.providers.harness import (
     CLIENT_ID,
@@ -34,10 +41,10 @@ from tests.oauth.providers.harness import (
     user_of,
 )
 
-AUTHORIZE = "https://id.vk.com/authorize"
-TOKEN = "https://id.vk.com/oauth2/auth"
-USER_INFO = "https://id.vk.com/oauth2/user_info"
-LOGOUT = "https://id.vk.com/oauth2/logout"
+AUTHORIZE = "https://id.vk.ru/authorize"
+TOKEN = "https://id.vk.ru/oauth2/auth"
+USER_INFO = "https://id.vk.ru/oauth2/user_info"
+LOGOUT = "https://id.vk.ru/oauth2/logout"
 DEVICE_ID = "8cd6e1ac-e9d6-4b6e-a5e6-2d8a2a4f3c1b"
 fixture = functools.partial(load_fixture, "vk")
 vk = functools.partial(mocked, VK, client_secret=None)
@@ -59,8 +66,10 @@ def test_authorization_url_on_vk_ids_host_with_state_and_pkce() -> None:
     params = authorization_params(url)
     assert params["state"] == "the-state"
     assert params["response_type"] == "code"
-    assert params["code_challenge_method"] == "S256"
-    assert params["code_challenge"]
+    # VK ID's spelling of S256: its API reference's value, what VK's own SDKs send.
+    assert params["code_challenge_method"] == "s256"
+    assert params["code_challenge"] == create_code_challenge("v" * 43)
+    assert urlsplit(url).query.count("code_challenge_method=") == 1
     assert params["scope"] == "vkid.personal_info email"
     assert params["client_id"] == CLIENT_ID
     assert params["redirect_uri"] == REDIRECT_URI
