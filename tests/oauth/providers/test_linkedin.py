@@ -68,7 +68,8 @@ def answering(userinfo: dict[str, Any] | None = None, **claims: Any) -> Provider
 
 
 def test_authorization_url_on_linkedins_host_without_nonce_or_pkce() -> None:
-    # LinkedIn's ID tokens echo no nonce, and its web apps refuse a code_verifier.
+    # No nonce (reported missing from LinkedIn's ID tokens) and no PKCE (documented for
+    # native apps only): catalog.toml names the sources.
     assert_authorization_url(
         linkedin(ProviderMock()),
         "https://www.linkedin.com/oauth/v2/authorization",

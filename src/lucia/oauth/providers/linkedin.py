@@ -1,12 +1,19 @@
 """Sign in with LinkedIn using OpenID Connect.
 
-LinkedIn's endpoints are built in (no discovery). Two quirks, both reported by
-other libraries and handled here: LinkedIn's ID tokens carry no ``nonce`` (so
-none is sent), and its token endpoint refuses ``code_verifier`` from a web app
-(PKCE is for approved native apps only), so no PKCE either. LinkedIn refuses
-HTTP Basic at the token endpoint: the client authenticates in the form body.
-The user is the ID token's, checked against UserInfo, whose ``email_verified``
-is LinkedIn's own flag.
+LinkedIn's endpoints are built in (no discovery). No nonce and no PKCE are sent;
+neither rests on a LinkedIn statement about this product:
+
+- nonce: LinkedIn's pages on it name no ``nonce`` parameter, and other libraries
+  report ID tokens without the nonce they sent (python-social-auth, authlib,
+  directus, oqtane); one not echoed would fail every sign-in.
+- PKCE: LinkedIn documents PKCE only for native apps, enabled per app by LinkedIn
+  on request, with loopback redirects; a web app's ``code_verifier`` was reported
+  refused at the token endpoint (``invalid_client``, in next-auth's tracker).
+
+The client authenticates in the form body, as LinkedIn's 3-legged OAuth page
+sends ``client_id`` and ``client_secret`` (Arctic: LinkedIn "doesn't seem to
+support HTTP Basic"). The user is the ID token's, checked against UserInfo, whose
+``email_verified`` is LinkedIn's own flag. catalog.toml names the sources.
 """
 
 from __future__ import annotations
@@ -24,5 +31,6 @@ class LinkedIn(OIDCSpecProvider):
     tokens to approved partners only."""
 
     spec = catalog_spec("linkedin")
-    # LinkedIn's ID tokens do not echo a nonce: one sent would fail every sign-in.
+    # Other libraries report LinkedIn's ID tokens without the nonce sent (LinkedIn's own
+    # pages are silent): one not echoed would fail every sign-in.
     uses_nonce: ClassVar[bool] = False
