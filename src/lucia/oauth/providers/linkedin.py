@@ -10,9 +10,9 @@ neither rests on a LinkedIn statement about this product:
   on request, with loopback redirects; a web app's ``code_verifier`` was reported
   refused at the token endpoint (``invalid_client``, in next-auth's tracker).
 
-The client authenticates in the form body, as LinkedIn's 3-legged OAuth page
-sends ``client_id`` and ``client_secret`` (Arctic: LinkedIn "doesn't seem to
-support HTTP Basic"). The user is the ID token's, checked against UserInfo, whose
+The client authenticates in the form body, as LinkedIn's own API client sends
+``client_id`` and ``client_secret`` (Arctic: LinkedIn "doesn't seem to support
+HTTP Basic"). The user is the ID token's, checked against UserInfo, whose
 ``email_verified`` is LinkedIn's own flag. catalog.toml names the sources.
 """
 
