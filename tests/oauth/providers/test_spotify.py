@@ -51,7 +51,7 @@ def test_authorization_url_on_spotifys_host_with_state_and_pkce() -> None:
     assert params["redirect_uri"] == REDIRECT_URI
     assert params["scope"] == "user-read-email"
     assert params["state"] == "the-state"
-    # Spotify binds the challenge to the code, with or without a client secret.
+    # PKCE besides the secret, on RFC 9700's advice (Spotify documents neither way).
     assert params["code_challenge_method"] == "S256"
     assert params["code_challenge"]
     assert Spotify.uses_pkce

@@ -12,9 +12,11 @@ Dropbox's quirks, handled here:
 - ``email_verified`` is Dropbox's own flag (its docs: "Do not rely on this [email]
   without checking the email_verified field").
 
-PKCE S256 is sent too: ``/oauth2/authorize`` takes ``code_challenge`` for any
-code flow, and ``/oauth2/token`` checks ``code_verifier`` against it; the app
-secret (HTTP Basic) is sent as well, since this is a confidential client.
+PKCE S256 is sent together with the app secret (HTTP Basic), as RFC 9700 advises
+for confidential clients. Dropbox documents PKCE for apps that cannot keep the
+secret, and its SDKs send the verifier or the secret, never both; no Dropbox text
+read for lucia says how ``/oauth2/token`` treats the pair (catalog.toml names the
+sources).
 """
 
 from __future__ import annotations
