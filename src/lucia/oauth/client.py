@@ -281,6 +281,8 @@ class OAuth2Client:
     clock: Callable[[], datetime] = utc_now
     scope_separator: str = " "
     errors: ErrorConvention = "oauth2"
+    # RFC 7636's "S256"; "s256" for a provider that documents that spelling (VK ID).
+    code_challenge_method: Literal["S256", "s256"] = "S256"
 
     def __post_init__(self) -> None:
         for name, url in [
@@ -314,7 +316,7 @@ class OAuth2Client:
         params["state"] = state
         if code_verifier is not None:
             params["code_challenge"] = create_code_challenge(code_verifier)
-            params["code_challenge_method"] = "S256"
+            params["code_challenge_method"] = self.code_challenge_method
         if nonce is not None:
             params["nonce"] = nonce
         for key, value in (extra_params or {}).items():

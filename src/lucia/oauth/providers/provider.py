@@ -173,6 +173,7 @@ class SpecProvider(_FromSpec, OAuthProvider):
             clock=clock or utc_now,
             scope_separator=spec.scope_separator,
             errors=spec.errors,
+            code_challenge_method="s256" if spec.pkce == "s256" else "S256",
         )
         super().__init__(
             client, http_client=http_client, async_http_client=async_http_client, timeout=timeout

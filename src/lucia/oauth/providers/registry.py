@@ -134,9 +134,10 @@ def provider(
 def describe(cls: type[OAuthProvider]) -> dict[str, Any]:
     """A provider's catalog entry, as ``lucia providers --json`` prints it: endpoints as
     templates (``{tenant}``: a parameter; defaults filled in), the required
-    ``parameters``, ``pkce`` (``"S256"`` or ``"none"``), ``refresh``, ``revoke`` and
-    ``email`` (``available``; ``verified``: ``"flag"`` the provider's per-address
-    flag, ``"always"``, ``"never"``)."""
+    ``parameters``, ``pkce`` (``"S256"`` or ``"none"``: the method, however the
+    provider spells it), ``refresh``, ``revoke`` and ``email`` (``available``;
+    ``verified``: ``"flag"`` the provider's per-address flag, ``"always"``,
+    ``"never"``)."""
     spec = spec_of(cls)
     defaults = {p.name: p.default for p in spec.parameters if p.default is not None}
     endpoints = spec.endpoints(defaults)
@@ -155,7 +156,7 @@ def describe(cls: type[OAuthProvider]) -> dict[str, Any]:
         "parameters": list(spec.required_parameters),
         "optional_parameters": [p.name for p in spec.parameters if not p.required],
         "scopes": list(spec.scopes),
-        "pkce": spec.pkce,
+        "pkce": "none" if spec.pkce == "none" else "S256",
         "refresh": spec.refresh,
         "revoke": endpoints.revocation is not None,
         "email": {"available": spec.email != "none", "verified": verified[spec.email]},

@@ -49,8 +49,10 @@ Protocol = Literal["oauth2", "oidc"]
 """``"oidc"``: OpenID Connect, the user comes from a validated ID token (and UserInfo);
 ``"oauth2"``: plain OAuth 2.0, the user comes from user-info requests."""
 
-Pkce = Literal["S256", "none"]
-"""``"S256"``: lucia sends an S256 code challenge (RFC 7636); ``"none"``: no PKCE."""
+Pkce = Literal["S256", "s256", "none"]
+"""``"S256"``: lucia sends an S256 code challenge (RFC 7636); ``"s256"``: the same,
+with ``code_challenge_method`` spelled in lowercase, for a provider that documents it
+so (VK ID); ``"none"``: no PKCE."""
 
 EmailPolicy = Literal["flag", "verified", "unverified", "none"]
 """How ``ProviderUser.email_verified`` is decided; never guessed.

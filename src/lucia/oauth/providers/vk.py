@@ -3,9 +3,9 @@ the callback carries, which the code exchange must send back.
 
 The host is ``id.vk.ru``: VK's own SDKs moved there in September 2025, their
 changelogs saying that all API integrations and sign-ins are served from vk.ru
-only. The PKCE method is spelled ``s256``, as VK ID's API reference gives its one
-value and as VK's web, Android and iOS SDKs send it (RFC 7636's ``S256``, the
-same method).
+only. The PKCE method is spelled ``s256`` (the catalog's ``pkce = "s256"``), as
+VK ID's API reference gives its one value and as VK's web, Android and iOS SDKs
+send it (RFC 7636's ``S256``, the same method).
 
 VK ID redirects to the callback with ``code``, ``state`` and ``device_id``; the
 token request (``/oauth2/auth``) sends the PKCE verifier, ``device_id`` and the
@@ -23,9 +23,8 @@ tokens. The legacy OAuth of ``oauth.vk.com`` is not used. See docs/oauth/provide
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -50,24 +49,6 @@ class VK(SpecProvider):
     callback_fields: ClassVar[tuple[str, ...]] = ("device_id", "state")
 
     spec = catalog_spec("vk")
-
-    def create_authorization_url(
-        self,
-        state: str,
-        code_verifier: str | None = None,
-        *,
-        scopes: Iterable[str] = (),
-        nonce: str | None = None,
-    ) -> str:
-        """The protocol's URL, its PKCE method spelled ``s256``: the value VK ID's API
-        reference gives and VK's own SDKs send."""
-        url = super().create_authorization_url(state, code_verifier, scopes=scopes, nonce=nonce)
-        scheme, netloc, path, query, fragment = urlsplit(url)
-        params = [
-            (key, "s256" if key == "code_challenge_method" else value)
-            for key, value in parse_qsl(query, keep_blank_values=True)
-        ]
-        return urlunsplit((scheme, netloc, path, urlencode(params), fragment))
 
     def callback_code_request(
         self, code: str, code_verifier: str | None, fields: Mapping[str, str]
