@@ -1014,6 +1014,11 @@ def _busy(store: Any, address: str) -> int:
     return int(store.peek("busy:" + address_key(address).removeprefix("addr:")).hits)
 
 
+def _waiting(store: Any, address: str) -> int:
+    """The address's attempts waiting for those in flight."""
+    return int(store.peek("wait:" + address_key(address).removeprefix("addr:")).hits)
+
+
 def _memory_throttle(clock: Clock, account: int = 3, address: int = 5) -> SignInThrottle:
     return SignInThrottle(
         MemoryThrottleStore(clock=clock),
@@ -1504,6 +1509,7 @@ def test_sec21_concurrent_right_passwords_from_one_address_are_never_refused_thr
     assert outcomes.count("signed in") == RIGHT_ATTEMPTS
     assert throttle.store.peek(address_key(IP)).hits == 0
     assert throttle.store.peek("busy:" + IP).hits == 0
+    assert throttle.store.peek("wait:" + IP).hits == 0
 
 
 async def test_sec21_concurrent_right_passwords_from_one_address_are_never_refused_tasks(
@@ -1525,6 +1531,7 @@ async def test_sec21_concurrent_right_passwords_from_one_address_are_never_refus
     assert outcomes.count("signed in") == RIGHT_ATTEMPTS
     assert (await throttle.store.apeek(address_key(IP))).hits == 0
     assert (await throttle.store.apeek("busy:" + IP)).hits == 0
+    assert (await throttle.store.apeek("wait:" + IP)).hits == 0
 
 
 def test_sec21_concurrent_wrong_passwords_stop_at_the_address_limit_threads(
@@ -1617,6 +1624,7 @@ async def test_sec21_an_address_waits_for_its_attempts_in_flight(
     await settling
     assert info.value.retry_after == 900
     assert _busy(_memory(throttle), IP) == 0
+    assert _waiting(_memory(throttle), IP) == 0
 
 
 async def test_sec21_waiting_for_an_address_is_bounded(clock: Clock, flavour: str) -> None:
@@ -1631,6 +1639,7 @@ async def test_sec21_waiting_for_an_address_is_bounded(clock: Clock, flavour: st
     assert info.value.retry_after == 1  # busy, not failed: try again soon
     assert _hits(_memory(throttle), "b@example.com", IP) == [0, 0]
     assert _busy(_memory(throttle), IP) == 1
+    assert _waiting(_memory(throttle), IP) == 0
     assert held.held
 
 
@@ -1639,3 +1648,209 @@ def test_max_wait_must_be_a_timedelta() -> None:
         SignInThrottle(max_wait=5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_wait"):
         SignInThrottle(max_wait=timedelta(seconds=-1))
+
+
+def test_max_waiting_must_be_a_count() -> None:
+    for wrong in (-1, 1.5, True, None):
+        with pytest.raises(ValueError, match="max_waiting"):
+            SignInThrottle(max_waiting=wrong)  # type: ignore[arg-type]
+    # The documented defaults (docs/rate-limiting.md).
+    throttle = SignInThrottle(max_waiting=0)
+    assert (throttle.max_waiting, throttle.max_wait) == (0, timedelta(seconds=3))
+    assert SignInThrottle().max_waiting == 100
+
+
+# -- how many attempts of one address may wait at once -----------------------------------
+
+HELD = 2  # the address's limit, taken by attempts in flight that do not end
+WAITERS = 2  # max_waiting
+CROWD = 8  # attempts sent at once while the address is full
+
+
+class Crowd:
+    """The outcomes of a burst of right passwords from one address whose places are all
+    taken: ``all_refused`` is set once every attempt beyond ``WAITERS`` was refused."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.outcomes: list[str] = []
+        self.all_refused = threading.Event()
+
+    def note(self, outcome: str) -> None:
+        with self.lock:
+            self.outcomes.append(outcome)
+            if self.outcomes.count("429 1") == CROWD - WAITERS:
+                self.all_refused.set()
+
+
+def _crowded_throttle(kind: str, client: Any, prefix: str) -> SignInThrottle:
+    # max_wait is only a hang guard: every waiter here is let through by a release.
+    return _address_throttle(
+        kind,
+        client,
+        prefix,
+        per_address=Limit(HELD, WINDOW),
+        max_wait=timedelta(seconds=2 * GATE_TIMEOUT),
+        max_waiting=WAITERS,
+    )
+
+
+def test_sec21_at_most_max_waiting_attempts_of_an_address_wait_threads(
+    sync_kind: str, redis_prefix: str, sync_client: redis.Redis
+) -> None:
+    """A burst whose address is full of attempts in flight: ``max_waiting`` of them wait
+    (each holding its thread), the others are refused at once while the attempts in
+    flight are still running, instead of all being parked for ``max_wait``."""
+    throttle = _crowded_throttle(sync_kind, sync_client, redis_prefix)
+    held = [throttle.reserve(f"held{n}@example.com", IP) for n in range(HELD)]
+    crowd = Crowd()
+
+    def one(n: int) -> None:
+        try:
+            with throttle.attempt(f"user{n}@example.com", IP):
+                pass  # a right password
+            crowd.note("signed in")
+        except RateLimitedError as exc:
+            crowd.note(f"429 {exc.retry_after}")
+
+    threads = threading.Thread(target=_in_threads, args=(CROWD, one))
+    threads.start()
+    try:
+        # Refused while nothing in flight has ended: none of them waited.
+        assert crowd.all_refused.wait(GATE_TIMEOUT), "the attempts past max_waiting waited"
+        assert crowd.outcomes == ["429 1"] * (CROWD - WAITERS)
+        assert throttle.store.peek("wait:" + IP).hits == WAITERS
+    finally:
+        for reservation in held:
+            throttle.release(reservation)
+        threads.join()
+    # The waiters were right passwords: let through once the places were free.
+    assert sorted(crowd.outcomes) == ["429 1"] * (CROWD - WAITERS) + ["signed in"] * WAITERS
+    assert [throttle.store.peek(k + IP).hits for k in ("addr:", "busy:", "wait:")] == [0, 0, 0]
+
+
+async def test_sec21_at_most_max_waiting_attempts_of_an_address_wait_tasks(
+    sync_kind: str, redis_prefix: str, async_client: redis.asyncio.Redis
+) -> None:
+    throttle = _crowded_throttle(sync_kind, async_client, redis_prefix)
+    held = [await throttle.areserve(f"held{n}@example.com", IP) for n in range(HELD)]
+    outcomes: list[str] = []
+    all_refused = asyncio.Event()
+
+    async def one(n: int) -> None:
+        try:
+            async with throttle.aattempt(f"user{n}@example.com", IP):
+                pass
+            outcomes.append("signed in")
+        except RateLimitedError as exc:
+            outcomes.append(f"429 {exc.retry_after}")
+            if outcomes.count("429 1") == CROWD - WAITERS:
+                all_refused.set()
+
+    tasks = [asyncio.create_task(one(n)) for n in range(CROWD)]
+    try:
+        async with asyncio.timeout(GATE_TIMEOUT):  # a hang guard only
+            await all_refused.wait()
+        assert outcomes == ["429 1"] * (CROWD - WAITERS)
+        assert (await throttle.store.apeek("wait:" + IP)).hits == WAITERS
+    finally:
+        for reservation in held:
+            await throttle.arelease(reservation)
+        await asyncio.gather(*tasks)
+    assert sorted(outcomes) == ["429 1"] * (CROWD - WAITERS) + ["signed in"] * WAITERS
+    counts = [(await throttle.store.apeek(k + IP)).hits for k in ("addr:", "busy:", "wait:")]
+    assert counts == [0, 0, 0]
+
+
+async def test_sec21_max_waiting_0_never_waits(clock: Clock, flavour: str) -> None:
+    throttle = SignInThrottle(
+        per_address=Limit(1, WINDOW),
+        clock=clock,
+        max_wait=timedelta(seconds=2 * GATE_TIMEOUT),
+        max_waiting=0,
+    )
+    held = await reserve(throttle, flavour, "a@example.com", IP)
+    attempt = asyncio.create_task(
+        throttle.areserve("b@example.com", IP)
+        if flavour == "async"
+        else asyncio.to_thread(throttle.reserve, "b@example.com", IP)
+    )
+    await asyncio.wait([attempt], timeout=GATE_TIMEOUT)  # a hang guard only
+    await release(throttle, flavour, held)  # an attempt still waiting would now go on
+    with pytest.raises(RateLimitedError) as info:
+        await attempt
+    assert info.value.retry_after == 1
+    store = _memory(throttle)
+    assert (_hits(store, "b@example.com", IP), _busy(store, IP), _waiting(store, IP)) == (
+        [0, 0],
+        0,
+        0,
+    )
+
+
+class WaitSignalStore(MemoryThrottleStore):
+    """Sets ``waiting`` when an attempt starts to wait (counts itself as waiting)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.waiting = asyncio.Event()
+
+    async def ahit(self, key: str, window: timedelta, now: Any = None) -> Count:
+        count = await super().ahit(key, window, now)
+        if key.startswith("wait:"):
+            self.waiting.set()
+        return count
+
+
+async def test_sec21_a_cancelled_waiter_stops_counting_as_waiting(clock: Clock) -> None:
+    store = WaitSignalStore(clock=clock)
+    throttle = SignInThrottle(store, per_address=Limit(1, WINDOW), clock=clock, max_wait=WINDOW)
+    held = await throttle.areserve("a@example.com", IP)
+    waiter = asyncio.create_task(throttle.areserve("b@example.com", IP))
+    async with asyncio.timeout(GATE_TIMEOUT):  # a hang guard only
+        await store.waiting.wait()
+    assert _waiting(store, IP) == 1
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert (_hits(store, "b@example.com", IP), _busy(store, IP), _waiting(store, IP)) == (
+        [0, 0],
+        1,
+        0,
+    )
+    await throttle.arelease(held)
+
+
+class BusyFailsLaterStore(MemoryThrottleStore):
+    """Counts the first two attempts in flight, then fails: Redis going away while an
+    attempt waits."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.busy_hits = 0
+
+    def hit(self, key: str, window: timedelta, now: Any = None) -> Count:
+        if key.startswith("busy:"):
+            self.busy_hits += 1
+            if self.busy_hits > 2:
+                raise DatabaseError("redis://:hunter2@cache unreachable")
+        return super().hit(key, window, now)
+
+    async def ahit(self, key: str, window: timedelta, now: Any = None) -> Count:
+        return self.hit(key, window, now)
+
+
+async def test_sec21_a_store_failure_while_waiting_gives_the_wait_back(
+    clock: Clock, flavour: str
+) -> None:
+    store = BusyFailsLaterStore(clock=clock)
+    throttle = SignInThrottle(store, per_address=Limit(1, WINDOW), clock=clock, max_wait=WINDOW)
+    held = await reserve(throttle, flavour, "a@example.com", IP)
+    with pytest.raises(DatabaseError):
+        await reserve(throttle, flavour, "b@example.com", IP)  # waits, then the store fails
+    assert (_hits(store, "b@example.com", IP), _busy(store, IP), _waiting(store, IP)) == (
+        [0, 0],
+        1,
+        0,
+    )
+    assert held.held

@@ -319,6 +319,7 @@ class SignInThrottleBase:
     clock: Callable[[], datetime]
     ipv6_prefix: int
     max_wait: timedelta
+    max_waiting: int
 
     def __repr__(self) -> str:
         return (

@@ -15,9 +15,12 @@ is refused). The address's counter counts failures only, so a burst of right
 passwords from one address (an office or mobile NAT) is never refused; an
 attempt is also counted as in flight there, and when the address's failures
 plus its attempts in flight would pass its limit, the attempt waits for those
-verdicts (``max_wait``, 10 s by default) instead of being refused for them. So
+verdicts (``max_wait``, 3 s by default) instead of being refused for them. So
 the address's limit is race-free too: at most k attempts from it are in flight
-or failed at once. A wrong password (``InvalidCredentialsError`` leaving the
+or failed at once. A waiting attempt holds its caller (a worker thread, in a
+sync server), so at most ``max_waiting`` attempts of one address wait at once
+(100 by default, counted in the store); the next is refused at once with
+``retry_after`` 1. A wrong password (``InvalidCredentialsError`` leaving the
 block) is the recorded failure: the account keeps its count and the address
 counts a failure. Anything else (a success, a store error, any other
 exception) gives the counts back. ``reserve`` with ``release`` / ``fail`` are
@@ -91,6 +94,14 @@ __all__ = [
 _PER_ACCOUNT = Limit(10, timedelta(minutes=15))
 _PER_ADDRESS = Limit(100, timedelta(minutes=15))
 _PER_ADDRESS_SIGN_UPS = Limit(20, timedelta(hours=1))
+# A wait is for the verdicts of an address's attempts in flight: a password hash
+# and a few store calls each, so 3 s leaves room for a queue of them, while an
+# attempt stuck longer is most often one that will never end (its process was
+# killed), and waiting on only holds the caller.
+_MAX_WAIT = timedelta(seconds=3)
+# Waiting attempts of one address at once: as many as the default address limit,
+# so a burst of right passwords that large beyond the free places still waits.
+_MAX_WAITING = 100
 
 
 class MemoryThrottleStore(MemoryCounters, AsyncMemoryCounters):
@@ -132,8 +143,12 @@ class SignInThrottle(ThrottleSteps, AsyncThrottleSteps):
     older, racy pair. ``store`` defaults to a ``MemoryThrottleStore`` on
     ``clock``. ``ipv6_prefix`` is the IPv6 network size counted as one address
     (128: each address alone). ``max_wait`` bounds how long an attempt waits
-    for an address's attempts in flight (see ``reserve``). ``per_address_sign_ups``
-    is the limit of ``count_sign_up``: every sign-up attempt from one address.
+    for an address's attempts in flight, and ``max_waiting`` how many attempts
+    of one address may wait at once (see ``reserve``): one address holds at
+    most ``per_address.failures`` callers in their password checks and
+    ``max_waiting`` waiting, each for at most ``max_wait`` and one more round
+    of store calls. 0 never waits. ``per_address_sign_ups`` is the limit of
+    ``count_sign_up``: every sign-up attempt from one address.
     """
 
     def __init__(
@@ -145,12 +160,15 @@ class SignInThrottle(ThrottleSteps, AsyncThrottleSteps):
         per_address_sign_ups: Limit = _PER_ADDRESS_SIGN_UPS,
         clock: Callable[[], datetime] = utc_now,
         ipv6_prefix: int = 64,
-        max_wait: timedelta = timedelta(seconds=10),
+        max_wait: timedelta = _MAX_WAIT,
+        max_waiting: int = _MAX_WAITING,
     ) -> None:
         if not 1 <= ipv6_prefix <= 128:
             raise ValueError("ipv6_prefix must be between 1 and 128")
         if not isinstance(max_wait, timedelta) or max_wait < timedelta(0):
             raise ValueError("max_wait must be a timedelta of at least 0")
+        if isinstance(max_waiting, bool) or not isinstance(max_waiting, int) or max_waiting < 0:
+            raise ValueError("max_waiting must be an int of at least 0")
         self.store = store if store is not None else MemoryThrottleStore(clock=clock)
         self.per_account = per_account
         self.per_address = per_address
@@ -158,3 +176,4 @@ class SignInThrottle(ThrottleSteps, AsyncThrottleSteps):
         self.clock = clock
         self.ipv6_prefix = ipv6_prefix
         self.max_wait = max_wait
+        self.max_waiting = max_waiting

@@ -137,7 +137,9 @@ class ThrottleSteps(SignInThrottleBase):
         those attempts' verdicts rather than be refused for them: admitted only
         while failures and attempts in flight stay within the limit, refused
         (``RateLimitedError``) once the failures alone fill it, or when
-        ``max_wait`` passes first. Each count is one atomic store operation, so
+        ``max_wait`` passes first. At most ``max_waiting`` attempts of one
+        address wait at once (counted in the store too); one more is refused
+        at once, with ``retry_after`` 1. Each count is one atomic store operation, so
         concurrent attempts cannot all slip under a limit. A store failure is a
         ``DatabaseError``, after the counts already made are taken back (best effort).
         Never blocks the event loop.
@@ -178,6 +180,7 @@ class ThrottleSteps(SignInThrottleBase):
             raise RateLimitedError(max(waits))
         deadline = time.monotonic() + self.max_wait.total_seconds()
         wait = FIRST_PAUSE
+        waiting: tuple[str, datetime] | None = None  # this attempt's count among the waiting
         while True:
             # In flight first, failures second: a failure is counted before its
             # attempt leaves the in-flight count (``fail``), so every earlier
@@ -187,14 +190,30 @@ class ThrottleSteps(SignInThrottleBase):
             failed = self.store.peek(failures_key, now)
             self._verdict([(failed, limit)], now)
             if failed.hits + busy.hits <= limit.failures:
+                if waiting is not None:
+                    # No longer waiting (given back only while its window runs).
+                    self.__give_back((waiting,))
+                    made.remove(waiting)
                 return Reservation(made, (failures_key, limit.window, busy_key, busy.reset_at))
             # Full only with attempts still in flight, which may well be right
             # passwords: wait for their verdicts instead of refusing this one.
             self.store.unhit(busy_key, now)
             made.pop()
-            if time.monotonic() >= deadline:
+            if waiting is None:
+                # Each waiting attempt holds its caller (a worker thread, in a sync
+                # server): an address may have only ``max_waiting`` of them at once,
+                # counted like the rest so that every process sharing the store
+                # sees them; past that the attempt is refused without waiting.
+                wait_key = address_counter("wait:", address, self.ipv6_prefix)
+                queued = self.store.hit(wait_key, limit.window, now)
+                waiting = (wait_key, queued.reset_at)
+                made.append(waiting)
+                if queued.hits > self.max_waiting:
+                    raise RateLimitedError(1)
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise RateLimitedError(1)
-            pause(wait)
+            pause(min(wait, left))
             wait = min(wait * 2, LONGEST_PAUSE)
             now = self.clock()
 
