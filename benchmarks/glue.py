@@ -52,15 +52,27 @@ own glue meets that goal (when it does not, no middleware can: the store call
 costs more inside any request there) and lucia's own part (lucia - minimum)
 against the same part on SQLite: the fair test of what lucia adds.
 
+``--instructions`` counts instead of timing: the script runs itself again under
+valgrind's callgrind (``_callgrind.py``), where each subject serves the same
+``--requests`` requests twice, a warm-up then a counted pass, each after a full
+garbage collection and ``gc.freeze()``; it prints the main thread's instructions
+per request of every subject, the harness's own (an empty call per request)
+subtracted, and per framework minimum - bare, lucia - minimum, lucia - bare and
+minimum - bare - validate_session. Counts do not follow the machine's load:
+they are the figure to compare lucia's own part across changes and databases.
+
 Run: ``.venv/bin/python benchmarks/glue.py [--db sqlite|postgres|both] [--rounds N]
-[--stub]``, by hand (``make bench`` does not run it; docs/performance.md has
-the last figures). Nothing here asserts a timing.
+[--stub]``, or ``.venv/bin/python benchmarks/glue.py --instructions
+[--db sqlite|postgres|both] [--stub] [--requests N]`` (valgrind needed), by hand
+(``make bench`` does not run it; docs/performance.md has the last figures).
+Nothing here asserts a timing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import io
 import json
 import random
@@ -70,12 +82,13 @@ import sys
 import tempfile
 import time
 import types
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import _callgrind
 import _shared
 from competitors import TABLES, Database, populate_lucia, raw_access
 
@@ -387,17 +400,22 @@ def call_once(subject: Subject, cred: Any) -> Any:
     return subject.fn(cred)
 
 
+def check(groups: list[list[Subject]], expected: dict[str, list[str]]) -> None:
+    """Raise unless every subject gives the expected answer to 40 of its requests."""
+    for subject in (s for group in groups for s in group):
+        for j in random.sample(range(len(subject.creds)), 40):
+            got = subject.answer(call_once(subject, subject.creds[j]))
+            if got != expected[subject.name][j]:
+                raise AssertionError(f"{subject.name}: {got!r}, not {expected[subject.name][j]!r}")
+
+
 def measure(
     groups: list[list[Subject]], expected: dict[str, list[str]], rounds: int
 ) -> dict[str, int]:
     """Check each subject answers as it should, then time the groups round after
     round, in a shuffled order; the number of requests per subject and round."""
     n = len(groups[0][0].creds)
-    for subject in (s for group in groups for s in group):
-        for j in random.sample(range(n), 40):
-            got = subject.answer(call_once(subject, subject.creds[j]))
-            if got != expected[subject.name][j]:
-                raise AssertionError(f"{subject.name}: {got!r}, not {expected[subject.name][j]!r}")
+    check(groups, expected)
     calls = {}
     for group in groups:
         run_group(group, list(range(100)))  # warm up
@@ -469,7 +487,13 @@ def stub_validation(auth: Lucia | AsyncLucia, answers: dict[str, Any]) -> None:
     auth.validate_session = validate_session  # type: ignore[method-assign]
 
 
-def run(kind: str, users: int, rounds: int, stub: bool = False) -> dict[str, Any]:
+@contextmanager
+def prepared(
+    kind: str, users: int, stub: bool = False
+) -> Iterator[tuple[list[list[Subject]], dict[str, list[str]]]]:
+    """The store (``users`` users, a session each) and the subjects on it, in
+    groups (a framework's apps together), and each subject's expected answers;
+    the adapters are closed and the store dropped on the way out."""
     with ExitStack() as stack:
         if kind == "sqlite":
             from lucia.adapters.sqlite import AsyncSQLiteAdapter, SQLiteAdapter
@@ -478,6 +502,7 @@ def run(kind: str, users: int, rounds: int, stub: bool = False) -> dict[str, Any
             db = Database("sqlite", path=Path(tmp) / "bench.sqlite3")
             sync_adapter: Any = SQLiteAdapter(db.path, tables=TABLES)  # type: ignore[arg-type]
             async_adapter: Any = AsyncSQLiteAdapter(db.path, tables=TABLES)  # type: ignore[arg-type]
+            stack.callback(async_adapter.close)
         else:
             from lucia.adapters.postgres import AsyncPostgresAdapter, PostgresAdapter
 
@@ -487,6 +512,8 @@ def run(kind: str, users: int, rounds: int, stub: bool = False) -> dict[str, Any
             # warm connections costs more per query (benchmarks/README.md).
             sync_adapter = PostgresAdapter(conninfo, tables=TABLES, min_size=1, max_size=1)
             async_adapter = AsyncPostgresAdapter(conninfo, tables=TABLES, min_size=1, max_size=1)
+            stack.callback(lambda: LOOP.run_until_complete(async_adapter.aclose()))
+        stack.callback(sync_adapter.close)
         sync_auth, async_auth = Lucia(sync_adapter), AsyncLucia(async_adapter)
         pairs = populate_lucia(db, sync_auth, users)
         picks = random.sample(range(users), min(PICKED, users))
@@ -498,6 +525,7 @@ def run(kind: str, users: int, rounds: int, stub: bool = False) -> dict[str, Any
             return "none" if found is None else str(found[1].id)
 
         floor: Callable[[str], Any] | None = None
+        answers: dict[str, Any] | None = None
         if stub:
             answers = {token: sync_auth.validate_session(token) for token in tokens}
             stub_validation(sync_auth, answers)
@@ -509,7 +537,7 @@ def run(kind: str, users: int, rounds: int, stub: bool = False) -> dict[str, Any
             [Subject("validate sync", sync_auth.validate_session, tokens, False, user_id)],
             [Subject("validate async", async_auth.validate_session, tokens, True, user_id)],
             flask_subjects(sync_auth, cookies, floor),
-            django_subjects(sync_auth, cookies, answers if stub else None),
+            django_subjects(sync_auth, cookies, answers),
             starlette_subjects(async_auth, cookies),
         ]
         if floor is not None:
@@ -518,18 +546,20 @@ def run(kind: str, users: int, rounds: int, stub: bool = False) -> dict[str, Any
                 return "none" if row is None else str(row[1])
 
             groups.append([Subject("floor", floor, tokens, False, row_user)])
-        subjects = [subject for group in groups for subject in group]
         expected = {
-            s.name: ["anonymous"] * len(ids) if s.name.endswith(" bare") else ids for s in subjects
+            s.name: ["anonymous"] * len(ids) if s.name.endswith(" bare") else ids
+            for group in groups
+            for s in group
         }
+        yield groups, expected
+
+
+def run(kind: str, users: int, rounds: int, stub: bool = False) -> dict[str, Any]:
+    with prepared(kind, users, stub) as (groups, expected):
         started = time.perf_counter()
         calls = measure(groups, expected, rounds)
         seconds = time.perf_counter() - started
-        sync_adapter.close()
-        if kind == "postgres":
-            LOOP.run_until_complete(async_adapter.aclose())
-        else:
-            async_adapter.close()
+    subjects = [subject for group in groups for subject in group]
     by_name = {s.name: s for s in subjects}
     return {
         "db": kind,
@@ -548,6 +578,123 @@ def run(kind: str, users: int, rounds: int, stub: bool = False) -> dict[str, Any
             for s in subjects
         },
     }
+
+
+# Instruction counts (--instructions)
+
+REQUESTS = 300
+
+
+async def _nothing(cred: Any) -> None:
+    return None
+
+
+def run_segment(subject: Subject, creds: list[Any]) -> None:
+    """``subject``'s requests on ``creds``, one after the other (the counted stretch)."""
+    fn = subject.fn
+    if subject.is_async:
+
+        async def go() -> None:
+            for cred in creds:
+                await fn(cred)
+
+        LOOP.run_until_complete(go())
+    else:
+        for cred in creds:
+            fn(cred)
+
+
+def count_segments(kind: str, users: int, requests: int, stub: bool) -> None:
+    """The run under callgrind: per subject, the same ``requests`` requests twice, a
+    warm-up then the counted pass, each after a full collection and ``gc.freeze()``
+    (a collection the requests trigger walks only what they made, not the setup's
+    heap). ``empty sync`` and ``empty async`` are the harness alone (an empty call
+    per request), subtracted from every figure."""
+    segments = _callgrind.Segments()
+    with prepared(kind, users, stub) as (groups, expected):
+        check(groups, expected)
+        creds = groups[0][0].creds
+        subjects = [subject for group in groups for subject in group]
+        subjects += [
+            Subject("empty sync", lambda c: None, creds, False, str),
+            Subject("empty async", _nothing, creds, True, str),
+        ]
+        for subject in subjects:
+            for label in (None, subject.name):
+                gc.collect()
+                gc.freeze()
+                segments.mark(None)
+                run_segment(subject, subject.creds[:requests])
+                segments.mark(label)
+    segments.save()
+
+
+def count_instructions(kind: str, users: int, requests: int, stub: bool) -> dict[str, Any]:
+    """Run ``count_segments`` under callgrind: instructions per request of each
+    subject (the harness's own subtracted) and, per framework, the differences."""
+    args = ["--instructions", "--db", kind, "--users", str(users), "--requests", str(requests)]
+    started = time.perf_counter()
+    counted = _callgrind.count(__file__, args + (["--stub"] if stub else []))
+    seconds = time.perf_counter() - started
+
+    def per_request(name: str) -> float:
+        harness = counted["empty async" if name in ASYNC_SUBJECTS else "empty sync"]
+        return (counted[name] - harness) / requests
+
+    subjects = {name: per_request(name) for name in counted if not name.startswith("empty")}
+    result: dict[str, Any] = {
+        "db": kind,
+        "stub": stub,
+        "users": users,
+        "requests": requests,
+        "seconds": round(seconds, 1),
+        "harness": {k: counted[f"empty {k}"] / requests for k in ("sync", "async")},
+        "subjects": subjects,
+    }
+    for framework in FRAMEWORKS:
+        bare, minimum, lucia = (subjects[f"{framework} {k}"] for k in ("bare", "minimum", "lucia"))
+        result[framework] = {
+            "minimum_over_bare": minimum - bare,
+            "lucia_over_minimum": lucia - minimum,
+            "lucia_over_bare": lucia - bare,
+            # The minimum's own code, and whatever more the store call runs in a request.
+            "minimum_own": minimum - bare - subjects[FLAVOUR[framework]],
+        }
+    return result
+
+
+ASYNC_SUBJECTS = {"validate async", *(f"starlette {k}" for k in ("bare", "minimum", "lucia"))}
+
+
+def instruction_report(result: dict[str, Any]) -> list[str]:
+    """The instruction counts as text lines."""
+    s = result["subjects"]
+    lines = [
+        f"{result['db']}{' (validate_session stubbed)' if result['stub'] else ''}:"
+        f" {result['users']:,} users; instructions per request (callgrind, main thread),"
+        f" {result['requests']} requests per subject after a warm-up of the same;"
+        f" the harness's own ({result['harness']['sync']:,.0f} sync,"
+        f" {result['harness']['async']:,.0f} async) subtracted",
+        f"  validate_session sync {s['validate sync']:,.0f}, async {s['validate async']:,.0f}"
+        + (f"; the floor alone {s['floor']:,.0f}" if "floor" in s else ""),
+        f"  {'':10}{'bare':>9}{'minimum':>9}{'lucia':>9}{'min-bare':>10}"
+        f"{'lucia-min':>11}{'lucia-bare':>12}{'min-bare-validate':>19}",
+    ]
+    for framework in FRAMEWORKS:
+        f = result[framework]
+        bare, minimum, lucia = (s[f"{framework} {k}"] for k in ("bare", "minimum", "lucia"))
+        lines.append(
+            f"  {framework:10}{bare:>9,.0f}{minimum:>9,.0f}{lucia:>9,.0f}"
+            f"{f['minimum_over_bare']:>10,.0f}{f['lucia_over_minimum']:>11,.0f}"
+            f"{f['lucia_over_bare']:>12,.0f}{f['minimum_own']:>19,.0f}"
+        )
+    if "flask floor" in s:
+        lines.append(
+            f"  the floor in a bare Flask request: {s['flask floor'] - s['flask bare']:,.0f}"
+            f" more than the bare request (alone {s['floor']:,.0f})"
+        )
+    lines.append(f"  ({result['seconds']:.0f} s under callgrind)")
+    return lines
 
 
 def goals_for(result: dict[str, Any], sqlite: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -654,6 +801,24 @@ def run_both(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     return results[0], results[1]
 
 
+def instructions_main(args: argparse.Namespace) -> int:
+    """--instructions: in the run under callgrind, count; else start that run
+    (per database) and print its figures."""
+    if not 0 < args.requests <= PICKED:
+        raise SystemExit(f"--requests: 1 to {PICKED}")
+    if _callgrind.active():
+        count_segments(args.db, args.users, args.requests, args.stub)
+        return 0
+    kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+    results = {
+        kind: count_instructions(kind, args.users, args.requests, args.stub) for kind in kinds
+    }
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    print("\n".join(line for result in results.values() for line in instruction_report(result)))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
@@ -668,8 +833,21 @@ def main() -> int:
     parser.add_argument(
         "--stub", action="store_true", help="validate_session answers from a table (no store)"
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per request under valgrind's callgrind instead of timing",
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=REQUESTS,
+        help=f"with --instructions: requests counted per subject (at most {PICKED})",
+    )
     args = parser.parse_args()
     _shared.terminate_as_exit()
+    if args.instructions:
+        return instructions_main(args)
     if args.db == "both":
         sqlite, postgres = run_both(args)
         if args.json:
